@@ -1,0 +1,216 @@
+/**
+ * `npm run bench [-- --clusters N --time-scale X]`: brings up N emulated clusters (nats-server + hub
+ * + agent services, via the CLI's launcher) and prints seconds until all are Connected, the hub's
+ * heartbeat processing rate against the raw NATS publish→subscribe rate on the same server, RSS per
+ * emulated cluster and CPU seconds. A benchmark, not a test: a readable table plus one JSON line.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startFleet, type FleetHandle } from '../cli/launcher.js';
+import { sampleAll, totals, type ProcSample } from './procstat.js';
+import { measureMetricsLatency } from './metrics-latency.js';
+import { measureHubRate, measureRawRate, prepareHeartbeats } from './throughput.js';
+
+interface Args {
+  clusters: number;
+  timeScale: number;
+  heartbeats: number;
+  rawMessages: number;
+  timeoutSeconds: number;
+  heartbeatInterval: string;
+  steadySeconds: number;
+  dataDir: string | undefined;
+}
+
+function parse(): Args {
+  const { values } = parseArgs({
+    options: {
+      clusters: { type: 'string', default: '200' },
+      'time-scale': { type: 'string', default: '60' },
+      heartbeats: { type: 'string', default: '50000' },
+      'raw-messages': { type: 'string', default: '200000' },
+      timeout: { type: 'string', default: '900' },
+      'heartbeat-interval': { type: 'string', default: '60s' },
+      'steady-seconds': { type: 'string', default: '10' },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(
+      'usage: npm run bench -- [--clusters N (200)] [--time-scale X (60)] [--heartbeats M (50000)]\n' +
+        '                        [--raw-messages R (200000)] [--heartbeat-interval SIM (60s)]\n' +
+        '                        [--steady-seconds S (10)] [--timeout SECONDS (900)] [--data-dir DIR]\n',
+    );
+    process.exit(0);
+  }
+  const num = (name: string, raw: string | undefined, min: number): number => {
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min} (got ${raw})`);
+    return n;
+  };
+  return {
+    clusters: Math.floor(num('clusters', values.clusters, 1)),
+    timeScale: num('time-scale', values['time-scale'], 0.001),
+    heartbeats: Math.floor(num('heartbeats', values.heartbeats, 1)),
+    rawMessages: Math.floor(num('raw-messages', values['raw-messages'], 1)),
+    timeoutSeconds: num('timeout', values.timeout, 1),
+    heartbeatInterval: values['heartbeat-interval'] ?? '60s',
+    steadySeconds: num('steady-seconds', values['steady-seconds'], 0),
+    dataDir: values['data-dir'],
+  };
+}
+
+const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
+const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+const rate = (n: number): string => `${Math.round(n).toLocaleString('en-US')} msg/s`;
+
+async function heartbeatCounter(hubUrl: string): Promise<number> {
+  const text = await (await fetch(`${hubUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  const m = /^arcfleet_hub_heartbeats_total\s+(\S+)/m.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+function processTable(samples: Record<string, ProcSample>): string[] {
+  return Object.entries(samples).map(
+    ([name, s]) =>
+      `  ${name.padEnd(26)} pid ${String(s.pid).padEnd(8)} RSS ${mib(s.rssBytes).padStart(11)}   CPU ${s.cpuSeconds.toFixed(2).padStart(7)} s`,
+  );
+}
+
+async function main(): Promise<void> {
+  const args = parse();
+  const dataDir = args.dataDir ?? (await mkdtemp(join(tmpdir(), 'arcfleet-bench-')));
+  log(`${args.clusters} clusters, time scale ${args.timeScale}, data in ${dataDir}`);
+  const t0 = Date.now();
+  let fleet: FleetHandle | undefined;
+  try {
+    fleet = await startFleet({
+      dataDir,
+      clusters: args.clusters,
+      timeScale: args.timeScale,
+      env: {
+        ARCFLEET_HEARTBEAT_INTERVAL: args.heartbeatInterval,
+        ARCFLEET_LOG_LEVEL: process.env.ARCFLEET_LOG_LEVEL ?? 'warn',
+      },
+      connectConcurrency: 32,
+      log,
+    });
+    const startedS = (Date.now() - t0) / 1000;
+    log(`started and onboarded in ${startedS.toFixed(1)} s; waiting for all Connected`);
+    let lastReport = 0;
+    await fleet.waitAllConnected({
+      timeoutMs: args.timeoutSeconds * 1000,
+      pollMs: 500,
+      onProgress: (p) => {
+        if (Date.now() - lastReport > 5000 || p.connected === p.total) {
+          lastReport = Date.now();
+          log(`${p.connected}/${p.total} Connected`);
+        }
+      },
+    });
+    const connectedS = (Date.now() - t0) / 1000;
+    const atConnected = sampleAll(fleet.pids());
+
+    // Steady state: the whole fleet heartbeating, nothing else going on.
+    log(`steady state for ${args.steadySeconds} s (heartbeat every ${args.heartbeatInterval} simulated)`);
+    const steadyStart = Date.now();
+    const hb0 = await heartbeatCounter(fleet.hubUrl);
+    await new Promise((r) => setTimeout(r, args.steadySeconds * 1000));
+    const steadyS = (Date.now() - steadyStart) / 1000;
+    const afterSteady = sampleAll(fleet.pids());
+    const steadyHeartbeatsPerSecond = ((await heartbeatCounter(fleet.hubUrl)) - hb0) / steadyS;
+    const steadyCores = (totals(afterSteady).cpuSeconds - totals(atConnected).cpuSeconds) / steadyS;
+    const stillConnected = (await fleet.list()).filter(
+      (c) => c.properties.connectivityStatus === 'Connected',
+    ).length;
+
+    log('hub GET /metrics latency, 30 sequential scrapes');
+    const scrape = await measureMetricsLatency(fleet.hubUrl);
+
+    const items = await prepareHeartbeats(fleet.store, fleet.clusters);
+    const sample = items[0];
+    if (!sample) throw new Error('no cluster identity found in the cluster store');
+    log(
+      `raw NATS publish→subscribe, ${args.rawMessages} messages of ${sample.payload.byteLength} B + identity headers`,
+    );
+    const raw = await measureRawRate(fleet.natsUrl, sample, args.rawMessages);
+
+    const bg0 = await heartbeatCounter(fleet.hubUrl);
+    const bgStart = Date.now();
+    await new Promise((r) => setTimeout(r, 2000));
+    const backgroundPerSecond =
+      ((await heartbeatCounter(fleet.hubUrl)) - bg0) / ((Date.now() - bgStart) / 1000);
+    log(
+      `hub heartbeat processing, ${args.heartbeats} signed heartbeats over ${items.length} identities (background ${backgroundPerSecond.toFixed(1)}/s)`,
+    );
+    const hub = await measureHubRate(
+      fleet.natsUrl,
+      items,
+      args.heartbeats,
+      () => heartbeatCounter(fleet?.hubUrl ?? ''),
+      backgroundPerSecond,
+    );
+    const atEnd = sampleAll(fleet.pids());
+    const connectedTotals = totals(atConnected);
+    const endTotals = totals(atEnd);
+    const ratio = hub.perSecond / raw.perSecond;
+
+    const lines = [
+      '',
+      `arcfleet bench: ${args.clusters} clusters, time scale ${args.timeScale}`,
+      `  start (nats, hub, agents, ${args.clusters} PUTs)  ${startedS.toFixed(1)} s`,
+      `  all Connected (from start)         ${connectedS.toFixed(1)} s`,
+      `  steady state (${steadyS.toFixed(0)} s)              ${steadyCores.toFixed(2)} CPU cores, ${Math.round(steadyHeartbeatsPerSecond)} heartbeats/s, ${stillConnected}/${args.clusters} Connected`,
+      `  raw NATS publish→subscribe         ${rate(raw.perSecond)}  (${raw.messages} msgs in ${raw.seconds.toFixed(2)} s)`,
+      `  hub heartbeats processed           ${rate(hub.perSecond)}  (${hub.messages} sent + agents' own, ${hub.processed} in ${hub.seconds.toFixed(2)} s)`,
+      `  ratio hub / raw                    ${ratio.toFixed(4)}`,
+      `  hub GET /metrics                   median ${scrape.medianMs.toFixed(1)} ms, p90 ${scrape.p90Ms.toFixed(1)} ms, max ${scrape.maxMs.toFixed(1)} ms (${scrape.samples} scrapes, ${Math.round(scrape.bytes / 1024)} KiB)`,
+      `  RSS all processes (all Connected)  ${mib(connectedTotals.rssBytes)}  = ${(connectedTotals.rssBytes / args.clusters / 1024).toFixed(0)} KiB per cluster`,
+      `  RSS all processes (end)            ${mib(endTotals.rssBytes)}  = ${(endTotals.rssBytes / args.clusters / 1024).toFixed(0)} KiB per cluster`,
+      `  CPU seconds until all Connected    ${connectedTotals.cpuSeconds.toFixed(2)} s`,
+      `  CPU seconds at end                 ${endTotals.cpuSeconds.toFixed(2)} s`,
+      '  per process at end:',
+      ...processTable(atEnd),
+      '',
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    const perProcess = Object.fromEntries(
+      Object.entries(atEnd).map(([name, s]) => [name, { rssBytes: s.rssBytes, cpuSeconds: s.cpuSeconds }]),
+    );
+    process.stdout.write(
+      `${JSON.stringify({
+        bench: 'arcfleet',
+        clusters: args.clusters,
+        timeScale: args.timeScale,
+        startSeconds: startedS,
+        allConnectedSeconds: connectedS,
+        heartbeatInterval: args.heartbeatInterval,
+        steadyCpuCores: Number(steadyCores.toFixed(3)),
+        steadyHeartbeatsPerSecond: Math.round(steadyHeartbeatsPerSecond),
+        steadyConnected: stillConnected,
+        rawNatsMsgsPerSecond: Math.round(raw.perSecond),
+        hubHeartbeatsPerSecond: Math.round(hub.perSecond),
+        hubToRawRatio: Number(ratio.toFixed(5)),
+        metricsMedianMs: Number(scrape.medianMs.toFixed(2)),
+        metricsP90Ms: Number(scrape.p90Ms.toFixed(2)),
+        rssBytesPerClusterAtConnected: Math.round(connectedTotals.rssBytes / args.clusters),
+        rssBytesPerClusterAtEnd: Math.round(endTotals.rssBytes / args.clusters),
+        cpuSecondsAtConnected: Number(connectedTotals.cpuSeconds.toFixed(2)),
+        cpuSecondsAtEnd: Number(endTotals.cpuSeconds.toFixed(2)),
+        processes: perProcess,
+      })}\n`,
+    );
+  } finally {
+    if (fleet) await fleet.stop();
+    if (!args.dataDir) await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

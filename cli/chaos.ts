@@ -1,0 +1,252 @@
+/**
+ * `arcfleet chaos ...`: drives the egress gateway's control API of the running fleet (its URL is in
+ * `<dataDir>/fleet.json`, or --gateway-url). Target parsing is pure and unit-tested.
+ */
+import { resolve } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { ArcError, ERROR_CODES } from '../shared/errors.js';
+import { parseDuration } from '../shared/duration.js';
+import { readFleetFile } from './fleet-file.js';
+import { DEFAULT_DATA_DIR } from './launcher.js';
+
+export interface TargetFlags {
+  readonly percent?: number;
+  readonly seed?: number;
+  readonly selector?: string;
+  readonly all?: boolean;
+}
+
+export type ChaosTargets =
+  | { clusters: string[] }
+  | { selector: Record<string, string> }
+  | { percent: number; seed: number }
+  | { all: true };
+
+function usage(message: string): ArcError {
+  return new ArcError(ERROR_CODES.InvalidParameter, message, { status: 400 });
+}
+
+/** Exactly one of: cluster names, --percent, --selector, --all (restore only). */
+export function parseTargets(clusters: readonly string[], f: TargetFlags, allowAll = false): ChaosTargets {
+  const given = [
+    clusters.length > 0,
+    f.percent !== undefined,
+    f.selector !== undefined,
+    f.all === true,
+  ].filter(Boolean).length;
+  if (given !== 1)
+    throw usage(
+      `give exactly one target: cluster names, --percent P, --selector k=v${allowAll ? ', or --all' : ''}`,
+    );
+  if (f.all) {
+    if (!allowAll) throw usage('--all is only for restore');
+    return { all: true };
+  }
+  if (f.percent !== undefined) return { percent: f.percent, seed: f.seed ?? 1 };
+  if (f.selector !== undefined) {
+    const out: Record<string, string> = {};
+    for (const part of f.selector.split(',')) {
+      const m = /^\s*(location|distribution|infrastructure)\s*=\s*([^\s=,]+)\s*$/.exec(part);
+      if (!m) throw usage(`--selector "${part}": expected location|distribution|infrastructure=value`);
+      out[m[1] as string] = m[2] as string;
+    }
+    return { selector: out };
+  }
+  return { clusters: [...clusters] };
+}
+
+function durationArg(value: string): string {
+  try {
+    if (parseDuration(value) <= 0) throw new Error('not positive');
+  } catch {
+    throw new InvalidArgumentError('expected a duration such as 500ms, 30s, 5m');
+  }
+  return value;
+}
+
+function percentArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError('expected 0..100');
+  return n;
+}
+
+function intArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0');
+  return n;
+}
+
+interface CommonFlags extends TargetFlags {
+  readonly dataDir: string;
+  readonly gatewayUrl?: string;
+  readonly for?: string;
+}
+
+async function gatewayUrl(o: { dataDir: string; gatewayUrl?: string }): Promise<string> {
+  if (o.gatewayUrl) return o.gatewayUrl.replace(/\/$/, '');
+  const dataDir = resolve(o.dataDir);
+  const file = await readFleetFile(dataDir);
+  if (!file?.egressApiUrl || Object.keys(file.pids).length === 0)
+    throw new ArcError(
+      ERROR_CODES.NotFound,
+      `no running fleet with an egress gateway in ${dataDir}; start one with \`arcfleet up\`, or pass --gateway-url`,
+      { status: 404 },
+    );
+  return file.egressApiUrl;
+}
+
+async function call(base: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(`${base}${path}`, {
+      method,
+      ...(body === undefined
+        ? {}
+        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch (err) {
+    throw new ArcError(ERROR_CODES.ServiceUnavailable, `the egress gateway at ${base} is not reachable`, {
+      status: 503,
+      cause: err,
+    });
+  }
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    parsed = text;
+  }
+  if (!res.ok) {
+    const e = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
+    throw usage(`egress gateway: ${res.status} ${e?.code ?? ''} ${e?.message ?? text}`.trim());
+  }
+  return parsed;
+}
+
+interface RuleView {
+  cluster: string;
+  mode: { kind: string };
+  effective: { kind: string };
+  until?: string;
+  connections: number;
+}
+
+export function formatRules(rules: readonly RuleView[]): string {
+  if (rules.length === 0) return 'no rules: every cluster is open';
+  const rows = rules.map((r) => [
+    r.cluster,
+    r.mode.kind,
+    r.effective.kind,
+    r.until ?? '-',
+    String(r.connections),
+  ]);
+  const head = ['CLUSTER', 'MODE', 'NOW', 'UNTIL', 'CONNECTIONS'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  return [head, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] as number))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function targetOptions(cmd: Command): Command {
+  return cmd
+    .argument('[clusters...]', 'cluster names')
+    .option('--percent <p>', 'a seeded random percentage of the fleet', percentArg)
+    .option('--seed <n>', 'seed of --percent (same seed, same clusters)', intArg)
+    .option('--selector <k=v>', 'label selector: location, distribution, infrastructure (comma-separated)')
+    .option('--data-dir <dir>', 'fleet data directory', DEFAULT_DATA_DIR)
+    .option('--gateway-url <url>', 'egress gateway control API (default: from <data-dir>/fleet.json)');
+}
+
+function summary(action: string, res: unknown): string {
+  const clusters = (res as { clusters?: string[] }).clusters ?? [];
+  const shown = clusters.length > 10 ? `${clusters.slice(0, 10).join(', ')}, ...` : clusters.join(', ');
+  return `${action}: ${clusters.length} cluster(s)${shown ? `: ${shown}` : ''}`;
+}
+
+/** Adds `chaos cut|restore|latency|flap|status` to the program. */
+export function registerChaosCommands(program: Command, print: (text: string) => void): void {
+  const chaos = program
+    .command('chaos')
+    .description('cut, slow or flap cluster egress at the egress gateway');
+
+  targetOptions(chaos.command('cut'))
+    .description('cut the targets\u2019 egress (drop: blackhole; reject: connections reset)')
+    .addOption(new Option('--mode <mode>', 'drop or reject').choices(['drop', 'reject']).default('drop'))
+    .option('--for <duration>', 'restore by itself after this long (simulated time)', durationArg)
+    .action(async (clusters: string[], o: CommonFlags & { mode: string }) => {
+      const res = await call(await gatewayUrl(o), 'POST', '/v1/chaos', {
+        action: 'cut',
+        mode: o.mode,
+        targets: parseTargets(clusters, o),
+        ...(o.for === undefined ? {} : { for: o.for }),
+      });
+      print(summary(`cut (${o.mode})`, res));
+    });
+
+  targetOptions(chaos.command('restore'))
+    .description('open the targets\u2019 egress again')
+    .option('--all', 'every cluster with a rule')
+    .action(async (clusters: string[], o: CommonFlags) => {
+      const res = await call(await gatewayUrl(o), 'POST', '/v1/chaos', {
+        action: 'restore',
+        targets: parseTargets(clusters, o, true),
+      });
+      print(summary('restored', res));
+    });
+
+  targetOptions(chaos.command('latency'))
+    .description('add latency (and jitter) to the targets\u2019 traffic')
+    .requiredOption('--latency <ms>', 'added delay each way (real ms)', intArg)
+    .option('--jitter <ms>', 'random extra delay up to this (real ms)', intArg)
+    .option('--for <duration>', 'restore by itself after this long (simulated time)', durationArg)
+    .action(async (clusters: string[], o: CommonFlags & { latency: number; jitter?: number }) => {
+      const res = await call(await gatewayUrl(o), 'POST', '/v1/chaos', {
+        action: 'latency',
+        latencyMs: o.latency,
+        jitterMs: o.jitter ?? 0,
+        targets: parseTargets(clusters, o),
+        ...(o.for === undefined ? {} : { for: o.for }),
+      });
+      print(summary(`latency ${o.latency} ms`, res));
+    });
+
+  targetOptions(chaos.command('flap'))
+    .description('alternate cut and open (periods in simulated time)')
+    .requiredOption('--cut <duration>', 'how long each cut lasts', durationArg)
+    .requiredOption('--open <duration>', 'how long each open period lasts', durationArg)
+    .addOption(
+      new Option('--mode <mode>', 'drop or reject while cut').choices(['drop', 'reject']).default('drop'),
+    )
+    .option('--for <duration>', 'stop flapping after this long (simulated time)', durationArg)
+    .action(async (clusters: string[], o: CommonFlags & { cut: string; open: string; mode: string }) => {
+      const res = await call(await gatewayUrl(o), 'POST', '/v1/chaos', {
+        action: 'flap',
+        mode: o.mode,
+        cut: o.cut,
+        open: o.open,
+        targets: parseTargets(clusters, o),
+        ...(o.for === undefined ? {} : { for: o.for }),
+      });
+      print(summary(`flapping (${o.cut} cut / ${o.open} open)`, res));
+    });
+
+  chaos
+    .command('status')
+    .description('the gateway\u2019s rules: mode, what applies now, until when, open connections')
+    .option('--data-dir <dir>', 'fleet data directory', DEFAULT_DATA_DIR)
+    .option('--gateway-url <url>', 'egress gateway control API (default: from <data-dir>/fleet.json)')
+    .addOption(
+      new Option('-o, --output <format>', 'output format').choices(['json', 'table']).default('table'),
+    )
+    .action(async (o: { dataDir: string; gatewayUrl?: string; output: string }) => {
+      const res = (await call(await gatewayUrl(o), 'GET', '/v1/rules')) as { value: RuleView[] };
+      print(o.output === 'json' ? JSON.stringify(res.value, null, 2) : formatRules(res.value));
+    });
+}

@@ -1,0 +1,64 @@
+/**
+ * `<dataDir>/fleet.json`: how CLI commands (and `arcfleet down`) find a running fleet, and the ONE
+ * simulated-clock epoch every child shares.
+ */
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { SimClock } from '../shared/clock.js';
+
+export const FLEET_FILE = 'fleet.json';
+
+export const fleetFileSchema = z.object({
+  version: z.literal(1),
+  dataDir: z.string(),
+  subscriptionId: z.string(),
+  resourceGroup: z.string(),
+  hubUrl: z.string(),
+  natsUrl: z.string(),
+  natsMonitorUrl: z.string(),
+  /** Control API of the egress gateway (absent in fleets started before it existed). */
+  egressApiUrl: z.string().optional(),
+  timeScale: z.number().positive(),
+  /** Real epoch ms at which simulated time equals real time (ARCFLEET_CLOCK_EPOCH_MS of every child). */
+  epochMs: z.number().int(),
+  clusterCount: z.number().int().min(0),
+  detached: z.boolean(),
+  launcherPid: z.number().int(),
+  /** Service name → pid (process-group leader when detached). */
+  pids: z.record(z.string(), z.number().int()),
+  startedAt: z.string(),
+});
+export type FleetFile = z.infer<typeof fleetFileSchema>;
+
+export function fleetFilePath(dataDir: string): string {
+  return join(resolve(dataDir), FLEET_FILE);
+}
+
+export async function readFleetFile(dataDir: string): Promise<FleetFile | undefined> {
+  let text: string;
+  try {
+    text = await readFile(fleetFilePath(dataDir), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const parsed = fleetFileSchema.safeParse(JSON.parse(text));
+  return parsed.success ? parsed.data : undefined;
+}
+
+export async function writeFleetFile(file: FleetFile): Promise<void> {
+  await mkdir(file.dataDir, { recursive: true });
+  const path = fleetFilePath(file.dataDir);
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(file, null, 2)}\n`);
+  await rename(tmp, path);
+}
+
+export async function removeFleetFile(dataDir: string): Promise<void> {
+  await rm(fleetFilePath(dataDir), { force: true });
+}
+
+export function clockOf(file: Pick<FleetFile, 'timeScale' | 'epochMs'> | undefined): SimClock {
+  return file ? new SimClock(file.timeScale, file.epochMs) : new SimClock(1, Date.now());
+}

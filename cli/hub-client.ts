@@ -1,0 +1,168 @@
+/**
+ * A small typed ARM client for the hub's `Microsoft.Kubernetes/connectedClusters` API. ARM error
+ * bodies (`{error:{code,message}}`) become ArcError with the code and the HTTP status.
+ */
+import { ArcError, ERROR_CODES, type ErrorCode } from '../shared/errors.js';
+import { CONNECTED_CLUSTER_TYPE, DEFAULT_API_VERSION, type ConnectedCluster } from '../shared/arm.js';
+import type { ClusterRef } from '../shared/subjects.js';
+
+export const BOOTSTRAP_TOKEN_HEADER = 'x-arcfleet-bootstrap-token';
+
+export interface ConnectedClusterPut {
+  readonly location: string;
+  readonly tags?: Record<string, string>;
+  readonly identity: { readonly type: 'SystemAssigned' | 'None' };
+  readonly properties: {
+    readonly agentPublicKeyCertificate: string;
+    readonly distribution?: string;
+    readonly distributionVersion?: string;
+    readonly infrastructure?: string;
+  };
+}
+
+export interface PutResult {
+  readonly status: number;
+  readonly resource: ConnectedCluster;
+  readonly bootstrapToken: string | undefined;
+  readonly asyncOperation: string | undefined;
+}
+
+export interface ListBody {
+  value: ConnectedCluster[];
+  nextLink?: string;
+}
+
+export interface HubClientOptions {
+  readonly apiVersion?: string;
+  /** Per-request timeout (real ms); default 30 s. */
+  readonly timeoutMs?: number;
+}
+
+const KNOWN_CODES = new Set<string>(Object.values(ERROR_CODES));
+
+export class HubClient {
+  readonly baseUrl: string;
+  readonly apiVersion: string;
+  private readonly timeoutMs: number;
+
+  constructor(baseUrl: string, opts: HubClientOptions = {}) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.apiVersion = opts.apiVersion ?? DEFAULT_API_VERSION;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  clusterPath(ref: ClusterRef): string {
+    return `/subscriptions/${encodeURIComponent(ref.subscriptionId)}/resourceGroups/${encodeURIComponent(
+      ref.resourceGroup,
+    )}/providers/${CONNECTED_CLUSTER_TYPE}/${encodeURIComponent(ref.name)}`;
+  }
+
+  url(path: string): string {
+    return `${this.baseUrl}${path}${path.includes('?') ? '&' : '?'}api-version=${this.apiVersion}`;
+  }
+
+  async ready(): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.baseUrl}/readyz`, { signal: AbortSignal.timeout(2000) });
+      await res.body?.cancel();
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  async putCluster(ref: ClusterRef, body: ConnectedClusterPut): Promise<PutResult> {
+    const res = await this.request('PUT', this.url(this.clusterPath(ref)), body);
+    return {
+      status: res.status,
+      resource: (await res.json()) as ConnectedCluster,
+      bootstrapToken: res.headers.get(BOOTSTRAP_TOKEN_HEADER) ?? undefined,
+      asyncOperation: res.headers.get('azure-asyncoperation') ?? undefined,
+    };
+  }
+
+  async getCluster(ref: ClusterRef): Promise<ConnectedCluster> {
+    const res = await this.request('GET', this.url(this.clusterPath(ref)));
+    return (await res.json()) as ConnectedCluster;
+  }
+
+  /** DELETE; resolves with the HTTP status (200, 202 or 204). */
+  async deleteCluster(ref: ClusterRef): Promise<number> {
+    const res = await this.request('DELETE', this.url(this.clusterPath(ref)));
+    await res.body?.cancel();
+    return res.status;
+  }
+
+  /** LIST by subscription (or resource group), following every nextLink; returns one combined body. */
+  async listClusters(subscriptionId: string, resourceGroup?: string): Promise<ListBody> {
+    const scope =
+      resourceGroup === undefined
+        ? `/subscriptions/${encodeURIComponent(subscriptionId)}`
+        : `/subscriptions/${encodeURIComponent(subscriptionId)}/resourceGroups/${encodeURIComponent(resourceGroup)}`;
+    let next: string | undefined = this.url(`${scope}/providers/${CONNECTED_CLUSTER_TYPE}`);
+    const value: ConnectedCluster[] = [];
+    for (let pages = 0; next !== undefined && pages < 10_000; pages++) {
+      const res = await this.request('GET', next);
+      const body = (await res.json()) as ListBody;
+      value.push(...body.value);
+      next = body.nextLink ? new URL(body.nextLink, this.baseUrl).toString() : undefined;
+    }
+    return { value };
+  }
+
+  private async request(method: string, url: string, body?: unknown): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? null : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      throw new ArcError(
+        ERROR_CODES.InternalServerError,
+        `cannot reach the hub at ${this.baseUrl} (${causeMessage(err)}); is the fleet running? (arcfleet up)`,
+        { status: 503, cause: err },
+      );
+    }
+    if (res.status >= 400) throw await errorFrom(res, method);
+    return res;
+  }
+}
+
+function causeMessage(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as Error & { cause?: unknown }).cause;
+    if (cause instanceof Error) return cause.message;
+    return err.message;
+  }
+  return String(err);
+}
+
+async function errorFrom(res: Response, method: string): Promise<ArcError> {
+  const text = await res.text();
+  let code: string | undefined;
+  let message: string | undefined;
+  let target: string | undefined;
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; target?: unknown } };
+    if (typeof parsed.error?.code === 'string') code = parsed.error.code;
+    if (typeof parsed.error?.message === 'string') message = parsed.error.message;
+    if (typeof parsed.error?.target === 'string') target = parsed.error.target;
+  } catch {
+    // not JSON: fall through
+  }
+  const known: ErrorCode =
+    code !== undefined && KNOWN_CODES.has(code)
+      ? (code as ErrorCode)
+      : res.status === 404
+        ? ERROR_CODES.NotFound
+        : ERROR_CODES.InternalServerError;
+  const detail = message ?? (text.slice(0, 200) || res.statusText);
+  const other = code !== undefined && code !== known ? ` ${code}` : '';
+  return new ArcError(known, `${detail} (${method} → HTTP ${res.status}${other})`, {
+    status: res.status,
+    ...(target === undefined ? {} : { target }),
+  });
+}

@@ -1,0 +1,204 @@
+#!/usr/bin/env node
+/** `arcfleet`: wires the commands; behaviour lives in the modules beside it. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { isArcError } from '../shared/errors.js';
+import {
+  connectCommand,
+  deleteCommand,
+  listCommand,
+  parseAgents,
+  parseOutput,
+  scaleCommand,
+  setAgentsCommand,
+  showCommand,
+  upgradeCommand,
+} from './commands.js';
+import { registerChaosCommands } from './chaos.js';
+import { loadContext, type ContextOptions } from './context.js';
+import { DEFAULT_CLUSTER_COUNT, DEFAULT_DATA_DIR, DEFAULT_TIME_SCALE } from './launcher.js';
+import { downCommand, upCommand } from './up.js';
+
+function intArg(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected a whole number ${min}..${max}`);
+    return n;
+  };
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number > 0');
+  return n;
+}
+
+interface GlobalOpts extends ContextOptions {
+  readonly output?: string;
+}
+
+function fleetOptions(cmd: Command): Command {
+  return cmd
+    .option('--data-dir <dir>', 'fleet data directory', DEFAULT_DATA_DIR)
+    .option('--hub-url <url>', 'hub URL (default: from <data-dir>/fleet.json)')
+    .option('--subscription <id>', 'subscription id (default: the fleet\u2019s)')
+    .option('--resource-group <rg>', 'resource group (default: the fleet\u2019s)');
+}
+
+function outputOption(cmd: Command, defaultFormat: 'json' | 'table'): Command {
+  return cmd.addOption(
+    new Option('-o, --output <format>', 'output format').choices(['json', 'table']).default(defaultFormat),
+  );
+}
+
+let exitCode = 0;
+const print = (text: string): void => {
+  process.stdout.write(`${text}\n`);
+};
+
+export function buildProgram(): Command {
+  const program = new Command('arcfleet')
+    .description('Emulated Azure Arc-enabled Kubernetes fleet: launcher and az connectedk8s-like commands')
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(str) });
+
+  program
+    .command('up')
+    .description('start nats-server, the hub and the agent services; onboard every cluster')
+    .option('--clusters <n>', 'number of generated clusters', intArg(0, 100_000), DEFAULT_CLUSTER_COUNT)
+    .option('--spec <file>', 'fleet spec YAML (instead of generated clusters)')
+    .option('--seed <seed>', 'seed of the generated fleet', '1')
+    .option('--time-scale <x>', 'simulated seconds per real second', positiveNumber, DEFAULT_TIME_SCALE)
+    .option('--hub-port <port>', 'hub HTTP port (default: a free port)', intArg(1, 65_535))
+    .option('--detach', 'leave the fleet running in the background once all clusters are Connected', false)
+    .option('--timeout <duration>', 'how long to wait for all clusters to be Connected (real time)', '180s')
+    .option('--data-dir <dir>', 'fleet data directory (wiped on start)', DEFAULT_DATA_DIR)
+    .option('--subscription <id>', 'subscription id of the clusters')
+    .option('--resource-group <rg>', 'resource group of the clusters')
+    .option(
+      '--prometheus',
+      'also start a local Prometheus scraping every service (package `prometheus`)',
+      false,
+    )
+    .option('--prometheus-port <port>', 'port of that Prometheus (default: a free port)', intArg(1, 65_535))
+    .addOption(new Option('--dist-dir <dir>', 'directory of the compiled services (development)').hideHelp())
+    .action(
+      async (o: {
+        clusters: number;
+        spec?: string;
+        seed: string;
+        timeScale: number;
+        hubPort?: number;
+        detach: boolean;
+        timeout: string;
+        dataDir: string;
+        subscription?: string;
+        resourceGroup?: string;
+        distDir?: string;
+        prometheus: boolean;
+        prometheusPort?: number;
+      }) => {
+        exitCode = await upCommand({
+          clusters: o.clusters,
+          seed: /^\d+$/.test(o.seed) ? Number(o.seed) : o.seed,
+          timeScale: o.timeScale,
+          detach: o.detach,
+          timeout: o.timeout,
+          dataDir: o.dataDir,
+          ...(o.spec === undefined ? {} : { specFile: o.spec }),
+          ...(o.hubPort === undefined ? {} : { hubPort: o.hubPort }),
+          ...(o.subscription === undefined ? {} : { subscriptionId: o.subscription }),
+          ...(o.resourceGroup === undefined ? {} : { resourceGroup: o.resourceGroup }),
+          ...(o.distDir === undefined ? {} : { distDir: o.distDir }),
+          prometheus: o.prometheus,
+          ...(o.prometheusPort === undefined ? {} : { prometheusPort: o.prometheusPort }),
+        });
+      },
+    );
+
+  program
+    .command('down')
+    .description('stop the fleet started with `up --detach` (or a foreground `up`)')
+    .option('--data-dir <dir>', 'fleet data directory', DEFAULT_DATA_DIR)
+    .action(async (o: { dataDir: string }) => {
+      exitCode = await downCommand(o.dataDir);
+    });
+
+  outputOption(fleetOptions(program.command('list')), 'table')
+    .description('list the connected clusters (json = the ARM LIST body)')
+    .action(async (o: GlobalOpts) => {
+      print(await listCommand(await loadContext(o), parseOutput(o.output ?? 'table'), o.resourceGroup));
+    });
+
+  outputOption(fleetOptions(program.command('show').argument('<name>')), 'json')
+    .description('show one connected cluster, like `az connectedk8s show`')
+    .action(async (name: string, o: GlobalOpts) => {
+      print(await showCommand(await loadContext(o), name, parseOutput(o.output ?? 'json')));
+    });
+
+  fleetOptions(program.command('connect').argument('<name>'))
+    .description('connect (onboard) a cluster from the cluster store, e.g. after delete')
+    .action(async (name: string, o: GlobalOpts) => {
+      print(await connectCommand(await loadContext(o), name));
+    });
+
+  fleetOptions(program.command('delete').argument('<name>'))
+    .description('delete the connectedClusters resource and uninstall its agents')
+    .action(async (name: string, o: GlobalOpts) => {
+      print(await deleteCommand(await loadContext(o), name));
+    });
+
+  const cluster = program.command('cluster').description('change an emulated cluster at run time');
+  fleetOptions(cluster.command('upgrade').argument('<name>'))
+    .requiredOption('--kubernetes-version <version>', 'new Kubernetes version, e.g. 1.31.2')
+    .description('upgrade the cluster\u2019s Kubernetes version')
+    .action(async (name: string, o: GlobalOpts & { kubernetesVersion: string }) => {
+      print(await upgradeCommand(await loadContext(o, false), name, o.kubernetesVersion));
+    });
+  fleetOptions(cluster.command('scale').argument('<name>'))
+    .requiredOption('--pool <pool>', 'node pool name')
+    .requiredOption('--count <n>', 'node count', intArg(0, 5000))
+    .description('scale a node pool')
+    .action(async (name: string, o: GlobalOpts & { pool: string; count: number }) => {
+      print(await scaleCommand(await loadContext(o, false), name, o.pool, o.count));
+    });
+  fleetOptions(cluster.command('stop-agents').argument('<name>'))
+    .option('--agent <agent>', 'one agent (default: all)')
+    .description('stop the cluster\u2019s agents (as if their deployments were scaled to 0)')
+    .action(async (name: string, o: GlobalOpts & { agent?: string }) => {
+      print(await setAgentsCommand(await loadContext(o, false), name, parseAgents(o.agent), true));
+    });
+  fleetOptions(cluster.command('start-agents').argument('<name>'))
+    .option('--agent <agent>', 'one agent (default: all)')
+    .description('start the cluster\u2019s stopped agents again')
+    .action(async (name: string, o: GlobalOpts & { agent?: string }) => {
+      print(await setAgentsCommand(await loadContext(o, false), name, parseAgents(o.agent), false));
+    });
+
+  registerChaosCommands(program, print);
+
+  return program;
+}
+
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  exitCode = 0;
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return exitCode;
+  } catch (err) {
+    if (isArcError(err)) process.stderr.write(`arcfleet: ${err.code}: ${err.message}\n`);
+    else process.stderr.write(`arcfleet: error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+/** Exits once stdout and stderr are flushed (a pipe may hold more than its buffer: `list -o json | jq`). */
+function exitAfterFlush(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+// Exit explicitly: idle HTTP keep-alive sockets must not hold a finished command open.
+main().then(exitAfterFlush, (err: unknown) => {
+  process.stderr.write(`arcfleet: error: ${String(err)}\n`);
+  exitAfterFlush(1);
+});

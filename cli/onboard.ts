@@ -1,0 +1,73 @@
+/**
+ * `az connectedk8s connect` for an emulated cluster: key pair, PUT of the connectedClusters resource,
+ * then the onboarding secret in the cluster store (the helm install), dropping any old identity.
+ */
+import { ArcError, ERROR_CODES } from '../shared/errors.js';
+import { resourceId } from '../shared/arm.js';
+import { generateAgentKeyPair } from '../shared/identity.js';
+import { SECRET_IDENTITY, SECRET_ONBOARDING, type ClusterStore } from '../shared/cluster-store.js';
+import type { ClusterState } from '../shared/cluster-state.js';
+import { BOOTSTRAP_TOKEN_HEADER, type HubClient, type PutResult } from './hub-client.js';
+
+export async function connectCluster(
+  client: HubClient,
+  store: ClusterStore,
+  state: ClusterState,
+): Promise<PutResult> {
+  const keys = generateAgentKeyPair();
+  const result = await client.putCluster(state, {
+    location: state.location,
+    tags: state.tags,
+    identity: { type: 'SystemAssigned' },
+    properties: {
+      agentPublicKeyCertificate: keys.publicKey,
+      distribution: state.distribution,
+      distributionVersion: state.distributionVersion,
+      infrastructure: state.infrastructure,
+    },
+  });
+  if (!result.bootstrapToken)
+    throw new ArcError(
+      ERROR_CODES.InternalServerError,
+      `PUT of ${state.name} returned ${result.status} without the ${BOOTSTRAP_TOKEN_HEADER} header`,
+    );
+  await store.deleteSecret(state.name, SECRET_IDENTITY);
+  await store.writeOnboarding(state.name, {
+    resourceId: resourceId(state),
+    privateKeyPem: keys.privateKeyPem,
+    publicKey: keys.publicKey,
+    bootstrapToken: result.bootstrapToken,
+    hubUrl: client.baseUrl,
+  });
+  return result;
+}
+
+/** `az connectedk8s delete`: the resource goes, and so does the agents' install (the secrets). */
+export async function disconnectCluster(
+  client: HubClient,
+  store: ClusterStore,
+  state: ClusterState,
+): Promise<number> {
+  const status = await client.deleteCluster(state);
+  await store.deleteSecret(state.name, SECRET_ONBOARDING);
+  await store.deleteSecret(state.name, SECRET_IDENTITY);
+  return status;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; rejects with the first error. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, () => worker()));
+  return out;
+}

@@ -1,0 +1,37 @@
+import {
+  ENV,
+  compileCommonConfig,
+  readNumber,
+  readString,
+  type CommonConfig,
+  type Env,
+} from '../../shared/config.js';
+import { ConfigError } from '../../shared/errors.js';
+
+export interface GatewayConfig extends CommonConfig {
+  /** Agent-facing TCP port (agents' ARCFLEET_EGRESS_URL). */
+  readonly port: number;
+  /** Control API and /metrics. */
+  readonly apiPort: number;
+  readonly host: string;
+  readonly upstreamHost: string;
+  readonly upstreamPort: number;
+  /** Bytes held per connection while dropped before it is silently destroyed. */
+  readonly holdBytes: number;
+}
+
+export function compileGatewayConfig(env: Env = process.env): GatewayConfig {
+  const common = compileCommonConfig(env);
+  const m = /^nats:\/\/([^:/\s]+)(?::(\d+))?\/?$/.exec(common.natsUrl);
+  if (!m)
+    throw new ConfigError(ENV.natsUrl, `"${common.natsUrl}" must be nats://host[:port] for the gateway`);
+  return Object.freeze({
+    ...common,
+    port: readNumber(env, ENV.egressPort, 4223, { min: 0, max: 65535, integer: true }),
+    apiPort: readNumber(env, ENV.egressApiPort, 8090, { min: 0, max: 65535, integer: true }),
+    host: readString(env, ENV.egressHost, '127.0.0.1'),
+    upstreamHost: m[1] as string,
+    upstreamPort: m[2] === undefined ? 4222 : Number(m[2]),
+    holdBytes: readNumber(env, ENV.egressHoldBytes, 1024 * 1024, { min: 1024, integer: true }),
+  });
+}

@@ -1,0 +1,170 @@
+/**
+ * The gateway's rule table: each cluster's mode, changeable at run time, with optional expiry and
+ * flap schedules; and target selection (names, label selector, seeded percentage). Pure: time is a
+ * number passed in (simulated ms), no sockets.
+ */
+import { createHash } from 'node:crypto';
+
+/** What a connection experiences right now. */
+export type Effective =
+  | { readonly kind: 'open' }
+  | { readonly kind: 'drop' }
+  | { readonly kind: 'reject' }
+  | { readonly kind: 'latency'; readonly latencyMs: number; readonly jitterMs: number }
+  | { readonly kind: 'bandwidth'; readonly bytesPerSecond: number };
+
+/** A rule as set by the API. `flap` alternates `cutMode` (for `cutMs`) and open (for `openMs`). */
+export type Mode =
+  | Effective
+  | {
+      readonly kind: 'flap';
+      readonly cutMs: number;
+      readonly openMs: number;
+      readonly cutMode: 'drop' | 'reject';
+    };
+
+export type ModeKind = Mode['kind'];
+export const MODE_KINDS: readonly ModeKind[] = ['open', 'drop', 'reject', 'latency', 'bandwidth', 'flap'];
+export type EffectiveKind = Effective['kind'];
+export const EFFECTIVE_KINDS: readonly EffectiveKind[] = ['open', 'drop', 'reject', 'latency', 'bandwidth'];
+
+export interface Rule {
+  readonly cluster: string;
+  readonly mode: Mode;
+  /** Simulated ms when the rule was set (flap phases count from here). */
+  readonly since: number;
+  /** Simulated ms when the rule lapses back to open. */
+  readonly until?: number | undefined;
+}
+
+const OPEN: Effective = Object.freeze({ kind: 'open' });
+
+/** The effective mode of a rule at `now` (simulated ms). */
+export function effectiveAt(rule: Rule | undefined, now: number): Effective {
+  if (!rule || (rule.until !== undefined && now >= rule.until)) return OPEN;
+  const m = rule.mode;
+  if (m.kind !== 'flap') return m;
+  const phase = (now - rule.since) % (m.cutMs + m.openMs);
+  return phase < m.cutMs ? { kind: m.cutMode } : OPEN;
+}
+
+export function sameEffective(a: Effective, b: Effective): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Per-cluster rules keyed by lower-case cluster name (ARM names are case-insensitive). */
+export class RuleTable {
+  private readonly rules = new Map<string, Rule>();
+  private readonly last = new Map<string, Effective>();
+
+  set(cluster: string, mode: Mode, now: number, forMs?: number): Rule {
+    const key = cluster.toLowerCase();
+    if (mode.kind === 'open' && forMs === undefined) {
+      this.rules.delete(key);
+      return { cluster, mode, since: now };
+    }
+    const rule: Rule = { cluster, mode, since: now, until: forMs === undefined ? undefined : now + forMs };
+    this.rules.set(key, rule);
+    return rule;
+  }
+
+  restore(cluster: string): boolean {
+    return this.rules.delete(cluster.toLowerCase());
+  }
+
+  restoreAll(): string[] {
+    const names = [...this.rules.values()].map((r) => r.cluster);
+    this.rules.clear();
+    return names;
+  }
+
+  get(cluster: string): Rule | undefined {
+    return this.rules.get(cluster.toLowerCase());
+  }
+
+  effective(cluster: string, now: number): Effective {
+    return effectiveAt(this.get(cluster), now);
+  }
+
+  list(): Rule[] {
+    return [...this.rules.values()].sort((a, b) => a.cluster.localeCompare(b.cluster));
+  }
+
+  /**
+   * Clusters whose effective mode changed since the previous call (flap phases, expiries, API
+   * changes), with the new mode. Lapsed rules are removed.
+   */
+  changes(now: number): { cluster: string; effective: Effective }[] {
+    const out: { cluster: string; effective: Effective }[] = [];
+    const seen = new Set<string>();
+    for (const [key, rule] of this.rules) {
+      seen.add(key);
+      const eff = effectiveAt(rule, now);
+      if (rule.until !== undefined && now >= rule.until) this.rules.delete(key);
+      const prev = this.last.get(key) ?? OPEN;
+      if (!sameEffective(prev, eff)) out.push({ cluster: rule.cluster, effective: eff });
+      if (eff.kind === 'open') this.last.delete(key);
+      else this.last.set(key, eff);
+    }
+    for (const key of [...this.last.keys()]) {
+      if (seen.has(key)) continue;
+      this.last.delete(key);
+      out.push({ cluster: key, effective: OPEN });
+    }
+    return out;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Target selection
+// ---------------------------------------------------------------------------------------------
+
+export interface ClusterLabels {
+  readonly name: string;
+  readonly location: string;
+  readonly distribution: string;
+  readonly infrastructure: string;
+}
+
+export const SELECTOR_KEYS = ['location', 'distribution', 'infrastructure'] as const;
+export type SelectorKey = (typeof SELECTOR_KEYS)[number];
+
+export type Targets =
+  | { readonly clusters: readonly string[] }
+  | { readonly selector: Readonly<Partial<Record<SelectorKey, string>>> }
+  | { readonly percent: number; readonly seed: number };
+
+/** The clusters a target designates, sorted by name. Names not in `known` are kept (rules may precede clusters). */
+export function selectTargets(known: readonly ClusterLabels[], targets: Targets): string[] {
+  if ('clusters' in targets) return [...new Set(targets.clusters)].sort();
+  if ('selector' in targets) {
+    const entries = Object.entries(targets.selector) as [SelectorKey, string][];
+    return known
+      .filter((c) => entries.every(([k, v]) => c[k].toLowerCase() === v.toLowerCase()))
+      .map((c) => c.name)
+      .sort();
+  }
+  const count = Math.round((known.length * targets.percent) / 100);
+  const rank = (name: string): string =>
+    createHash('sha256').update(`${targets.seed}/${name.toLowerCase()}`).digest('hex');
+  return known
+    .map((c) => ({ name: c.name, r: rank(c.name) }))
+    .sort((a, b) => (a.r < b.r ? -1 : a.r > b.r ? 1 : 0))
+    .slice(0, count)
+    .map((c) => c.name)
+    .sort();
+}
+
+/** `location=eastus` → `{location: 'eastus'}`; several pairs separated by commas. */
+export function parseSelector(text: string): Partial<Record<SelectorKey, string>> | string {
+  const out: Partial<Record<SelectorKey, string>> = {};
+  for (const part of text.split(',')) {
+    const m = /^\s*([a-z]+)\s*=\s*([^\s=,]+)\s*$/.exec(part);
+    if (!m) return `"${part}" is not key=value`;
+    const key = m[1] as string;
+    if (!(SELECTOR_KEYS as readonly string[]).includes(key))
+      return `"${key}" is not one of ${SELECTOR_KEYS.join(', ')}`;
+    out[key as SelectorKey] = m[2] as string;
+  }
+  return out;
+}

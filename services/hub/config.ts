@@ -1,0 +1,43 @@
+import {
+  ENV,
+  compileCommonConfig,
+  readDuration,
+  readNumber,
+  readString,
+  type CommonConfig,
+  type Env,
+} from '../../shared/config.js';
+import { ConfigError } from '../../shared/errors.js';
+
+export interface HubConfig extends CommonConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly publicUrl: string | undefined;
+  /** Real ms between projection flushes to KV. */
+  readonly persistIntervalMs: number;
+  /** Real ms: a heartbeat-only change is written at most this often per cluster. */
+  readonly heartbeatPersistIntervalMs: number;
+  /** Real ms between connectivity evaluations of the whole fleet. */
+  readonly evaluateIntervalMs: number;
+  readonly pageSize: number;
+  readonly retryAfterSeconds: number;
+  readonly kvBucket: string;
+}
+
+export function compileHubConfig(env: Env = process.env): HubConfig {
+  const publicUrl = readString(env, ENV.hubPublicUrl, '');
+  if (publicUrl !== '' && !/^https?:\/\/[^\s/]+/.test(publicUrl))
+    throw new ConfigError(ENV.hubPublicUrl, `"${publicUrl}" is not an http(s) URL`);
+  return Object.freeze({
+    ...compileCommonConfig(env),
+    port: readNumber(env, ENV.hubPort, 8080, { min: 0, max: 65535, integer: true }),
+    host: readString(env, ENV.hubHost, '127.0.0.1'),
+    publicUrl: publicUrl === '' ? undefined : publicUrl.replace(/\/$/, ''),
+    persistIntervalMs: readDuration(env, ENV.hubPersistInterval, 100),
+    heartbeatPersistIntervalMs: readDuration(env, ENV.hubHeartbeatPersistInterval, 30_000),
+    evaluateIntervalMs: readDuration(env, ENV.hubEvaluateInterval, 250),
+    pageSize: readNumber(env, ENV.hubPageSize, 100, { min: 1, max: 1000, integer: true }),
+    retryAfterSeconds: readNumber(env, ENV.hubRetryAfter, 1, { min: 0, max: 600, integer: true }),
+    kvBucket: readString(env, ENV.hubKvBucket, 'arcfleet-clusters'),
+  });
+}

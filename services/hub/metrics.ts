@@ -1,0 +1,171 @@
+/**
+ * The hub's Prometheus metrics, on a Registry of its own. No per-cluster labels: a fleet can be
+ * 10,000 clusters.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CONNECTIVITY_STATUSES, PROVISIONING_STATES } from '../../shared/arm.js';
+import type { ConnectivityStatus, ProvisioningState } from '../../shared/arm.js';
+import { ERROR_CODES, type ErrorCode } from '../../shared/errors.js';
+
+export interface FleetCounts {
+  byStatus: Map<ConnectivityStatus, number>;
+  byProvisioningState: Map<ProvisioningState, number>;
+  byLocation: Map<string, number>;
+  byDistribution: Map<string, number>;
+}
+
+/** Reasons the agent gateway refuses a message with (others are counted too, from their first occurrence). */
+export const REJECTION_REASONS: readonly ErrorCode[] = [
+  ERROR_CODES.InvalidMessage,
+  ERROR_CODES.UnsupportedProtocolVersion,
+  ERROR_CODES.MessageTooLarge,
+  ERROR_CODES.InvalidBootstrapToken,
+  ERROR_CODES.IdentityMissing,
+  ERROR_CODES.IdentityInvalid,
+  ERROR_CODES.IdentityForeign,
+  ERROR_CODES.IdentityRevoked,
+  ERROR_CODES.IdentityExpired,
+  ERROR_CODES.ClusterExpired,
+  ERROR_CODES.InternalServerError,
+];
+
+/** Label values kept per free-form dimension (location, distribution); the rest are summed as `other`. */
+export const MAX_LABEL_VALUES = 50;
+
+/**
+ * Bounds a free-form label: the `max` largest values by count (ties by name), the rest summed under
+ * `other`; an empty value is `unknown`.
+ */
+export function boundedCounts(
+  counts: ReadonlyMap<string, number>,
+  max = MAX_LABEL_VALUES,
+): Map<string, number> {
+  const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const out = new Map<string, number>();
+  for (const [i, [k, n]] of sorted.entries()) {
+    const label = i < max ? k || 'unknown' : 'other';
+    out.set(label, (out.get(label) ?? 0) + n);
+  }
+  return out;
+}
+
+export function createHubMetrics(countFleetNow: () => FleetCounts, opts: { cacheMs?: number } = {}) {
+  const cacheMs = opts.cacheMs ?? 250;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  // The fleet is counted once per scrape (several gauges read it): O(N) once, not once per gauge.
+  let cached: { at: number; counts: FleetCounts } | undefined;
+  const countFleet = (): FleetCounts => {
+    const t = Date.now();
+    if (!cached || t - cached.at >= cacheMs) cached = { at: t, counts: countFleetNow() };
+    return cached.counts;
+  };
+  // Values seen earlier but gone now must read 0, not linger: reset before setting.
+  const setBounded = (g: Gauge<string>, label: string, counts: ReadonlyMap<string, number>): void => {
+    g.reset();
+    for (const [k, n] of boundedCounts(counts)) g.set({ [label]: k }, n);
+  };
+  new Gauge({
+    name: 'arcfleet_hub_clusters_by_location',
+    help: 'Connected clusters by location (the 50 largest; the rest as other)',
+    labelNames: ['location'],
+    registers: [registry],
+    collect() {
+      setBounded(this, 'location', countFleet().byLocation);
+    },
+  });
+  new Gauge({
+    name: 'arcfleet_hub_clusters_by_distribution',
+    help: 'Connected clusters by Kubernetes distribution (the 50 largest; the rest as other)',
+    labelNames: ['distribution'],
+    registers: [registry],
+    collect() {
+      setBounded(this, 'distribution', countFleet().byDistribution);
+    },
+  });
+  const clusters = new Gauge({
+    name: 'arcfleet_hub_clusters',
+    help: 'Connected clusters by connectivityStatus',
+    labelNames: ['connectivity_status'],
+    registers: [registry],
+    collect() {
+      const counts = countFleet();
+      for (const s of CONNECTIVITY_STATUSES)
+        this.set({ connectivity_status: s }, counts.byStatus.get(s) ?? 0);
+    },
+  });
+  const clustersByProvisioning = new Gauge({
+    name: 'arcfleet_hub_clusters_by_provisioning_state',
+    help: 'Connected clusters by provisioningState',
+    labelNames: ['provisioning_state'],
+    registers: [registry],
+    collect() {
+      const counts = countFleet();
+      for (const s of PROVISIONING_STATES)
+        this.set({ provisioning_state: s }, counts.byProvisioningState.get(s) ?? 0);
+    },
+  });
+  const rejected = new Counter({
+    name: 'arcfleet_hub_rejected_messages_total',
+    help: 'Agent messages refused at the boundary, by reason (error code)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  // Series exist from the start at 0, so rate() sees the first rejection (a series born at 1 has no rate).
+  for (const reason of REJECTION_REASONS) rejected.inc({ reason }, 0);
+  return {
+    registry,
+    clusters,
+    clustersByProvisioning,
+    heartbeats: new Counter({
+      name: 'arcfleet_hub_heartbeats_total',
+      help: 'Agent heartbeats accepted',
+      registers: [registry],
+    }),
+    metadataReports: new Counter({
+      name: 'arcfleet_hub_metadata_reports_total',
+      help: 'Metadata reports accepted',
+      registers: [registry],
+    }),
+    rejected,
+    transitions: new Counter({
+      name: 'arcfleet_hub_status_transitions_total',
+      help: 'connectivityStatus transitions',
+      labelNames: ['from', 'to'],
+      registers: [registry],
+    }),
+    onboardingSeconds: new Histogram({
+      name: 'arcfleet_hub_onboarding_duration_seconds',
+      help: 'Simulated seconds from PUT to first Connected',
+      buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800],
+      registers: [registry],
+    }),
+    metadataSyncLagSeconds: new Histogram({
+      name: 'arcfleet_hub_metadata_sync_lag_seconds',
+      help: 'Simulated seconds from a change in the cluster to its visibility in the projection',
+      buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 300, 900, 3600],
+      registers: [registry],
+    }),
+    kvWrites: new Counter({
+      name: 'arcfleet_hub_kv_writes_total',
+      help: 'Projection writes to JetStream KV',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    apiRequests: new Counter({
+      name: 'arcfleet_hub_api_requests_total',
+      help: 'ARM API requests',
+      labelNames: ['route', 'code'],
+      registers: [registry],
+    }),
+    apiDuration: new Histogram({
+      name: 'arcfleet_hub_api_request_duration_seconds',
+      help: 'ARM API request duration',
+      labelNames: ['route'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+  };
+}
+
+export type HubMetrics = ReturnType<typeof createHubMetrics>;

@@ -1,0 +1,214 @@
+/**
+ * The hub's record of one connected cluster and its rendering as the ARM resource. Pure.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  CONNECTED_CLUSTER_TYPE,
+  resourceId,
+  type ConnectedCluster,
+  type ConnectivityStatus,
+  type ProvisioningState,
+} from '../../shared/arm.js';
+import type { AgentHealth, ClusterMetadata } from '../../shared/messages.js';
+import type { ClusterRef } from '../../shared/subjects.js';
+import { initialConnectivity, type ConnectivityState, type Transition } from './connectivity.js';
+
+export type OperationStatus = 'InProgress' | 'Succeeded' | 'Failed' | 'Canceled';
+
+/** The user-writable part of the resource, as last PUT/PATCHed. */
+export interface DesiredResource {
+  location: string;
+  tags: Record<string, string>;
+  kind?: string | undefined;
+  identityType: 'None' | 'SystemAssigned';
+  agentPublicKeyCertificate: string;
+  distribution?: string | undefined;
+  distributionVersion?: string | undefined;
+  infrastructure?: string | undefined;
+  privateLinkState?: 'Enabled' | 'Disabled' | undefined;
+  azureHybridBenefit?: 'True' | 'False' | 'NotApplicable' | undefined;
+  /** Remaining optional property objects passed through as given (aadProfile, gateway, ...). */
+  extra: Record<string, unknown>;
+}
+
+export interface ClusterRecord {
+  /** Format version of the persisted record. */
+  v: 1;
+  key: string;
+  ref: ClusterRef;
+  desired: DesiredResource;
+  provisioningState: ProvisioningState;
+  connectivity: ConnectivityState;
+  metadata: (ClusterMetadata & { generation: number; changedAtMs: number }) | undefined;
+  identity: {
+    principalId: string;
+    tenantId: string;
+    /** Serials of certificates the hub currently honours (the newest and, during renewal, the previous). */
+    serials: string[];
+    certExpiresMs: number | undefined;
+  };
+  /** sha256 of the one-time bootstrap token; undefined once used. */
+  bootstrapTokenHash: string | undefined;
+  /** sha256 of the token that was used, so a retried registration by the same key succeeds. */
+  consumedBootstrapTokenHash?: string | undefined;
+  operation: { id: string; status: OperationStatus; startTime: string; endTime?: string | undefined };
+  createdAt: string;
+  createdBy: string;
+  lastModifiedAt: string;
+  /** When the PUT happened (simulated ms), to measure onboarding duration. */
+  connectRequestedMs: number;
+  /** Recent transitions, newest last (bounded). */
+  transitions: Transition[];
+  /** metrics-agent's last report of the cluster's agents; undefined until one arrives. */
+  agentHealth?: AgentHealthRecord | undefined;
+}
+
+export interface AgentHealthRecord {
+  agentState: 'Succeeded' | 'Failed';
+  components: AgentHealth['components'];
+  reportedAtMs: number;
+}
+
+export const TENANT_ID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+export const MAX_TRANSITIONS_KEPT = 20;
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export function newRecord(
+  key: string,
+  ref: ClusterRef,
+  desired: DesiredResource,
+  nowIso: string,
+  nowMs: number,
+  bootstrapToken: string,
+  createdBy: string,
+): ClusterRecord {
+  return {
+    v: 1,
+    key,
+    ref,
+    desired,
+    provisioningState: 'Accepted',
+    connectivity: initialConnectivity(),
+    metadata: undefined,
+    identity: { principalId: randomUUID(), tenantId: TENANT_ID, serials: [], certExpiresMs: undefined },
+    bootstrapTokenHash: hashToken(bootstrapToken),
+    operation: { id: randomUUID(), status: 'InProgress', startTime: nowIso },
+    createdAt: nowIso,
+    createdBy,
+    lastModifiedAt: nowIso,
+    connectRequestedMs: nowMs,
+    transitions: [],
+  };
+}
+
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+export function renderResource(record: ClusterRecord): ConnectedCluster {
+  const d = record.desired;
+  const m = record.metadata;
+  const status: ConnectivityStatus = record.connectivity.status;
+  return {
+    id: resourceId(record.ref),
+    name: record.ref.name,
+    type: CONNECTED_CLUSTER_TYPE,
+    location: d.location,
+    tags: d.tags,
+    ...(d.kind === undefined ? {} : { kind: d.kind }),
+    identity:
+      d.identityType === 'SystemAssigned'
+        ? {
+            type: 'SystemAssigned',
+            principalId: record.identity.principalId,
+            tenantId: record.identity.tenantId,
+          }
+        : { type: 'None' },
+    systemData: {
+      createdBy: record.createdBy,
+      createdByType: 'User',
+      createdAt: record.createdAt,
+      lastModifiedBy: record.createdBy,
+      lastModifiedByType: 'User',
+      lastModifiedAt: record.lastModifiedAt,
+    },
+    properties: {
+      agentPublicKeyCertificate: d.agentPublicKeyCertificate,
+      kubernetesVersion: m?.kubernetesVersion ?? null,
+      totalNodeCount: m?.totalNodeCount ?? null,
+      totalCoreCount: m?.totalCoreCount ?? null,
+      agentVersion: m?.agentVersion ?? null,
+      provisioningState: record.provisioningState,
+      distribution: d.distribution ?? m?.distribution ?? null,
+      distributionVersion: d.distributionVersion ?? m?.distributionVersion ?? null,
+      infrastructure: d.infrastructure ?? m?.infrastructure ?? null,
+      offering: null,
+      managedIdentityCertificateExpirationTime: iso(record.identity.certExpiresMs),
+      lastConnectivityTime: iso(record.connectivity.lastHeartbeatMs),
+      connectivityStatus: status,
+      privateLinkState: d.privateLinkState ?? 'Disabled',
+      azureHybridBenefit: d.azureHybridBenefit ?? 'NotApplicable',
+      miscellaneousProperties: null,
+      ...d.extra,
+      ...(record.agentHealth ? { arcAgentProfile: renderAgentProfile(record, record.agentHealth) } : {}),
+    },
+  };
+}
+
+/**
+ * `properties.arcAgentProfile` once metrics-agent reported: the user's profile from PUT/PATCH
+ * (`desiredAgentVersion`, `agentAutoUpgrade`, `systemComponents[].userSpecifiedVersion`) with defaults,
+ * and the read-only `agentState`, `systemComponents` and `agentErrors` from the report.
+ */
+export function renderAgentProfile(
+  record: ClusterRecord,
+  health: AgentHealthRecord,
+): Record<string, unknown> {
+  const raw = record.desired.extra['arcAgentProfile'];
+  const user: Record<string, unknown> = raw !== null && typeof raw === 'object' ? { ...raw } : {};
+  const userVersions = new Map<string, string>();
+  if (Array.isArray(user['systemComponents']))
+    for (const c of user['systemComponents'] as unknown[])
+      if (c !== null && typeof c === 'object') {
+        const { type, userSpecifiedVersion } = c as Record<string, unknown>;
+        if (typeof type === 'string' && typeof userSpecifiedVersion === 'string')
+          userVersions.set(type, userSpecifiedVersion);
+      }
+  const systemComponents = health.components.map((c) => {
+    const major = /^v?(\d+)/.exec(c.version);
+    const userSpecifiedVersion = userVersions.get(c.type);
+    return {
+      type: c.type,
+      ...(userSpecifiedVersion === undefined ? {} : { userSpecifiedVersion }),
+      majorVersion: major ? Number(major[1]) : null,
+      currentVersion: c.version === '' ? null : c.version,
+    };
+  });
+  const agentErrors = health.components.flatMap((c) =>
+    c.errors.map((e) => ({ message: e.message, severity: e.severity, component: c.type, time: e.time })),
+  );
+  return {
+    desiredAgentVersion: record.metadata?.agentVersion ?? null,
+    agentAutoUpgrade: 'Enabled',
+    ...user,
+    systemComponents,
+    agentErrors,
+    agentState: health.agentState,
+  };
+}
+
+/** What identifies a health report apart from its time stamps (an unchanged report is not persisted). */
+export function healthSignature(health: Pick<AgentHealthRecord, 'agentState' | 'components'>): string {
+  return JSON.stringify([
+    health.agentState,
+    health.components.map((c) => [c.type, c.version, c.state, c.errors.map((e) => [e.severity, e.message])]),
+  ]);
+}
+
+export function pushTransition(record: ClusterRecord, transition: Transition): void {
+  record.transitions.push(transition);
+  if (record.transitions.length > MAX_TRANSITIONS_KEPT) record.transitions.shift();
+}

@@ -1,0 +1,155 @@
+/**
+ * Projections served from memory, persisted to JetStream KV with coalesced writes:
+ * - `important` changes (status transitions, metadata, identity, API writes) are flushed on the next
+ *   flush tick (`persistIntervalMs`, real time, default 100 ms), batched across clusters;
+ * - heartbeat-only changes (lastConnectivityTime) are flushed at most once per
+ *   `heartbeatPersistIntervalMs` per cluster, so a heartbeat does not cost a KV write.
+ * A hub restart therefore loses at most the last few lastConnectivityTime updates, never a status or metadata.
+ */
+import type { KV } from 'nats';
+import type { Logger } from '../../shared/log.js';
+import type { ClusterRecord } from './projection.js';
+
+export interface ProjectionPersistence {
+  loadAll(): Promise<ClusterRecord[]>;
+  put(record: ClusterRecord): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export class KvPersistence implements ProjectionPersistence {
+  constructor(private readonly kv: KV) {}
+
+  async loadAll(): Promise<ClusterRecord[]> {
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys()) keys.push(k);
+    const out: ClusterRecord[] = [];
+    const batch = 64;
+    for (let i = 0; i < keys.length; i += batch) {
+      const entries = await Promise.all(keys.slice(i, i + batch).map((k) => this.kv.get(k)));
+      for (const e of entries)
+        if (e && e.operation === 'PUT' && e.value.length > 0) out.push(e.json<ClusterRecord>());
+    }
+    return out;
+  }
+
+  async put(record: ClusterRecord): Promise<void> {
+    await this.kv.put(record.key, JSON.stringify(record));
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.kv.delete(key);
+  }
+}
+
+export interface ProjectionStoreOptions {
+  persistence: ProjectionPersistence;
+  logger: Logger;
+  persistIntervalMs: number;
+  heartbeatPersistIntervalMs: number;
+  onWrite?: (kind: 'important' | 'heartbeat') => void;
+}
+
+export class ProjectionStore {
+  private readonly records = new Map<string, ClusterRecord>();
+  private readonly important = new Set<string>();
+  private readonly heartbeatOnly = new Set<string>();
+  private readonly lastPersistedAt = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+
+  constructor(private readonly opts: ProjectionStoreOptions) {}
+
+  async load(): Promise<number> {
+    for (const r of await this.opts.persistence.loadAll()) this.records.set(r.key, r);
+    return this.records.size;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.opts.persistIntervalMs);
+    this.timer.unref();
+  }
+
+  get(key: string): ClusterRecord | undefined {
+    return this.records.get(key);
+  }
+
+  values(): IterableIterator<ClusterRecord> {
+    return this.records.values();
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  /** Inserts or replaces, persisted on the next flush. */
+  set(record: ClusterRecord): void {
+    this.records.set(record.key, record);
+    this.markImportant(record.key);
+  }
+
+  markImportant(key: string): void {
+    this.important.add(key);
+    this.heartbeatOnly.delete(key);
+  }
+
+  markHeartbeat(key: string): void {
+    if (!this.important.has(key)) this.heartbeatOnly.add(key);
+  }
+
+  /** Deletes now (awaited), so that a re-create cannot be overtaken by a stale write. */
+  async delete(key: string): Promise<void> {
+    this.records.delete(key);
+    this.important.delete(key);
+    this.heartbeatOnly.delete(key);
+    this.lastPersistedAt.delete(key);
+    await this.flushing;
+    await this.opts.persistence.delete(key);
+  }
+
+  /** Writes what is due. Never runs twice at once. */
+  async flush(force = false): Promise<void> {
+    if (this.flushing) return this.flushing;
+    this.flushing = this.doFlush(force).finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async doFlush(force: boolean): Promise<void> {
+    const now = Date.now();
+    const due: Array<[string, 'important' | 'heartbeat']> = [];
+    for (const key of this.important) due.push([key, 'important']);
+    this.important.clear();
+    for (const key of this.heartbeatOnly) {
+      const last = this.lastPersistedAt.get(key) ?? 0;
+      if (force || now - last >= this.opts.heartbeatPersistIntervalMs) {
+        due.push([key, 'heartbeat']);
+        this.heartbeatOnly.delete(key);
+      }
+    }
+    const batch = 128;
+    for (let i = 0; i < due.length; i += batch) {
+      await Promise.all(
+        due.slice(i, i + batch).map(async ([key, kind]) => {
+          const record = this.records.get(key);
+          if (!record) return;
+          try {
+            await this.opts.persistence.put(record);
+            this.lastPersistedAt.set(key, now);
+            this.opts.onWrite?.(kind);
+          } catch (err) {
+            // Keep it dirty: the next tick retries (the broker may be restarting).
+            this.important.add(key);
+            this.opts.logger.warn({ event: 'hub.persist_failed', key, err }, 'projection write failed');
+          }
+        }),
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.flushing;
+    await this.flush(true);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The process shell shared by every agent service: config, logger, clock, cluster store, AgentHost,
+ * and a drain on SIGTERM/SIGINT. An agent's main.ts is one call to `runAgentService`.
+ */
+import { AgentHost, type AgentFactory } from './agent-host.js';
+import type { Clock } from './clock.js';
+import { ClusterStore } from './cluster-store.js';
+import {
+  ENV,
+  clockFromConfig,
+  compileAgentLinkConfig,
+  compileCommonConfig,
+  readDuration,
+  type CommonConfig,
+} from './config.js';
+import { createLogger, type Logger } from './log.js';
+import type { AgentName } from './subjects.js';
+import { initTelemetry } from './telemetry.js';
+import { startAgentMetrics } from './metrics.js';
+
+/** Real ms between status-file refreshes (`ARCFLEET_AGENT_STATUS_INTERVAL`). */
+export const DEFAULT_STATUS_INTERVAL_MS = 2000;
+
+export interface AgentServiceDeps {
+  readonly config: CommonConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export function runAgentService(
+  agent: AgentName,
+  makeFactory: (deps: AgentServiceDeps) => AgentFactory,
+): void {
+  try {
+    start(agent, makeFactory);
+  } catch (err) {
+    createLogger(agent).fatal(
+      { event: 'agent.start_failed', err },
+      err instanceof Error ? err.message : String(err),
+    );
+    process.exit(1);
+  }
+}
+
+function start(agent: AgentName, makeFactory: (deps: AgentServiceDeps) => AgentFactory): void {
+  const config = compileCommonConfig();
+  const pollIntervalMs = readDuration(process.env, ENV.clusterPollInterval, 1000);
+  const statusIntervalMs = readDuration(process.env, ENV.agentStatusInterval, DEFAULT_STATUS_INTERVAL_MS);
+  const logger = createLogger(agent, config.logLevel);
+  const telemetry = initTelemetry(agent, { env: process.env, logger });
+  const clock = clockFromConfig(config);
+  const link = compileAgentLinkConfig(process.env, config.natsUrl);
+  const metrics = startAgentMetrics(agent, { env: process.env, dataDir: config.dataDir, logger, clock });
+  const host = new AgentHost({
+    agentName: agent,
+    store: new ClusterStore(config.dataDir),
+    pollIntervalMs,
+    logger,
+    natsUrl: link.url,
+    connection: link,
+    maxMessageBytes: config.maxMessageBytes,
+    linkMetrics: metrics.link,
+    statusIntervalMs,
+    factory: makeFactory({ config, clock, logger }),
+  });
+  host.start();
+  metrics.serve(host);
+  logger.info(
+    {
+      event: 'agent.started',
+      dataDir: config.dataDir,
+      natsUrl: config.natsUrl,
+      egressUrl: link.viaEgress ? link.url : undefined,
+      pollIntervalMs,
+      timeScale: clock.timeScale,
+    },
+    `${agent} started`,
+  );
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ event: 'agent.stopping', signal }, 'draining');
+    void host
+      .close()
+      .then(() => telemetry.shutdown())
+      .then(() => {
+        logger.info({ event: 'agent.stopped' }, `${agent} stopped`);
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        logger.error({ event: 'agent.stop_failed', err }, 'drain failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}

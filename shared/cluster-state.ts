@@ -1,0 +1,119 @@
+/**
+ * The emulated cluster's own state (what `kubectl` would show), kept on the cluster side only.
+ */
+import { z } from 'zod';
+import { AGENT_NAMES } from './subjects.js';
+import type { ClusterMetadata } from './messages.js';
+
+export const nodePoolSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][-a-z0-9]{0,39}$/, 'lower-case alphanumerics and -, up to 40 characters'),
+  vmSize: z.string().min(1),
+  osType: z.enum(['Linux', 'Windows']),
+  osSku: z.string().min(1),
+  nodeImageVersion: z.string().min(1),
+  count: z.int().min(0).max(5000),
+  coresPerNode: z.int().min(1).max(512),
+});
+export type NodePool = z.infer<typeof nodePoolSchema>;
+
+export const clusterStateSchema = z.strictObject({
+  name: z.string().regex(/^[a-zA-Z0-9][-_a-zA-Z0-9]{0,62}$/),
+  subscriptionId: z.string().min(1),
+  resourceGroup: z.string().min(1).max(90),
+  location: z.string().min(1),
+  distribution: z.string().min(1),
+  distributionVersion: z.string(),
+  infrastructure: z.string().min(1),
+  kubernetesVersion: z.string().regex(/^v?\d+\.\d+(\.\d+)?/),
+  agentVersion: z.string().min(1),
+  nodePools: z.array(nodePoolSchema).min(1),
+  tags: z.record(z.string(), z.string()).default({}),
+  /** Bumped on every change; resource-sync-agent reports it with the metadata. */
+  generation: z.int().min(0),
+  /** Simulated time of the last change. */
+  changedAt: z.string(),
+  /** Agents that are not running for this cluster (as if their deployment were scaled to 0). */
+  stoppedAgents: z.array(z.enum(AGENT_NAMES)).default([]),
+});
+export type ClusterState = z.infer<typeof clusterStateSchema>;
+
+export function metadataOf(state: ClusterState): ClusterMetadata {
+  let nodes = 0;
+  let cores = 0;
+  for (const pool of state.nodePools) {
+    nodes += pool.count;
+    cores += pool.count * pool.coresPerNode;
+  }
+  return {
+    kubernetesVersion: state.kubernetesVersion,
+    totalNodeCount: nodes,
+    totalCoreCount: cores,
+    agentVersion: state.agentVersion,
+    distribution: state.distribution,
+    distributionVersion: state.distributionVersion,
+    infrastructure: state.infrastructure,
+  };
+}
+
+/** The helm-values equivalent: what `az connectedk8s connect` hands the agents at install time. */
+export const onboardingSecretSchema = z.strictObject({
+  resourceId: z.string(),
+  privateKeyPem: z.string(),
+  publicKey: z.string(),
+  bootstrapToken: z.string(),
+  hubUrl: z.string(),
+});
+export type OnboardingSecret = z.infer<typeof onboardingSecretSchema>;
+
+/** Secret `azure-identity-certificate` in namespace azure-arc, shared by the cluster's agents. */
+export const identitySecretSchema = z.strictObject({
+  certificate: z.string(),
+  'azure-identity-certificate-expiration-time': z.string(),
+  issuedAt: z.string(),
+  /** Set by clusteridentityoperator when the certificate expired and it stopped trying. */
+  state: z.enum(['Valid', 'Expired']),
+  /**
+   * W3C trace context of the onboarding (set with tracing on): resource-sync-agent's first sync
+   * continues that trace. Checked by the propagator when read; an invalid value starts a new trace.
+   */
+  traceparent: z.string().max(128).optional(),
+  tracestate: z.string().max(512).optional(),
+});
+export type IdentitySecret = z.infer<typeof identitySecretSchema>;
+
+/**
+ * What an agent remembers about one cluster across its own restarts, `agents/<agent>.json` (like a
+ * ConfigMap an operator keeps for itself). Survives the process; removed with the cluster.
+ */
+export const agentMemoSchema = z.strictObject({
+  /** SHA-256 of the identity certificate whose first sync (onboarding trace) already ended. */
+  firstSyncCertificate: z.string().max(128).optional(),
+});
+export type AgentMemo = z.infer<typeof agentMemoSchema>;
+
+/**
+ * An agent's "pod status" for one cluster, `status/<agent>.json`: written by the agent's host on a real
+ * interval while the agent runs for the cluster, removed when it is stopped for it. A killed process
+ * leaves a stale file; metrics-agent judges it down once `lastSeenMs` is older than its staleness bound.
+ */
+export const agentStatusSchema = z.strictObject({
+  agent: z.enum(AGENT_NAMES),
+  version: z.string().min(1).max(64),
+  pid: z.int().min(0),
+  /** Real ms (Date.now) the host process started. */
+  startedAtMs: z.number().min(0),
+  /** Real ms (Date.now) of the last refresh. */
+  lastSeenMs: z.number().min(0),
+  state: z.enum(['Running', 'Error']),
+  errors: z
+    .array(
+      z.strictObject({
+        message: z.string().max(1024),
+        severity: z.enum(['Error', 'Warning']),
+        time: z.string().max(64),
+      }),
+    )
+    .max(20)
+    .default([]),
+});
+export type AgentStatus = z.infer<typeof agentStatusSchema>;

@@ -1,0 +1,190 @@
+/**
+ * The only module that reads `process.env`. Every setting has a documented default; the compiled
+ * config is validated, frozen, fully populated and carries units in its names. Errors name the
+ * setting at fault (`ConfigError.setting`).
+ *
+ * Timings are in SIMULATED milliseconds and default to the real Arc values (see docs/configuration.md).
+ */
+import { parseDuration } from './duration.js';
+import { ConfigError } from './errors.js';
+import { SimClock } from './clock.js';
+
+export interface ArcTimings {
+  /** Interval between resource-sync-agent heartbeats. Undocumented in real Arc; we chose 60 s. */
+  readonly heartbeatIntervalMs: number;
+  /** Connected → Offline after this long without a heartbeat (real Arc: 15 min). */
+  readonly offlineThresholdMs: number;
+  /** Managed-identity certificate lifetime (real Arc: 90 days). */
+  readonly certValidityMs: number;
+  /** Agents start trying to renew this long after issue (real Arc: day 46 of 90). */
+  readonly certRenewAfterMs: number;
+  /** Each cluster renews at a random point this wide after `certRenewAfterMs`, so a fleet onboarded together does not renew together. */
+  readonly certRenewJitterMs: number;
+}
+
+export const DEFAULT_TIMINGS: ArcTimings = Object.freeze({
+  heartbeatIntervalMs: 60_000,
+  offlineThresholdMs: 15 * 60_000,
+  certValidityMs: 90 * 86_400_000,
+  certRenewAfterMs: 46 * 86_400_000,
+  certRenewJitterMs: 86_400_000,
+});
+
+export interface CommonConfig {
+  readonly natsUrl: string;
+  readonly dataDir: string;
+  readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  readonly timeScale: number;
+  readonly clockEpochMs: number;
+  readonly timings: ArcTimings;
+  /** Largest NATS payload a service accepts, in bytes. */
+  readonly maxMessageBytes: number;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export const ENV = {
+  natsUrl: 'ARCFLEET_NATS_URL',
+  dataDir: 'ARCFLEET_DATA_DIR',
+  logLevel: 'ARCFLEET_LOG_LEVEL',
+  timeScale: 'ARCFLEET_TIME_SCALE',
+  clockEpochMs: 'ARCFLEET_CLOCK_EPOCH_MS',
+  heartbeatInterval: 'ARCFLEET_HEARTBEAT_INTERVAL',
+  offlineThreshold: 'ARCFLEET_OFFLINE_THRESHOLD',
+  certValidity: 'ARCFLEET_CERT_VALIDITY',
+  certRenewAfter: 'ARCFLEET_CERT_RENEW_AFTER',
+  certRenewJitter: 'ARCFLEET_CERT_RENEW_JITTER',
+  maxMessageBytes: 'ARCFLEET_MAX_MESSAGE_BYTES',
+  hubPort: 'ARCFLEET_HUB_PORT',
+  hubHost: 'ARCFLEET_HUB_HOST',
+  hubPublicUrl: 'ARCFLEET_HUB_PUBLIC_URL',
+  hubPersistInterval: 'ARCFLEET_HUB_PERSIST_INTERVAL',
+  hubHeartbeatPersistInterval: 'ARCFLEET_HUB_HEARTBEAT_PERSIST_INTERVAL',
+  hubEvaluateInterval: 'ARCFLEET_HUB_EVALUATE_INTERVAL',
+  hubPageSize: 'ARCFLEET_HUB_PAGE_SIZE',
+  hubRetryAfter: 'ARCFLEET_HUB_RETRY_AFTER',
+  hubKvBucket: 'ARCFLEET_HUB_KV_BUCKET',
+  clusterPollInterval: 'ARCFLEET_CLUSTER_POLL_INTERVAL',
+  agentStatusInterval: 'ARCFLEET_AGENT_STATUS_INTERVAL',
+  metricsAgentInterval: 'ARCFLEET_METRICS_AGENT_INTERVAL',
+  agentVersion: 'ARCFLEET_AGENT_VERSION',
+  metricsPort: 'ARCFLEET_METRICS_PORT',
+  metricsHost: 'ARCFLEET_METRICS_HOST',
+  egressUrl: 'ARCFLEET_EGRESS_URL',
+  agentPingInterval: 'ARCFLEET_AGENT_PING_INTERVAL',
+  agentMaxPingOut: 'ARCFLEET_AGENT_MAX_PING_OUT',
+  agentReconnectBase: 'ARCFLEET_AGENT_RECONNECT_BASE',
+  agentReconnectMax: 'ARCFLEET_AGENT_RECONNECT_MAX',
+  agentConnectTimeout: 'ARCFLEET_AGENT_CONNECT_TIMEOUT',
+  egressPort: 'ARCFLEET_EGRESS_PORT',
+  egressApiPort: 'ARCFLEET_EGRESS_API_PORT',
+  egressHost: 'ARCFLEET_EGRESS_HOST',
+  egressHoldBytes: 'ARCFLEET_EGRESS_HOLD_BYTES',
+} as const;
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export function readString(env: Env, name: string, fallback: string): string {
+  const v = env[name];
+  return v === undefined || v === '' ? fallback : v;
+}
+
+export function readNumber(
+  env: Env,
+  name: string,
+  fallback: number,
+  { min = -Infinity, max = Infinity, integer = false } = {},
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new ConfigError(name, `"${raw}" is not a number`);
+  if (integer && !Number.isInteger(n)) throw new ConfigError(name, `"${raw}" is not a whole number`);
+  if (n < min || n > max) throw new ConfigError(name, `${raw} is outside ${min}..${max}`);
+  return n;
+}
+
+export function readDuration(env: Env, name: string, fallbackMs: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallbackMs;
+  const ms = parseDuration(raw, name);
+  if (ms <= 0) throw new ConfigError(name, 'must be greater than zero');
+  return ms;
+}
+
+export function compileTimings(env: Env): ArcTimings {
+  const t: ArcTimings = {
+    heartbeatIntervalMs: readDuration(env, ENV.heartbeatInterval, DEFAULT_TIMINGS.heartbeatIntervalMs),
+    offlineThresholdMs: readDuration(env, ENV.offlineThreshold, DEFAULT_TIMINGS.offlineThresholdMs),
+    certValidityMs: readDuration(env, ENV.certValidity, DEFAULT_TIMINGS.certValidityMs),
+    certRenewAfterMs: readDuration(env, ENV.certRenewAfter, DEFAULT_TIMINGS.certRenewAfterMs),
+    certRenewJitterMs: env[ENV.certRenewJitter]
+      ? parseDuration(env[ENV.certRenewJitter] as string, ENV.certRenewJitter)
+      : DEFAULT_TIMINGS.certRenewJitterMs,
+  };
+  if (t.heartbeatIntervalMs >= t.offlineThresholdMs)
+    throw new ConfigError(ENV.heartbeatInterval, 'must be shorter than ARCFLEET_OFFLINE_THRESHOLD');
+  if (t.certRenewAfterMs >= t.certValidityMs)
+    throw new ConfigError(ENV.certRenewAfter, 'must be shorter than ARCFLEET_CERT_VALIDITY');
+  return Object.freeze(t);
+}
+
+export function compileCommonConfig(env: Env = process.env): CommonConfig {
+  const logLevel = readString(env, ENV.logLevel, 'info');
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
+    throw new ConfigError(ENV.logLevel, `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  const natsUrl = readString(env, ENV.natsUrl, 'nats://127.0.0.1:4222');
+  if (!/^(nats|tls|ws|wss):\/\/[^\s]+$/.test(natsUrl))
+    throw new ConfigError(ENV.natsUrl, `"${natsUrl}" is not a nats:// URL`);
+  return Object.freeze({
+    natsUrl,
+    dataDir: readString(env, ENV.dataDir, '.arcfleet'),
+    logLevel: logLevel as CommonConfig['logLevel'],
+    timeScale: readNumber(env, ENV.timeScale, 1, { min: 0.001, max: 10_000_000 }),
+    clockEpochMs: readNumber(env, ENV.clockEpochMs, Date.now(), { min: 0, integer: true }),
+    timings: compileTimings(env),
+    maxMessageBytes: readNumber(env, ENV.maxMessageBytes, 64 * 1024, {
+      min: 1024,
+      max: 8 * 1024 * 1024,
+      integer: true,
+    }),
+  });
+}
+
+export function clockFromConfig(config: Pick<CommonConfig, 'timeScale' | 'clockEpochMs'>): SimClock {
+  return new SimClock(config.timeScale, config.clockEpochMs);
+}
+
+/** How an agent's NATS connections are made (all in REAL ms: they are socket timings). */
+export interface AgentLinkConfig {
+  /** Where agents dial: the egress gateway when `ARCFLEET_EGRESS_URL` is set, else NATS itself. */
+  readonly url: string;
+  readonly viaEgress: boolean;
+  /** Client PING interval: a silently dropped link is noticed after about interval × (maxPingOut + 1). */
+  readonly pingIntervalMs: number;
+  readonly maxPingOut: number;
+  /** Exponential backoff with full jitter between reconnect attempts: first bound, largest bound. */
+  readonly reconnectBaseMs: number;
+  readonly reconnectMaxMs: number;
+  /** A (re)connection whose handshake has not completed by then is abandoned and retried. */
+  readonly connectTimeoutMs: number;
+}
+
+export function compileAgentLinkConfig(env: Env, natsUrl: string): AgentLinkConfig {
+  const egress = readString(env, ENV.egressUrl, '');
+  if (egress !== '' && !/^nats:\/\/[^\s]+$/.test(egress))
+    throw new ConfigError(ENV.egressUrl, `"${egress}" is not a nats:// URL`);
+  const reconnectBaseMs = readDuration(env, ENV.agentReconnectBase, 250);
+  const reconnectMaxMs = readDuration(env, ENV.agentReconnectMax, 10_000);
+  if (reconnectMaxMs < reconnectBaseMs)
+    throw new ConfigError(ENV.agentReconnectMax, `must not be shorter than ${ENV.agentReconnectBase}`);
+  return Object.freeze({
+    url: egress === '' ? natsUrl : egress,
+    viaEgress: egress !== '',
+    pingIntervalMs: readDuration(env, ENV.agentPingInterval, 20_000),
+    maxPingOut: readNumber(env, ENV.agentMaxPingOut, 3, { min: 1, max: 100, integer: true }),
+    reconnectBaseMs,
+    reconnectMaxMs,
+    connectTimeoutMs: readDuration(env, ENV.agentConnectTimeout, 20_000),
+  });
+}

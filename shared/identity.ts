@@ -1,0 +1,168 @@
+/**
+ * Managed-identity certificates and message proofs.
+ *
+ * The real Arc agents hold an MSI certificate and use it for mTLS. Over NATS we emulate that with:
+ * - a certificate: `base64url(JSON claims) "." base64url(Ed25519 signature by the hub)`, binding the
+ *   cluster key, the agent public key and a validity window (simulated time);
+ * - a proof on every message: NATS headers `Arc-Identity` (the certificate) and `Arc-Signature`
+ *   (Ed25519 signature, by the agent's private key, over `subject "\n" payload`).
+ * So a message proves both "the hub vouched for this key for this cluster" and "the sender holds it".
+ */
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  randomUUID,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
+import { z } from 'zod';
+import { ERROR_CODES, IdentityError } from './errors.js';
+
+export const HEADER_IDENTITY = 'Arc-Identity';
+export const HEADER_SIGNATURE = 'Arc-Signature';
+
+export interface AgentKeyPair {
+  /** base64 SPKI DER: the value of `properties.agentPublicKeyCertificate`. */
+  readonly publicKey: string;
+  /** PKCS#8 PEM. */
+  readonly privateKeyPem: string;
+}
+
+export function generateAgentKeyPair(): AgentKeyPair {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  return {
+    publicKey: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+}
+
+export function publicKeyFromBase64(spkiBase64: string): KeyObject {
+  return createPublicKey({ key: Buffer.from(spkiBase64, 'base64'), format: 'der', type: 'spki' });
+}
+
+export function isValidPublicKey(spkiBase64: string): boolean {
+  try {
+    return publicKeyFromBase64(spkiBase64).asymmetricKeyType === 'ed25519';
+  } catch {
+    return false;
+  }
+}
+
+export function newBootstrapToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+export const certificateClaimsSchema = z.strictObject({
+  v: z.literal(1),
+  iss: z.string(),
+  /** Cluster key `<sub>.<rg>.<cluster>` (see subjects.ts). */
+  sub: z.string(),
+  /** base64 SPKI of the agent key the certificate vouches for. */
+  spki: z.string(),
+  serial: z.string(),
+  /** Simulated epoch ms. */
+  nbf: z.number(),
+  exp: z.number(),
+});
+export type CertificateClaims = z.infer<typeof certificateClaimsSchema>;
+
+/** The hub's signing authority. Its key is persisted by the hub so that restarts keep certificates valid. */
+export class IdentityAuthority {
+  private readonly privateKey: KeyObject;
+  private readonly publicKey: KeyObject;
+
+  constructor(privateKeyPem: string) {
+    this.privateKey = createPrivateKey(privateKeyPem);
+    this.publicKey = createPublicKey(this.privateKey);
+  }
+
+  static generatePem(): string {
+    return generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  }
+
+  issue(
+    key: string,
+    spki: string,
+    nowMs: number,
+    validityMs: number,
+  ): { certificate: string; claims: CertificateClaims } {
+    const claims: CertificateClaims = {
+      v: 1,
+      iss: 'arcfleet-hub',
+      sub: key,
+      spki,
+      serial: randomUUID(),
+      nbf: nowMs,
+      exp: nowMs + validityMs,
+    };
+    const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    const sig = sign(null, Buffer.from(body), this.privateKey).toString('base64url');
+    return { certificate: `${body}.${sig}`, claims };
+  }
+
+  /** Checks the hub's signature and shape; NOT expiry or revocation (the caller knows the time and the cluster). */
+  verifyCertificate(certificate: string): CertificateClaims {
+    const dot = certificate.indexOf('.');
+    if (dot <= 0) throw new IdentityError(ERROR_CODES.IdentityInvalid, 'identity certificate is malformed');
+    const body = certificate.slice(0, dot);
+    const sig = Buffer.from(certificate.slice(dot + 1), 'base64url');
+    if (!verify(null, Buffer.from(body), this.publicKey, sig))
+      throw new IdentityError(ERROR_CODES.IdentityInvalid, 'identity certificate was not issued by this hub');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+    } catch {
+      throw new IdentityError(ERROR_CODES.IdentityInvalid, 'identity certificate is malformed');
+    }
+    const result = certificateClaimsSchema.safeParse(parsed);
+    if (!result.success)
+      throw new IdentityError(ERROR_CODES.IdentityInvalid, 'identity certificate is malformed');
+    return result.data;
+  }
+}
+
+/** Decodes claims without verifying; for agents reading their own certificate. */
+export function readCertificateClaims(certificate: string): CertificateClaims {
+  const body = certificate.split('.')[0] ?? '';
+  return certificateClaimsSchema.parse(JSON.parse(Buffer.from(body, 'base64url').toString('utf8')));
+}
+
+export function signingInput(subject: string, payload: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from(`${subject}\n`), payload]);
+}
+
+/** Agent side: holds the private key and signs outgoing messages. */
+export class MessageSigner {
+  private readonly key: KeyObject;
+  constructor(privateKeyPem: string) {
+    this.key = createPrivateKey(privateKeyPem);
+  }
+  sign(subject: string, payload: Uint8Array): string {
+    return sign(null, signingInput(subject, payload), this.key).toString('base64');
+  }
+}
+
+/** Hub side: checks a message signature against the public key the certificate (or registration) names. */
+export class ProofVerifier {
+  private readonly keys = new Map<string, KeyObject>();
+  verify(spki: string, subject: string, payload: Uint8Array, signatureBase64: string): boolean {
+    let key = this.keys.get(spki);
+    if (!key) {
+      try {
+        key = publicKeyFromBase64(spki);
+      } catch {
+        return false;
+      }
+      if (this.keys.size > 100_000) this.keys.clear();
+      this.keys.set(spki, key);
+    }
+    try {
+      return verify(null, signingInput(subject, payload), key, Buffer.from(signatureBase64, 'base64'));
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,128 @@
+// The contract between services. Named exports only.
+export { SimClock, FakeClock, type Clock, type TimerHandle } from './clock.js';
+export {
+  DEFAULT_TIMINGS,
+  ENV,
+  compileCommonConfig,
+  compileTimings,
+  clockFromConfig,
+  readDuration,
+  readNumber,
+  readString,
+  type ArcTimings,
+  type CommonConfig,
+  type Env,
+} from './config.js';
+export { parseDuration, formatDuration } from './duration.js';
+export {
+  ArcError,
+  ConfigError,
+  ERROR_CODES,
+  FleetSpecError,
+  IdentityError,
+  MessageRejectedError,
+  isArcError,
+  type ErrorCode,
+} from './errors.js';
+export { createLogger, type Logger } from './log.js';
+export { connectNats, type NatsConnectOptions } from './nats.js';
+export {
+  AGENT_NAMES,
+  MESSAGE_KINDS,
+  PROTOCOL_VERSION,
+  clusterKey,
+  decodeToken,
+  encodeToken,
+  parseAgentSubject,
+  subjects,
+  type AgentName,
+  type ClusterRef,
+  type MessageKind,
+  type ParsedAgentSubject,
+} from './subjects.js';
+export * as messages from './messages.js';
+export {
+  HEADER_IDENTITY,
+  HEADER_SIGNATURE,
+  IdentityAuthority,
+  MessageSigner,
+  ProofVerifier,
+  generateAgentKeyPair,
+  isValidPublicKey,
+  newBootstrapToken,
+  readCertificateClaims,
+  type AgentKeyPair,
+  type CertificateClaims,
+} from './identity.js';
+export {
+  CLUSTER_NAME_PATTERN,
+  CONNECTED_CLUSTER_TYPE,
+  CONNECTIVITY_STATUSES,
+  DEFAULT_API_VERSION,
+  PROVISIONING_STATES,
+  SUPPORTED_API_VERSIONS,
+  resourceId,
+  type ConnectedCluster,
+  type ConnectedClusterProperties,
+  type ConnectivityStatus,
+  type ProvisioningState,
+  type SystemData,
+} from './arm.js';
+export {
+  clusterStateSchema,
+  metadataOf,
+  nodePoolSchema,
+  type ClusterState,
+  type IdentitySecret,
+  type NodePool,
+  type OnboardingSecret,
+} from './cluster-state.js';
+export { ClusterStore, SECRET_IDENTITY, SECRET_ONBOARDING } from './cluster-store.js';
+export {
+  AgentHost,
+  AgentLink,
+  CLUSTER_FILES,
+  ConnectionGate,
+  agentWanted,
+  backoffDelay,
+  diffVersions,
+  toIso,
+  type AgentContext,
+  type AgentFactory,
+  type AgentHostOptions,
+  type AgentInstance,
+  type AgentLinkOptions,
+  type BackoffOptions,
+  type ClusterChanges,
+  type ClusterFile,
+  type ClusterSnapshot,
+  type ConnectionGateOptions,
+  type FileVersions,
+  type LinkCredentials,
+  type RequestFailure,
+  type RequestResult,
+  type VersionDiff,
+} from './agent-host.js';
+export { runAgentService, type AgentServiceDeps } from './agent-service.js';
+export {
+  ATTR,
+  HEADER_TRACEPARENT,
+  HEADER_TRACESTATE,
+  OTEL_ENV,
+  agentSubjectTemplate,
+  contextFromTraceFields,
+  extractTraceContext,
+  getTracer,
+  initTelemetry,
+  injectTraceContext,
+  natsHeaderGetter,
+  natsHeaderSetter,
+  startMessagingSpan,
+  traceFields,
+  tracingConfig,
+  tracingEnabled,
+  type MessagingOperation,
+  type Telemetry,
+  type TraceFields,
+  type TracingConfig,
+} from './telemetry.js';

@@ -1,0 +1,190 @@
+/**
+ * Message schemas of protocol v1. Every message on the wire is JSON with `v` (protocol version) and
+ * `type` (discriminant). `decodeMessage` is the one boundary check: size, JSON, version, schema.
+ */
+import { z } from 'zod';
+import { ERROR_CODES, MessageRejectedError } from './errors.js';
+import { AGENT_NAMES, PROTOCOL_VERSION } from './subjects.js';
+
+const agent = z.enum(AGENT_NAMES);
+const isoTime = z.iso.datetime({ offset: true });
+const version = z.literal(PROTOCOL_VERSION);
+
+export const clusterMetadataSchema = z.strictObject({
+  kubernetesVersion: z.string().min(1).max(64),
+  totalNodeCount: z.int().min(0).max(100_000),
+  totalCoreCount: z.int().min(0).max(10_000_000),
+  agentVersion: z.string().min(1).max(64),
+  distribution: z.string().min(1).max(64),
+  distributionVersion: z.string().max(64),
+  infrastructure: z.string().min(1).max(64),
+});
+export type ClusterMetadata = z.infer<typeof clusterMetadataSchema>;
+
+export const registerRequestSchema = z.strictObject({
+  v: version,
+  type: z.literal('register'),
+  agent,
+  bootstrapToken: z.string().min(16).max(256),
+  /** base64 SPKI DER of the agent's public key, as in `agentPublicKeyCertificate`. */
+  agentPublicKey: z.string().min(16).max(4096),
+  agentVersion: z.string().min(1).max(64),
+  sentAt: isoTime,
+});
+
+export const renewRequestSchema = z.strictObject({
+  v: version,
+  type: z.literal('renew'),
+  agent,
+  sentAt: isoTime,
+});
+
+export const heartbeatSchema = z.strictObject({
+  v: version,
+  type: z.literal('heartbeat'),
+  agent,
+  agentVersion: z.string().min(1).max(64),
+  sentAt: isoTime,
+});
+
+export const metadataReportSchema = z.strictObject({
+  v: version,
+  type: z.literal('metadata'),
+  agent,
+  /** Monotonic per cluster: the cluster state's generation the metadata was read from. */
+  generation: z.int().min(0),
+  /** When the change was made in the cluster (simulated time): feeds the sync-lag histogram. */
+  changedAt: isoTime,
+  sentAt: isoTime,
+  metadata: clusterMetadataSchema,
+});
+
+export const agentErrorSchema = z.strictObject({
+  message: z.string().min(1).max(1024),
+  severity: z.enum(['Error', 'Warning']),
+  time: isoTime,
+});
+
+/** metrics-agent's report of the cluster's agents (their emulated pod status). */
+export const agentHealthSchema = z.strictObject({
+  v: version,
+  type: z.literal('agent-health'),
+  agent,
+  sentAt: isoTime,
+  components: z
+    .array(
+      z.strictObject({
+        type: agent,
+        /** Empty when the agent never reported one. */
+        version: z.string().max(64),
+        state: z.enum(['Running', 'Error', 'NotRunning']),
+        errors: z.array(agentErrorSchema).max(20),
+      }),
+    )
+    .max(AGENT_NAMES.length),
+});
+
+export const agentMessageSchema = z.discriminatedUnion('type', [
+  registerRequestSchema,
+  renewRequestSchema,
+  heartbeatSchema,
+  metadataReportSchema,
+  agentHealthSchema,
+]);
+
+export type RegisterRequest = z.infer<typeof registerRequestSchema>;
+export type RenewRequest = z.infer<typeof renewRequestSchema>;
+export type Heartbeat = z.infer<typeof heartbeatSchema>;
+export type MetadataReport = z.infer<typeof metadataReportSchema>;
+export type AgentHealth = z.infer<typeof agentHealthSchema>;
+export type AgentMessage = z.infer<typeof agentMessageSchema>;
+
+// hub → agent replies and control
+export const identityReplySchema = z.strictObject({
+  v: version,
+  type: z.literal('identity'),
+  certificate: z.string().min(1),
+  notBefore: isoTime,
+  notAfter: isoTime,
+});
+export const ackReplySchema = z.strictObject({
+  v: version,
+  type: z.literal('ack'),
+  generation: z.int().min(0).optional(),
+});
+export const errorReplySchema = z.strictObject({
+  v: version,
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+});
+export const hubReplySchema = z.discriminatedUnion('type', [
+  identityReplySchema,
+  ackReplySchema,
+  errorReplySchema,
+]);
+export type IdentityReply = z.infer<typeof identityReplySchema>;
+export type AckReply = z.infer<typeof ackReplySchema>;
+export type ErrorReply = z.infer<typeof errorReplySchema>;
+export type HubReply = z.infer<typeof hubReplySchema>;
+
+export const controlMessageSchema = z.strictObject({
+  v: version,
+  type: z.literal('control'),
+  /** `disconnect`: the resource was deleted; agents stop and forget their identity. */
+  action: z.enum(['disconnect']),
+  reason: z.string().max(1024),
+});
+export type ControlMessage = z.infer<typeof controlMessageSchema>;
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
+
+export function encodeMessage(message: object): Uint8Array {
+  return encoder.encode(JSON.stringify(message));
+}
+
+/**
+ * Validates a payload against a schema. Throws MessageRejectedError with a stable code; callers
+ * count and log the rejection and carry on.
+ */
+export function decodeMessage<T>(
+  schema: z.ZodType<T>,
+  data: Uint8Array,
+  subject: string,
+  maxBytes: number,
+): T {
+  if (data.byteLength > maxBytes)
+    throw new MessageRejectedError(
+      ERROR_CODES.MessageTooLarge,
+      `payload of ${data.byteLength} bytes exceeds ${maxBytes}`,
+      subject,
+    );
+  let raw: unknown;
+  try {
+    raw = JSON.parse(decoder.decode(data));
+  } catch (err) {
+    throw new MessageRejectedError(
+      ERROR_CODES.InvalidMessage,
+      `not JSON: ${(err as Error).message}`,
+      subject,
+    );
+  }
+  if (typeof raw === 'object' && raw !== null && 'v' in raw && raw.v !== PROTOCOL_VERSION)
+    throw new MessageRejectedError(
+      ERROR_CODES.UnsupportedProtocolVersion,
+      `protocol version ${JSON.stringify(raw.v)} is not supported (this side speaks ${PROTOCOL_VERSION})`,
+      subject,
+    );
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? issue.path.join('.') : '(root)';
+    throw new MessageRejectedError(
+      ERROR_CODES.InvalidMessage,
+      `schema violation at ${where}: ${issue?.message ?? 'invalid'}`,
+      subject,
+    );
+  }
+  return parsed.data;
+}

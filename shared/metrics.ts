@@ -1,0 +1,283 @@
+/**
+ * Prometheus metrics of an agent process (one process hosts many clusters, so no per-cluster label:
+ * aggregate gauges and a histogram of certificate lifetimes) and the tiny /metrics listener agents
+ * serve for local scraping (loopback by default). The listener writes `<dataDir>/run/<service>.metrics.json`
+ * so the launcher can find a port chosen by the OS (`ARCFLEET_METRICS_PORT=0`).
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { ENV } from './config.js';
+import { ConfigError } from './errors.js';
+import type { Logger } from './log.js';
+
+/** What the agent host reports at scrape time. Expiry times are simulated epoch ms. */
+export interface AgentHostStats {
+  readonly clusters: number;
+  readonly running: number;
+  readonly linksOpen: number;
+  readonly linksConnected: number;
+  readonly certificateExpiriesMs: readonly number[];
+  /** Reports waiting in the outboxes of the hosted instances. */
+  readonly outboxDepth: number;
+}
+
+/** Hooks an AgentLink calls; bounded labels (`kind` is a MessageKind). */
+export interface LinkMetrics {
+  sent(kind: string): void;
+  failed(kind: string): void;
+  reconnected(): void;
+}
+
+/** Buckets of seconds until a certificate expires (simulated). */
+export const CERT_EXPIRY_BUCKETS = [
+  0,
+  3600,
+  86_400,
+  7 * 86_400,
+  30 * 86_400,
+  60 * 86_400,
+  90 * 86_400,
+] as const;
+
+/** Counts of certificates expiring within each bucket's upper bound (cumulative, like a histogram). */
+export function certificateExpiryBuckets(
+  expiriesMs: readonly number[],
+  nowMs: number,
+): { le: string; count: number }[] {
+  const secs = expiriesMs.map((t) => (t - nowMs) / 1000);
+  const out = CERT_EXPIRY_BUCKETS.map((b) => ({ le: String(b), count: secs.filter((s) => s <= b).length }));
+  out.push({ le: '+Inf', count: secs.length });
+  return out;
+}
+
+export function createAgentMetrics(service: string, stats: () => AgentHostStats, nowMs: () => number) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  const cache = { at: -1, value: undefined as AgentHostStats | undefined };
+  const read = (): AgentHostStats => {
+    // Several gauges collect per scrape: compute the stats once per scrape.
+    const t = Date.now();
+    if (!cache.value || t - cache.at > 100) {
+      cache.value = stats();
+      cache.at = t;
+    }
+    return cache.value;
+  };
+  new Gauge({
+    name: 'arcfleet_agent_clusters',
+    help: 'Clusters in the store hosted by this process',
+    registers: [registry],
+    collect() {
+      this.set(read().clusters);
+    },
+  });
+  new Gauge({
+    name: 'arcfleet_agent_instances_running',
+    help: 'Clusters with a running agent instance',
+    registers: [registry],
+    collect() {
+      this.set(read().running);
+    },
+  });
+  new Gauge({
+    name: 'arcfleet_agent_links',
+    help: 'Open NATS links, by state (connected or disconnected)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const s = read();
+      this.set({ state: 'connected' }, s.linksConnected);
+      this.set({ state: 'disconnected' }, Math.max(0, s.linksOpen - s.linksConnected));
+    },
+  });
+  new Gauge({
+    name: 'arcfleet_agent_certificate_expiry_min_seconds',
+    help: 'Simulated seconds until the soonest identity certificate expiry (absent without certificates)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      const e = read().certificateExpiriesMs;
+      if (e.length > 0) this.set((Math.min(...e) - nowMs()) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'arcfleet_agent_certificates_expiring_within_seconds',
+    help: 'Identity certificates expiring within `le` simulated seconds (cumulative)',
+    labelNames: ['le'],
+    registers: [registry],
+    collect() {
+      for (const b of certificateExpiryBuckets(read().certificateExpiriesMs, nowMs()))
+        this.set({ le: b.le }, b.count);
+    },
+  });
+  new Gauge({
+    name: 'arcfleet_agent_outbox_depth',
+    help: 'Messages waiting in the outboxes of this process',
+    registers: [registry],
+    collect() {
+      this.set(read().outboxDepth);
+    },
+  });
+  const sent = new Counter({
+    name: 'arcfleet_agent_messages_sent_total',
+    help: 'Messages sent to the hub, by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const failed = new Counter({
+    name: 'arcfleet_agent_messages_failed_total',
+    help: 'Messages that could not be sent or got no valid reply, by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const reconnects = new Counter({
+    name: 'arcfleet_agent_reconnects_total',
+    help: 'NATS reconnects of the links of this process',
+    registers: [registry],
+  });
+  const link: LinkMetrics = {
+    sent: (kind) => {
+      sent.inc({ kind });
+      failed.inc({ kind }, 0); // a series per kind from the start: rate() of errors reads 0, not nothing
+    },
+    failed: (kind) => failed.inc({ kind }),
+    reconnected: () => reconnects.inc(),
+  };
+  return { registry, link };
+}
+
+export type AgentMetrics = ReturnType<typeof createAgentMetrics>;
+
+export interface MetricsEndpoint {
+  readonly port: number;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** The file a service writes so the launcher finds its metrics port. */
+export function metricsPortFile(dataDir: string, service: string): string {
+  return join(dataDir, 'run', `${service}.metrics.json`);
+}
+
+/**
+ * Serves GET /metrics of `registry` on host:port (port 0 = chosen by the OS) and writes the port file.
+ * Anything else is 404.
+ */
+export async function startMetricsServer(opts: {
+  registry: Registry;
+  service: string;
+  port: number;
+  host?: string;
+  dataDir?: string;
+  logger: Logger;
+}): Promise<MetricsEndpoint> {
+  const host = opts.host ?? '127.0.0.1';
+  const server: Server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    opts.registry.metrics().then(
+      (body) => {
+        res.writeHead(200, { 'content-type': opts.registry.contentType }).end(body);
+      },
+      (err: unknown) => {
+        opts.logger.error({ event: 'metrics.collect_failed', err }, 'metrics collection failed');
+        res.writeHead(500).end();
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host}:${port}/metrics`;
+  if (opts.dataDir) {
+    const file = metricsPortFile(opts.dataDir, opts.service);
+    await mkdir(join(opts.dataDir, 'run'), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify({ service: opts.service, host, port, pid: process.pid }) + '\n');
+    await rename(tmp, file);
+  }
+  opts.logger.info({ event: 'metrics.listening', url }, `metrics on ${url}`);
+  return {
+    port,
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A Prometheus file_sd document: one entry per target. */
+export interface FileSdTarget {
+  readonly targets: string[];
+  readonly labels: Record<string, string>;
+}
+
+export function fileSdTargets(targets: readonly { service: string; address: string }[]): FileSdTarget[] {
+  return targets.map((t) => ({ targets: [t.address], labels: { job: 'arcfleet', service: t.service } }));
+}
+
+/**
+ * An agent process's metrics: the counters exist at once (links report to them); `serve` starts the
+ * listener when `ARCFLEET_METRICS_PORT` is set (0 = a free port, written to the port file). A listener
+ * that cannot start is logged, never fatal: the agent works without it.
+ */
+export function startAgentMetrics(
+  service: string,
+  deps: { env: NodeJS.ProcessEnv; dataDir: string; logger: Logger; clock: { now(): number } },
+): { link: LinkMetrics; serve(host: { stats(): AgentHostStats }): void } {
+  let host: { stats(): AgentHostStats } | undefined;
+  const empty: AgentHostStats = {
+    clusters: 0,
+    running: 0,
+    linksOpen: 0,
+    linksConnected: 0,
+    certificateExpiriesMs: [],
+    outboxDepth: 0,
+  };
+  const metrics = createAgentMetrics(
+    service,
+    () => host?.stats() ?? empty,
+    () => deps.clock.now(),
+  );
+  return {
+    link: metrics.link,
+    serve(h) {
+      host = h;
+      const port = parseMetricsPort(deps.env[ENV.metricsPort]);
+      if (port === undefined) return;
+      const bind = deps.env[ENV.metricsHost];
+      startMetricsServer({
+        registry: metrics.registry,
+        service,
+        port,
+        ...(bind ? { host: bind } : {}),
+        dataDir: deps.dataDir,
+        logger: deps.logger,
+      }).catch((err: unknown) => {
+        deps.logger.error({ event: 'metrics.listen_failed', port, err }, 'metrics listener failed to start');
+      });
+    },
+  };
+}
+
+/** `ARCFLEET_METRICS_PORT`: unset/empty = no listener; 0..65535; anything else is a config error. */
+export function parseMetricsPort(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new ConfigError(ENV.metricsPort, `must be a port (0-65535), got ${raw}`);
+  return n;
+}

@@ -1,0 +1,65 @@
+/**
+ * NATS connection helper: reconnect forever with jittered backoff, every connection event logged.
+ */
+import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
+import { ReconnectBackoff } from './backoff.js';
+import type { Logger } from './log.js';
+
+export interface NatsConnectOptions {
+  readonly url: string;
+  readonly name: string;
+  readonly logger: Logger;
+  /** Base wait between reconnect attempts (real ms). */
+  readonly reconnectTimeWaitMs?: number;
+  /** Random extra wait added to each attempt (real ms), so a fleet does not reconnect in one burst. */
+  readonly reconnectJitterMs?: number;
+  /** Keep trying to make the FIRST connection too (agents start before the broker is reachable). */
+  readonly waitOnFirstConnect?: boolean;
+  readonly pingIntervalMs?: number;
+  readonly maxPingOut?: number;
+  /** Exponential backoff with full jitter between reconnect attempts (replaces time wait + jitter). */
+  readonly backoff?: { readonly baseMs: number; readonly maxMs: number };
+  /** Real ms before a (re)connection handshake is abandoned (nats.js `timeout`, default 20 s). */
+  readonly connectTimeoutMs?: number;
+  readonly extra?: Partial<ConnectionOptions>;
+}
+
+export async function connectNats(opts: NatsConnectOptions): Promise<NatsConnection> {
+  const backoff = opts.backoff ? new ReconnectBackoff(opts.backoff) : undefined;
+  const nc = await connect({
+    servers: opts.url,
+    name: opts.name,
+    maxReconnectAttempts: -1,
+    reconnect: true,
+    reconnectTimeWait: opts.reconnectTimeWaitMs ?? 1000,
+    reconnectJitter: opts.reconnectJitterMs ?? 1000,
+    waitOnFirstConnect: opts.waitOnFirstConnect ?? true,
+    pingInterval: opts.pingIntervalMs ?? 20_000,
+    maxPingOut: opts.maxPingOut ?? 3,
+    ...(opts.connectTimeoutMs === undefined ? {} : { timeout: opts.connectTimeoutMs }),
+    ...(backoff ? { reconnectDelayHandler: () => backoff.waitMs() } : {}),
+    ...opts.extra,
+  });
+  void watchStatus(nc, opts.logger, opts.name, backoff);
+  return nc;
+}
+
+async function watchStatus(
+  nc: NatsConnection,
+  logger: Logger,
+  name: string,
+  backoff: ReconnectBackoff | undefined,
+): Promise<void> {
+  try {
+    for await (const s of nc.status()) {
+      if (s.type === 'reconnect') backoff?.reset();
+      // pingTimer fires on every ping interval of every connection: noise at fleet scale.
+      const level =
+        s.type === 'error' || s.type === 'disconnect' ? 'warn' : s.type === 'pingTimer' ? 'debug' : 'info';
+      const data = typeof s.data === 'string' || typeof s.data === 'number' ? s.data : undefined;
+      logger[level]({ event: `nats.${s.type}`, connection: name, data }, `nats ${s.type}`);
+    }
+  } catch (err) {
+    logger.warn({ event: 'nats.status_error', connection: name, err }, 'nats status stream ended');
+  }
+}

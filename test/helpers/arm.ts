@@ -1,0 +1,153 @@
+/**
+ * A tiny ARM client over fetch for the hub's connectedClusters API: every call returns the status,
+ * headers and parsed JSON, so tests can assert codes and bodies of failures as well as successes.
+ */
+import { CONNECTED_CLUSTER_TYPE, DEFAULT_API_VERSION, type ConnectedCluster } from '../../shared/arm.js';
+import type { ClusterRef } from '../../shared/subjects.js';
+
+export interface ArmResponse<T = unknown> {
+  readonly status: number;
+  readonly headers: Headers;
+  /** Parsed JSON body; undefined for an empty body; the raw text when it is not JSON. */
+  readonly body: T;
+  readonly text: string;
+}
+
+export interface ArmErrorBody {
+  error: { code: string; message: string; target?: string };
+}
+
+export interface ListBody {
+  value: ConnectedCluster[];
+  nextLink?: string;
+}
+
+export interface RequestOptions {
+  /** `null` sends no api-version at all. Default: the client's. */
+  readonly apiVersion?: string | null;
+  readonly body?: unknown;
+  /** Sent verbatim instead of JSON.stringify(body). */
+  readonly rawBody?: string;
+  readonly contentType?: string;
+  readonly query?: Record<string, string>;
+}
+
+export class ArmClient {
+  constructor(
+    readonly baseUrl: string,
+    readonly apiVersion: string = DEFAULT_API_VERSION,
+  ) {}
+
+  clusterPath(ref: ClusterRef): string {
+    return `${this.groupPath(ref.subscriptionId, ref.resourceGroup)}/${encodeURIComponent(ref.name)}`;
+  }
+
+  groupPath(subscriptionId: string, resourceGroup: string): string {
+    return `/subscriptions/${encodeURIComponent(subscriptionId)}/resourceGroups/${encodeURIComponent(resourceGroup)}/providers/${CONNECTED_CLUSTER_TYPE}`;
+  }
+
+  subscriptionPath(subscriptionId: string): string {
+    return `/subscriptions/${encodeURIComponent(subscriptionId)}/providers/${CONNECTED_CLUSTER_TYPE}`;
+  }
+
+  /** `pathOrUrl` is a path on the hub or an absolute URL (nextLink, Azure-AsyncOperation). */
+  async request<T = unknown>(
+    method: string,
+    pathOrUrl: string,
+    opts: RequestOptions = {},
+  ): Promise<ArmResponse<T>> {
+    const url = new URL(pathOrUrl, this.baseUrl);
+    const apiVersion = opts.apiVersion === undefined ? this.apiVersion : opts.apiVersion;
+    if (apiVersion !== null && !url.searchParams.has('api-version'))
+      url.searchParams.set('api-version', apiVersion);
+    for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
+    const headers: Record<string, string> = {};
+    let body: string | undefined;
+    if (opts.rawBody !== undefined) body = opts.rawBody;
+    else if (opts.body !== undefined) body = JSON.stringify(opts.body);
+    if (body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+    const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(30_000) });
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    if (text !== '') {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+    }
+    return { status: res.status, headers: res.headers, body: parsed as T, text };
+  }
+
+  put(ref: ClusterRef, body: unknown, opts: RequestOptions = {}): Promise<ArmResponse<ConnectedCluster>> {
+    return this.request<ConnectedCluster>('PUT', this.clusterPath(ref), { ...opts, body });
+  }
+
+  get(ref: ClusterRef, opts: RequestOptions = {}): Promise<ArmResponse<ConnectedCluster>> {
+    return this.request<ConnectedCluster>('GET', this.clusterPath(ref), opts);
+  }
+
+  patch(ref: ClusterRef, body: unknown, opts: RequestOptions = {}): Promise<ArmResponse<ConnectedCluster>> {
+    return this.request<ConnectedCluster>('PATCH', this.clusterPath(ref), { ...opts, body });
+  }
+
+  delete(ref: ClusterRef, opts: RequestOptions = {}): Promise<ArmResponse> {
+    return this.request('DELETE', this.clusterPath(ref), opts);
+  }
+
+  listPage(pathOrUrl: string, opts: RequestOptions = {}): Promise<ArmResponse<ListBody>> {
+    return this.request<ListBody>('GET', pathOrUrl, opts);
+  }
+
+  /** Follows nextLink to the end; returns every resource and the number of pages. */
+  async listAll(pathOrUrl: string): Promise<{ value: ConnectedCluster[]; pages: number }> {
+    const value: ConnectedCluster[] = [];
+    let next: string | undefined = pathOrUrl;
+    let pages = 0;
+    while (next !== undefined) {
+      const res: ArmResponse<ListBody> = await this.listPage(next);
+      if (res.status !== 200) throw new Error(`LIST ${next} answered ${res.status}: ${res.text}`);
+      value.push(...res.body.value);
+      pages++;
+      next = res.body.nextLink;
+      if (pages > 10_000) throw new Error('nextLink never ends');
+    }
+    return { value, pages };
+  }
+
+  listSubscription(subscriptionId: string): Promise<{ value: ConnectedCluster[]; pages: number }> {
+    return this.listAll(this.subscriptionPath(subscriptionId));
+  }
+
+  /** GET of a cluster that must exist. */
+  async cluster(ref: ClusterRef): Promise<ConnectedCluster> {
+    const res = await this.get(ref);
+    if (res.status !== 200) throw new Error(`GET ${ref.name} answered ${res.status}: ${res.text}`);
+    return res.body;
+  }
+
+  /** The hub's /metrics text. */
+  async metrics(): Promise<string> {
+    const res = await fetch(new URL('/metrics', this.baseUrl), { signal: AbortSignal.timeout(10_000) });
+    return res.text();
+  }
+}
+
+/** Value of one Prometheus sample (0 when absent): `metricValue(text, 'x_total', { reason: 'A' })`. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  let found = false;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have: Record<string, string> = {};
+    for (const pair of (m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      have[pair[1] as string] = pair[2] as string;
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) {
+      total += Number(m[4]);
+      found = true;
+    }
+  }
+  return found ? total : 0;
+}

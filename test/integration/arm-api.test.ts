@@ -1,0 +1,466 @@
+/**
+ * ARM API of the hub against a real nats-server: every status and error code, LRO polling, LIST
+ * paging, PATCH limits, DELETE. No agent services: onboarding is driven over NATS by the test.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NatsConnection } from 'nats';
+import { SUPPORTED_API_VERSIONS, type ConnectedCluster } from '../../shared/arm.js';
+import { generateAgentKeyPair, type AgentKeyPair } from '../../shared/identity.js';
+import type { ClusterRef } from '../../shared/subjects.js';
+import type { ArmErrorBody, ArmResponse } from '../helpers/arm.js';
+import { connectWire, heartbeat, register } from '../helpers/agent-wire.js';
+import { TestFleet } from '../helpers/fleet.js';
+import { waitFor } from '../helpers/wait.js';
+
+const PAGE_SIZE = 3;
+let fleet: TestFleet;
+let nc: NatsConnection;
+let seq = 0;
+
+function newRef(resourceGroup = 'api-rg'): ClusterRef {
+  return { subscriptionId: fleet.subscriptionId, resourceGroup, name: `api-${process.pid}-${++seq}` };
+}
+
+function putBody(keys: AgentKeyPair, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    location: 'westeurope',
+    tags: { env: 'test' },
+    identity: { type: 'SystemAssigned' },
+    properties: { agentPublicKeyCertificate: keys.publicKey, distribution: 'k3s', infrastructure: 'generic' },
+    ...extra,
+  };
+}
+
+function expectArmError(res: ArmResponse, status: number, code: string, target?: string): void {
+  expect({ status: res.status, body: res.body }).toMatchObject({ status, body: { error: { code } } });
+  const body = res.body as ArmErrorBody;
+  expect(typeof body.error.message).toBe('string');
+  expect(body.error.message.length).toBeGreaterThan(0);
+  if (target !== undefined) expect(body.error.target).toBe(target);
+}
+
+function errorOf(res: ArmResponse): ArmErrorBody['error'] {
+  return (res.body as ArmErrorBody).error;
+}
+
+async function create(ref: ClusterRef): Promise<{ keys: AgentKeyPair; res: ArmResponse<ConnectedCluster> }> {
+  const keys = generateAgentKeyPair();
+  const res = await fleet.arm.put(ref, putBody(keys));
+  expect(res.status, res.text).toBe(201);
+  return { keys, res };
+}
+
+beforeAll(async () => {
+  fleet = await TestFleet.start({
+    clusters: 0,
+    agents: false,
+    connect: false,
+    env: { ARCFLEET_HUB_PAGE_SIZE: String(PAGE_SIZE) },
+  });
+  nc = await connectWire(fleet.nats.url);
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await fleet?.stop();
+});
+
+describe('PUT (create or replace) and LRO', () => {
+  it('creates with 201, Azure-AsyncOperation, Retry-After, a bootstrap token and the ARM resource shape', async () => {
+    const ref = newRef();
+    const keys = generateAgentKeyPair();
+    const res = await fleet.arm.put(ref, putBody(keys));
+    expect(res.status, res.text).toBe(201);
+    expect(res.headers.get('azure-asyncoperation')).toMatch(
+      /^http:\/\/127\.0\.0\.1:\d+\/.*operationStatuses\/.+api-version=/,
+    );
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(0);
+    expect(res.headers.get('x-arcfleet-bootstrap-token')).toMatch(/^[A-Za-z0-9_-]{16,}$/);
+    const r = res.body;
+    expect(r.id).toBe(
+      `/subscriptions/${ref.subscriptionId}/resourceGroups/${ref.resourceGroup}/providers/Microsoft.Kubernetes/connectedClusters/${ref.name}`,
+    );
+    expect(r).toMatchObject({
+      name: ref.name,
+      type: 'Microsoft.Kubernetes/connectedClusters',
+      location: 'westeurope',
+      tags: { env: 'test' },
+      identity: { type: 'SystemAssigned' },
+      properties: {
+        agentPublicKeyCertificate: keys.publicKey,
+        provisioningState: 'Accepted',
+        connectivityStatus: 'Connecting',
+        distribution: 'k3s',
+        infrastructure: 'generic',
+      },
+    });
+    for (const k of [
+      'createdBy',
+      'createdByType',
+      'createdAt',
+      'lastModifiedBy',
+      'lastModifiedByType',
+      'lastModifiedAt',
+    ])
+      expect(r.systemData).toHaveProperty(k);
+    // ARM keeps read-only properties in the body even before the agents report them.
+    for (const k of [
+      'kubernetesVersion',
+      'totalNodeCount',
+      'totalCoreCount',
+      'agentVersion',
+      'lastConnectivityTime',
+    ])
+      expect(r.properties).toHaveProperty(k);
+
+    // Replace: same resource, 200.
+    const again = await fleet.arm.put(ref, putBody(keys, { tags: { env: 'prod' } }));
+    expect(again.status, again.text).toBe(200);
+    expect(again.body.tags).toEqual({ env: 'prod' });
+    expect(again.headers.get('azure-asyncoperation')).toBeTruthy();
+    const got = await fleet.arm.get(ref);
+    expect(got.status).toBe(200);
+    expect(got.body.tags).toEqual({ env: 'prod' });
+  });
+
+  it('polls the operation status InProgress → Succeeded while the cluster onboards (Accepted → Provisioning → Succeeded)', async () => {
+    const ref = newRef();
+    const { keys, res } = await create(ref);
+    const opUrl = res.headers.get('azure-asyncoperation');
+    const token = res.headers.get('x-arcfleet-bootstrap-token');
+    if (!opUrl || !token) throw new Error('PUT lacked Azure-AsyncOperation or bootstrap token');
+
+    const op1 = await fleet.arm.request<{ status: string; resourceId: string; name: string }>('GET', opUrl);
+    expect(op1.status, op1.text).toBe(200);
+    expect(op1.body.status).toBe('InProgress');
+    expect(op1.body.resourceId).toBe(res.body.id);
+    expect(op1.headers.get('retry-after')).toBeTruthy();
+
+    const identity = await register(nc, ref, keys, token);
+    expect(identity.type, JSON.stringify(identity)).toBe('identity');
+    const provisioning = await fleet.arm.cluster(ref);
+    expect(provisioning.properties.provisioningState).toBe('Provisioning');
+    expect(provisioning.properties.managedIdentityCertificateExpirationTime).toBe(identity.notAfter);
+    expect((await fleet.arm.request<{ status: string }>('GET', opUrl)).body.status).toBe('InProgress');
+
+    const ack = await heartbeat(nc, ref, {
+      certificate: identity.certificate,
+      privateKeyPem: keys.privateKeyPem,
+    });
+    expect(ack.type, JSON.stringify(ack)).toBe('ack');
+
+    // Poll like an ARM client: follow Retry-After until a terminal status.
+    const done = await waitFor(() => fleet.arm.request<{ status: string; endTime?: string }>('GET', opUrl), {
+      timeoutMs: 10_000,
+      intervalMs: 200,
+      until: (r) => r.body.status !== 'InProgress',
+      message: 'LRO terminal status',
+    });
+    expect(done.body.status).toBe('Succeeded');
+    expect(done.body.endTime).toBeTruthy();
+    const r = await fleet.arm.cluster(ref);
+    expect(r.properties.provisioningState).toBe('Succeeded');
+    expect(r.properties.connectivityStatus).toBe('Connected');
+    expect(r.properties.lastConnectivityTime).toBeTruthy();
+
+    // Once onboarded, replacing the agent key is a conflict (delete + connect instead).
+    const conflict = await fleet.arm.put(ref, putBody(generateAgentKeyPair()));
+    expectArmError(conflict, 409, 'Conflict', 'properties.agentPublicKeyCertificate');
+  });
+
+  it('refuses moving an existing resource to another location with 409', async () => {
+    const ref = newRef();
+    const { keys } = await create(ref);
+    const res = await fleet.arm.put(ref, putBody(keys, { location: 'eastus' }));
+    expect(res.status).toBe(409);
+    expectArmError(res, 409, errorOf(res).code, 'location');
+  });
+
+  it('answers 404 ResourceNotFound for an unknown operation id', async () => {
+    const res = await fleet.arm.request(
+      'GET',
+      `/subscriptions/${fleet.subscriptionId}/providers/Microsoft.Kubernetes/locations/westeurope/operationStatuses/00000000-0000-0000-0000-000000000000`,
+    );
+    expectArmError(res, 404, 'ResourceNotFound');
+  });
+});
+
+describe('request validation', () => {
+  it('requires api-version on every operation (400 MissingApiVersionParameter)', async () => {
+    const ref = newRef();
+    const keys = generateAgentKeyPair();
+    const noVersion = { apiVersion: null } as const;
+    expectArmError(await fleet.arm.put(ref, putBody(keys), noVersion), 400, 'MissingApiVersionParameter');
+    expectArmError(await fleet.arm.get(ref, noVersion), 400, 'MissingApiVersionParameter');
+    expectArmError(await fleet.arm.patch(ref, { tags: {} }, noVersion), 400, 'MissingApiVersionParameter');
+    expectArmError(await fleet.arm.delete(ref, noVersion), 400, 'MissingApiVersionParameter');
+    expectArmError(
+      await fleet.arm.listPage(fleet.arm.groupPath(ref.subscriptionId, ref.resourceGroup), noVersion),
+      400,
+      'MissingApiVersionParameter',
+    );
+    expectArmError(
+      await fleet.arm.listPage(fleet.arm.subscriptionPath(ref.subscriptionId), noVersion),
+      400,
+      'MissingApiVersionParameter',
+    );
+  });
+
+  it('rejects an unsupported api-version (400 InvalidApiVersionParameter) and accepts every stable one', async () => {
+    const ref = newRef();
+    expectArmError(await fleet.arm.get(ref, { apiVersion: '2019-01-01' }), 400, 'InvalidApiVersionParameter');
+    expectArmError(
+      await fleet.arm.put(ref, putBody(generateAgentKeyPair()), { apiVersion: 'latest' }),
+      400,
+      'InvalidApiVersionParameter',
+    );
+    await create(ref);
+    for (const apiVersion of SUPPORTED_API_VERSIONS) {
+      const res = await fleet.arm.get(ref, { apiVersion });
+      expect(res.status, `${apiVersion}: ${res.text}`).toBe(200);
+    }
+  });
+
+  it('names the offending field of a bad PUT body in target (400)', async () => {
+    const ref = newRef();
+    const keys = generateAgentKeyPair();
+    const noLocation = putBody(keys);
+    delete noLocation.location;
+    expectArmError(await fleet.arm.put(ref, noLocation), 400, 'InvalidParameter', 'location');
+    expectArmError(
+      await fleet.arm.put(ref, { location: 'westeurope', properties: {} }),
+      400,
+      'InvalidParameter',
+      'properties.agentPublicKeyCertificate',
+    );
+    expectArmError(
+      await fleet.arm.put(ref, putBody({ ...keys, publicKey: 'bm90IGEga2V5IGF0IGFsbCwganVzdCB0ZXh0' })),
+      400,
+      'InvalidParameter',
+      'properties.agentPublicKeyCertificate',
+    );
+    const badHybrid = putBody(keys);
+    badHybrid.properties = { agentPublicKeyCertificate: keys.publicKey, azureHybridBenefit: 'Maybe' };
+    expectArmError(
+      await fleet.arm.put(ref, badHybrid),
+      400,
+      'InvalidParameter',
+      'properties.azureHybridBenefit',
+    );
+    const badTags = putBody(keys, { tags: { ok: 'yes', n: 5 } });
+    expectArmError(await fleet.arm.put(ref, badTags), 400, 'InvalidParameter', 'tags.n');
+    // Nothing was created by the failed attempts.
+    expectArmError(await fleet.arm.get(ref), 404, 'ResourceNotFound');
+  });
+
+  it('rejects bodies that are not a JSON object and invalid resource names (400)', async () => {
+    const ref = newRef();
+    expectArmError(
+      await fleet.arm.put(ref, undefined, { rawBody: '{"location": ' }),
+      400,
+      'InvalidRequestContent',
+    );
+    expectArmError(await fleet.arm.put(ref, [1, 2]), 400, 'InvalidRequestContent');
+    expectArmError(
+      await fleet.arm.put({ ...ref, name: '-bad.name!' }, putBody(generateAgentKeyPair())),
+      400,
+      'InvalidResourceName',
+      'name',
+    );
+    expectArmError(await fleet.arm.get({ ...ref, name: 'x'.repeat(64) }), 400, 'InvalidResourceName', 'name');
+  });
+
+  it('refuses a body that is not JSON with 415 UnsupportedMediaType', async () => {
+    const ref = newRef();
+    const res = await fleet.arm.put(ref, undefined, {
+      rawBody: '<connectedCluster location="westeurope"/>',
+      contentType: 'application/xml',
+    });
+    expectArmError(res, 415, 'UnsupportedMediaType');
+    const text = await fleet.arm.put(ref, undefined, {
+      rawBody: '{"location":"eastus"}',
+      contentType: 'text/plain',
+    });
+    expectArmError(text, 415, 'UnsupportedMediaType');
+  });
+
+  it('enforces the 800 connectedClusters per resource group quota with 409 QuotaExceeded', async () => {
+    const subscriptionId = '11111111-2222-3333-4444-555555555555';
+    const resourceGroup = `quota-${process.pid}`;
+    const keys = generateAgentKeyPair();
+    const names = Array.from({ length: 800 }, (_, i) => `q-${i}`);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < names.length) {
+        const name = names[next++] as string;
+        const res = await fleet.arm.put({ subscriptionId, resourceGroup, name }, putBody(keys));
+        expect(res.status, res.text).toBe(201);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, () => worker()));
+    const over = await fleet.arm.put({ subscriptionId, resourceGroup, name: 'q-800' }, putBody(keys));
+    expectArmError(over, 409, 'QuotaExceeded');
+    // Replacing an existing one is not a new resource: still allowed.
+    expect((await fleet.arm.put({ subscriptionId, resourceGroup, name: 'q-0' }, putBody(keys))).status).toBe(
+      200,
+    );
+    // Another resource group of the same subscription is not affected.
+    const other = await fleet.arm.put(
+      { subscriptionId, resourceGroup: `${resourceGroup}-b`, name: 'q-800' },
+      putBody(keys),
+    );
+    expect(other.status, other.text).toBe(201);
+  });
+
+  it('answers 404 ResourceNotFound for an unknown cluster on GET and PATCH, 204 for DELETE', async () => {
+    const ref = newRef();
+    const get = await fleet.arm.get(ref);
+    expectArmError(get, 404, 'ResourceNotFound');
+    expect(errorOf(get).message).toContain(ref.name);
+    expectArmError(await fleet.arm.patch(ref, { tags: { a: 'b' } }), 404, 'ResourceNotFound');
+    const del = await fleet.arm.delete(ref);
+    expect(del.status).toBe(204);
+  });
+
+  it('answers unknown routes with an ARM-shaped 404', async () => {
+    const res = await fleet.arm.request(
+      'GET',
+      `/subscriptions/${fleet.subscriptionId}/providers/Microsoft.Kubernetes/nothingHere`,
+    );
+    expect(res.status).toBe(404);
+    expect(errorOf(res).code).toBeTruthy();
+  });
+});
+
+describe('PATCH', () => {
+  it('changes tags, distribution, distributionVersion, azureHybridBenefit and gateway', async () => {
+    const ref = newRef();
+    await create(ref);
+    const res = await fleet.arm.patch(ref, {
+      tags: { team: 'edge' },
+      properties: {
+        distribution: 'rke2',
+        distributionVersion: 'v1.30.4+rke2r1',
+        azureHybridBenefit: 'True',
+        gateway: { enabled: false },
+      },
+    });
+    expect(res.status, res.text).toBe(200);
+    const got = await fleet.arm.cluster(ref);
+    expect(got.tags).toEqual({ team: 'edge' });
+    expect(got.properties).toMatchObject({
+      distribution: 'rke2',
+      distributionVersion: 'v1.30.4+rke2r1',
+      azureHybridBenefit: 'True',
+      gateway: { enabled: false },
+    });
+    // Untouched fields stay.
+    expect(got.location).toBe('westeurope');
+    expect(got.properties.infrastructure).toBe('generic');
+  });
+
+  it('refuses every other field with 400 naming it', async () => {
+    const ref = newRef();
+    await create(ref);
+    const before = await fleet.arm.cluster(ref);
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ location: 'eastus' }, 'location'],
+      [{ identity: { type: 'None' } }, 'identity'],
+      [{ properties: { kubernetesVersion: '1.99.0' } }, 'properties.kubernetesVersion'],
+      [
+        { properties: { agentPublicKeyCertificate: generateAgentKeyPair().publicKey } },
+        'properties.agentPublicKeyCertificate',
+      ],
+      [{ properties: { infrastructure: 'aws' } }, 'properties.infrastructure'],
+      [{ properties: { connectivityStatus: 'Connected' } }, 'properties.connectivityStatus'],
+      [{ properties: { privateLinkState: 'Enabled' } }, 'properties.privateLinkState'],
+    ];
+    for (const [body, target] of cases) {
+      const res = await fleet.arm.patch(ref, body);
+      expect(res.status, `${JSON.stringify(body)} → ${res.text}`).toBe(400);
+      expectArmError(res, 400, errorOf(res).code, target);
+    }
+    expectArmError(
+      await fleet.arm.patch(ref, { properties: { azureHybridBenefit: 'Sometimes' } }),
+      400,
+      'InvalidParameter',
+      'properties.azureHybridBenefit',
+    );
+    const after = await fleet.arm.cluster(ref);
+    expect(after.location).toBe(before.location);
+    expect(after.properties).toEqual(before.properties);
+  });
+});
+
+describe('DELETE', () => {
+  it('deletes (200), then GET answers 404 and LIST no longer has it; a second DELETE is 204', async () => {
+    const ref = newRef('api-delete-rg');
+    await create(ref);
+    const del = await fleet.arm.delete(ref);
+    expect([200, 202]).toContain(del.status);
+    expectArmError(await fleet.arm.get(ref), 404, 'ResourceNotFound');
+    const list = await fleet.arm.listAll(fleet.arm.groupPath(ref.subscriptionId, ref.resourceGroup));
+    expect(list.value.map((c) => c.name)).not.toContain(ref.name);
+    expect((await fleet.arm.delete(ref)).status).toBe(204);
+  });
+
+  it("revokes the identity: messages with the deleted cluster's certificate are refused", async () => {
+    const ref = newRef();
+    const { keys, res } = await create(ref);
+    const identity = await register(nc, ref, keys, res.headers.get('x-arcfleet-bootstrap-token') ?? '');
+    expect(identity.type).toBe('identity');
+    const proof = { certificate: identity.certificate, privateKeyPem: keys.privateKeyPem };
+    expect((await heartbeat(nc, ref, proof)).type).toBe('ack');
+    expect((await fleet.arm.delete(ref)).status).toBe(200);
+    const refused = await heartbeat(nc, ref, proof);
+    expect(refused).toMatchObject({ type: 'error', code: 'IdentityRevoked' });
+  });
+});
+
+describe('LIST', () => {
+  it('pages by resource group and by subscription with nextLink', async () => {
+    const rgA = `page-a-${process.pid}`;
+    const rgB = `page-b-${process.pid}`;
+    const inA: string[] = [];
+    for (let i = 0; i < 2 * PAGE_SIZE + 1; i++) {
+      const ref = newRef(rgA);
+      await create(ref);
+      inA.push(ref.name);
+    }
+    const refB = newRef(rgB);
+    await create(refB);
+
+    const first = await fleet.arm.listPage(fleet.arm.groupPath(fleet.subscriptionId, rgA));
+    expect(first.status).toBe(200);
+    expect(first.body.value).toHaveLength(PAGE_SIZE);
+    expect(first.body.nextLink).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/subscriptions\/.*api-version=/);
+
+    const byGroup = await fleet.arm.listAll(fleet.arm.groupPath(fleet.subscriptionId, rgA));
+    expect(byGroup.pages).toBe(3);
+    expect(byGroup.value.map((c) => c.name).sort()).toEqual([...inA].sort());
+    for (const c of byGroup.value) expect(c.type).toBe('Microsoft.Kubernetes/connectedClusters');
+
+    const bySub = await fleet.arm.listAll(fleet.arm.subscriptionPath(fleet.subscriptionId));
+    const names = bySub.value.map((c) => c.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const n of [...inA, refB.name]) expect(names).toContain(n);
+    expect(bySub.pages).toBe(Math.ceil(names.length / PAGE_SIZE));
+
+    const otherSub = await fleet.arm.listPage(
+      fleet.arm.subscriptionPath('00000000-0000-0000-0000-000000000001'),
+    );
+    expect(otherSub.status).toBe(200);
+    expect(otherSub.body.value).toEqual([]);
+    expect(otherSub.body.nextLink).toBeUndefined();
+  });
+});
+
+describe('probes', () => {
+  it('serves /healthz, /readyz and /metrics', async () => {
+    expect((await fetch(`${fleet.hubUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${fleet.hubUrl}/readyz`)).status).toBe(200);
+    const metrics = await fleet.arm.metrics();
+    expect(metrics).toContain('arcfleet_hub_heartbeats_total');
+    expect(metrics).toContain('arcfleet_hub_rejected_messages_total');
+  });
+});

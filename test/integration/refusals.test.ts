@@ -1,0 +1,200 @@
+/**
+ * The hub's agent boundary under hostile input, with the real agents running alongside: a foreign,
+ * missing or forged identity is refused with the precise error code and counted; malformed messages
+ * (bad JSON, wrong schema, oversized, wrong protocol version) are rejected and counted while the hub
+ * keeps serving the fleet.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NatsConnection } from 'nats';
+import { generateAgentKeyPair, IdentityAuthority } from '../../shared/identity.js';
+import { encodeMessage } from '../../shared/messages.js';
+import { clusterKey } from '../../shared/subjects.js';
+import { metricValue } from '../helpers/arm.js';
+import {
+  agentSubject,
+  connectWire,
+  heartbeat,
+  heartbeatBody,
+  requestRaw,
+  type Proof,
+} from '../helpers/agent-wire.js';
+import { TestFleet } from '../helpers/fleet.js';
+import { waitFor } from '../helpers/wait.js';
+
+const REJECTED = 'arcfleet_hub_rejected_messages_total';
+let fleet: TestFleet;
+let nc: NatsConnection;
+let a: string;
+let b: string;
+
+async function proofOf(name: string): Promise<Required<Proof>> {
+  const identity = await fleet.store.readIdentity(name);
+  const onboarding = await fleet.store.readOnboarding(name);
+  if (!identity || !onboarding) throw new Error(`${name} has no identity or onboarding secret in the store`);
+  return { certificate: identity.certificate, privateKeyPem: onboarding.privateKeyPem };
+}
+
+/** Runs `send`, then checks the reply code and that the rejected counter for `reason` went up by one. */
+async function expectRefused(
+  reason: string,
+  send: () => Promise<{ type?: string; code?: string }>,
+): Promise<void> {
+  const before = await fleet.metric(REJECTED, { reason });
+  const reply = await send();
+  expect(reply, `reply for ${reason}`).toMatchObject({ type: 'error', code: reason });
+  const after = await fleet.metric(REJECTED, { reason });
+  expect(after - before, `${REJECTED}{reason="${reason}"}`).toBe(1);
+}
+
+beforeAll(async () => {
+  fleet = await TestFleet.start({ clusters: 3 });
+  await fleet.waitAll('Connected').catch((err: unknown) => {
+    throw new Error(`${String(err)}\n${fleet.diagnostics()}`);
+  });
+  [a, b] = fleet.clusters.map((c) => c.name) as [string, string];
+  nc = await connectWire(fleet.nats.url);
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await fleet?.stop();
+});
+
+describe('identity refusals', () => {
+  it("accepts a heartbeat carrying the cluster's own identity (control case)", async () => {
+    const reply = await heartbeat(nc, fleet.ref(a), await proofOf(a));
+    expect(reply.type, JSON.stringify(reply)).toBe('ack');
+  });
+
+  it("refuses another cluster's identity (IdentityForeign)", async () => {
+    const proofA = await proofOf(a);
+    await expectRefused('IdentityForeign', () => heartbeat(nc, fleet.ref(b), proofA));
+    // Metadata from B's subject with A's identity: also refused, B's projection unchanged.
+    const before = await fleet.get(b);
+    const subject = agentSubject(fleet.ref(b), 'resource-sync-agent', 'metadata');
+    const body = {
+      v: 1,
+      type: 'metadata',
+      agent: 'resource-sync-agent',
+      generation: 1_000_000,
+      changedAt: new Date(fleet.clock.now()).toISOString(),
+      sentAt: new Date(fleet.clock.now()).toISOString(),
+      metadata: {
+        kubernetesVersion: '0.0.1-evil',
+        totalNodeCount: 1,
+        totalCoreCount: 1,
+        agentVersion: '6.6.6',
+        distribution: 'evil',
+        distributionVersion: '',
+        infrastructure: 'evil',
+      },
+    };
+    await expectRefused('IdentityForeign', () => requestRaw(nc, subject, encodeMessage(body), proofA));
+    const after = await fleet.get(b);
+    expect(after.properties.kubernetesVersion).toBe(before.properties.kubernetesVersion);
+  });
+
+  it('refuses a message without identity (IdentityMissing)', async () => {
+    const { privateKeyPem } = await proofOf(a);
+    await expectRefused('IdentityMissing', () => heartbeat(nc, fleet.ref(a), { privateKeyPem }));
+  });
+
+  it('refuses the right certificate signed with another key (IdentityInvalid)', async () => {
+    const { certificate } = await proofOf(a);
+    await expectRefused('IdentityInvalid', () =>
+      heartbeat(nc, fleet.ref(a), { certificate, privateKeyPem: generateAgentKeyPair().privateKeyPem }),
+    );
+    await expectRefused('IdentityInvalid', () => heartbeat(nc, fleet.ref(a), { certificate }));
+  });
+
+  it('refuses a certificate not issued by the hub (IdentityInvalid)', async () => {
+    const keys = generateAgentKeyPair();
+    const forger = new IdentityAuthority(IdentityAuthority.generatePem());
+    const forged = forger.issue(clusterKey(fleet.ref(a)), keys.publicKey, fleet.clock.now(), 86_400_000);
+    await expectRefused('IdentityInvalid', () =>
+      heartbeat(nc, fleet.ref(a), { certificate: forged.certificate, privateKeyPem: keys.privateKeyPem }),
+    );
+  });
+
+  it('refuses registering again with a used bootstrap token (InvalidBootstrapToken)', async () => {
+    const onboarding = await fleet.store.readOnboarding(a);
+    if (!onboarding) throw new Error('no onboarding secret');
+    const intruder = generateAgentKeyPair();
+    const subject = agentSubject(fleet.ref(a), 'clusteridentityoperator', 'register');
+    const body = {
+      v: 1,
+      type: 'register',
+      agent: 'clusteridentityoperator',
+      bootstrapToken: 'x'.repeat(32),
+      agentPublicKey: intruder.publicKey,
+      agentVersion: '1.21.10',
+      sentAt: new Date().toISOString(),
+    };
+    await expectRefused('InvalidBootstrapToken', () =>
+      requestRaw(nc, subject, encodeMessage(body), { privateKeyPem: intruder.privateKeyPem }),
+    );
+  });
+});
+
+describe('malformed messages', () => {
+  it('rejects bad JSON, wrong schema, oversized and protocol v2 with counted reasons, and keeps serving', async () => {
+    const ref = fleet.ref(a);
+    const proof = await proofOf(a);
+    const subject = agentSubject(ref, 'resource-sync-agent', 'heartbeat');
+    const beats = await fleet.metric('arcfleet_hub_heartbeats_total');
+
+    await expectRefused('InvalidMessage', () =>
+      requestRaw(nc, subject, new TextEncoder().encode('{"v":1,'), proof),
+    );
+    await expectRefused('InvalidMessage', () =>
+      requestRaw(nc, subject, new Uint8Array([0xff, 0xfe, 0x00, 0x7b]), proof),
+    );
+    await expectRefused('InvalidMessage', () =>
+      requestRaw(
+        nc,
+        subject,
+        encodeMessage({ v: 1, type: 'heartbeat', agent: 'resource-sync-agent' }),
+        proof,
+      ),
+    );
+    await expectRefused('InvalidMessage', () =>
+      requestRaw(nc, subject, encodeMessage({ ...heartbeatBody(), unexpected: true }), proof),
+    );
+    await expectRefused('UnsupportedProtocolVersion', () =>
+      requestRaw(nc, subject, encodeMessage({ ...heartbeatBody(), v: 2 }), proof),
+    );
+    const huge = encodeMessage({ ...heartbeatBody(), agentVersion: 'x'.repeat(200 * 1024) });
+    await expectRefused('MessageTooLarge', () => requestRaw(nc, subject, huge, proof));
+    // A type that does not match the subject's kind.
+    await expectRefused('InvalidMessage', () =>
+      requestRaw(
+        nc,
+        agentSubject(ref, 'resource-sync-agent', 'metadata'),
+        encodeMessage(heartbeatBody()),
+        proof,
+      ),
+    );
+
+    // Fire-and-forget garbage (no reply subject) is counted too and never crashes the hub.
+    const invalidBefore = await fleet.metric(REJECTED, { reason: 'InvalidMessage' });
+    for (let i = 0; i < 50; i++) nc.publish(subject, new TextEncoder().encode(`garbage ${i}`));
+    await nc.flush();
+    await waitFor(() => fleet.metric(REJECTED, { reason: 'InvalidMessage' }), {
+      until: (v) => v >= invalidBefore + 50,
+      message: 'published garbage counted',
+    });
+
+    // Still serving: probes, API, heartbeats of the real agents, every cluster Connected.
+    expect(fleet.hub.running).toBe(true);
+    expect((await fetch(`${fleet.hubUrl}/healthz`)).status).toBe(200);
+    const metrics = await fleet.arm.metrics();
+    expect(metricValue(metrics, REJECTED, { reason: 'MessageTooLarge' })).toBeGreaterThanOrEqual(1);
+    await waitFor(() => fleet.metric('arcfleet_hub_heartbeats_total'), {
+      until: (v) => v > beats + fleet.clusters.length,
+      message: 'heartbeats still processed after the garbage',
+    });
+    await fleet.waitAll('Connected');
+    const rejectedLogs = fleet.hub.events('hub.message_rejected');
+    expect(rejectedLogs.length).toBeGreaterThanOrEqual(7);
+  });
+});

@@ -1,0 +1,119 @@
+// Agent status files (the emulated pod status): written and refreshed by AgentHost for each running
+// instance, removed when the agent stops for the cluster. A temporary cluster store, no network.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AgentHost } from '../../shared/agent-host.js';
+import type { AgentStatus, ClusterState } from '../../shared/cluster-state.js';
+import { ClusterStore } from '../../shared/cluster-store.js';
+import { createLogger } from '../../shared/log.js';
+
+function state(name: string): ClusterState {
+  return {
+    name,
+    subscriptionId: 'sub',
+    resourceGroup: 'rg',
+    location: 'westeurope',
+    distribution: 'aks',
+    distributionVersion: '',
+    infrastructure: 'azure',
+    kubernetesVersion: '1.30.4',
+    agentVersion: '1.21.10',
+    nodePools: [
+      {
+        name: 'pool1',
+        vmSize: 'Standard_D4s_v5',
+        osType: 'Linux',
+        osSku: 'Ubuntu',
+        nodeImageVersion: 'x',
+        count: 3,
+        coresPerNode: 4,
+      },
+    ],
+    tags: {},
+    generation: 0,
+    changedAt: '2026-01-01T00:00:00.000Z',
+    stoppedAgents: [],
+  };
+}
+
+const statusOf = async (store: ClusterStore, name: string): Promise<AgentStatus | undefined> =>
+  (await store.readAgentStatuses(name)).statuses.find((s) => s.agent === 'resource-sync-agent');
+
+describe('agent status files', () => {
+  let dir: string | undefined;
+  let host: AgentHost | undefined;
+  afterEach(async () => {
+    await host?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('written and refreshed while running, removed when stopped for the cluster and on close', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'agent-status-'));
+    const store = new ClusterStore(dir);
+    await store.writeState(state('c1'));
+    await store.writeState(state('c2'));
+    host = new AgentHost({
+      agentName: 'resource-sync-agent',
+      store,
+      pollIntervalMs: 60_000,
+      statusIntervalMs: 20,
+      logger: createLogger('test', 'silent'),
+      natsUrl: 'nats://127.0.0.1:1',
+      maxMessageBytes: 65536,
+      factory: () => ({ update: () => undefined, close: () => Promise.resolve() }),
+    });
+    host.start();
+    const first = await vi.waitFor(
+      async () => {
+        const s = await statusOf(store, 'c1');
+        expect(s).toBeDefined();
+        return s as AgentStatus;
+      },
+      { timeout: 5000 },
+    );
+    expect(first).toMatchObject({ version: '1.21.10', pid: process.pid, state: 'Running', errors: [] });
+    await vi.waitFor(
+      async () => expect((await statusOf(store, 'c1'))?.lastSeenMs).toBeGreaterThan(first.lastSeenMs),
+      { timeout: 5000 },
+    );
+    expect(await statusOf(store, 'c2')).toBeDefined();
+
+    await store.updateState('c1', '2026-01-01T00:00:01.000Z', (s) => ({
+      ...s,
+      stoppedAgents: ['resource-sync-agent'],
+    }));
+    await host.pollOnce();
+    // Removed once the instance has closed (a write in flight is awaited first).
+    expect(await statusOf(store, 'c1')).toBeUndefined();
+    expect(await statusOf(store, 'c2')).toBeDefined();
+
+    await host.close();
+    expect(await statusOf(store, 'c2')).toBeUndefined();
+  });
+
+  it('the store skips a cluster that is gone and lists unreadable status files', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'agent-status-'));
+    const store = new ClusterStore(dir);
+    const status: AgentStatus = {
+      agent: 'resource-sync-agent',
+      version: '1',
+      pid: 1,
+      startedAtMs: 0,
+      lastSeenMs: 0,
+      state: 'Running',
+      errors: [],
+    };
+    await store.writeAgentStatus('gone', status);
+    expect(await store.list()).toEqual([]);
+
+    await store.writeState(state('c1'));
+    await store.writeAgentStatus('c1', status);
+    await writeFile(join(store.dir('c1'), 'status', 'config-agent.json'), '{"agent":"config-agent"');
+    const read = await store.readAgentStatuses('c1');
+    expect(read.statuses).toEqual([status]);
+    expect(read.invalid).toEqual(['config-agent.json']);
+    expect(await store.readAgentStatuses('nope')).toEqual({ statuses: [], invalid: [] });
+  });
+});

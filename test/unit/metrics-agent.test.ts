@@ -1,0 +1,166 @@
+// MetricsAgent per cluster with a FakeClock, a temporary cluster store and a fake link: no network.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { AgentContext, AgentLink, ClusterSnapshot, RequestResult } from '../../shared/agent-host.js';
+import { FakeClock } from '../../shared/clock.js';
+import type { ClusterState } from '../../shared/cluster-state.js';
+import { ClusterStore } from '../../shared/cluster-store.js';
+import { createLogger } from '../../shared/log.js';
+import type { AgentHealth, AgentMessage } from '../../shared/messages.js';
+import { PROTOCOL_VERSION } from '../../shared/subjects.js';
+import { MetricsAgent } from '../../services/metrics-agent/metrics-agent.js';
+import { REF, makeHub, onboard } from './hub-helpers.js';
+
+const state: ClusterState = {
+  name: REF.name,
+  subscriptionId: REF.subscriptionId,
+  resourceGroup: REF.resourceGroup,
+  location: 'eastus',
+  distribution: 'aks',
+  distributionVersion: '',
+  infrastructure: 'azure',
+  kubernetesVersion: '1.30.4',
+  agentVersion: '1.21.10',
+  nodePools: [
+    {
+      name: 'pool1',
+      vmSize: 'Standard_D4s_v5',
+      osType: 'Linux',
+      osSku: 'Ubuntu',
+      nodeImageVersion: 'x',
+      count: 3,
+      coresPerNode: 4,
+    },
+  ],
+  tags: {},
+  generation: 0,
+  changedAt: '2026-01-01T00:00:00.000Z',
+  stoppedAgents: [],
+};
+
+describe('MetricsAgent', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reports every interval what the status files say, and halts on a definitive refusal', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'metrics-agent-'));
+    const store = new ClusterStore(dir);
+    await store.writeState(state);
+    const { hub, clock: hubClock } = makeHub();
+    const { keys, identity } = onboard(hub, REF, hubClock);
+    const clock = new FakeClock();
+    let realNow = 1_000_000;
+    await store.writeAgentStatus(REF.name, {
+      agent: 'clusteridentityoperator',
+      version: '1.21.10',
+      pid: 1,
+      startedAtMs: 0,
+      lastSeenMs: realNow,
+      state: 'Running',
+      errors: [],
+    });
+
+    const sent: AgentHealth[] = [];
+    let reply: RequestResult = { ok: true, reply: { v: PROTOCOL_VERSION, type: 'ack' } };
+    let closed = 0;
+    const link = {
+      request: (_kind: string, message: AgentMessage) => {
+        if (message.type === 'agent-health') sent.push(message);
+        return Promise.resolve(reply);
+      },
+      setCredentials: () => undefined,
+      close: () => {
+        closed++;
+        return Promise.resolve();
+      },
+    } as unknown as AgentLink;
+    let opened = 0;
+    const ctx: AgentContext = {
+      agentName: 'metrics-agent',
+      clusterName: REF.name,
+      logger: createLogger('test', 'silent'),
+      store,
+      openLink: () => {
+        opened++;
+        return Promise.resolve(link);
+      },
+    };
+    const snapshot: ClusterSnapshot = {
+      name: REF.name,
+      state,
+      onboarding: {
+        resourceId: 'r',
+        privateKeyPem: keys.privateKeyPem,
+        publicKey: keys.publicKey,
+        bootstrapToken: 't',
+        hubUrl: 'http://x',
+      },
+      identity: {
+        certificate: identity.certificate,
+        'azure-identity-certificate-expiration-time': identity.notAfter,
+        issuedAt: identity.notBefore,
+        state: 'Valid',
+      },
+    };
+    const agent = new MetricsAgent(
+      ctx,
+      { clock, intervalMs: 60_000, staleAfterMs: 3000, realNow: () => realNow },
+      snapshot,
+    );
+
+    // Connected: a first report at once.
+    await vi.waitFor(() => expect(sent).toHaveLength(1));
+    expect(sent[0]?.components.map((c) => [c.type, c.state])).toEqual([
+      ['clusteridentityoperator', 'Running'],
+      ['resource-sync-agent', 'NotRunning'],
+    ]);
+    // Nothing more until the interval.
+    clock.advance(59_999);
+    expect(sent).toHaveLength(1);
+    await store.writeAgentStatus(REF.name, {
+      agent: 'resource-sync-agent',
+      version: '1.21.10',
+      pid: 2,
+      startedAtMs: 0,
+      lastSeenMs: realNow,
+      state: 'Running',
+      errors: [],
+    });
+    clock.advance(1);
+    await vi.waitFor(() => expect(sent).toHaveLength(2));
+    expect(sent[1]?.components.every((c) => c.state === 'Running')).toBe(true);
+
+    // clusteridentityoperator's file goes stale (its process was killed).
+    realNow += 3001;
+    await store.writeAgentStatus(REF.name, {
+      agent: 'resource-sync-agent',
+      version: '1.21.10',
+      pid: 2,
+      startedAtMs: 0,
+      lastSeenMs: realNow,
+      state: 'Running',
+      errors: [],
+    });
+    clock.advance(60_000);
+    await vi.waitFor(() => expect(sent).toHaveLength(3));
+    expect(sent[2]?.components[0]).toMatchObject({ type: 'clusteridentityoperator', state: 'NotRunning' });
+    expect(sent[2]?.components[0]?.errors[0]?.message).toMatch(/^clusteridentityoperator is not running/);
+
+    // The cluster was deleted: the hub refuses the certificate for good; no more reports with it.
+    reply = {
+      ok: true,
+      reply: { v: PROTOCOL_VERSION, type: 'error', code: 'IdentityRevoked', message: 'gone' },
+    };
+    clock.advance(60_000);
+    await vi.waitFor(() => expect(closed).toBe(1));
+    clock.advance(5 * 60_000);
+    agent.update(snapshot, { state: false, onboarding: false, identity: true });
+    expect(opened).toBe(1);
+    expect(sent).toHaveLength(4);
+    await agent.close();
+  });
+});
