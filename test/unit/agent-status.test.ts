@@ -116,4 +116,24 @@ describe('agent status files', () => {
     expect(read.invalid).toEqual(['config-agent.json']);
     expect(await store.readAgentStatuses('nope')).toEqual({ statuses: [], invalid: [] });
   });
+
+  it('agent memos round-trip, are not written for a cluster that is gone, and an invalid one throws', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'agent-status-'));
+    const store = new ClusterStore(dir);
+    await store.writeAgentMemo('gone', 'resource-sync-agent', { firstSyncCertificate: 'abc' });
+    expect(await store.list()).toEqual([]);
+    expect(await store.readAgentMemo('gone', 'resource-sync-agent')).toBeUndefined();
+
+    await store.writeState(state('c1'));
+    expect(await store.readAgentMemo('c1', 'resource-sync-agent')).toBeUndefined();
+    await store.writeAgentMemo('c1', 'resource-sync-agent', { firstSyncCertificate: 'abc' });
+    expect(await store.readAgentMemo('c1', 'resource-sync-agent')).toEqual({ firstSyncCertificate: 'abc' });
+    expect(await store.readAgentMemo('c1', 'metrics-agent')).toBeUndefined();
+
+    await writeFile(
+      join(store.dir('c1'), 'agents', 'resource-sync-agent.json'),
+      '{"firstSyncCertificate":7}',
+    );
+    await expect(store.readAgentMemo('c1', 'resource-sync-agent')).rejects.toThrow();
+  });
 });
