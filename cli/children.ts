@@ -74,13 +74,15 @@ export class Child {
 
   /** "hub exited with code 1 (log: ...): <last lines>" */
   describeExit(): string {
-    const how = this.startError
-      ? `could not start: ${this.startError.message}`
-      : this.exitSignal
-        ? `was killed by ${this.exitSignal}`
-        : `exited with code ${this.exitCode}`;
+    const how = this.how();
     const tail = tailOf(this.logFile, 5);
     return `${this.name} ${how} (log: ${this.logFile})${tail ? `; last output:\n${tail}` : ''}`;
+  }
+
+  /** "was killed by SIGKILL", "exited with code 1", "could not start: ...". */
+  how(): string {
+    if (this.startError) return `could not start: ${this.startError.message}`;
+    return this.exitSignal ? `was killed by ${this.exitSignal}` : `exited with code ${this.exitCode}`;
   }
 
   signal(sig: NodeJS.Signals): void {

@@ -28,6 +28,20 @@ export const fleetFileSchema = z.object({
   /** Service name → pid (process-group leader when detached). */
   pids: z.record(z.string(), z.number().int()),
   startedAt: z.string(),
+  /** True while a foreground launcher restarts services that crash. */
+  supervised: z.boolean().optional(),
+  /** Per service: restarts by the supervisor and its last unasked exit. */
+  supervision: z
+    .record(
+      z.string(),
+      z.object({
+        restarts: z.number().int().min(0),
+        lastExit: z.string().optional(),
+        lastExitAt: z.string().optional(),
+        gaveUp: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 export type FleetFile = z.infer<typeof fleetFileSchema>;
 

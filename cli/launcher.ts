@@ -9,7 +9,7 @@
  *   await fleet.stop();
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { appendFile, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArcError, ERROR_CODES } from '../shared/errors.js';
@@ -28,6 +28,7 @@ import { connectCluster, mapLimit } from './onboard.js';
 import { assertPortFree, freePort, waitFor } from './ports.js';
 import { waitAllConnected, type Progress } from './progress.js';
 import { startPrometheus, writeTargets, type LocalPrometheus } from './prometheus.js';
+import { DEFAULT_RESTART_POLICY, RestartPolicy, type RestartPolicyOptions } from './supervisor.js';
 
 export const DEFAULT_DATA_DIR = '.arcfleet';
 export const DEFAULT_CLUSTER_COUNT = 10;
@@ -80,6 +81,24 @@ export interface StartFleetOptions {
   readonly prometheusPort?: number;
   /** Scrape and rule evaluation interval of that Prometheus (default 5s). */
   readonly scrapeInterval?: string;
+  /**
+   * Restart policy for services that exit unasked once the fleet has started (foreground launcher
+   * only: a detached fleet outlives its launcher and is not supervised).
+   */
+  readonly restartPolicy?: Partial<RestartPolicyOptions>;
+}
+
+/** What the supervisor saw of one service: shown by `arcfleet ps` (from fleet.json). */
+export interface ServiceSupervision {
+  readonly service: ServiceName;
+  readonly pid: number | undefined;
+  readonly running: boolean;
+  readonly restarts: number;
+  /** "was killed by SIGKILL", "exited with code 1". */
+  readonly lastExit?: string;
+  readonly lastExitAt?: string;
+  /** Set when the supervisor stopped restarting it (crash loop). */
+  readonly gaveUp?: string;
 }
 
 export interface WaitOptions {
@@ -116,9 +135,13 @@ export interface FleetHandle {
   child(name: ServiceName): Child | undefined;
   /** A child that exited without being asked to, described; undefined while all run. */
   failure(): string | undefined;
-  /** Sends a signal to one service (e.g. SIGKILL the hub). */
+  /** Sends a signal to one service (e.g. SIGKILL the hub) as an intentional stop: it is not restarted. */
   kill(name: ServiceName, signal?: NodeJS.Signals): void;
-  /** Stops (SIGTERM→SIGKILL) if still running, then starts the service again; waits for /readyz for the hub. */
+  /** Sends a signal to one service as a crash would (default SIGKILL): the supervisor restarts it. */
+  crash(name: ServiceName, signal?: NodeJS.Signals): void;
+  /** Per service: pid, restarts and last unasked exit. */
+  supervision(): ServiceSupervision[];
+  /** Stops (SIGTERM→SIGKILL) if still running, then starts the service again; waits until it is ready. */
   restart(name: ServiceName): Promise<void>;
   /** Onboards (again) a cluster that is in the store. */
   connect(name: string): Promise<PutResult>;
@@ -212,19 +235,49 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
 
   const children = new Map<ServiceName, Child>();
   let stopped = false;
+  /** Off while starting (a failure then aborts start-up); on once the fleet is up, unless detached. */
+  let supervising = false;
+  const policy = { ...DEFAULT_RESTART_POLICY, ...opts.restartPolicy };
+  const supervised = new Map<
+    ServiceName,
+    {
+      policy: RestartPolicy;
+      startedAtMs: number;
+      restarts: number;
+      /** From a crash until the new process is ready. */
+      restarting?: boolean;
+      lastExit?: string;
+      lastExitAt?: string;
+      gaveUp?: string;
+    }
+  >();
+  const supervisorLog = join(dataDir, 'logs', 'supervisor.log');
+  // Assigned below, once everything a restart needs exists.
+  let onCrash: (name: ServiceName, how: string, pid: number | undefined) => void = () => undefined;
+  const adopt = (name: ServiceName, child: Child): void => {
+    children.set(name, child);
+    const entry = supervised.get(name);
+    if (entry) entry.startedAtMs = Date.now();
+    else supervised.set(name, { policy: new RestartPolicy(policy), startedAtMs: Date.now(), restarts: 0 });
+    void child.exited$().then(() => {
+      if (!child.stopping && !stopped && supervising && children.get(name) === child)
+        onCrash(name, child.how(), child.pid);
+    });
+  };
   const hubUrl = `http://127.0.0.1:${hubPort}`;
   const client = new HubClient(hubUrl);
   const store = new ClusterStore(dataDir);
 
-  const nats = await startNatsServer({
+  const natsOptions = {
     port: natsPort,
     monitorPort: natsMonitorPort,
     storeDir: join(dataDir, 'nats'),
     logDir,
     detached,
     startTimeoutMs,
-  });
-  children.set('nats-server', nats.child);
+  };
+  const nats = await startNatsServer(natsOptions);
+  adopt('nats-server', nats.child);
   log(`nats-server ready on ${nats.url} (monitor ${nats.monitorUrl})`);
 
   const serviceEnv: NodeJS.ProcessEnv = {
@@ -246,6 +299,7 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
   const metricsPorts = new Map<NodeServiceName, number>();
   for (const name of AGENT_SERVICES) metricsPorts.set(name, await freePort());
   let prometheus: LocalPrometheus | undefined;
+  let prometheusPort: number | undefined;
   let targets: string | undefined;
 
   const spawnService = (name: NodeServiceName): Child => {
@@ -259,12 +313,18 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
       logDir,
       detached,
     });
-    children.set(name, child);
+    adopt(name, child);
     return child;
   };
 
+  // Once supervised, a crash is a failure only when the supervisor has given up on the service.
   const failure = (): string | undefined => {
-    for (const child of children.values()) if (child.exited && !child.stopping) return child.describeExit();
+    for (const [name, child] of children) {
+      if (!child.exited || child.stopping) continue;
+      const gaveUp = supervised.get(name)?.gaveUp;
+      if (!supervising) return child.describeExit();
+      if (gaveUp !== undefined) return `${child.describeExit()}\n(not restarted: ${gaveUp})`;
+    }
     return undefined;
   };
   const failureError = (): Error | undefined => {
@@ -272,7 +332,7 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
     return f === undefined ? undefined : new ArcError(ERROR_CODES.InternalServerError, f);
   };
 
-  const waitHubReady = async (): Promise<void> => {
+  const waitHubReady = async (abort: () => Error | undefined = failureError): Promise<void> => {
     await waitFor(
       async () => {
         checkAborted();
@@ -284,11 +344,11 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
           ERROR_CODES.InternalServerError,
           `the hub did not answer GET ${hubUrl}/readyz with 200 within ${startTimeoutMs / 1000} s (log: ${join(logDir, 'hub.log')})`,
         ),
-      failureError,
+      abort,
     );
   };
 
-  const waitGatewayReady = async (): Promise<void> => {
+  const waitGatewayReady = async (abort: () => Error | undefined = failureError): Promise<void> => {
     await waitFor(
       async () => {
         checkAborted();
@@ -304,7 +364,7 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
           ERROR_CODES.InternalServerError,
           `the egress gateway did not answer GET ${egressApiUrl}/healthz within ${startTimeoutMs / 1000} s (log: ${join(logDir, 'egress-gateway.log')})`,
         ),
-      failureError,
+      abort,
     );
   };
 
@@ -329,12 +389,120 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
     detached,
     launcherPid: process.pid,
     pids: pids(),
-    startedAt: new Date().toISOString(),
+    startedAt,
+    supervised: supervising,
+    supervision: Object.fromEntries(
+      [...supervised].map(([name, e]) => [
+        name,
+        {
+          restarts: e.restarts,
+          ...(e.lastExit === undefined ? {} : { lastExit: e.lastExit }),
+          ...(e.lastExitAt === undefined ? {} : { lastExitAt: e.lastExitAt }),
+          ...(e.gaveUp === undefined ? {} : { gaveUp: e.gaveUp }),
+        },
+      ]),
+    ),
   });
+  const startedAt = new Date().toISOString();
+
+  const record = (event: Record<string, unknown>): void => {
+    const line = JSON.stringify({ time: new Date().toISOString(), service: 'launcher', ...event });
+    void appendFile(supervisorLog, `${line}\n`).catch(() => undefined);
+  };
+
+  /** Starts a service again in place (same ports, same data); resolves once it is ready. */
+  const respawn = async (name: ServiceName): Promise<void> => {
+    if (name === 'nats-server') {
+      await startNatsServer({ ...natsOptions, onSpawn: (c) => adopt(name, c) });
+    } else if (name === 'prometheus') {
+      if (!prometheusPort) throw new Error('prometheus was never started');
+      await startPrometheus({
+        dataDir,
+        port: prometheusPort,
+        detached,
+        startTimeoutMs,
+        ...(opts.scrapeInterval ? { scrapeInterval: opts.scrapeInterval } : {}),
+        onSpawn: (c) => adopt(name, c),
+      });
+    } else {
+      const child = spawnService(name);
+      const exited = (): Error | undefined =>
+        child.exited ? new ArcError(ERROR_CODES.InternalServerError, child.describeExit()) : undefined;
+      if (name === 'hub') await waitHubReady(exited);
+      if (name === 'egress-gateway') await waitGatewayReady(exited);
+    }
+  };
+
+  const restartTimers = new Set<NodeJS.Timeout>();
+  const restartAfterCrash = async (name: ServiceName, previous: Child | undefined): Promise<void> => {
+    try {
+      await respawn(name);
+      if (stopped) return;
+      const entry = supervised.get(name);
+      if (entry) entry.restarting = false;
+      const pid = children.get(name)?.pid;
+      log(`${name} restarted (pid ${pid ?? '?'})`);
+      record({ event: 'service.restarted', target: name, pid });
+      await writeFleetFile(fleetFile());
+    } catch (err) {
+      if (stopped) return;
+      const current = children.get(name);
+      const reason = err instanceof Error ? err.message : String(err);
+      if (!current || current === previous) {
+        const entry = supervised.get(name);
+        if (entry) entry.gaveUp = `could not be started again: ${reason}`;
+        log(`${name} could not be started again: ${reason}`);
+        record({ event: 'service.given_up', target: name, reason });
+        await writeFleetFile(fleetFile());
+        return;
+      }
+      // Exited on its own: its exit watcher has taken over. Alive but never ready: stop it, count a crash.
+      if (!current.exited) await current.stop(2000);
+      else if (!current.stopping) return;
+      onCrash(name, `did not become ready (${reason})`, current.pid);
+    }
+  };
+
+  onCrash = (name, how, pid) => {
+    const entry = supervised.get(name);
+    if (!entry) return;
+    entry.lastExit = how;
+    entry.lastExitAt = new Date().toISOString();
+    const decision = entry.policy.onCrash(Date.now(), entry.startedAtMs);
+    if (decision.action === 'give-up') {
+      entry.gaveUp = decision.reason;
+      log(
+        `${name} (pid ${pid ?? '?'}) ${how}; not restarting it: ${decision.reason} (log: ${join(logDir, `${name}.log`)})`,
+      );
+      record({ event: 'service.given_up', target: name, pid, exit: how, reason: decision.reason });
+    } else {
+      entry.restarts = decision.restart;
+      entry.restarting = true;
+      log(
+        `${name} (pid ${pid ?? '?'}) ${how}; restarting it in ${(decision.delayMs / 1000).toFixed(1)} s (restart ${decision.restart})`,
+      );
+      record({
+        event: 'service.crashed',
+        target: name,
+        pid,
+        exit: how,
+        restart: decision.restart,
+        delayMs: decision.delayMs,
+      });
+      const previous = children.get(name);
+      const timer = setTimeout(() => {
+        restartTimers.delete(timer);
+        if (!stopped) void restartAfterCrash(name, previous);
+      }, decision.delayMs);
+      restartTimers.add(timer);
+    }
+    void writeFleetFile(fleetFile()).catch(() => undefined);
+  };
 
   const stop = async (graceMs = 5000): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    for (const timer of restartTimers) clearTimeout(timer);
     const agents = AGENT_SERVICES.map((n) => children.get(n)).filter((c): c is Child => c !== undefined);
     await Promise.all(agents.map((c) => c.stop(graceMs)));
     await children.get('egress-gateway')?.stop(graceMs);
@@ -368,14 +536,15 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
     ]);
     if (opts.prometheus) {
       checkAborted();
+      prometheusPort = opts.prometheusPort ?? (await freePort());
       prometheus = await startPrometheus({
         dataDir,
-        port: opts.prometheusPort ?? (await freePort()),
+        port: prometheusPort,
         detached,
         startTimeoutMs,
         ...(opts.scrapeInterval ? { scrapeInterval: opts.scrapeInterval } : {}),
+        onSpawn: (c) => adopt('prometheus', c),
       });
-      children.set('prometheus', prometheus.child);
       log(`prometheus on ${prometheus.url} (targets ${targets})`);
     }
     await writeFleetFile(fleetFile());
@@ -391,6 +560,8 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
       });
       log(`${clusters.length} clusters onboarded (PUT connectedClusters)`);
     }
+    supervising = !detached;
+    await writeFleetFile(fleetFile());
   } catch (err) {
     await stop(2000);
     throw err;
@@ -425,14 +596,27 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
         child.signal(signal);
       }
     },
+    crash(name, signal = 'SIGKILL') {
+      children.get(name)?.signal(signal);
+    },
+    supervision() {
+      return [...supervised].map(([service, e]) => {
+        const child = children.get(service);
+        return {
+          service,
+          pid: child?.pid,
+          running: child !== undefined && !child.exited && e.restarting !== true,
+          restarts: e.restarts,
+          ...(e.lastExit === undefined ? {} : { lastExit: e.lastExit }),
+          ...(e.lastExitAt === undefined ? {} : { lastExitAt: e.lastExitAt }),
+          ...(e.gaveUp === undefined ? {} : { gaveUp: e.gaveUp }),
+        };
+      });
+    },
     async restart(name) {
       const old = children.get(name);
       if (old) await old.stop();
-      if (name === 'nats-server' || name === 'prometheus')
-        throw new ArcError(ERROR_CODES.InternalServerError, `restarting ${name} is not supported`);
-      spawnService(name);
-      if (name === 'hub') await waitHubReady();
-      if (name === 'egress-gateway') await waitGatewayReady();
+      await respawn(name);
       await writeFleetFile(fleetFile());
     },
     async connect(name) {

@@ -16,7 +16,7 @@ import {
 import { registerChaosCommands } from './chaos.js';
 import { loadContext, type ContextOptions } from './context.js';
 import { DEFAULT_CLUSTER_COUNT, DEFAULT_DATA_DIR, DEFAULT_TIME_SCALE } from './launcher.js';
-import { downCommand, upCommand } from './up.js';
+import { downCommand, psCommand, upCommand } from './up.js';
 
 function intArg(min: number, max: number) {
   return (value: string): number => {
@@ -122,6 +122,13 @@ export function buildProgram(): Command {
     .option('--data-dir <dir>', 'fleet data directory', DEFAULT_DATA_DIR)
     .action(async (o: { dataDir: string }) => {
       exitCode = await downCommand(o.dataDir);
+    });
+
+  outputOption(program.command('ps'), 'table')
+    .description('the fleet\u2019s processes: pid, state, restarts by the supervisor, last crash')
+    .option('--data-dir <dir>', 'fleet data directory', DEFAULT_DATA_DIR)
+    .action(async (o: { dataDir: string; output: string }) => {
+      print(await psCommand(o.dataDir, parseOutput(o.output) === 'json'));
     });
 
   outputOption(fleetOptions(program.command('list')), 'table')

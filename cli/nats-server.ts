@@ -42,6 +42,8 @@ export interface NatsServerOptions {
   readonly logDir: string;
   readonly detached: boolean;
   readonly startTimeoutMs?: number;
+  /** Called with the process as soon as it is spawned (before it is healthy), e.g. to supervise it. */
+  readonly onSpawn?: (child: Child) => void;
 }
 
 export interface RunningNats {
@@ -70,6 +72,7 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<RunningN
     logDir: opts.logDir,
     detached: opts.detached,
   });
+  opts.onSpawn?.(child);
   const monitorUrl = `http://127.0.0.1:${opts.monitorPort}`;
   await waitFor(
     async () => {

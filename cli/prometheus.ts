@@ -114,6 +114,8 @@ export async function startPrometheus(opts: {
   evaluationInterval?: string;
   detached?: boolean;
   startTimeoutMs?: number;
+  /** Called with the process as soon as it is spawned (before it is ready), e.g. to supervise it. */
+  onSpawn?: (child: Child) => void;
 }): Promise<LocalPrometheus> {
   const bin = findPrometheus();
   const dir = prometheusDir(opts.dataDir);

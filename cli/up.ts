@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parseDuration } from '../shared/duration.js';
 import { isAlive, stopPid } from './children.js';
 import { readFleetFile, writeFleetFile } from './fleet-file.js';
-import { clockTime } from './format.js';
+import { clockTime, table } from './format.js';
 import {
   AGENT_SERVICES,
   DEFAULT_DATA_DIR,
@@ -145,4 +145,40 @@ export async function downCommand(
   await writeFleetFile({ ...file, pids: {} });
   write('arcfleet: fleet stopped');
   return 0;
+}
+
+/** `arcfleet ps`: the fleet's processes, with what the supervisor saw (restarts, last crash). */
+export async function psCommand(dataDirOpt: string | undefined, json: boolean): Promise<string> {
+  const dataDir = resolve(dataDirOpt ?? DEFAULT_DATA_DIR);
+  const file = await readFleetFile(dataDir);
+  if (!file) return `arcfleet: no fleet has been started from ${dataDir}`;
+  const names = [...new Set([...Object.keys(file.pids), ...Object.keys(file.supervision ?? {})])];
+  const rows = names.map((service) => {
+    const pid = file.pids[service];
+    const s = file.supervision?.[service];
+    return {
+      service,
+      pid,
+      running: pid !== undefined && isAlive(pid),
+      restarts: s?.restarts ?? 0,
+      lastExit: s?.lastExit,
+      lastExitAt: s?.lastExitAt,
+      gaveUp: s?.gaveUp,
+    };
+  });
+  if (json) return JSON.stringify({ supervised: file.supervised ?? false, services: rows }, null, 2);
+  const supervisor =
+    file.supervised === true && isAlive(file.launcherPid)
+      ? `supervised by the launcher (pid ${file.launcherPid}): crashed services are restarted with backoff`
+      : 'not supervised (detached or launcher gone): crashed services stay down';
+  return `${table(
+    ['SERVICE', 'PID', 'STATE', 'RESTARTS', 'LAST EXIT'],
+    rows.map((r) => [
+      r.service,
+      r.pid === undefined ? '-' : String(r.pid),
+      r.running ? 'running' : r.gaveUp ? 'given up' : 'down',
+      String(r.restarts),
+      r.lastExit ? `${r.lastExit} at ${r.lastExitAt ?? '?'}${r.gaveUp ? ` (${r.gaveUp})` : ''}` : '-',
+    ]),
+  )}\n${supervisor}`;
 }
