@@ -8,6 +8,7 @@ import { ArcError, ERROR_CODES } from '../shared/errors.js';
 import { parseDuration } from '../shared/duration.js';
 import { readFleetFile } from './fleet-file.js';
 import { DEFAULT_DATA_DIR } from './launcher.js';
+import { chaosRunCommand } from './scenario-command.js';
 
 export interface TargetFlags {
   readonly percent?: number;
@@ -95,7 +96,12 @@ async function gatewayUrl(o: { dataDir: string; gatewayUrl?: string }): Promise<
   return file.egressApiUrl;
 }
 
-async function call(base: string, method: string, path: string, body?: unknown): Promise<unknown> {
+export async function callGateway(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
   let res: Response;
   try {
     res = await fetch(`${base}${path}`, {
@@ -171,7 +177,11 @@ function summary(action: string, res: unknown): string {
 }
 
 /** Adds `chaos cut|restore|latency|flap|status` to the program. */
-export function registerChaosCommands(program: Command, print: (text: string) => void): void {
+export function registerChaosCommands(
+  program: Command,
+  print: (text: string) => void,
+  setExitCode: (code: number) => void,
+): void {
   const chaos = program
     .command('chaos')
     .description('cut, slow or flap cluster egress at the egress gateway');
@@ -181,7 +191,7 @@ export function registerChaosCommands(program: Command, print: (text: string) =>
     .addOption(new Option('--mode <mode>', 'drop or reject').choices(['drop', 'reject']).default('drop'))
     .option('--for <duration>', 'restore by itself after this long (simulated time)', durationArg)
     .action(async (clusters: string[], o: CommonFlags & { mode: string }) => {
-      const res = await call(await gatewayUrl(o), 'POST', '/v1/chaos', {
+      const res = await callGateway(await gatewayUrl(o), 'POST', '/v1/chaos', {
         action: 'cut',
         mode: o.mode,
         targets: parseTargets(clusters, o),
@@ -194,7 +204,7 @@ export function registerChaosCommands(program: Command, print: (text: string) =>
     .description('open the targets\u2019 egress again')
     .option('--all', 'every cluster with a rule')
     .action(async (clusters: string[], o: CommonFlags) => {
-      const res = await call(await gatewayUrl(o), 'POST', '/v1/chaos', {
+      const res = await callGateway(await gatewayUrl(o), 'POST', '/v1/chaos', {
         action: 'restore',
         targets: parseTargets(clusters, o, true),
       });
@@ -207,7 +217,7 @@ export function registerChaosCommands(program: Command, print: (text: string) =>
     .option('--jitter <ms>', 'random extra delay up to this (real ms)', intArg)
     .option('--for <duration>', 'restore by itself after this long (simulated time)', durationArg)
     .action(async (clusters: string[], o: CommonFlags & { latency: number; jitter?: number }) => {
-      const res = await call(await gatewayUrl(o), 'POST', '/v1/chaos', {
+      const res = await callGateway(await gatewayUrl(o), 'POST', '/v1/chaos', {
         action: 'latency',
         latencyMs: o.latency,
         jitterMs: o.jitter ?? 0,
@@ -226,7 +236,7 @@ export function registerChaosCommands(program: Command, print: (text: string) =>
     )
     .option('--for <duration>', 'stop flapping after this long (simulated time)', durationArg)
     .action(async (clusters: string[], o: CommonFlags & { cut: string; open: string; mode: string }) => {
-      const res = await call(await gatewayUrl(o), 'POST', '/v1/chaos', {
+      const res = await callGateway(await gatewayUrl(o), 'POST', '/v1/chaos', {
         action: 'flap',
         mode: o.mode,
         cut: o.cut,
@@ -238,6 +248,25 @@ export function registerChaosCommands(program: Command, print: (text: string) =>
     });
 
   chaos
+    .command('run')
+    .argument('<file>', 'scenario YAML (examples: deploy/scenarios/)')
+    .description(
+      'run a chaos scenario against the running fleet, or start its own; exit 1 with a report when an expectation fails',
+    )
+    .option('--data-dir <dir>', 'fleet data directory', DEFAULT_DATA_DIR)
+    .option('--report <file>', 'also write the report as JSON')
+    .option('--keep', 'leave a fleet the scenario started running', false)
+    .action(async (file: string, o: { dataDir: string; report?: string; keep: boolean }) => {
+      setExitCode(
+        await chaosRunCommand(
+          file,
+          { dataDir: o.dataDir, keep: o.keep, ...(o.report === undefined ? {} : { report: o.report }) },
+          print,
+        ),
+      );
+    });
+
+  chaos
     .command('status')
     .description('the gateway\u2019s rules: mode, what applies now, until when, open connections')
     .option('--data-dir <dir>', 'fleet data directory', DEFAULT_DATA_DIR)
@@ -246,7 +275,7 @@ export function registerChaosCommands(program: Command, print: (text: string) =>
       new Option('-o, --output <format>', 'output format').choices(['json', 'table']).default('table'),
     )
     .action(async (o: { dataDir: string; gatewayUrl?: string; output: string }) => {
-      const res = (await call(await gatewayUrl(o), 'GET', '/v1/rules')) as { value: RuleView[] };
+      const res = (await callGateway(await gatewayUrl(o), 'GET', '/v1/rules')) as { value: RuleView[] };
       print(o.output === 'json' ? JSON.stringify(res.value, null, 2) : formatRules(res.value));
     });
 }

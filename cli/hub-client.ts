@@ -40,6 +40,14 @@ export interface HubClientOptions {
 
 const KNOWN_CODES = new Set<string>(Object.values(ERROR_CODES));
 
+export interface HubSummary {
+  readonly total: number;
+  readonly connectivityStatus: Record<string, number>;
+  readonly provisioningState: Record<string, number>;
+  readonly timeScale: number;
+  readonly timings: { readonly offlineThresholdMs: number; readonly heartbeatIntervalMs: number };
+}
+
 export class HubClient {
   readonly baseUrl: string;
   readonly apiVersion: string;
@@ -84,6 +92,12 @@ export class HubClient {
   async getCluster(ref: ClusterRef): Promise<ConnectedCluster> {
     const res = await this.request('GET', this.url(this.clusterPath(ref)));
     return (await res.json()) as ConnectedCluster;
+  }
+
+  /** `GET /arcfleet/v1/summary`: counts by status and the fleet's time scale and Arc timings. */
+  async summary(): Promise<HubSummary> {
+    const res = await this.request('GET', `${this.baseUrl}/arcfleet/v1/summary`);
+    return (await res.json()) as HubSummary;
   }
 
   /** DELETE; resolves with the HTTP status (200, 202 or 204). */

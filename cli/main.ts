@@ -182,7 +182,9 @@ export function buildProgram(): Command {
       print(await setAgentsCommand(await loadContext(o, false), name, parseAgents(o.agent), false));
     });
 
-  registerChaosCommands(program, print);
+  registerChaosCommands(program, print, (code) => {
+    exitCode = code;
+  });
 
   return program;
 }

@@ -185,6 +185,6 @@ export function compileAgentLinkConfig(env: Env, natsUrl: string): AgentLinkConf
     maxPingOut: readNumber(env, ENV.agentMaxPingOut, 3, { min: 1, max: 100, integer: true }),
     reconnectBaseMs,
     reconnectMaxMs,
-    connectTimeoutMs: readDuration(env, ENV.agentConnectTimeout, 20_000),
+    connectTimeoutMs: readDuration(env, ENV.agentConnectTimeout, 5000),
   });
 }

@@ -21,6 +21,7 @@ import {
   encodeMessage,
   type ControlMessage,
   type ErrorReply,
+  type HubReply,
 } from '../../shared/messages.js';
 import { PROTOCOL_VERSION, parseAgentSubject, subjects, type ClusterRef } from '../../shared/subjects.js';
 import {
@@ -140,7 +141,7 @@ export class AgentGateway {
     const signature = msg.headers?.get(HEADER_SIGNATURE) || undefined;
     if (body.type === 'register') {
       const reply = hub.register(parsed.key, body, msg.subject, msg.data, signature);
-      if (msg.reply) msg.respond(encodeMessage(reply));
+      this.respondWhenPersisted(msg, parsed.key, reply);
       return;
     }
     const certificate = msg.headers?.get(HEADER_IDENTITY) || undefined;
@@ -151,13 +152,11 @@ export class AgentGateway {
         if (msg.reply) msg.respond(encodeMessage({ v: PROTOCOL_VERSION, type: 'ack' }));
         return;
       case 'metadata': {
-        const ack = hub.metadata(record, body);
-        if (msg.reply) msg.respond(encodeMessage(ack));
+        this.respondWhenPersisted(msg, record.key, hub.metadata(record, body));
         return;
       }
       case 'renew': {
-        const reply = hub.renew(record, claims);
-        if (msg.reply) msg.respond(encodeMessage(reply));
+        this.respondWhenPersisted(msg, record.key, hub.renew(record, claims));
         return;
       }
       case 'agent-health': {
@@ -166,6 +165,21 @@ export class AgentGateway {
         return;
       }
     }
+  }
+
+  /**
+   * A certificate or a metadata ack is sent once the change is in KV: an agent that has its answer
+   * never resends, so an answer the hub could still lose in a crash would lose the change.
+   */
+  private respondWhenPersisted(msg: Msg, key: string, reply: HubReply): void {
+    if (!msg.reply) return;
+    const hub = this.opts.hub();
+    if (!hub) return;
+    hub.persisted(key).then(
+      () => msg.respond(encodeMessage(reply)),
+      // Closing: no answer; the agent times out and asks the next hub.
+      () => undefined,
+    );
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { SUPPORTED_API_VERSIONS, CLUSTER_NAME_PATTERN } from '../../shared/arm.js';
 import { ArcError, ERROR_CODES, isArcError } from '../../shared/errors.js';
+import type { ArcTimings } from '../../shared/config.js';
 import type { Logger } from '../../shared/log.js';
 import type { ClusterRef } from '../../shared/subjects.js';
 import { parsePatchBody, parsePutBody } from './arm-validation.js';
@@ -24,6 +25,9 @@ export interface ArmApiOptions {
   /** Base URL for Azure-AsyncOperation and nextLink; taken from the request's Host when unset. */
   publicUrl: string | undefined;
   ready: () => boolean;
+  /** Shown in the summary, so tools can reason in the fleet's own time (chaos scenarios). */
+  timeScale: number;
+  timings: ArcTimings;
 }
 
 const PROVIDER = 'providers/Microsoft.Kubernetes';
@@ -160,6 +164,8 @@ export function buildArmApi(opts: ArmApiOptions): FastifyInstance {
       total: [...counts.byStatus.values()].reduce((a, b) => a + b, 0),
       connectivityStatus: Object.fromEntries(counts.byStatus),
       provisioningState: Object.fromEntries(counts.byProvisioningState),
+      timeScale: opts.timeScale,
+      timings: opts.timings,
     };
   });
 

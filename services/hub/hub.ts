@@ -351,6 +351,11 @@ export class Hub {
     return identityReply(issued);
   }
 
+  /** Resolves once the cluster's projection as it is now is in KV. */
+  persisted(key: string): Promise<void> {
+    return this.deps.store.whenPersisted(key);
+  }
+
   heartbeat(record: ClusterRecord, _message: Heartbeat): void {
     this.refuseExpired(record);
     this.deps.metrics.heartbeats.inc();

@@ -73,6 +73,8 @@ async function main(): Promise<void> {
     retryAfterSeconds: config.retryAfterSeconds,
     publicUrl: config.publicUrl,
     ready: () => live.ready,
+    timeScale: config.timeScale,
+    timings: config.timings,
   });
   const address = await api.listen({ port: config.port, host: config.host });
   logger.info(

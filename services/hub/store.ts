@@ -5,6 +5,8 @@
  * - heartbeat-only changes (lastConnectivityTime) are flushed at most once per
  *   `heartbeatPersistIntervalMs` per cluster, so a heartbeat does not cost a KV write.
  * A hub restart therefore loses at most the last few lastConnectivityTime updates, never a status or metadata.
+ * Replies that an agent relies on (a metadata ack, a certificate) wait for `whenPersisted`, so nothing
+ * the hub has acknowledged can be lost by a hub crash: an agent that got no reply sends again.
  */
 import type { KV } from 'nats';
 import type { Logger } from '../../shared/log.js';
@@ -49,6 +51,11 @@ export interface ProjectionStoreOptions {
   onWrite?: (kind: 'important' | 'heartbeat') => void;
 }
 
+interface Waiter {
+  resolve(): void;
+  reject(err: Error): void;
+}
+
 export class ProjectionStore {
   private readonly records = new Map<string, ClusterRecord>();
   private readonly important = new Set<string>();
@@ -56,6 +63,8 @@ export class ProjectionStore {
   private readonly lastPersistedAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  /** Callers waiting for a key's next successful write (see whenPersisted). */
+  private readonly waiters = new Map<string, Waiter[]>();
 
   constructor(private readonly opts: ProjectionStoreOptions) {}
 
@@ -96,9 +105,27 @@ export class ProjectionStore {
     if (!this.important.has(key)) this.heartbeatOnly.add(key);
   }
 
+  /**
+   * Resolves once the key's current record is in KV: after the next successful write of a key with
+   * unwritten changes, or after the write in flight. Rejects if the store closes first.
+   */
+  async whenPersisted(key: string): Promise<void> {
+    if (!this.important.has(key)) {
+      await this.flushing;
+      // The write in flight failed: the key is dirty again; wait for the retry.
+      if (!this.important.has(key)) return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const list = this.waiters.get(key) ?? [];
+      list.push({ resolve, reject });
+      this.waiters.set(key, list);
+    });
+  }
+
   /** Deletes now (awaited), so that a re-create cannot be overtaken by a stale write. */
   async delete(key: string): Promise<void> {
     this.records.delete(key);
+    for (const w of this.takeWaiters(key)) w.resolve();
     this.important.delete(key);
     this.heartbeatOnly.delete(key);
     this.lastPersistedAt.delete(key);
@@ -131,15 +158,22 @@ export class ProjectionStore {
     for (let i = 0; i < due.length; i += batch) {
       await Promise.all(
         due.slice(i, i + batch).map(async ([key, kind]) => {
+          // Taken before the write: whoever waits from now on waits for the next one.
+          const waiting = this.takeWaiters(key);
           const record = this.records.get(key);
-          if (!record) return;
+          if (!record) {
+            for (const w of waiting) w.resolve();
+            return;
+          }
           try {
             await this.opts.persistence.put(record);
             this.lastPersistedAt.set(key, now);
             this.opts.onWrite?.(kind);
+            for (const w of waiting) w.resolve();
           } catch (err) {
             // Keep it dirty: the next tick retries (the broker may be restarting).
             this.important.add(key);
+            if (waiting.length > 0) this.waiters.set(key, [...waiting, ...this.takeWaiters(key)]);
             this.opts.logger.warn({ event: 'hub.persist_failed', key, err }, 'projection write failed');
           }
         }),
@@ -151,5 +185,13 @@ export class ProjectionStore {
     if (this.timer) clearInterval(this.timer);
     await this.flushing;
     await this.flush(true);
+    for (const key of [...this.waiters.keys()])
+      for (const w of this.takeWaiters(key)) w.reject(new Error('the projection store closed'));
+  }
+
+  private takeWaiters(key: string): Waiter[] {
+    const list = this.waiters.get(key) ?? [];
+    this.waiters.delete(key);
+    return list;
   }
 }

@@ -1,0 +1,106 @@
+/**
+ * The egress gateway's slow modes and timed rules, measured on real connections through it: latency
+ * (each direction delayed), bandwidth (bytes per second), and `arcfleet chaos cut --for` (a drop that
+ * lapses by itself, in simulated time). A second cluster's connection shows the rules are per cluster.
+ * Time scale 60: `--for 2m` is 2 real seconds.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../shared/config.js';
+import { TestFleet } from '../helpers/fleet.js';
+import { DIST_DIR } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
+import { join } from 'node:path';
+import { metricValue } from '../helpers/arm.js';
+
+const run = promisify(execFile);
+let fleet: TestFleet;
+let echo: NatsConnection;
+let slow: NatsConnection;
+let other: NatsConnection;
+let target: string;
+
+async function rtt(nc: NatsConnection, bytes = 16, timeout = 10_000): Promise<number> {
+  const t0 = performance.now();
+  await nc.request('test.echo', new Uint8Array(bytes), { timeout });
+  return performance.now() - t0;
+}
+
+async function chaos(body: unknown): Promise<void> {
+  const res = await fleet.gatewayApi('POST', '/v1/chaos', body);
+  expect(res.status).toBe(200);
+}
+
+beforeAll(async () => {
+  fleet = await TestFleet.start({ clusters: 2, agents: false, connect: false, gateway: true });
+  target = fleet.clusters[0]?.name ?? '';
+  echo = await connect({ servers: fleet.nats.url, name: 'echo' });
+  echo.subscribe('test.echo', { callback: (_err, m) => m.respond(new Uint8Array(8)) });
+  await echo.flush();
+  const via = fleet.env[ENV.egressUrl] ?? '';
+  slow = await connect({ servers: via, name: `resource-sync-agent/${target}`, reconnect: true });
+  other = await connect({ servers: via, name: `resource-sync-agent/${fleet.clusters[1]?.name ?? ''}` });
+}, 60_000);
+
+afterAll(async () => {
+  for (const nc of [slow, other, echo]) await nc?.close();
+  await fleet?.stop();
+});
+
+describe('egress gateway modes', () => {
+  it('latency: each direction is delayed, for the target cluster only', async () => {
+    expect(await rtt(slow)).toBeLessThan(200);
+    await chaos({ action: 'latency', latencyMs: 250, targets: { clusters: [target] } });
+    const slowed = Math.min(await rtt(slow), await rtt(slow));
+    expect(slowed).toBeGreaterThanOrEqual(490);
+    expect(await rtt(other)).toBeLessThan(200);
+    await chaos({ action: 'restore', targets: { clusters: [target] } });
+    expect(await rtt(slow)).toBeLessThan(200);
+  });
+
+  it('bandwidth: a large message takes its size / rate', async () => {
+    const payload = 150_000;
+    const open = await rtt(slow, payload);
+    await chaos({ action: 'bandwidth', bytesPerSecond: 100_000, targets: { clusters: [target] } });
+    const limited = await rtt(slow, payload);
+    // 150 kB at 100 kB/s: at least 1.5 s, less some tolerance for chunk boundaries.
+    expect(limited).toBeGreaterThanOrEqual(1300);
+    expect(open).toBeLessThan(500);
+    expect(await rtt(other, payload)).toBeLessThan(500);
+    await chaos({ action: 'restore', targets: { clusters: [target] } });
+    const metrics = await (await fetch(`${fleet.gatewayApiUrl ?? ''}/metrics`)).text();
+    expect(
+      metricValue(metrics, 'arcfleet_egress_bytes_total', { mode: 'bandwidth', direction: 'egress' }),
+    ).toBeGreaterThanOrEqual(payload);
+    expect(
+      metricValue(metrics, 'arcfleet_egress_bytes_total', { mode: 'latency', direction: 'ingress' }),
+    ).toBeGreaterThan(0);
+  });
+
+  it('chaos cut --for: the drop lapses by itself after the simulated duration', async () => {
+    const cli = join(DIST_DIR, 'cli', 'main.js');
+    const gw = ['--gateway-url', fleet.gatewayApiUrl ?? ''];
+    const cut = await run(process.execPath, [cli, 'chaos', 'cut', target, '--for', '2m', ...gw]);
+    expect(cut.stdout).toContain(`cut (drop): 1 cluster(s): ${target}`);
+    const status = await run(process.execPath, [cli, 'chaos', 'status', '-o', 'json', ...gw]);
+    const rules = JSON.parse(status.stdout) as { cluster: string; mode: { kind: string }; until?: string }[];
+    expect(rules).toHaveLength(1);
+    expect(rules[0]).toMatchObject({ cluster: target, mode: { kind: 'drop' } });
+    const untilMs = Date.parse(rules[0]?.until ?? '');
+    expect(untilMs - fleet.clock.now()).toBeGreaterThan(60_000);
+    expect(untilMs - fleet.clock.now()).toBeLessThanOrEqual(120_000);
+
+    await expect(rtt(slow, 16, 500)).rejects.toThrow();
+    expect(await rtt(other)).toBeLessThan(200);
+    // Nobody restores it: the rule lapses at `until` and the held bytes are delivered.
+    await waitFor(() => rtt(slow, 16, 1000).then(() => true), {
+      timeoutMs: 10_000,
+      message: 'traffic passing again once the --for duration has passed',
+    });
+    expect(fleet.clock.now()).toBeGreaterThanOrEqual(untilMs);
+    const after = await fleet.gatewayApi('GET', '/v1/rules');
+    expect((after.body as { value: unknown[] }).value).toEqual([]);
+  });
+});
