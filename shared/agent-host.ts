@@ -544,6 +544,7 @@ export class AgentHost {
   /** Status writes in flight, awaited before a status file is removed. */
   private readonly statusWrites = new Map<string, Promise<void>>();
   private readonly startedAtMs = Date.now();
+  private beating: Promise<void> | undefined;
 
   constructor(private readonly opts: AgentHostOptions) {
     this.gate = new ConnectionGate(opts.gate);
@@ -556,12 +557,26 @@ export class AgentHost {
     if (this.opts.statusIntervalMs !== undefined && !this.statusTimer) {
       this.statusTimer = setInterval(() => this.refreshStatuses(), this.opts.statusIntervalMs);
       this.statusTimer.unref();
+      this.refreshStatuses();
     }
   }
 
-  /** Rewrites the status file of every running instance (never throws; failures are logged). */
+  /** The process's beat keeps every status file it wrote fresh (never throws; failures are logged). */
   private refreshStatuses(): void {
-    for (const name of this.entries.keys()) this.writeStatus(name);
+    if (this.closed || this.beating) return;
+    this.beating = this.opts.store
+      .writeProcessBeat({
+        agent: this.opts.agentName,
+        pid: process.pid,
+        startedAtMs: this.startedAtMs,
+        lastSeenMs: Date.now(),
+      })
+      .catch((err: unknown) => {
+        this.opts.logger.warn({ event: 'host.beat_write_failed', err }, 'process beat write failed');
+      })
+      .finally(() => {
+        this.beating = undefined;
+      });
   }
 
   private writeStatus(name: string): void {

@@ -5,18 +5,21 @@
  *   secrets/azure-identity-certificate.json   the MSI certificate, shared by the cluster's agents
  *   status/<agent>.json                       each running agent's status (metrics-agent reads them)
  *   agents/<agent>.json                       what an agent remembers across its restarts
+ * and, per agent process, `<dataDir>/run/<agent>.alive.json` (ProcessBeat: the process is alive).
  *
  * This is the "inside" of each cluster: the agents read and write it; the hub never sees it. Writes
  * are atomic (temp file + rename) so a reader never sees half a file.
  */
+import { statSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import {
   agentMemoSchema,
   agentStatusSchema,
   clusterStateSchema,
+  processBeatSchema,
   identitySecretSchema,
   onboardingSecretSchema,
   type AgentMemo,
@@ -24,13 +27,20 @@ import {
   type ClusterState,
   type IdentitySecret,
   type OnboardingSecret,
+  type ProcessBeat,
 } from './cluster-state.js';
+import { AGENT_NAMES } from './subjects.js';
+
+/** Parsed status files kept at most (a fleet of 10,000 clusters with 6 agents each fits). */
+const STATUS_CACHE_LIMIT = 100_000;
 
 export const SECRET_ONBOARDING = 'azure-arc-onboarding';
 export const SECRET_IDENTITY = 'azure-identity-certificate';
 
 export class ClusterStore {
   readonly root: string;
+  private beats: { at: number; value: ReadonlyMap<string, ProcessBeat> } | undefined;
+  private readonly statusCache = new Map<string, { version: string; status: AgentStatus }>();
 
   constructor(dataDir: string) {
     this.root = join(dataDir, 'clusters');
@@ -110,7 +120,11 @@ export class ClusterStore {
     await rm(this.statusPath(name, agent), { force: true });
   }
 
-  /** Every readable status file of the cluster; unreadable or invalid ones are listed in `invalid`. */
+  /**
+   * Every readable status file of the cluster; unreadable or invalid ones are listed in `invalid`.
+   * Parsed files are kept by path, size and mtime: status files change when an agent starts or stops,
+   * while metrics-agent asks about every cluster every interval.
+   */
   async readAgentStatuses(name: string): Promise<{ statuses: AgentStatus[]; invalid: string[] }> {
     let files: string[];
     try {
@@ -122,14 +136,51 @@ export class ClusterStore {
     const statuses: AgentStatus[] = [];
     const invalid: string[] = [];
     for (const file of files) {
+      const path = join(this.dir(name), 'status', file);
       try {
-        const status = await this.readJson(join(this.dir(name), 'status', file), agentStatusSchema);
-        if (status) statuses.push(status);
-      } catch {
-        invalid.push(file);
+        const st = statSync(path);
+        const version = `${st.size}:${st.mtimeMs}`;
+        const cached = this.statusCache.get(path);
+        if (cached?.version === version) {
+          statuses.push(cached.status);
+          continue;
+        }
+        const status = await this.readJson(path, agentStatusSchema);
+        if (!status) continue;
+        if (this.statusCache.size >= STATUS_CACHE_LIMIT) this.statusCache.clear();
+        this.statusCache.set(path, { version, status });
+        statuses.push(status);
+      } catch (err) {
+        // Removed between the listing and the read: the agent stopped; not an invalid file.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') invalid.push(file);
       }
     }
     return { statuses, invalid };
+  }
+
+  /** Refreshes this agent process's liveness (one file per process). */
+  async writeProcessBeat(beat: ProcessBeat): Promise<void> {
+    await this.writeJson(this.beatPath(beat.agent), beat);
+  }
+
+  /**
+   * Every agent process's last beat, by agent. Cached for `maxAgeMs` (real), since one metrics-agent
+   * process asks once per cluster per interval.
+   */
+  async readProcessBeats(maxAgeMs = 250): Promise<ReadonlyMap<string, ProcessBeat>> {
+    const now = Date.now();
+    if (this.beats && now - this.beats.at < maxAgeMs) return this.beats.value;
+    const value = new Map<string, ProcessBeat>();
+    for (const agent of AGENT_NAMES) {
+      const beat = await this.readJson(this.beatPath(agent), processBeatSchema).catch(() => undefined);
+      if (beat) value.set(agent, beat);
+    }
+    this.beats = { at: now, value };
+    return value;
+  }
+
+  private beatPath(agent: string): string {
+    return join(dirname(this.root), 'run', `${agent}.alive.json`);
   }
 
   async readAgentMemo(name: string, agent: string): Promise<AgentMemo | undefined> {

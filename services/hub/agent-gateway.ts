@@ -160,15 +160,14 @@ export class AgentGateway {
         return;
       }
       case 'agent-health': {
-        const ack = hub.agentHealth(record, body);
-        if (msg.reply) msg.respond(encodeMessage(ack));
+        this.respondWhenPersisted(msg, record.key, hub.agentHealth(record, body));
         return;
       }
     }
   }
 
   /**
-   * A certificate or a metadata ack is sent once the change is in KV: an agent that has its answer
+   * A certificate, a metadata or an agent-health ack is sent once the change is in KV: an agent that has its answer
    * never resends, so an answer the hub could still lose in a crash would lose the change.
    */
   private respondWhenPersisted(msg: Msg, key: string, reply: HubReply): void {

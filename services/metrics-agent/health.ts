@@ -2,11 +2,12 @@
  * Pure judging of a cluster's agent health from its agents' status files (the emulated pod status).
  *
  * An agent is down when its status file is missing (stopped for the cluster, or never started) or stale:
- * `lastSeenMs` older than `staleAfterMs` (a killed process stops refreshing its file). An agent whose
+ * neither its `lastSeenMs` nor the beat of the process that wrote it is newer than `staleAfterMs` (a
+ * killed process stops beating). An agent whose
  * status says `Error` is up but failing. `agentState` is `Succeeded` when every expected agent runs
  * without error and `Failed` otherwise (the names ARM uses for provisioning-like states).
  */
-import type { AgentStatus } from '../../shared/cluster-state.js';
+import type { AgentStatus, ProcessBeat } from '../../shared/cluster-state.js';
 import type { AgentName } from '../../shared/subjects.js';
 
 export type ComponentState = 'Running' | 'Error' | 'NotRunning';
@@ -39,6 +40,16 @@ export interface JudgeOptions {
   readonly nowMs: number;
   /** ISO time stamped on generated errors (simulated time). */
   readonly nowIso: string;
+  /** Each agent process's last beat: a status written by a process that still beats is fresh. */
+  readonly beats?: ReadonlyMap<string, ProcessBeat>;
+}
+
+/** The later of the status's own time and its writer's beat (same pid and start time). */
+function lastSeen(status: AgentStatus, beats: ReadonlyMap<string, ProcessBeat> | undefined): number {
+  const beat = beats?.get(status.agent);
+  return beat && beat.pid === status.pid && beat.startedAtMs === status.startedAtMs
+    ? Math.max(status.lastSeenMs, beat.lastSeenMs)
+    : status.lastSeenMs;
 }
 
 /** One component per expected agent (in `expected` order), plus any other agent that reported. */
@@ -63,7 +74,7 @@ function judgeOne(type: AgentName, status: AgentStatus | undefined, opts: JudgeO
       state: 'NotRunning',
       errors: [{ message: `${type} is not running`, severity: 'Error', time: opts.nowIso }],
     };
-  const ageMs = opts.nowMs - status.lastSeenMs;
+  const ageMs = opts.nowMs - lastSeen(status, opts.beats);
   if (ageMs > opts.staleAfterMs)
     return {
       type,

@@ -57,6 +57,8 @@ export class MetricsAgent implements AgentInstance {
   private haltedCertificate: string | undefined;
   private closed = false;
   private reporting = false;
+  /** What the hub has acknowledged on this link (component states, versions, error messages). */
+  private delivered: string | undefined;
   private readonly endings = new Set<Promise<unknown>>();
 
   constructor(
@@ -121,6 +123,7 @@ export class MetricsAgent implements AgentInstance {
           return;
         }
         this.link = link;
+        this.delivered = undefined;
         const current = this.credentials();
         if (current && current.certificate !== creds.certificate) link.setCredentials(current);
         this.ctx.logger.info({ event: 'health.connected' }, 'connected; reporting agent health');
@@ -168,7 +171,9 @@ export class MetricsAgent implements AgentInstance {
       );
     const nowMs = this.opts.clock.now();
     const nowIso = new Date(nowMs).toISOString();
+    const beats = await this.ctx.store.readProcessBeats();
     const health = judgeHealth(statuses, {
+      beats,
       expected: this.opts.expected ?? EXPECTED_AGENTS,
       staleAfterMs: this.opts.staleAfterMs,
       nowMs: (this.opts.realNow ?? Date.now)(),
@@ -188,7 +193,13 @@ export class MetricsAgent implements AgentInstance {
     };
     const link = this.link;
     if (!link) return;
+    // The hub keeps (and persists) the last report: an unchanged one need not be sent again.
+    const signature = JSON.stringify(
+      health.components.map((c) => ({ ...c, errors: c.errors.map((e) => e.message) })),
+    );
+    if (signature === this.delivered) return;
     const result = await link.request('agent-health', message);
+    if (result.ok && result.reply.type !== 'error' && link === this.link) this.delivered = signature;
     if (!result.ok)
       this.ctx.logger.warn(
         { event: 'health.report_failed', reason: result.reason },

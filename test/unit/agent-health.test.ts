@@ -34,6 +34,32 @@ function judge(clock: FakeClock, statuses: AgentStatus[]) {
 }
 
 describe('judgeHealth', () => {
+  it('an old status is fresh while the process that wrote it beats; a beat of another process is not enough', () => {
+    const clock = new FakeClock();
+    const written = clock.now();
+    clock.advance(60_000);
+    const beat = (pid: number, startedAtMs: number) =>
+      new Map([
+        [
+          'resource-sync-agent',
+          { agent: 'resource-sync-agent' as const, pid, startedAtMs, lastSeenMs: clock.now() },
+        ],
+      ]);
+    const opts = {
+      expected: EXPECTED,
+      staleAfterMs: 3000,
+      nowMs: clock.now(),
+      nowIso: new Date(clock.now()).toISOString(),
+    };
+    const statuses = [status('clusteridentityoperator', clock.now()), status('resource-sync-agent', written)];
+    expect(judgeHealth(statuses, { ...opts, beats: beat(42, 0) }).agentState).toBe('Succeeded');
+    // Restarted process (new pid or start time): its beat does not vouch for the old file.
+    const restarted = judgeHealth(statuses, { ...opts, beats: beat(43, 0) });
+    expect(restarted.components[1]).toMatchObject({ state: 'NotRunning' });
+    expect(judgeHealth(statuses, { ...opts, beats: beat(42, 5) }).agentState).toBe('Failed');
+    expect(judgeHealth(statuses, opts).agentState).toBe('Failed');
+  });
+
   it('all fresh and Running: Succeeded, no errors', () => {
     const clock = new FakeClock();
     const h = judge(clock, [

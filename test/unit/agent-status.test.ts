@@ -49,7 +49,7 @@ describe('agent status files', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('written and refreshed while running, removed when stopped for the cluster and on close', async () => {
+  it('written on start and kept fresh by the process beat, removed when stopped for the cluster and on close', async () => {
     dir = await mkdtemp(join(tmpdir(), 'agent-status-'));
     const store = new ClusterStore(dir);
     await store.writeState(state('c1'));
@@ -74,8 +74,13 @@ describe('agent status files', () => {
       { timeout: 5000 },
     );
     expect(first).toMatchObject({ version: '1.21.10', pid: process.pid, state: 'Running', errors: [] });
+    // Freshness comes from the process's beat (one file per process), refreshed every interval.
+    const beat = async () => (await store.readProcessBeats(0)).get('resource-sync-agent');
+    await vi.waitFor(async () => expect(await beat()).toBeDefined(), { timeout: 5000 });
+    const firstBeat = await beat();
+    expect(firstBeat).toMatchObject({ pid: process.pid, startedAtMs: first.startedAtMs });
     await vi.waitFor(
-      async () => expect((await statusOf(store, 'c1'))?.lastSeenMs).toBeGreaterThan(first.lastSeenMs),
+      async () => expect((await beat())?.lastSeenMs).toBeGreaterThan(firstBeat?.lastSeenMs ?? Infinity),
       { timeout: 5000 },
     );
     expect(await statusOf(store, 'c2')).toBeDefined();

@@ -46,7 +46,7 @@ describe('MetricsAgent', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('reports every interval what the status files say, and halts on a definitive refusal', async () => {
+  it('reports what the status files say each interval when it changed, and halts on a definitive refusal', async () => {
     dir = await mkdtemp(join(tmpdir(), 'metrics-agent-'));
     const store = new ClusterStore(dir);
     await store.writeState(state);
@@ -149,6 +149,21 @@ describe('MetricsAgent', () => {
     await vi.waitFor(() => expect(sent).toHaveLength(3));
     expect(sent[2]?.components[0]).toMatchObject({ type: 'clusteridentityoperator', state: 'NotRunning' });
     expect(sent[2]?.components[0]?.errors[0]?.message).toMatch(/^clusteridentityoperator is not running/);
+
+    // Unchanged since the last acknowledged report: nothing is sent.
+    clock.advance(60_000);
+    // Asserting an absence: let that interval's file reads finish (they take a few ms) first.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(sent).toHaveLength(3);
+    await store.writeAgentStatus(REF.name, {
+      agent: 'clusteridentityoperator',
+      version: '1.21.10',
+      pid: 3,
+      startedAtMs: 0,
+      lastSeenMs: realNow,
+      state: 'Running',
+      errors: [],
+    });
 
     // The cluster was deleted: the hub refuses the certificate for good; no more reports with it.
     reply = {
