@@ -47,7 +47,7 @@ async function lastSeq(hubUrl: string): Promise<number> {
 
 async function eventsSince(hubUrl: string, since: number): Promise<FleetEvent[]> {
   const out: FleetEvent[] = [];
-  for (let seq = since; ; ) {
+  for (let seq = since; ;) {
     const res = await fetch(`${hubUrl}/arcfleet/v1/events?since=${seq}&limit=10000`);
     const body = (await res.json()) as { events: FleetEvent[]; lastSeq: number };
     out.push(...body.events);

@@ -11,7 +11,7 @@
  * are atomic (temp file + rename) so a reader never sees half a file.
  */
 import { statSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
@@ -108,6 +108,34 @@ export class ClusterStore {
 
   async deleteSecret(name: string, secret: string): Promise<void> {
     await rm(this.secretPath(name, secret), { force: true });
+  }
+
+  /**
+   * Deletes the onboarding secret only if it still holds `bootstrapToken`; true when it did. Safe
+   * against a new onboarding written at the same moment by another process (`arcfleet connect`): the
+   * file is first taken with an atomic rename, and a secret that turns out not to be ours is put back
+   * with link(), which never overwrites an even newer one.
+   */
+  async deleteOnboardingIf(name: string, bootstrapToken: string): Promise<boolean> {
+    const path = this.secretPath(name, SECRET_ONBOARDING);
+    const taken = `${path}.${randomBytes(4).toString('hex')}.taken`;
+    try {
+      await rename(path, taken);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    let ours = false;
+    try {
+      ours =
+        onboardingSecretSchema.parse(JSON.parse(await readFile(taken, 'utf8'))).bootstrapToken ===
+        bootstrapToken;
+    } catch {
+      ours = false;
+    }
+    if (!ours) await link(taken, path).catch(() => undefined);
+    await rm(taken, { force: true });
+    return ours;
   }
 
   /** Writes the agent's status file (`status/<agent>.json`); not for a cluster that is gone. */

@@ -14,7 +14,7 @@ import {
 } from '../../shared/agent-host.js';
 import type { Clock } from '../../shared/clock.js';
 import type { IdentitySecret, OnboardingSecret } from '../../shared/cluster-state.js';
-import { SECRET_IDENTITY, SECRET_ONBOARDING } from '../../shared/cluster-store.js';
+import { SECRET_IDENTITY } from '../../shared/cluster-store.js';
 import type { ArcTimings } from '../../shared/config.js';
 import { ERROR_CODES, IdentityError } from '../../shared/errors.js';
 import { readCertificateClaims } from '../../shared/identity.js';
@@ -389,25 +389,21 @@ export class IdentityOperator implements AgentInstance {
     this.track(this.forget(s), 'identity.forget_failed');
   }
 
-  /** Deletes the secrets, unless a new onboarding already replaced them. */
+  /** Deletes our secrets; a new onboarding written meanwhile (and its identity) is left alone. */
   private async forget(s: Session): Promise<void> {
     const store = this.ctx.store;
     const name = this.ctx.clusterName;
-    const [ob, id] = await Promise.all([
-      store.readOnboarding(name).catch(() => undefined),
-      store.readIdentity(name).catch(() => undefined),
-    ]);
-    if (ob && ob.bootstrapToken !== s.onboarding.bootstrapToken) return;
-    let ours = id !== undefined;
+    const id = await store.readIdentity(name).catch(() => undefined);
     if (id) {
+      let ours = true;
       try {
         ours = readCertificateClaims(id.certificate).spki === s.onboarding.publicKey;
       } catch {
-        ours = true;
+        // unreadable: ours to remove
       }
+      if (ours) await store.deleteSecret(name, SECRET_IDENTITY);
     }
-    if (ours) await store.deleteSecret(name, SECRET_IDENTITY);
-    if (ob) await store.deleteSecret(name, SECRET_ONBOARDING);
+    await store.deleteOnboardingIf(name, s.onboarding.bootstrapToken);
   }
 
   private backoff(): { baseMs: number; capMs: number; random?: () => number } {

@@ -66,8 +66,13 @@ beforeAll(async () => {
   await fleet.waitAll('Connected').catch((err: unknown) => {
     throw new Error(`${String(err)}\n${fleet.diagnostics()}`);
   });
-  // Every cluster reports healthy first.
-  await waitProfiles((c) => profile(c).agentState === 'Succeeded', 'every cluster Succeeded', 20_000);
+  // Every cluster reports healthy first, metrics-agent included (its own status is written as it
+  // starts, so its first report may come just before it).
+  await waitProfiles(
+    (c) => profile(c).agentState === 'Succeeded' && (profile(c).systemComponents ?? []).length === 3,
+    'every cluster Succeeded with its three components',
+    20_000,
+  );
 });
 
 afterAll(async () => {

@@ -1,6 +1,6 @@
 // Agent status files (the emulated pod status): written and refreshed by AgentHost for each running
 // instance, removed when the agent stops for the cluster. A temporary cluster store, no network.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -140,5 +140,28 @@ describe('agent status files', () => {
       '{"firstSyncCertificate":7}',
     );
     await expect(store.readAgentMemo('c1', 'resource-sync-agent')).rejects.toThrow();
+  });
+
+  it('deletes the onboarding secret only while it holds the given token', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'agent-status-'));
+    const store = new ClusterStore(dir);
+    await store.writeState(state('c1'));
+    const secret = (token: string) => ({
+      resourceId: 'r',
+      privateKeyPem: 'k',
+      publicKey: 'p',
+      bootstrapToken: token,
+      hubUrl: 'http://hub',
+    });
+    await store.writeOnboarding('c1', secret('old'));
+    expect(await store.deleteOnboardingIf('c1', 'old')).toBe(true);
+    expect(await store.readOnboarding('c1')).toBeUndefined();
+    expect(await store.deleteOnboardingIf('c1', 'old')).toBe(false);
+
+    // A new onboarding (arcfleet connect) is left alone, and nothing else is left behind.
+    await store.writeOnboarding('c1', secret('new'));
+    expect(await store.deleteOnboardingIf('c1', 'old')).toBe(false);
+    expect((await store.readOnboarding('c1'))?.bootstrapToken).toBe('new');
+    expect((await readdir(join(store.dir('c1'), 'secrets'))).sort()).toEqual(['azure-arc-onboarding.json']);
   });
 });
