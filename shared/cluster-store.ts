@@ -125,14 +125,12 @@ export class ClusterStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw err;
     }
-    let ours = false;
-    try {
-      ours =
-        onboardingSecretSchema.parse(JSON.parse(await readFile(taken, 'utf8'))).bootstrapToken ===
-        bootstrapToken;
-    } catch {
-      ours = false;
-    }
+    const ours = await readFile(taken, 'utf8')
+      .then(
+        (text) => onboardingSecretSchema.parse(JSON.parse(text)).bootstrapToken === bootstrapToken,
+        () => false,
+      )
+      .catch(() => false);
     if (!ours) await link(taken, path).catch(() => undefined);
     await rm(taken, { force: true });
     return ours;
