@@ -176,7 +176,7 @@ function summary(action: string, res: unknown): string {
   return `${action}: ${clusters.length} cluster(s)${shown ? `: ${shown}` : ''}`;
 }
 
-/** Adds `chaos cut|restore|latency|flap|status` to the program. */
+/** Adds `chaos cut|restore|latency|bandwidth|flap|status|run` to the program. */
 export function registerChaosCommands(
   program: Command,
   print: (text: string) => void,
@@ -225,6 +225,21 @@ export function registerChaosCommands(
         ...(o.for === undefined ? {} : { for: o.for }),
       });
       print(summary(`latency ${o.latency} ms`, res));
+    });
+
+  targetOptions(chaos.command('bandwidth'))
+    .description('limit the targets\u2019 throughput (bytes per second, each direction)')
+    .requiredOption('--bytes-per-second <n>', 'the limit', intArg)
+    .option('--for <duration>', 'restore by itself after this long (simulated time)', durationArg)
+    .action(async (clusters: string[], o: CommonFlags & { bytesPerSecond: number }) => {
+      if (o.bytesPerSecond < 1) throw usage('--bytes-per-second must be at least 1');
+      const res = await callGateway(await gatewayUrl(o), 'POST', '/v1/chaos', {
+        action: 'bandwidth',
+        bytesPerSecond: o.bytesPerSecond,
+        targets: parseTargets(clusters, o),
+        ...(o.for === undefined ? {} : { for: o.for }),
+      });
+      print(summary(`bandwidth ${o.bytesPerSecond} B/s`, res));
     });
 
   targetOptions(chaos.command('flap'))

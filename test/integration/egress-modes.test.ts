@@ -60,10 +60,21 @@ describe('egress gateway modes', () => {
     expect(await rtt(slow)).toBeLessThan(200);
   });
 
-  it('bandwidth: a large message takes its size / rate', async () => {
+  it('bandwidth (set with arcfleet chaos bandwidth): a large message takes its size / rate', async () => {
     const payload = 150_000;
     const open = await rtt(slow, payload);
-    await chaos({ action: 'bandwidth', bytesPerSecond: 100_000, targets: { clusters: [target] } });
+    const cli = join(DIST_DIR, 'cli', 'main.js');
+    const set = await run(process.execPath, [
+      cli,
+      'chaos',
+      'bandwidth',
+      target,
+      '--bytes-per-second',
+      '100000',
+      '--gateway-url',
+      fleet.gatewayApiUrl ?? '',
+    ]);
+    expect(set.stdout).toContain(`bandwidth 100000 B/s: 1 cluster(s): ${target}`);
     const limited = await rtt(slow, payload);
     // 150 kB at 100 kB/s: at least 1.5 s, less some tolerance for chunk boundaries.
     expect(limited).toBeGreaterThanOrEqual(1300);
