@@ -29,6 +29,24 @@ export default tseslint.config(
     },
   },
   {
+    // The hub's page: plain browser JavaScript, served as is.
+    files: ['services/hub/page/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        WebSocket: 'readonly',
+        fetch: 'readonly',
+        performance: 'readonly',
+        requestAnimationFrame: 'readonly',
+        getComputedStyle: 'readonly',
+        setTimeout: 'readonly',
+      },
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'cli/**/*.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },

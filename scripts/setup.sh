@@ -51,5 +51,6 @@ else
 fi
 
 # 3. build (tsc → dist/); incremental enough to run every time
-step 'building (tsc -p tsconfig.build.json)'
+step 'building (tsc -p tsconfig.build.json, page assets)'
 npx tsc -p tsconfig.build.json
+node scripts/copy-assets.mjs

@@ -80,6 +80,9 @@ export const ENV = {
   egressApiPort: 'ARCFLEET_EGRESS_API_PORT',
   egressHost: 'ARCFLEET_EGRESS_HOST',
   egressHoldBytes: 'ARCFLEET_EGRESS_HOLD_BYTES',
+  egressApiUrl: 'ARCFLEET_EGRESS_API_URL',
+  hubFeedInterval: 'ARCFLEET_HUB_FEED_INTERVAL',
+  hubFeedMaxLag: 'ARCFLEET_HUB_FEED_MAX_LAG',
 } as const;
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;

@@ -22,12 +22,26 @@ export interface HubConfig extends CommonConfig {
   readonly pageSize: number;
   readonly retryAfterSeconds: number;
   readonly kvBucket: string;
+  /** Real ms between live feed deltas (the page). */
+  readonly feedIntervalMs: number;
+  /** Unacknowledged feed messages after which a client is sent a snapshot once it catches up. */
+  readonly feedMaxLag: number;
+  /** The egress gateway's control API, for the page's chaos controls; undefined without a gateway. */
+  readonly egressApiUrl: string | undefined;
 }
 
 export function compileHubConfig(env: Env = process.env): HubConfig {
   const publicUrl = readString(env, ENV.hubPublicUrl, '');
   if (publicUrl !== '' && !/^https?:\/\/[^\s/]+/.test(publicUrl))
     throw new ConfigError(ENV.hubPublicUrl, `"${publicUrl}" is not an http(s) URL`);
+  const egressPort = readString(env, ENV.egressApiPort, '');
+  const egressApiUrl = readString(
+    env,
+    ENV.egressApiUrl,
+    egressPort === '' ? '' : `http://127.0.0.1:${egressPort}`,
+  );
+  if (egressApiUrl !== '' && !/^https?:\/\/[^\s/]+/.test(egressApiUrl))
+    throw new ConfigError(ENV.egressApiUrl, `"${egressApiUrl}" is not an http(s) URL`);
   return Object.freeze({
     ...compileCommonConfig(env),
     port: readNumber(env, ENV.hubPort, 8080, { min: 0, max: 65535, integer: true }),
@@ -39,5 +53,8 @@ export function compileHubConfig(env: Env = process.env): HubConfig {
     pageSize: readNumber(env, ENV.hubPageSize, 100, { min: 1, max: 1000, integer: true }),
     retryAfterSeconds: readNumber(env, ENV.hubRetryAfter, 1, { min: 0, max: 600, integer: true }),
     kvBucket: readString(env, ENV.hubKvBucket, 'arcfleet-clusters'),
+    feedIntervalMs: readDuration(env, ENV.hubFeedInterval, 250),
+    feedMaxLag: readNumber(env, ENV.hubFeedMaxLag, 40, { min: 1, max: 100_000, integer: true }),
+    egressApiUrl: egressApiUrl === '' ? undefined : egressApiUrl.replace(/\/$/, ''),
   });
 }

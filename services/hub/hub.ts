@@ -95,6 +95,15 @@ export class Hub {
     return record;
   }
 
+  /** Every projection (the live page's tiles). */
+  all(): IterableIterator<ClusterRecord> {
+    return this.deps.store.values();
+  }
+
+  byKey(key: string): ClusterRecord | undefined {
+    return this.deps.store.get(key);
+  }
+
   /** All records of a subscription (and resource group), in a stable order for paging. */
   list(subscriptionId: string, resourceGroup?: string): ClusterRecord[] {
     const sub = subscriptionId.toLowerCase();

@@ -14,6 +14,7 @@ import { Hub } from './hub.js';
 import { createHubMetrics } from './metrics.js';
 import { EventLog } from './event-log.js';
 import { resourceId } from '../../shared/arm.js';
+import { registerLivePage } from './live-page.js';
 import { KvPersistence, ProjectionStore } from './store.js';
 import { initTelemetry } from '../../shared/telemetry.js';
 
@@ -75,6 +76,14 @@ async function main(): Promise<void> {
     ready: () => live.ready,
     timeScale: config.timeScale,
     timings: config.timings,
+  });
+  const page = registerLivePage(api, {
+    hub: () => live.hub,
+    events,
+    logger,
+    feedIntervalMs: config.feedIntervalMs,
+    feedMaxLag: config.feedMaxLag,
+    egressApiUrl: config.egressApiUrl,
   });
   const address = await api.listen({ port: config.port, host: config.host });
   logger.info(
@@ -139,6 +148,7 @@ async function main(): Promise<void> {
     closing = true;
     logger.info({ event: 'hub.stopping', signal }, 'hub stopping');
     clearInterval(ticker);
+    page.close();
     await api.close();
     await gateway.close();
     await store.close();

@@ -1,0 +1,8 @@
+// Copies what tsc does not emit (the hub's static page) next to the compiled services in dist/.
+import { cpSync, rmSync } from 'node:fs';
+import { URL, fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const target = `${root}dist/services/hub/page`;
+rmSync(target, { recursive: true, force: true });
+cpSync(`${root}services/hub/page`, target, { recursive: true });

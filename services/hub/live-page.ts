@@ -1,0 +1,146 @@
+/**
+ * The hub's live fleet page: `GET /` (static page, no build step), the WebSocket feed
+ * `/arcfleet/v1/feed` (live-feed.ts), one cluster's detail `GET /arcfleet/v1/clusters/{key}`, and the
+ * page's chaos controls `POST /arcfleet/v1/chaos`, forwarded to the egress gateway's control API.
+ */
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ArcError, ERROR_CODES } from '../../shared/errors.js';
+import type { Logger } from '../../shared/log.js';
+import type { EventLog } from './event-log.js';
+import type { Hub } from './hub.js';
+import { LiveFeed, type FeedClient, type Tile } from './live-feed.js';
+import { renderResource } from './projection.js';
+
+const PAGE_DIR = fileURLToPath(new URL('./page/', import.meta.url));
+const ASSETS: Record<string, string> = {
+  'index.html': 'text/html; charset=utf-8',
+  'app.js': 'text/javascript; charset=utf-8',
+  'style.css': 'text/css; charset=utf-8',
+};
+export const FEED_PATH = '/arcfleet/v1/feed';
+/** Largest client message accepted on the feed (acks are a few bytes). */
+const MAX_CLIENT_MESSAGE = 1024;
+
+export interface LivePageOptions {
+  readonly hub: () => Hub | undefined;
+  readonly events: EventLog;
+  readonly logger: Logger;
+  readonly feedIntervalMs: number;
+  readonly feedMaxLag: number;
+  readonly egressApiUrl: string | undefined;
+}
+
+function tilesOf(hub: Hub | undefined): Iterable<Tile> {
+  if (!hub) return [];
+  return (function* () {
+    for (const r of hub.all()) {
+      const tile: Tile = {
+        k: r.key,
+        n: r.ref.name,
+        s: r.connectivity.status,
+        p: r.provisioningState,
+        l: r.desired.location,
+        d: r.desired.distribution ?? r.metadata?.distribution ?? '',
+        ...(r.agentHealth ? { a: r.agentHealth.agentState } : {}),
+      };
+      yield tile;
+    }
+  })();
+}
+
+export function registerLivePage(
+  app: FastifyInstance,
+  opts: LivePageOptions,
+): { close(): void; feed: LiveFeed } {
+  const feed = new LiveFeed({
+    tiles: () => tilesOf(opts.hub()),
+    eventsSince: (seq) => opts.events.since(seq, 10_000),
+    chaos: opts.egressApiUrl !== undefined,
+    maxLag: opts.feedMaxLag,
+    maxBufferedBytes: 4 * 1024 * 1024,
+  });
+
+  const asset = (name: string) => async (_req: unknown, reply: FastifyReply) =>
+    reply.type(ASSETS[name] ?? 'application/octet-stream').send(await readFile(`${PAGE_DIR}${name}`));
+  app.get('/', asset('index.html'));
+  app.get('/page/app.js', asset('app.js'));
+  app.get('/page/style.css', asset('style.css'));
+
+  app.get<{ Params: { key: string } }>('/arcfleet/v1/clusters/:key', async (request) => {
+    const record = opts.hub()?.byKey(request.params.key);
+    if (!record)
+      throw new ArcError(ERROR_CODES.ResourceNotFound, `No cluster with key '${request.params.key}'.`, {
+        status: 404,
+        target: 'key',
+      });
+    return { resource: renderResource(record), transitions: record.transitions };
+  });
+
+  app.post('/arcfleet/v1/chaos', async (request, reply) => {
+    if (!opts.egressApiUrl)
+      throw new ArcError(ERROR_CODES.NotFound, 'This fleet has no egress gateway: chaos controls are off.', {
+        status: 404,
+      });
+    let res: Response;
+    try {
+      res = await fetch(`${opts.egressApiUrl}/v1/chaos`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(request.body ?? {}),
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (err) {
+      throw new ArcError(
+        ERROR_CODES.ServiceUnavailable,
+        `The egress gateway at ${opts.egressApiUrl} is not reachable.`,
+        {
+          status: 503,
+          cause: err,
+        },
+      );
+    }
+    return reply
+      .status(res.status)
+      .type('application/json')
+      .send(await res.text());
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE });
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if ((request.url ?? '').split('?')[0] !== FEED_PATH) {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => attach(ws));
+  };
+  const attach = (ws: WebSocket): void => {
+    const client: FeedClient = {
+      send: (text) => ws.send(text),
+      bufferedAmount: () => ws.bufferedAmount,
+    };
+    ws.on('message', (data, isBinary) => {
+      if (isBinary || feed.receive(client, String(data)) === 'invalid')
+        opts.logger.info({ event: 'hub.feed_message_invalid' }, 'invalid feed message from a client ignored');
+    });
+    ws.on('close', () => feed.disconnect(client));
+    ws.on('error', () => feed.disconnect(client));
+    feed.connect(client);
+  };
+  app.server.on('upgrade', onUpgrade);
+  const ticker = setInterval(() => feed.tick(), opts.feedIntervalMs);
+  ticker.unref();
+  return {
+    feed,
+    close() {
+      clearInterval(ticker);
+      app.server.off('upgrade', onUpgrade);
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+    },
+  };
+}
