@@ -7,7 +7,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/chaos/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/chaos/**/*.test.ts', 'test/browser/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           // Integration tests each spawn nats-server and several Node processes; on a 2-core

@@ -50,6 +50,20 @@ else
   exit 1
 fi
 
+# 2c. chromium (the live page's browser test, driven by playwright-core)
+if command -v chromium >/dev/null 2>&1; then
+  step "chromium found ($(chromium --version 2>/dev/null | head -n 1))"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  step 'installing chromium (apt-get install -y chromium)'
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  command -v chromium >/dev/null 2>&1 || { echo 'setup: chromium still missing after apt-get install' >&2; exit 1; }
+else
+  echo 'setup: chromium is not installed (the browser test of the live page needs it). Install it with' >&2
+  echo '       `sudo apt-get install -y chromium` (Debian/Ubuntu), or set ARCFLEET_CHROMIUM to a Chromium binary.' >&2
+  [ -n "${ARCFLEET_CHROMIUM:-}" ] || exit 1
+fi
+
 # 3. build (tsc → dist/); incremental enough to run every time
 step 'building (tsc -p tsconfig.build.json, page assets)'
 npx tsc -p tsconfig.build.json

@@ -282,7 +282,8 @@
       .reverse()
       .map(function (tr) {
         const li = document.createElement('li');
-        const at = tr.at !== undefined ? new Date(tr.at).toISOString().slice(0, 19).replace('T', ' ') : '';
+        const at =
+          tr.atMs !== undefined ? new Date(tr.atMs).toISOString().slice(0, 19).replace('T', ' ') : '';
         li.textContent = at + '  ' + tr.from + ' → ' + tr.to + (tr.reason ? ' (' + tr.reason + ')' : '');
         return li;
       });
