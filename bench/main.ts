@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startFleet, type FleetHandle } from '../cli/launcher.js';
 import { chaosLines, runChaosBench } from './chaos.js';
+import { feedLines, runFeedBench } from './feed.js';
 import { sampleAll, totals, type ProcSample } from './procstat.js';
 import { measureMetricsLatency } from './metrics-latency.js';
 import { measureHubRate, measureRawRate, prepareHeartbeats } from './throughput.js';
@@ -24,6 +25,8 @@ interface Args {
   steadySeconds: number;
   dataDir: string | undefined;
   chaos: boolean;
+  feed: boolean;
+  feedClients: number;
 }
 
 function parse(): Args {
@@ -38,6 +41,8 @@ function parse(): Args {
       'steady-seconds': { type: 'string', default: '10' },
       'data-dir': { type: 'string' },
       chaos: { type: 'boolean', default: false },
+      feed: { type: 'boolean', default: false },
+      'feed-clients': { type: 'string', default: '10' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -48,7 +53,9 @@ function parse(): Args {
         '                        [--raw-messages R (200000)] [--heartbeat-interval SIM (60s)]\n' +
         '                        [--steady-seconds S (10)] [--timeout SECONDS (900)] [--data-dir DIR]\n' +
         '       npm run bench -- --chaos [--clusters N (1000)] [--time-scale X (60)]\n' +
-        '         (the whole fleet cut, then restored: time to all Connected, reconnect spread)\n',
+        '         (the whole fleet cut, then restored: time to all Connected, reconnect spread)\n' +
+        '       npm run bench -- --feed [--clusters N (1000)] [--feed-clients C (10)]\n' +
+        '         (the live page feed while 30 % of the fleet is cut and restored: update rate, hub cost)\n',
     );
     process.exit(0);
   }
@@ -58,7 +65,9 @@ function parse(): Args {
     return n;
   };
   return {
-    clusters: Math.floor(num('clusters', values.clusters ?? (values.chaos ? '1000' : '200'), 1)),
+    clusters: Math.floor(
+      num('clusters', values.clusters ?? (values.chaos || values.feed ? '1000' : '200'), 1),
+    ),
     timeScale: num('time-scale', values['time-scale'], 0.001),
     heartbeats: Math.floor(num('heartbeats', values.heartbeats, 1)),
     rawMessages: Math.floor(num('raw-messages', values['raw-messages'], 1)),
@@ -67,6 +76,8 @@ function parse(): Args {
     steadySeconds: num('steady-seconds', values['steady-seconds'], 0),
     dataDir: values['data-dir'],
     chaos: values.chaos ?? false,
+    feed: values.feed ?? false,
+    feedClients: Math.floor(num('feed-clients', values['feed-clients'], 1)),
   };
 }
 
@@ -102,7 +113,7 @@ async function main(): Promise<void> {
       clusters: args.clusters,
       timeScale: args.timeScale,
       env: {
-        ...(args.chaos ? { ARCFLEET_AGENT_RECONNECT_MAX: String(CHAOS_RECONNECT_MAX_MS) } : {}),
+        ...(args.chaos || args.feed ? { ARCFLEET_AGENT_RECONNECT_MAX: String(CHAOS_RECONNECT_MAX_MS) } : {}),
         ARCFLEET_HEARTBEAT_INTERVAL: args.heartbeatInterval,
         ARCFLEET_LOG_LEVEL: process.env.ARCFLEET_LOG_LEVEL ?? 'warn',
       },
@@ -123,6 +134,18 @@ async function main(): Promise<void> {
       },
     });
     const connectedS = (Date.now() - t0) / 1000;
+    if (args.feed) {
+      const result = await runFeedBench(fleet, {
+        clients: args.feedClients,
+        timeoutMs: args.timeoutSeconds * 1000,
+        log,
+      });
+      process.stdout.write(`${feedLines(result).join('\n')}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ bench: 'arcfleet-feed', timeScale: args.timeScale, ...result })}\n`,
+      );
+      return;
+    }
     if (args.chaos) {
       const result = await runChaosBench(fleet, {
         timeoutMs: args.timeoutSeconds * 1000,

@@ -88,7 +88,6 @@ export interface FeedStats {
 export class LiveFeed {
   private seq = 0;
   private tiles = new Map<string, Tile>();
-  private tileJson = new Map<string, string>();
   private counts: FeedCounts = { connectivityStatus: {}, provisioningState: {} };
   private lastEventSeq = 0;
   private readonly recent: FleetEvent[] = [];
@@ -105,19 +104,16 @@ export class LiveFeed {
   /** Computes what changed since the last tick and sends it (one delta) to every client up to date. */
   tick(): void {
     const next = new Map<string, Tile>();
-    const nextJson = new Map<string, string>();
     const upsert: Tile[] = [];
     for (const t of this.opts.tiles()) {
-      const json = JSON.stringify(t);
       next.set(t.k, t);
-      nextJson.set(t.k, json);
-      if (this.tileJson.get(t.k) !== json) upsert.push(t);
+      const old = this.tiles.get(t.k);
+      if (!old || !sameTile(old, t)) upsert.push(t);
     }
     const remove = [...this.tiles.keys()].filter((k) => !next.has(k));
     const { events, lastSeq } = this.opts.eventsSince(this.lastEventSeq);
     this.lastEventSeq = lastSeq;
     this.tiles = next;
-    this.tileJson = nextJson;
     this.counts = countTiles(next.values());
     this.remember(events);
     if (upsert.length === 0 && remove.length === 0 && events.length === 0) return;
@@ -216,10 +212,7 @@ export class LiveFeed {
   }
 
   private rebuild(): void {
-    for (const t of this.opts.tiles()) {
-      this.tiles.set(t.k, t);
-      this.tileJson.set(t.k, JSON.stringify(t));
-    }
+    for (const t of this.opts.tiles()) this.tiles.set(t.k, t);
     this.counts = countTiles(this.tiles.values());
   }
 
@@ -228,6 +221,10 @@ export class LiveFeed {
     this.recent.push(...events);
     if (this.recent.length > max) this.recent.splice(0, this.recent.length - max);
   }
+}
+
+function sameTile(a: Tile, b: Tile): boolean {
+  return a.s === b.s && a.p === b.p && a.a === b.a && a.l === b.l && a.d === b.d && a.n === b.n;
 }
 
 export function countTiles(tiles: Iterable<Tile>): FeedCounts {

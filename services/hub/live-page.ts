@@ -14,6 +14,7 @@ import type { Logger } from '../../shared/log.js';
 import type { EventLog } from './event-log.js';
 import type { Hub } from './hub.js';
 import { LiveFeed, type FeedClient, type Tile } from './live-feed.js';
+import type { HubMetrics } from './metrics.js';
 import { renderResource } from './projection.js';
 
 const PAGE_DIR = fileURLToPath(new URL('./page/', import.meta.url));
@@ -33,6 +34,7 @@ export interface LivePageOptions {
   readonly feedIntervalMs: number;
   readonly feedMaxLag: number;
   readonly egressApiUrl: string | undefined;
+  readonly metrics: HubMetrics;
 }
 
 function tilesOf(hub: Hub | undefined): Iterable<Tile> {
@@ -132,7 +134,17 @@ export function registerLivePage(
     feed.connect(client);
   };
   app.server.on('upgrade', onUpgrade);
-  const ticker = setInterval(() => feed.tick(), opts.feedIntervalMs);
+  let reported = feed.stats();
+  const ticker = setInterval(() => {
+    const stop = opts.metrics.feedTickSeconds.startTimer();
+    feed.tick();
+    stop();
+    const now = feed.stats();
+    opts.metrics.feedMessages.inc(now.messagesSent - reported.messagesSent);
+    opts.metrics.feedBytes.inc(now.bytesSent - reported.bytesSent);
+    opts.metrics.feedClients.set(now.clients);
+    reported = now;
+  }, opts.feedIntervalMs);
   ticker.unref();
   return {
     feed,

@@ -84,6 +84,7 @@ async function main(): Promise<void> {
     feedIntervalMs: config.feedIntervalMs,
     feedMaxLag: config.feedMaxLag,
     egressApiUrl: config.egressApiUrl,
+    metrics,
   });
   const address = await api.listen({ port: config.port, host: config.host });
   logger.info(

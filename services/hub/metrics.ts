@@ -165,6 +165,27 @@ export function createHubMetrics(countFleetNow: () => FleetCounts, opts: { cache
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
+    feedTickSeconds: new Histogram({
+      name: 'arcfleet_hub_feed_tick_duration_seconds',
+      help: 'Live page feed: real seconds per interval to diff the fleet and send the delta to every client',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers: [registry],
+    }),
+    feedMessages: new Counter({
+      name: 'arcfleet_hub_feed_messages_total',
+      help: 'Live page feed messages sent (snapshots and deltas, per client)',
+      registers: [registry],
+    }),
+    feedBytes: new Counter({
+      name: 'arcfleet_hub_feed_bytes_total',
+      help: 'Live page feed bytes sent, all clients',
+      registers: [registry],
+    }),
+    feedClients: new Gauge({
+      name: 'arcfleet_hub_feed_clients',
+      help: 'Live page feed clients connected',
+      registers: [registry],
+    }),
   };
 }
 
