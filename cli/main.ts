@@ -16,7 +16,7 @@ import {
 import { registerChaosCommands } from './chaos.js';
 import { loadContext, type ContextOptions } from './context.js';
 import { DEFAULT_CLUSTER_COUNT, DEFAULT_DATA_DIR, DEFAULT_TIME_SCALE } from './launcher.js';
-import { downCommand, psCommand, upCommand } from './up.js';
+import { detachCommand, downCommand, psCommand, upCommand } from './up.js';
 
 function intArg(min: number, max: number) {
   return (value: string): number => {
@@ -82,6 +82,8 @@ export function buildProgram(): Command {
     )
     .option('--prometheus-port <port>', 'port of that Prometheus (default: a free port)', intArg(1, 65_535))
     .addOption(new Option('--dist-dir <dir>', 'directory of the compiled services (development)').hideHelp())
+    // What `--detach` starts in the background: a foreground launcher that keeps supervising the fleet.
+    .addOption(new Option('--background-launcher', 'run as the background launcher of --detach').hideHelp())
     .action(
       async (o: {
         clusters: number;
@@ -90,6 +92,7 @@ export function buildProgram(): Command {
         timeScale: number;
         hubPort?: number;
         detach: boolean;
+        backgroundLauncher?: boolean;
         timeout: string;
         dataDir: string;
         subscription?: string;
@@ -98,11 +101,15 @@ export function buildProgram(): Command {
         prometheus: boolean;
         prometheusPort?: number;
       }) => {
+        if (o.detach && !o.backgroundLauncher) {
+          exitCode = await detachCommand(process.argv.slice(2), o.dataDir, o.timeout);
+          return;
+        }
         exitCode = await upCommand({
           clusters: o.clusters,
           seed: /^\d+$/.test(o.seed) ? Number(o.seed) : o.seed,
           timeScale: o.timeScale,
-          detach: o.detach,
+          detach: false,
           timeout: o.timeout,
           dataDir: o.dataDir,
           ...(o.spec === undefined ? {} : { specFile: o.spec }),

@@ -1,17 +1,30 @@
 /** `arcfleet up` and `arcfleet down`. */
-import { resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ClusterStore } from '../shared/cluster-store.js';
 import { parseDuration } from '../shared/duration.js';
-import { isAlive, stopPid } from './children.js';
-import { readFleetFile, writeFleetFile } from './fleet-file.js';
+import { isAlive, stopPid, tailOf } from './children.js';
+import { readFleetFile, writeFleetFile, type FleetFile } from './fleet-file.js';
+import { HubClient } from './hub-client.js';
+import { sleep } from './ports.js';
 import { clockTime, table } from './format.js';
 import {
   AGENT_SERVICES,
   DEFAULT_DATA_DIR,
+  runningFleet,
   startFleet,
   type FleetHandle,
   type StartFleetOptions,
 } from './launcher.js';
-import { formatCounts, WaitTimeoutError, watchTransitions, type Progress } from './progress.js';
+import {
+  formatCounts,
+  waitAllConnected,
+  WaitTimeoutError,
+  watchTransitions,
+  type Progress,
+} from './progress.js';
 
 export interface UpOptions extends StartFleetOptions {
   /** Real time to wait for every cluster to be Connected (default 180 s). */
@@ -44,14 +57,16 @@ export async function upCommand(opts: UpOptions, write: Write = console.log): Pr
     write(`\n${sig}: stopping the fleet...`);
     abort.abort();
   };
-  const detach = opts.detach ?? false;
-  if (!detach) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const started = Date.now();
-    fleet = await startFleet({ ...opts, signal: abort.signal, log: (l) => write(`arcfleet: ${l}`) });
+    fleet = await startFleet({
+      ...opts,
+      detach: false,
+      signal: abort.signal,
+      log: (l) => write(`arcfleet: ${l}`),
+    });
     write(
       `arcfleet: waiting for ${fleet.clusters.length} clusters to be Connected (time scale ${fleet.timeScale}×)`,
     );
@@ -70,23 +85,13 @@ export async function upCommand(opts: UpOptions, write: Write = console.log): Pr
       if (process.stdout.isTTY) process.stdout.write('\n');
       if (stopRequested) throw err;
       const reason = err instanceof Error ? err.message : String(err);
-      if (detach) {
-        write(`arcfleet: ${reason}`);
-        write(
-          `arcfleet: the fleet is still running (logs: ${fleet.dataDir}/logs); \`arcfleet down\` stops it`,
-        );
-        return 1;
-      }
       if (!(err instanceof WaitTimeoutError)) throw err;
       write(`arcfleet: warning: ${reason}`);
     }
     write(`arcfleet: hub ${fleet.hubUrl}  (nats ${fleet.natsUrl}, data ${fleet.dataDir})`);
+    write(`arcfleet: live fleet page ${fleet.hubUrl}/  (open it in a browser)`);
     if (fleet.prometheusUrl)
       write(`arcfleet: prometheus ${fleet.prometheusUrl}  (targets ${fleet.targetsFile ?? ''})`);
-    if (detach) {
-      write('arcfleet: running in the background; try `arcfleet list`, stop with `arcfleet down`');
-      return 0;
-    }
     write('arcfleet: watching connectivity transitions; Ctrl-C stops the fleet');
     let reportedFailure = false;
     await watchTransitions(
@@ -109,7 +114,7 @@ export async function upCommand(opts: UpOptions, write: Write = console.log): Pr
     if (stopRequested) return 130;
     throw err;
   } finally {
-    if (fleet && !detach) {
+    if (fleet) {
       await fleet.stop();
       write('arcfleet: fleet stopped');
     }
@@ -128,9 +133,11 @@ export async function downCommand(
     write(`arcfleet: no fleet is running from ${dataDir}`);
     return 0;
   }
-  // A foreground launcher stops its own children on SIGTERM.
-  if (!file.detached && file.launcherPid !== process.pid && isAlive(file.launcherPid))
+  // A launcher (foreground, or the background one of --detach) stops its own children on SIGTERM.
+  if (!file.detached && file.launcherPid !== process.pid && isAlive(file.launcherPid)) {
     await stopPid(file.launcherPid, 15_000, false);
+    write(`arcfleet: launcher (pid ${file.launcherPid}) stopped, with its fleet`);
+  }
   const order = [...AGENT_SERVICES, 'hub', 'nats-server'];
   const names = [
     ...order.filter((n) => n in file.pids),
@@ -140,7 +147,7 @@ export async function downCommand(
     const pid = file.pids[name];
     if (pid === undefined) continue;
     const how = await stopPid(pid, 10_000, file.detached);
-    write(`arcfleet: ${name} (pid ${pid}) ${how === 'absent' ? 'was not running' : how}`);
+    if (how !== 'absent') write(`arcfleet: ${name} (pid ${pid}) ${how}`);
   }
   await writeFleetFile({ ...file, pids: {} });
   write('arcfleet: fleet stopped');
@@ -181,4 +188,79 @@ export async function psCommand(dataDirOpt: string | undefined, json: boolean): 
       r.lastExit ? `${r.lastExit} at ${r.lastExitAt ?? '?'}${r.gaveUp ? ` (${r.gaveUp})` : ''}` : '-',
     ]),
   )}\n${supervisor}`;
+}
+
+/**
+ * `arcfleet up --detach`: starts a background launcher (`up` itself, in its own session, output in
+ * `<data-dir>/launcher.log`) that runs and supervises the fleet, waits until every cluster is
+ * Connected, and returns. `arcfleet down` stops that launcher, which stops its fleet.
+ */
+export async function detachCommand(
+  argv: readonly string[],
+  dataDirOpt: string | undefined,
+  timeout: string,
+  write: Write = console.log,
+): Promise<number> {
+  const timeoutMs = parseDuration(timeout, '--timeout');
+  const dataDir = resolve(dataDirOpt ?? DEFAULT_DATA_DIR);
+  const running = await runningFleet(dataDir);
+  if (running) {
+    write(
+      `arcfleet: a fleet is already running from ${dataDir} (hub ${running.hubUrl}); run \`arcfleet down\` first`,
+    );
+    return 1;
+  }
+  await mkdir(dataDir, { recursive: true });
+  const logFile = join(dataDir, 'launcher.log');
+  const fd = openSync(logFile, 'w');
+  const args = [process.argv[1] ?? '', ...argv.filter((a) => a !== '--detach'), '--background-launcher'];
+  const launcher = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  launcher.unref();
+  let exited = false;
+  launcher.once('exit', () => (exited = true));
+  const failed = (): number => {
+    write(`arcfleet: the background launcher exited; its output (${logFile}):`);
+    write(tailOf(logFile, 20));
+    return 1;
+  };
+  write(`arcfleet: background launcher started (pid ${launcher.pid ?? '?'}, output ${logFile})`);
+  const started = Date.now();
+  let file: FleetFile | undefined;
+  while (!file || file.launcherPid !== launcher.pid || file.supervised !== true) {
+    if (exited) return failed();
+    if (Date.now() - started > timeoutMs) {
+      write(`arcfleet: the fleet did not start within ${timeout}; see ${logFile}`);
+      return 1;
+    }
+    await sleep(200);
+    file = await readFleetFile(dataDir).catch(() => undefined);
+  }
+  const client = new HubClient(file.hubUrl);
+  const names = new Set<string>();
+  for (const name of await new ClusterStore(dataDir).list()) names.add(name.toLowerCase());
+  try {
+    await waitAllConnected({
+      client,
+      subscriptionId: file.subscriptionId,
+      names,
+      timeoutMs: Math.max(1000, timeoutMs - (Date.now() - started)),
+      pollMs: 500,
+      onProgress: progressPrinter(write),
+      abort: () => (exited ? new Error('the background launcher exited') : undefined),
+    });
+  } catch (err) {
+    if (exited) return failed();
+    write(`arcfleet: ${err instanceof Error ? err.message : String(err)}`);
+    write(`arcfleet: the fleet is still running (logs: ${dataDir}/logs); \`arcfleet down\` stops it`);
+    return 1;
+  }
+  if (process.stdout.isTTY) process.stdout.write('\n');
+  write(`arcfleet: all ${names.size} clusters Connected in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  write(`arcfleet: hub ${file.hubUrl}  (nats ${file.natsUrl}, data ${dataDir})`);
+  write(`arcfleet: live fleet page ${file.hubUrl}/  (open it in a browser)`);
+  write(
+    `arcfleet: running in the background, supervised by the launcher (pid ${launcher.pid ?? '?'}); \`arcfleet ps\`, \`arcfleet down\``,
+  );
+  return 0;
 }
