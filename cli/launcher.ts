@@ -141,6 +141,11 @@ export interface FleetHandle {
   crash(name: ServiceName, signal?: NodeJS.Signals): void;
   /** Per service: pid, restarts and last unasked exit. */
   supervision(): ServiceSupervision[];
+  /**
+   * Stops restarting services (at once, before stop()): on Ctrl-C the terminal signals every process
+   * of the group, and their exits are not crashes.
+   */
+  unsupervise(): void;
   /** Stops (SIGTERM→SIGKILL) if still running, then starts the service again; waits until it is ready. */
   restart(name: ServiceName): Promise<void>;
   /** Onboards (again) a cluster that is in the store. */
@@ -595,6 +600,11 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
         child.stopping = true;
         child.signal(signal);
       }
+    },
+    unsupervise() {
+      supervising = false;
+      for (const timer of restartTimers) clearTimeout(timer);
+      restartTimers.clear();
     },
     crash(name, signal = 'SIGKILL') {
       children.get(name)?.signal(signal);

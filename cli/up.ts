@@ -54,6 +54,7 @@ export async function upCommand(opts: UpOptions, write: Write = console.log): Pr
   const onSignal = (sig: NodeJS.Signals): void => {
     if (stopRequested) return;
     stopRequested = true;
+    fleet?.unsupervise();
     write(`\n${sig}: stopping the fleet...`);
     abort.abort();
   };
