@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { startFleet, type FleetHandle } from '../cli/launcher.js';
 import { chaosLines, runChaosBench } from './chaos.js';
 import { feedLines, runFeedBench } from './feed.js';
+import { pageLines, runPageBench } from './page.js';
 import { sampleAll, totals, type ProcSample } from './procstat.js';
 import { measureMetricsLatency } from './metrics-latency.js';
 import { measureHubRate, measureRawRate, prepareHeartbeats } from './throughput.js';
@@ -27,6 +28,7 @@ interface Args {
   chaos: boolean;
   feed: boolean;
   feedClients: number;
+  page: boolean;
 }
 
 function parse(): Args {
@@ -42,6 +44,7 @@ function parse(): Args {
       'data-dir': { type: 'string' },
       chaos: { type: 'boolean', default: false },
       feed: { type: 'boolean', default: false },
+      page: { type: 'boolean', default: false },
       'feed-clients': { type: 'string', default: '10' },
       help: { type: 'boolean', default: false },
     },
@@ -55,7 +58,9 @@ function parse(): Args {
         '       npm run bench -- --chaos [--clusters N (1000)] [--time-scale X (60)]\n' +
         '         (the whole fleet cut, then restored: time to all Connected, reconnect spread)\n' +
         '       npm run bench -- --feed [--clusters N (1000)] [--feed-clients C (10)]\n' +
-        '         (the live page feed while 30 % of the fleet is cut and restored: update rate, hub cost)\n',
+        '         (the live page feed while 30 % of the fleet is cut and restored: update rate, hub cost)\n' +
+        '       npm run bench -- --page [--clusters N (10000)] [--steady-seconds S (10)]\n' +
+        '         (the live page in Chromium with N projections churning: paint time, update rate)\n',
     );
     process.exit(0);
   }
@@ -66,7 +71,11 @@ function parse(): Args {
   };
   return {
     clusters: Math.floor(
-      num('clusters', values.clusters ?? (values.chaos || values.feed ? '1000' : '200'), 1),
+      num(
+        'clusters',
+        values.clusters ?? (values.page ? '10000' : values.chaos || values.feed ? '1000' : '200'),
+        1,
+      ),
     ),
     timeScale: num('time-scale', values['time-scale'], 0.001),
     heartbeats: Math.floor(num('heartbeats', values.heartbeats, 1)),
@@ -77,6 +86,7 @@ function parse(): Args {
     dataDir: values['data-dir'],
     chaos: values.chaos ?? false,
     feed: values.feed ?? false,
+    page: values.page ?? false,
     feedClients: Math.floor(num('feed-clients', values['feed-clients'], 1)),
   };
 }
@@ -108,6 +118,14 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   let fleet: FleetHandle | undefined;
   try {
+    if (args.page) {
+      // The hub alone carries the projections: no agent processes, no clusters in the store.
+      fleet = await startFleet({ dataDir, clusters: 0, timeScale: args.timeScale, log });
+      const result = await runPageBench(fleet, { clusters: args.clusters, seconds: args.steadySeconds, log });
+      process.stdout.write(`${pageLines(result).join('\n')}\n`);
+      process.stdout.write(`${JSON.stringify({ bench: 'arcfleet-page', ...result })}\n`);
+      return;
+    }
     fleet = await startFleet({
       dataDir,
       clusters: args.clusters,

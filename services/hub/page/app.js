@@ -20,6 +20,9 @@
   let chaos = false;
   let selected = null;
   let dirty = { tiles: true, counts: true, filters: true };
+  // Tiles whose colour changed in place (same position): repainted alone, without a new layout.
+  let changed = new Set();
+  let position = new Map(); // key -> index in order
   let counts = { connectivityStatus: {}, provisioningState: {} };
   let ws = null;
   const stats = {
@@ -27,6 +30,9 @@
     deltas: 0,
     snapshots: 0,
     paints: 0,
+    paintMs: 0,
+    maxPaintMs: 0,
+    applyMs: 0,
     tilesUpdated: 0,
     since: performance.now(),
   };
@@ -57,6 +63,7 @@
       setTimeout(connect, 1000);
     };
     ws.onmessage = function (ev) {
+      const t0 = performance.now();
       const msg = JSON.parse(ev.data);
       stats.messages++;
       if (msg.type === 'snapshot') applySnapshot(msg);
@@ -67,6 +74,7 @@
         }
         applyDelta(msg);
       }
+      stats.applyMs += performance.now() - t0;
       ws.send(JSON.stringify({ type: 'ack', seq: msg.seq }));
     };
   }
@@ -91,13 +99,15 @@
     for (const t of msg.upsert) {
       const old = clusters.get(t.k);
       if (!old || old.l !== t.l || old.d !== t.d) newLabels = true;
+      if (old && old.n === t.n && visible(old) && visible(t)) changed.add(t.k);
+      else dirty.tiles = true;
       clusters.set(t.k, t);
     }
     for (const k of msg.remove) clusters.delete(k);
     stats.tilesUpdated += msg.upsert.length + msg.remove.length;
     counts = msg.counts;
     addEvents(msg.events);
-    dirty.tiles = true;
+    if (msg.remove.length > 0) dirty.tiles = true;
     dirty.counts = true;
     if (newLabels || msg.remove.length > 0) dirty.filters = true;
     if (selected && msg.upsert.some((t) => t.k === selected)) refreshDetail(false);
@@ -124,12 +134,18 @@
   }
 
   function paint() {
+    const t0 = performance.now();
     stats.paints++;
     if (dirty.filters) fillFilters();
     if (dirty.counts) paintCounts();
     if (dirty.tiles || dirty.filters) paintTiles();
+    else for (const k of changed) if (position.has(k)) drawTile(position.get(k), clusters.get(k));
+    changed = new Set();
     dirty = { tiles: false, counts: false, filters: false };
     $('chaos-selection').hidden = !chaos;
+    const ms = performance.now() - t0;
+    stats.paintMs += ms;
+    stats.maxPaintMs = Math.max(stats.maxPaintMs, ms);
   }
 
   function paintCounts() {
@@ -201,23 +217,30 @@
     }
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, width, height);
+    position = new Map();
     for (let i = 0; i < order.length; i++) {
-      const t = clusters.get(order[i]);
-      const x = (i % cols) * (size + gap);
-      const y = Math.floor(i / cols) * (size + gap);
-      ctx.fillStyle = COLORS[t.s] || '#999';
-      ctx.fillRect(x, y, size, size);
-      if (t.a === 'Failed' && size >= 9) {
-        ctx.fillStyle = '#000';
-        ctx.fillRect(x + size / 2 - 1, y + size / 2 - 1, 2, 2);
-      }
-      if (t.k === selected) {
-        ctx.strokeStyle = '#000';
-        ctx.lineWidth = 2;
-        ctx.strokeRect(x + 1, y + 1, size - 2, size - 2);
-      }
+      position.set(order[i], i);
+      drawTile(i, clusters.get(order[i]));
     }
     text($('shown'), order.length + ' of ' + clusters.size + ' shown');
+  }
+
+  function drawTile(i, t) {
+    const size = layout.size;
+    const x = (i % layout.cols) * (size + layout.gap);
+    const y = Math.floor(i / layout.cols) * (size + layout.gap);
+    ctx.clearRect(x, y, size, size);
+    ctx.fillStyle = COLORS[t.s] || '#999';
+    ctx.fillRect(x, y, size, size);
+    if (t.a === 'Failed' && size >= 9) {
+      ctx.fillStyle = '#000';
+      ctx.fillRect(x + size / 2 - 1, y + size / 2 - 1, 2, 2);
+    }
+    if (t.k === selected) {
+      ctx.strokeStyle = '#000';
+      ctx.lineWidth = 2;
+      ctx.strokeRect(x + 1, y + 1, size - 2, size - 2);
+    }
   }
 
   function paintLegend() {
