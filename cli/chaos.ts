@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ArcError, ERROR_CODES } from '../shared/errors.js';
 import { parseDuration } from '../shared/duration.js';
+import { parseSelector } from '../shared/targets.js';
 import { readFleetFile } from './fleet-file.js';
 import { DEFAULT_DATA_DIR } from './launcher.js';
 import { chaosRunCommand } from './scenario-command.js';
@@ -45,13 +46,12 @@ export function parseTargets(clusters: readonly string[], f: TargetFlags, allowA
   }
   if (f.percent !== undefined) return { percent: f.percent, seed: f.seed ?? 1 };
   if (f.selector !== undefined) {
-    const out: Record<string, string> = {};
-    for (const part of f.selector.split(',')) {
-      const m = /^\s*(location|distribution|infrastructure)\s*=\s*([^\s=,]+)\s*$/.exec(part);
-      if (!m) throw usage(`--selector "${part}": expected location|distribution|infrastructure=value`);
-      out[m[1] as string] = m[2] as string;
-    }
-    return { selector: out };
+    const selector = parseSelector(f.selector);
+    if (typeof selector === 'string')
+      throw usage(
+        `--selector ${f.selector}: ${selector}; expected location|distribution|infrastructure=value`,
+      );
+    return { selector: selector as Record<string, string> };
   }
   return { clusters: [...clusters] };
 }
