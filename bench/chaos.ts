@@ -56,12 +56,13 @@ async function eventsSince(hubUrl: string, since: number): Promise<FleetEvent[]>
   }
 }
 
-async function waitCount(
+/** Polls LIST until `want` clusters have `status`; logs progress every 5 s. */
+export async function waitCount(
   fleet: FleetHandle,
   status: string,
   want: number,
   timeoutMs: number,
-  log: (l: string) => void,
+  log: (l: string) => void = () => undefined,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastLog = 0;

@@ -9,6 +9,7 @@
 import { WebSocket } from 'ws';
 import { callGateway } from '../cli/chaos.js';
 import type { FleetHandle } from '../cli/launcher.js';
+import { waitCount } from './chaos.js';
 import { sampleAll } from './procstat.js';
 
 interface Counters {
@@ -56,16 +57,6 @@ class Watcher {
       }
       ws.send(JSON.stringify({ type: 'ack', seq: msg.seq }));
     });
-  }
-}
-
-async function waitCount(fleet: FleetHandle, status: string, want: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const n = (await fleet.list()).filter((c) => c.properties.connectivityStatus === status).length;
-    if (n >= want) return;
-    if (Date.now() > deadline) throw new Error(`only ${n}/${want} ${status} after ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

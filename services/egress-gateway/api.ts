@@ -9,7 +9,8 @@ import { ArcError, ERROR_CODES, isArcError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import type { Gateway } from './gateway.js';
 import type { GatewayMetrics } from './metrics.js';
-import { SELECTOR_KEYS, type Mode, type Targets } from './rules.js';
+import { SELECTOR_KEYS, type Targets } from '../../shared/targets.js';
+import type { Mode } from './rules.js';
 
 const CLUSTER = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const Duration = z.string().refine((s) => {

@@ -4,16 +4,8 @@
  */
 import type { Clock, TimerHandle } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
-import {
-  RuleTable,
-  selectTargets,
-  type ClusterLabels,
-  type Effective,
-  type Mode,
-  type ModeKind,
-  type Rule,
-  type Targets,
-} from './rules.js';
+import { RuleTable, type Effective, type Mode, type ModeKind, type Rule } from './rules.js';
+import { selectTargets, type ClusterLabels, type Targets } from '../../shared/targets.js';
 
 export interface ConnectionSink {
   apply(cluster: string, mode: Effective): number;

@@ -10,7 +10,7 @@ import { compileGatewayConfig } from './config.js';
 import { Gateway } from './gateway.js';
 import { createGatewayMetrics } from './metrics.js';
 import { EgressProxy } from './proxy.js';
-import type { ClusterLabels } from './rules.js';
+import type { ClusterLabels } from '../../shared/targets.js';
 
 async function main(): Promise<void> {
   const config = compileGatewayConfig();

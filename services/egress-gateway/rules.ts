@@ -113,12 +113,3 @@ export class RuleTable {
     return out;
   }
 }
-
-export {
-  SELECTOR_KEYS,
-  parseSelector,
-  selectTargets,
-  type ClusterLabels,
-  type SelectorKey,
-  type Targets,
-} from '../../shared/targets.js';

@@ -3,13 +3,8 @@ import { ReconnectBackoff } from '../../shared/backoff.js';
 import { FakeClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/log.js';
 import { Gateway } from '../../services/egress-gateway/gateway.js';
-import {
-  RuleTable,
-  effectiveAt,
-  parseSelector,
-  selectTargets,
-  type Effective,
-} from '../../services/egress-gateway/rules.js';
+import { RuleTable, effectiveAt, type Effective } from '../../services/egress-gateway/rules.js';
+import { parseSelector, selectTargets } from '../../shared/targets.js';
 import { sniffConnect } from '../../services/egress-gateway/sniff.js';
 
 const LABELS = Array.from({ length: 100 }, (_, i) => ({
