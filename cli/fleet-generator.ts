@@ -295,6 +295,8 @@ export function generateCluster(rng: Rng, index: number, opts: GenerateFleetOpti
     generation: 0,
     changedAt: opts.nowIso ?? new Date().toISOString(),
     stoppedAgents: [],
+    features: { clusterConnect: true },
+    faults: {},
   };
 }
 

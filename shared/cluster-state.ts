@@ -34,6 +34,24 @@ export const clusterStateSchema = z.strictObject({
   changedAt: z.string(),
   /** Agents that are not running for this cluster (as if their deployment were scaled to 0). */
   stoppedAgents: z.array(z.enum(AGENT_NAMES)).default([]),
+  /** Optional Arc features; an agent of a feature that is off has no deployment. */
+  features: z
+    .strictObject({
+      /** clusterconnect-agent (and kube-aad-proxy's role): `listClusterUserCredential` works. */
+      clusterConnect: z.boolean().default(true),
+    })
+    .default({ clusterConnect: true }),
+  /**
+   * Injected in-cluster failures (chaos): while set, the named operation fails with this message.
+   * `fluxApply`: config-agent's apply of every Flux configuration; `extensionInstall`: extension-manager's
+   * Helm install/upgrade (`InstallationFailed`).
+   */
+  faults: z
+    .strictObject({
+      fluxApply: z.string().min(1).max(1024).optional(),
+      extensionInstall: z.string().min(1).max(1024).optional(),
+    })
+    .default({}),
 });
 export type ClusterState = z.infer<typeof clusterStateSchema>;
 
@@ -78,6 +96,8 @@ export const identitySecretSchema = z.strictObject({
    */
   traceparent: z.string().max(128).optional(),
   tracestate: z.string().max(512).optional(),
+  /** base64 SPKI of the hub's signing key (from the identity reply): checks cluster-connect tokens. */
+  issuerPublicKey: z.string().max(4096).optional(),
 });
 export type IdentitySecret = z.infer<typeof identitySecretSchema>;
 

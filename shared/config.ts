@@ -83,6 +83,17 @@ export const ENV = {
   egressApiUrl: 'ARCFLEET_EGRESS_API_URL',
   hubFeedInterval: 'ARCFLEET_HUB_FEED_INTERVAL',
   hubFeedMaxLag: 'ARCFLEET_HUB_FEED_MAX_LAG',
+  kubeApiserverPort: 'ARCFLEET_KUBE_APISERVER_PORT',
+  kubeApiserverHost: 'ARCFLEET_KUBE_APISERVER_HOST',
+  kubeApiserverUrl: 'ARCFLEET_KUBE_APISERVER_URL',
+  kubeApiserverPersistInterval: 'ARCFLEET_KUBE_APISERVER_PERSIST_INTERVAL',
+  configPullInterval: 'ARCFLEET_CONFIG_PULL_INTERVAL',
+  extensionOperationTimeout: 'ARCFLEET_EXTENSION_OPERATION_TIMEOUT',
+  protectedSettingsHold: 'ARCFLEET_PROTECTED_SETTINGS_HOLD',
+  extensionCatalog: 'ARCFLEET_EXTENSION_CATALOG',
+  extensionUpgradeInterval: 'ARCFLEET_EXTENSION_UPGRADE_INTERVAL',
+  clusterConnectTimeout: 'ARCFLEET_CLUSTER_CONNECT_TIMEOUT',
+  clusterConnectTokenValidity: 'ARCFLEET_CLUSTER_CONNECT_TOKEN_VALIDITY',
 } as const;
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;

@@ -37,6 +37,19 @@ export const ERROR_CODES = {
   InternalServerError: 'InternalServerError',
   ServiceUnavailable: 'ServiceUnavailable',
   NotFound: 'NotFound',
+  // cluster configuration (extensions, Flux configurations, Service Connector)
+  InstallationFailed: 'InstallationFailed',
+  AgentResponseTimeout: 'AgentResponseTimeout',
+  ProtectedSettingsExpired: 'ProtectedSettingsExpired',
+  ExtensionNotInstalled: 'ExtensionNotInstalled',
+  FluxApplyFailed: 'FluxApplyFailed',
+  // cluster connect
+  Unauthorized: 'Unauthorized',
+  Forbidden: 'Forbidden',
+  ClusterConnectUnavailable: 'ClusterConnectUnavailable',
+  ClusterConnectTimeout: 'ClusterConnectTimeout',
+  // emulated apiserver
+  KubeApiError: 'KubeApiError',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

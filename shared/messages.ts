@@ -4,6 +4,12 @@
  */
 import { z } from 'zod';
 import { ERROR_CODES, MessageRejectedError } from './errors.js';
+import {
+  desiredExtensionSchema,
+  desiredFluxConfigurationSchema,
+  extensionStatusSchema,
+  fluxConfigurationStatusSchema,
+} from './configuration.js';
 import { AGENT_NAMES, PROTOCOL_VERSION } from './subjects.js';
 
 const agent = z.enum(AGENT_NAMES);
@@ -84,13 +90,36 @@ export const agentHealthSchema = z.strictObject({
     .max(AGENT_NAMES.length),
 });
 
+/** extension-manager or config-agent asks for the cluster's desired configuration (see configuration.ts). */
+export const configPullSchema = z.strictObject({
+  v: version,
+  type: z.literal('config-pull'),
+  agent,
+  sentAt: isoTime,
+});
+
+/** What the agent made of the desired state: one entry per resource it acted on. */
+export const configStatusSchema = z.strictObject({
+  v: version,
+  type: z.literal('config-status'),
+  agent,
+  sentAt: isoTime,
+  extensions: z.array(extensionStatusSchema).max(500).default([]),
+  fluxConfigurations: z.array(fluxConfigurationStatusSchema).max(500).default([]),
+});
+
 export const agentMessageSchema = z.discriminatedUnion('type', [
   registerRequestSchema,
   renewRequestSchema,
   heartbeatSchema,
   metadataReportSchema,
   agentHealthSchema,
+  configPullSchema,
+  configStatusSchema,
 ]);
+
+export type ConfigPull = z.infer<typeof configPullSchema>;
+export type ConfigStatus = z.infer<typeof configStatusSchema>;
 
 export type RegisterRequest = z.infer<typeof registerRequestSchema>;
 export type RenewRequest = z.infer<typeof renewRequestSchema>;
@@ -106,6 +135,8 @@ export const identityReplySchema = z.strictObject({
   certificate: z.string().min(1),
   notBefore: isoTime,
   notAfter: isoTime,
+  /** base64 SPKI of the hub's signing key: agents verify cluster-connect tokens with it. */
+  issuerPublicKey: z.string().max(4096).optional(),
 });
 export const ackReplySchema = z.strictObject({
   v: version,
@@ -118,11 +149,23 @@ export const errorReplySchema = z.strictObject({
   code: z.string(),
   message: z.string(),
 });
+/**
+ * Reply to `config-pull`: everything the asking agent is responsible for (extensions for
+ * extension-manager, Flux configurations for config-agent; the other list is empty).
+ */
+export const desiredStateReplySchema = z.strictObject({
+  v: version,
+  type: z.literal('desired-state'),
+  extensions: z.array(desiredExtensionSchema).max(500),
+  fluxConfigurations: z.array(desiredFluxConfigurationSchema).max(500),
+});
 export const hubReplySchema = z.discriminatedUnion('type', [
   identityReplySchema,
   ackReplySchema,
   errorReplySchema,
+  desiredStateReplySchema,
 ]);
+export type DesiredStateReply = z.infer<typeof desiredStateReplySchema>;
 export type IdentityReply = z.infer<typeof identityReplySchema>;
 export type AckReply = z.infer<typeof ackReplySchema>;
 export type ErrorReply = z.infer<typeof errorReplySchema>;
@@ -131,8 +174,11 @@ export type HubReply = z.infer<typeof hubReplySchema>;
 export const controlMessageSchema = z.strictObject({
   v: version,
   type: z.literal('control'),
-  /** `disconnect`: the resource was deleted; agents stop and forget their identity. */
-  action: z.enum(['disconnect']),
+  /**
+   * `disconnect`: the resource was deleted; agents stop and forget their identity.
+   * `config-changed`: the cluster's extensions / Flux configurations changed; pull now.
+   */
+  action: z.enum(['disconnect', 'config-changed']),
   reason: z.string().max(1024),
 });
 export type ControlMessage = z.infer<typeof controlMessageSchema>;

@@ -21,7 +21,15 @@ export const AGENT_NAMES = [
 ] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
 
-export const MESSAGE_KINDS = ['register', 'renew', 'heartbeat', 'metadata', 'agent-health'] as const;
+export const MESSAGE_KINDS = [
+  'register',
+  'renew',
+  'heartbeat',
+  'metadata',
+  'agent-health',
+  'config-pull',
+  'config-status',
+] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
 export interface ClusterRef {

@@ -258,6 +258,8 @@ export class TestFleet {
     await this.store.updateState(name, new Date(this.clock.now()).toISOString(), (s) => ({
       ...s,
       stoppedAgents: [],
+      features: { clusterConnect: true },
+      faults: {},
     }));
   }
 

@@ -140,6 +140,8 @@ function state(name: string, generation = 0): ClusterState {
     generation,
     changedAt: '2026-01-01T00:00:00.000Z',
     stoppedAgents: [],
+    features: { clusterConnect: true },
+    faults: {},
   };
 }
 

@@ -35,6 +35,8 @@ function state(name: string): ClusterState {
     generation: 0,
     changedAt: '2026-01-01T00:00:00.000Z',
     stoppedAgents: [],
+    features: { clusterConnect: true },
+    faults: {},
   };
 }
 

@@ -38,6 +38,8 @@ const state: ClusterState = {
   generation: 0,
   changedAt: '2026-01-01T00:00:00.000Z',
   stoppedAgents: [],
+  features: { clusterConnect: true },
+  faults: {},
 };
 
 describe('MetricsAgent', () => {

@@ -1,0 +1,296 @@
+/**
+ * Cluster configuration: the contract between the hub (which keeps the ARM resources
+ * `Microsoft.KubernetesConfiguration/extensions` and `.../fluxConfigurations`, and Service Connector
+ * `Microsoft.ServiceLinker/linkers`) and the agents that make them true inside the cluster
+ * (extension-manager, config-agent).
+ *
+ * Flow (pull, outbound only, as in the real Arc): the agent sends `config-pull`, the hub replies with
+ * the cluster's `desired-state` for that agent; the agent applies it to the emulated apiserver and
+ * reports `config-status` (per resource, with the generation it observed). The hub nudges the agents
+ * with a `config-changed` control message after a write, so they need not wait for their next pull.
+ *
+ * Extension types come from a catalog (data): which namespace a release goes to, which objects it
+ * creates, which versions exist per release train. Documented in docs/protocol.md.
+ */
+import { z } from 'zod';
+
+// ---------------------------------------------------------------------------------------------
+// Extension catalog
+// ---------------------------------------------------------------------------------------------
+
+const k8sName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a lower-case RFC 1123 name');
+
+/** One object an extension's chart creates. `{release}` in a name becomes the extension's name. */
+export const catalogObjectSchema = z.strictObject({
+  apiVersion: z.string().min(1),
+  kind: z.enum(['Deployment', 'ServiceAccount', 'ConfigMap', 'Secret']),
+  name: z.string().min(1).max(253),
+});
+export type CatalogObject = z.infer<typeof catalogObjectSchema>;
+
+export const catalogEntrySchema = z.strictObject({
+  /** Lower-case, e.g. `microsoft.flux`. Compared case-insensitively. */
+  extensionType: z.string().min(1).max(128),
+  /** Release namespace of a cluster-scoped install. */
+  releaseNamespace: k8sName,
+  scopes: z.array(z.enum(['cluster', 'namespace'])).min(1),
+  /** Versions per release train, oldest first (semver `major.minor.patch`). */
+  releaseTrains: z.record(z.string().min(1), z.array(z.string().regex(/^\d+\.\d+\.\d+$/)).min(1)),
+  objects: z.array(catalogObjectSchema),
+  /** Service Connector: connections (linkers) are delivered with this extension. */
+  supportsConnections: z.boolean().default(false),
+});
+export type CatalogEntry = z.infer<typeof catalogEntrySchema>;
+
+export const extensionCatalogSchema = z.array(catalogEntrySchema).min(1);
+
+/** The built-in catalog; `ARCFLEET_EXTENSION_CATALOG` may name a YAML/JSON file with another one. */
+export const BUILTIN_EXTENSION_CATALOG: readonly CatalogEntry[] = extensionCatalogSchema.parse([
+  {
+    extensionType: 'microsoft.flux',
+    releaseNamespace: 'flux-system',
+    scopes: ['cluster'],
+    releaseTrains: { Stable: ['1.11.3', '1.12.1', '1.13.4', '1.14.1'], Preview: ['1.15.0'] },
+    objects: [
+      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'source-controller' },
+      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'kustomize-controller' },
+      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'helm-controller' },
+      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'notification-controller' },
+      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'fluxconfig-agent' },
+      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'fluxconfig-controller' },
+      { apiVersion: 'v1', kind: 'ServiceAccount', name: 'flux-applier' },
+    ],
+  },
+  {
+    extensionType: 'microsoft.servicelinker.kubernetes',
+    releaseNamespace: 'sc-system',
+    scopes: ['cluster'],
+    releaseTrains: { Stable: ['1.0.0', '1.1.0', '1.2.3'] },
+    objects: [
+      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'sc-controller' },
+      { apiVersion: 'v1', kind: 'ServiceAccount', name: 'sc-operator' },
+      { apiVersion: 'v1', kind: 'ConfigMap', name: 'sc-config' },
+    ],
+    supportsConnections: true,
+  },
+  {
+    extensionType: 'microsoft.azuremonitor.containers',
+    releaseNamespace: 'kube-system',
+    scopes: ['cluster'],
+    releaseTrains: { Stable: ['3.1.20', '3.1.22', '3.1.24'] },
+    objects: [
+      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'ama-logs-rs' },
+      { apiVersion: 'v1', kind: 'ConfigMap', name: 'container-azm-ms-agentconfig' },
+    ],
+  },
+  {
+    extensionType: 'microsoft.azurekeyvaultsecretsprovider',
+    releaseNamespace: 'kube-system',
+    scopes: ['cluster'],
+    releaseTrains: { Stable: ['1.5.6', '1.6.0', '1.6.2'] },
+    objects: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: '{release}-secrets-store-provider' }],
+  },
+  {
+    extensionType: 'microsoft.contoso.sample',
+    releaseNamespace: 'contoso',
+    scopes: ['cluster', 'namespace'],
+    releaseTrains: { Stable: ['0.1.0', '0.2.0'], Preview: ['0.3.0'] },
+    objects: [
+      { apiVersion: 'apps/v1', kind: 'Deployment', name: '{release}' },
+      { apiVersion: 'v1', kind: 'ConfigMap', name: '{release}-settings' },
+    ],
+  },
+]);
+
+export function findCatalogEntry(
+  catalog: readonly CatalogEntry[],
+  extensionType: string,
+): CatalogEntry | undefined {
+  const t = extensionType.toLowerCase();
+  return catalog.find((e) => e.extensionType === t);
+}
+
+/** Numeric comparison of `major.minor.patch`. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * The version an install should have: the pinned one when auto-upgrade is off, else the newest of the
+ * release train with the same major as what is installed (minor upgrades only), or the newest of the
+ * train for a first install. Undefined when the train or the pinned version does not exist.
+ */
+export function targetVersion(
+  entry: CatalogEntry,
+  want: { releaseTrain: string; autoUpgradeMinorVersion: boolean; version: string | null },
+  installed: string | null,
+): string | undefined {
+  const trainKey = Object.keys(entry.releaseTrains).find(
+    (k) => k.toLowerCase() === want.releaseTrain.toLowerCase(),
+  );
+  const train = trainKey === undefined ? undefined : entry.releaseTrains[trainKey];
+  if (!train) return undefined;
+  if (!want.autoUpgradeMinorVersion) {
+    if (want.version === null) return undefined;
+    return Object.values(entry.releaseTrains).some((vs) => vs.includes(want.version as string))
+      ? want.version
+      : undefined;
+  }
+  const sorted = [...train].sort(compareVersions);
+  if (installed === null) return sorted[sorted.length - 1];
+  const major = installed.split('.')[0];
+  const sameMajor = sorted.filter((v) => v.split('.')[0] === major);
+  const newest = sameMajor[sameMajor.length - 1];
+  return newest !== undefined && compareVersions(newest, installed) > 0 ? newest : installed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Desired state (hub → agent)
+// ---------------------------------------------------------------------------------------------
+
+const settings = z.record(z.string().max(256), z.string().max(64 * 1024));
+
+export const extensionScopeSchema = z.union([
+  z.strictObject({ cluster: z.strictObject({ releaseNamespace: k8sName }) }),
+  z.strictObject({ namespace: z.strictObject({ targetNamespace: k8sName }) }),
+]);
+export type ExtensionScope = z.infer<typeof extensionScopeSchema>;
+
+/** A Service Connector connection (linker), delivered with the `sc-extension` extension. */
+export const desiredConnectionSchema = z.strictObject({
+  name: z.string().min(1).max(128),
+  /** Kubernetes namespace the Secret (and ServiceAccount) go to (default `default`). */
+  namespace: k8sName,
+  authType: z.enum(['secret', 'servicePrincipalSecret', 'workloadIdentity', 'userAssignedIdentity']),
+  /** The target service's resource id (for the Secret's content). */
+  targetId: z.string().max(2048),
+  /** Workload Identity: the client id the ServiceAccount is annotated with. */
+  clientId: z.string().max(128).nullable(),
+  generation: z.int().min(0),
+});
+export type DesiredConnection = z.infer<typeof desiredConnectionSchema>;
+
+export const desiredExtensionSchema = z.strictObject({
+  name: z.string().min(1).max(253),
+  extensionType: z.string().min(1).max(128),
+  releaseTrain: z.string().min(1).max(64),
+  autoUpgradeMinorVersion: z.boolean(),
+  /** Pinned version (only with auto-upgrade off), else null. */
+  version: z.string().max(64).nullable(),
+  scope: extensionScopeSchema,
+  configurationSettings: settings,
+  /** Null once the hub no longer holds them (delivered and acknowledged, or expired). */
+  configurationProtectedSettings: settings.nullable(),
+  /** Bumped by every PUT/PATCH/DELETE of the resource; echoed in the status. */
+  generation: z.int().min(0),
+  /** DELETE in progress: uninstall. */
+  deleting: z.boolean(),
+  connections: z.array(desiredConnectionSchema).max(1000).default([]),
+});
+export type DesiredExtension = z.infer<typeof desiredExtensionSchema>;
+
+export const kustomizationSchema = z.strictObject({
+  path: z.string().max(1024),
+  dependsOn: z.array(z.string().max(253)).max(50),
+  prune: z.boolean(),
+  force: z.boolean(),
+  syncIntervalInSeconds: z.int().min(1),
+  timeoutInSeconds: z.int().min(1),
+});
+export type Kustomization = z.infer<typeof kustomizationSchema>;
+
+export const desiredFluxConfigurationSchema = z.strictObject({
+  name: z.string().min(1).max(253),
+  /** Namespace of the Flux objects (GitRepository, Kustomizations). */
+  namespace: k8sName,
+  scope: z.enum(['cluster', 'namespace']),
+  sourceKind: z.enum(['GitRepository', 'Bucket', 'AzureBlob']),
+  /** Source URL (git URL, bucket endpoint or blob container URL). */
+  url: z.string().min(1).max(2048),
+  /** Branch, tag, semver range or commit; one of them. */
+  repositoryRef: z.strictObject({
+    branch: z.string().max(256).optional(),
+    tag: z.string().max(256).optional(),
+    semver: z.string().max(256).optional(),
+    commit: z.string().max(64).optional(),
+  }),
+  kustomizations: z.record(z.string().min(1).max(253), kustomizationSchema),
+  suspend: z.boolean(),
+  generation: z.int().min(0),
+  deleting: z.boolean(),
+});
+export type DesiredFluxConfiguration = z.infer<typeof desiredFluxConfigurationSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Status (agent → hub)
+// ---------------------------------------------------------------------------------------------
+
+export const extensionStatusConditionSchema = z.strictObject({
+  code: z.string().max(256),
+  displayStatus: z.string().max(256),
+  level: z.enum(['Error', 'Warning', 'Information']),
+  message: z.string().max(4096),
+  time: z.string().max(64),
+});
+export type ExtensionStatusCondition = z.infer<typeof extensionStatusConditionSchema>;
+
+export const extensionStatusSchema = z.strictObject({
+  name: z.string().min(1).max(253),
+  /** The desired generation this status answers. */
+  generation: z.int().min(0),
+  /** Installed: the release matches the desired state; Uninstalled: the deletion is done. */
+  phase: z.enum(['Installed', 'Failed', 'Uninstalled']),
+  currentVersion: z.string().max(64).nullable(),
+  statuses: z.array(extensionStatusConditionSchema).max(20),
+  errorInfo: z.strictObject({ code: z.string().max(128), message: z.string().max(4096) }).nullable(),
+  /** Connections (by name) whose objects exist in the cluster. */
+  appliedConnections: z.array(z.string().max(128)).max(1000).default([]),
+});
+export type ExtensionStatus = z.infer<typeof extensionStatusSchema>;
+
+export const COMPLIANCE_STATES = ['Compliant', 'Non-Compliant', 'Pending', 'Suspended', 'Unknown'] as const;
+export type ComplianceState = (typeof COMPLIANCE_STATES)[number];
+
+export const fluxObjectStatusSchema = z.strictObject({
+  name: z.string().max(253),
+  namespace: z.string().max(253),
+  kind: z.string().max(64),
+  complianceState: z.enum(COMPLIANCE_STATES),
+  appliedBy: z.strictObject({ name: z.string().max(253), namespace: z.string().max(253) }).nullable(),
+  statusConditions: z
+    .array(
+      z.strictObject({
+        lastTransitionTime: z.string().max(64),
+        message: z.string().max(4096),
+        reason: z.string().max(256),
+        status: z.enum(['True', 'False', 'Unknown']),
+        type: z.string().max(64),
+      }),
+    )
+    .max(10),
+});
+export type FluxObjectStatus = z.infer<typeof fluxObjectStatusSchema>;
+
+export const fluxConfigurationStatusSchema = z.strictObject({
+  name: z.string().min(1).max(253),
+  generation: z.int().min(0),
+  /** true: the configuration's objects are gone (answer to `deleting`). */
+  deleted: z.boolean(),
+  complianceState: z.enum(COMPLIANCE_STATES),
+  statuses: z.array(fluxObjectStatusSchema).max(200),
+  errorMessage: z.string().max(4096).nullable(),
+  sourceSyncedCommitId: z.string().max(128).nullable(),
+  sourceUpdatedAt: z.string().max(64).nullable(),
+  statusUpdatedAt: z.string().max(64),
+});
+export type FluxConfigurationStatus = z.infer<typeof fluxConfigurationStatusSchema>;
