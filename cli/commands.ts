@@ -1,4 +1,5 @@
 /** `az connectedk8s`-like commands and run-time cluster changes. Each returns the text to print. */
+import { writeFile } from 'node:fs/promises';
 import { ArcError, ERROR_CODES } from '../shared/errors.js';
 import { AGENT_NAMES, type AgentName } from '../shared/subjects.js';
 import type { ClusterState } from '../shared/cluster-state.js';
@@ -123,4 +124,42 @@ export async function setAgentsCommand(
       : s.stoppedAgents.filter((a) => !agents.includes(a)),
   }));
   return `${name}: stopped agents: ${next.stoppedAgents.length > 0 ? next.stoppedAgents.join(', ') : 'none'}`;
+}
+
+export async function faultCommand(
+  ctx: FleetContext,
+  name: string,
+  faults: { fluxApply?: string; extensionInstall?: string; clear: boolean },
+): Promise<string> {
+  if (!faults.clear && faults.fluxApply === undefined && faults.extensionInstall === undefined)
+    throw new ArcError(ERROR_CODES.InvalidParameter, 'give --flux-apply, --extension-install or --clear', {
+      status: 400,
+      target: '--flux-apply',
+    });
+  const next = await change(ctx, name, (s) => ({
+    ...s,
+    faults: faults.clear
+      ? {}
+      : {
+          ...s.faults,
+          ...(faults.fluxApply === undefined ? {} : { fluxApply: faults.fluxApply }),
+          ...(faults.extensionInstall === undefined ? {} : { extensionInstall: faults.extensionInstall }),
+        },
+  }));
+  const set = Object.entries(next.faults).map(([k, v]) => `${k}: ${v}`);
+  return `${name}: faults: ${set.length > 0 ? set.join('; ') : 'none'}`;
+}
+
+/** `az connectedk8s proxy`'s first half: the kubeconfig from listClusterUserCredential. */
+export async function kubeconfigCommand(
+  ctx: FleetContext,
+  name: string,
+  user: string,
+  file: string | undefined,
+): Promise<string> {
+  const ref = await ctx.ref(name);
+  const kubeconfig = await ctx.client.clusterUserKubeconfig(ref, user);
+  if (file === undefined) return kubeconfig.trimEnd();
+  await writeFile(file, kubeconfig, { mode: 0o600 });
+  return `${name}: kubeconfig written to ${file} (kubectl --kubeconfig ${file} get pods -n azure-arc)`;
 }

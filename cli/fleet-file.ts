@@ -19,6 +19,8 @@ export const fleetFileSchema = z.object({
   natsMonitorUrl: z.string(),
   /** Control API of the egress gateway (absent in fleets started before it existed). */
   egressApiUrl: z.string().optional(),
+  /** The emulated apiserver (cluster side; absent in fleets started before it existed). */
+  kubeApiserverUrl: z.string().optional(),
   timeScale: z.number().positive(),
   /** Real epoch ms at which simulated time equals real time (ARCFLEET_CLOCK_EPOCH_MS of every child). */
   epochMs: z.number().int(),

@@ -124,6 +124,47 @@ export class HubClient {
     return { value };
   }
 
+  /** listClusterUserCredential (Token): the kubeconfig text, for `user`. */
+  async clusterUserKubeconfig(ref: ClusterRef, user: string): Promise<string> {
+    const res = await fetch(this.url(`${this.clusterPath(ref)}/listClusterUserCredential`), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-ms-client-principal-name': user },
+      body: JSON.stringify({ authenticationMethod: 'Token', clientProxy: false }),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    if (res.status >= 400) throw await errorFrom(res, 'POST');
+    const body = (await res.json()) as { kubeconfigs: { name: string; value: string }[] };
+    const first = body.kubeconfigs[0];
+    if (!first)
+      throw new ArcError(ERROR_CODES.InternalServerError, 'listClusterUserCredential returned no kubeconfig');
+    return Buffer.from(first.value, 'base64').toString('utf8');
+  }
+
+  /** Any ARM call below the hub (child resources of a cluster); errors become ArcError. */
+  async arm<T = unknown>(
+    method: string,
+    path: string,
+    apiVersion: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T | undefined }> {
+    const res = await this.request(method, `${this.baseUrl}${path}?api-version=${apiVersion}`, body);
+    const text = await res.text();
+    return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as T) };
+  }
+
+  /** A LIST below the hub, following every nextLink. */
+  async armList<T = unknown>(path: string, apiVersion: string): Promise<T[]> {
+    let next: string | undefined = `${this.baseUrl}${path}?api-version=${apiVersion}`;
+    const value: T[] = [];
+    for (let pages = 0; next !== undefined && pages < 10_000; pages++) {
+      const res = await this.request('GET', next);
+      const page = (await res.json()) as { value: T[]; nextLink?: string };
+      value.push(...page.value);
+      next = page.nextLink ? new URL(page.nextLink, this.baseUrl).toString() : undefined;
+    }
+    return value;
+  }
+
   private async request(method: string, url: string, body?: unknown): Promise<Response> {
     let res: Response;
     try {

@@ -34,8 +34,15 @@ export const DEFAULT_DATA_DIR = '.arcfleet';
 export const DEFAULT_CLUSTER_COUNT = 10;
 /** One simulated minute per real second: a fleet connects visibly fast, 15 simulated min of silence ≈ 15 s. */
 export const DEFAULT_TIME_SCALE = 60;
-export const AGENT_SERVICES = ['clusteridentityoperator', 'resource-sync-agent', 'metrics-agent'] as const;
-export const NODE_SERVICES = ['hub', 'egress-gateway', ...AGENT_SERVICES] as const;
+export const AGENT_SERVICES = [
+  'clusteridentityoperator',
+  'resource-sync-agent',
+  'metrics-agent',
+  'config-agent',
+  'extension-manager',
+  'clusterconnect-agent',
+] as const;
+export const NODE_SERVICES = ['hub', 'egress-gateway', 'kube-apiserver', ...AGENT_SERVICES] as const;
 export type NodeServiceName = (typeof NODE_SERVICES)[number];
 export type ServiceName = 'nats-server' | 'prometheus' | NodeServiceName;
 
@@ -121,6 +128,8 @@ export interface FleetHandle {
   readonly targetsFile: string | undefined;
   /** Control API of the egress gateway every agent connection leaves through. */
   readonly egressApiUrl: string;
+  /** The emulated apiserver (cluster side); a cluster's API is `<url>/clusters/<name>`. */
+  readonly kubeApiserverUrl: string;
   readonly subscriptionId: string;
   readonly resourceGroup: string;
   readonly timeScale: number;
@@ -231,6 +240,9 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
   while (natsMonitorPort === natsPort || natsMonitorPort === hubPort) natsMonitorPort = await freePort();
   const [egressPort, egressApiPort] = [await freePort(), await freePort()];
   const egressApiUrl = `http://127.0.0.1:${egressApiPort}`;
+  // Cluster side only: the agents reach it on loopback; the cloud only through cluster connect.
+  const kubeApiserverPort = await freePort();
+  const kubeApiserverUrl = `http://127.0.0.1:${kubeApiserverPort}`;
 
   if (opts.reset ?? true)
     for (const entry of ['clusters', 'nats', 'logs', 'hub', 'fleet.json'])
@@ -298,6 +310,9 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
     [ENV.egressPort]: String(egressPort),
     [ENV.egressApiPort]: String(egressApiPort),
     [ENV.egressUrl]: `nats://127.0.0.1:${egressPort}`,
+    [ENV.kubeApiserverPort]: String(kubeApiserverPort),
+    [ENV.kubeApiserverHost]: '127.0.0.1',
+    [ENV.kubeApiserverUrl]: kubeApiserverUrl,
   };
 
   // Every agent serves /metrics on a port of its own (loopback), listed with the hub in the file_sd JSON.
@@ -373,6 +388,26 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
     );
   };
 
+  const waitKubeApiserverReady = async (abort: () => Error | undefined = failureError): Promise<void> => {
+    await waitFor(
+      async () => {
+        checkAborted();
+        const res = await fetch(`${kubeApiserverUrl}/readyz`, { signal: AbortSignal.timeout(1000) }).catch(
+          () => undefined,
+        );
+        await res?.body?.cancel();
+        return res?.status === 200;
+      },
+      startTimeoutMs,
+      () =>
+        new ArcError(
+          ERROR_CODES.InternalServerError,
+          `the kube-apiserver did not answer GET ${kubeApiserverUrl}/readyz within ${startTimeoutMs / 1000} s (log: ${join(logDir, 'kube-apiserver.log')})`,
+        ),
+      abort,
+    );
+  };
+
   const pids = (): Record<string, number> => {
     const out: Record<string, number> = {};
     for (const [name, child] of children) if (child.pid !== undefined && !child.exited) out[name] = child.pid;
@@ -388,6 +423,7 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
     natsUrl: nats.url,
     natsMonitorUrl: nats.monitorUrl,
     egressApiUrl,
+    kubeApiserverUrl,
     timeScale,
     epochMs,
     clusterCount: clusters.length,
@@ -435,6 +471,7 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
         child.exited ? new ArcError(ERROR_CODES.InternalServerError, child.describeExit()) : undefined;
       if (name === 'hub') await waitHubReady(exited);
       if (name === 'egress-gateway') await waitGatewayReady(exited);
+      if (name === 'kube-apiserver') await waitKubeApiserverReady(exited);
     }
   };
 
@@ -510,6 +547,7 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
     for (const timer of restartTimers) clearTimeout(timer);
     const agents = AGENT_SERVICES.map((n) => children.get(n)).filter((c): c is Child => c !== undefined);
     await Promise.all(agents.map((c) => c.stop(graceMs)));
+    await children.get('kube-apiserver')?.stop(graceMs);
     await children.get('egress-gateway')?.stop(graceMs);
     await children.get('prometheus')?.stop(graceMs);
     await children.get('hub')?.stop(graceMs);
@@ -533,10 +571,14 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
     spawnService('egress-gateway');
     await waitGatewayReady();
     log(`egress gateway on ${serviceEnv[ENV.egressUrl] ?? ''} (control API ${egressApiUrl})`);
+    spawnService('kube-apiserver');
+    await waitKubeApiserverReady();
+    log(`kube-apiserver on ${kubeApiserverUrl} (each cluster under /clusters/<name>)`);
     for (const name of AGENT_SERVICES) spawnService(name);
     targets = await writeTargets(dataDir, [
       { service: 'hub', address: `127.0.0.1:${hubPort}` },
       { service: 'egress-gateway', address: new URL(egressApiUrl).host },
+      { service: 'kube-apiserver', address: `127.0.0.1:${kubeApiserverPort}` },
       ...[...metricsPorts].map(([service, port]) => ({ service, address: `127.0.0.1:${port}` })),
     ]);
     if (opts.prometheus) {
@@ -582,6 +624,7 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
     natsUrl: nats.url,
     natsMonitorUrl: nats.monitorUrl,
     egressApiUrl,
+    kubeApiserverUrl,
     subscriptionId,
     resourceGroup,
     timeScale,

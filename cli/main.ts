@@ -5,6 +5,8 @@ import { isArcError } from '../shared/errors.js';
 import {
   connectCommand,
   deleteCommand,
+  faultCommand,
+  kubeconfigCommand,
   listCommand,
   parseAgents,
   parseOutput,
@@ -17,6 +19,7 @@ import { registerChaosCommands } from './chaos.js';
 import { loadContext, type ContextOptions } from './context.js';
 import { DEFAULT_CLUSTER_COUNT, DEFAULT_DATA_DIR, DEFAULT_TIME_SCALE } from './launcher.js';
 import { detachCommand, downCommand, psCommand, upCommand } from './up.js';
+import { moveCluster } from './region-move.js';
 
 function intArg(min: number, max: number) {
   return (value: string): number => {
@@ -188,6 +191,61 @@ export function buildProgram(): Command {
     .action(async (name: string, o: GlobalOpts & { agent?: string }) => {
       print(await setAgentsCommand(await loadContext(o, false), name, parseAgents(o.agent), false));
     });
+
+  fleetOptions(cluster.command('fault').argument('<name>'))
+    .option('--flux-apply <message>', 'config-agent’s apply of Flux configurations fails with this message')
+    .option('--extension-install <message>', 'extension-manager’s Helm installs fail with this message')
+    .option('--clear', 'remove every injected fault')
+    .description('inject (or clear) an in-cluster failure')
+    .action(
+      async (
+        name: string,
+        o: GlobalOpts & { fluxApply?: string; extensionInstall?: string; clear?: boolean },
+      ) => {
+        print(
+          await faultCommand(await loadContext(o, false), name, {
+            ...(o.fluxApply === undefined ? {} : { fluxApply: o.fluxApply }),
+            ...(o.extensionInstall === undefined ? {} : { extensionInstall: o.extensionInstall }),
+            clear: o.clear === true,
+          }),
+        );
+      },
+    );
+
+  fleetOptions(program.command('kubeconfig').argument('<name>'))
+    .option('--file <path>', 'write the kubeconfig here instead of printing it')
+    .option('--user <user>', 'the user the token is for', 'clusterUser')
+    .description('listClusterUserCredential: a kubeconfig that reaches the cluster through cluster connect')
+    .action(async (name: string, o: GlobalOpts & { file?: string; user: string }) => {
+      print(await kubeconfigCommand(await loadContext(o), name, o.user, o.file));
+    });
+
+  outputOption(fleetOptions(program.command('move').argument('<name>')), 'table')
+    .requiredOption('--to <location>', 'the new location (region)')
+    .option(
+      '--protected-settings <file>',
+      'JSON {extensions:{name:{k:v}}, fluxConfigurations:{...}} kept from the original requests',
+    )
+    .option('--timeout <seconds>', 'longest wait of each step', positiveNumber, 120)
+    .description('move a connected cluster to another region (the documented procedure, step by step)')
+    .action(
+      async (name: string, o: GlobalOpts & { to: string; protectedSettings?: string; timeout: number }) => {
+        const report = await moveCluster(await loadContext(o), name, {
+          to: o.to,
+          protectedSettingsFile: o.protectedSettings,
+          timeoutMs: o.timeout * 1000,
+          log: o.output === 'json' ? undefined : (line) => print(line),
+        });
+        if (o.output === 'json') print(JSON.stringify(report, null, 2));
+        else
+          print(
+            report.equal
+              ? `${report.cluster}: moved ${report.from} → ${report.to}; LIST after re-creating equals LIST before (${Object.values(report.before).flat().length} resources; kept in ${report.savedTo})`
+              : `${report.cluster}: moved ${report.from} → ${report.to}, but the LISTs differ:\n  ${report.differences.join('\n  ')}`,
+          );
+        if (!report.equal) exitCode = 1;
+      },
+    );
 
   registerChaosCommands(program, print, (code) => {
     exitCode = code;

@@ -22,6 +22,10 @@ export const SERVICES = [
   'clusteridentityoperator',
   'resource-sync-agent',
   'metrics-agent',
+  'config-agent',
+  'extension-manager',
+  'clusterconnect-agent',
+  'kube-apiserver',
 ] as const;
 export type ScenarioService = (typeof SERVICES)[number];
 

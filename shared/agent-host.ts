@@ -15,7 +15,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
-import { headers, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
+import { headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
 import type { ClusterState, IdentitySecret, OnboardingSecret } from './cluster-state.js';
 import { SECRET_IDENTITY, SECRET_ONBOARDING, type ClusterStore } from './cluster-store.js';
 import { HEADER_IDENTITY, HEADER_SIGNATURE, MessageSigner } from './identity.js';
@@ -79,7 +79,9 @@ export function diffVersions(
 
 /** Whether this agent should run for a cluster in this state. */
 export function agentWanted(state: ClusterState | undefined, agent: AgentName): boolean {
-  return state !== undefined && !state.stoppedAgents.includes(agent);
+  if (state === undefined || state.stoppedAgents.includes(agent)) return false;
+  // An optional agent runs only with its feature on (no deployment otherwise, as in the Helm chart).
+  return agent !== 'clusterconnect-agent' || state.features.clusterConnect;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -381,6 +383,35 @@ export class AgentLink {
     } catch (err) {
       this.opts.logger.warn({ event: 'link.reply_invalid', subject, err }, 'invalid reply from the hub');
       return { ok: false, reason: 'invalid-reply', error: err as Error };
+    }
+  }
+
+  /**
+   * A subscription on the pair's own connection, for agent-specific protocols (cluster connect).
+   * Undefined when the link is closed. Errors in the callback are the caller's to handle.
+   */
+  subscribeRaw(subject: string, callback: (msg: Msg) => void): Subscription | undefined {
+    if (this.isClosed) return undefined;
+    return this.nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) {
+          this.opts.logger.warn({ event: 'link.subscription_error', subject, err }, 'subscription error');
+          return;
+        }
+        callback(msg);
+      },
+    });
+  }
+
+  /** Unsigned publish on the pair's connection (data frames of an agent-specific protocol). */
+  publishRaw(subject: string, payload: Uint8Array, hdrs?: MsgHdrs): boolean {
+    if (this.isClosed) return false;
+    try {
+      this.nc.publish(subject, payload, hdrs ? { headers: hdrs } : undefined);
+      return true;
+    } catch (err) {
+      this.opts.logger.warn({ event: 'link.publish_failed', subject, err }, 'publish failed');
+      return false;
     }
   }
 

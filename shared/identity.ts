@@ -79,6 +79,17 @@ export class IdentityAuthority {
     this.publicKey = createPublicKey(this.privateKey);
   }
 
+  /** base64 SPKI DER of the hub's public key: agents verify what the hub signs with it. */
+  publicKeySpki(): string {
+    return this.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+  }
+
+  /** `base64url(JSON claims) "." base64url(Ed25519 signature)`: the certificate format, for other claims. */
+  signClaims(claims: object): string {
+    const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    return `${body}.${sign(null, Buffer.from(body), this.privateKey).toString('base64url')}`;
+  }
+
   static generatePem(): string {
     return generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   }
@@ -121,6 +132,28 @@ export class IdentityAuthority {
     if (!result.success)
       throw new IdentityError(ERROR_CODES.IdentityInvalid, 'identity certificate is malformed');
     return result.data;
+  }
+}
+
+/**
+ * Checks a `signClaims` token against the signer's public key (base64 SPKI); returns the parsed JSON
+ * claims, or undefined when the token is malformed or the signature does not match.
+ */
+export function verifySignedClaims(token: string, signerSpki: string): unknown {
+  const dot = token.indexOf('.');
+  if (dot <= 0 || dot !== token.lastIndexOf('.')) return undefined;
+  const body = token.slice(0, dot);
+  try {
+    const ok = verify(
+      null,
+      Buffer.from(body),
+      publicKeyFromBase64(signerSpki),
+      Buffer.from(token.slice(dot + 1), 'base64url'),
+    );
+    if (!ok) return undefined;
+    return JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown;
+  } catch {
+    return undefined;
   }
 }
 

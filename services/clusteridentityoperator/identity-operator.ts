@@ -288,6 +288,7 @@ export class IdentityOperator implements AgentInstance {
       'azure-identity-certificate-expiration-time': reply.notAfter,
       issuedAt: reply.notBefore,
       state: 'Valid',
+      ...(reply.issuerPublicKey === undefined ? {} : { issuerPublicKey: reply.issuerPublicKey }),
       ...(onboardingTrace ? traceFields(onboardingTrace) : {}),
     };
     await this.ctx.store.writeIdentity(this.ctx.clusterName, secret);

@@ -31,15 +31,15 @@ export interface ArmApiOptions {
 }
 
 const PROVIDER = 'providers/Microsoft.Kubernetes';
-const CLUSTER_PATH = `/subscriptions/:subscriptionId/resourceGroups/:resourceGroup/${PROVIDER}/connectedClusters/:name`;
+export const CLUSTER_PATH = `/subscriptions/:subscriptionId/resourceGroups/:resourceGroup/${PROVIDER}/connectedClusters/:name`;
 
-interface ClusterParams {
+export interface ClusterParams {
   subscriptionId: string;
   resourceGroup: string;
   name: string;
 }
 
-function apiVersionOf(request: FastifyRequest): string {
+export function apiVersionOf(request: FastifyRequest): string {
   const q = request.query as Record<string, string | undefined>;
   const v = q['api-version'];
   if (v === undefined || v === '')
@@ -57,7 +57,7 @@ function apiVersionOf(request: FastifyRequest): string {
   return v;
 }
 
-function refOf(params: ClusterParams): ClusterRef {
+export function refOf(params: ClusterParams): ClusterRef {
   if (!CLUSTER_NAME_PATTERN.test(params.name))
     throw new ArcError(
       ERROR_CODES.InvalidResourceName,
@@ -67,7 +67,7 @@ function refOf(params: ClusterParams): ClusterRef {
   return { subscriptionId: params.subscriptionId, resourceGroup: params.resourceGroup, name: params.name };
 }
 
-function baseUrl(opts: ArmApiOptions, request: FastifyRequest): string {
+export function baseUrl(opts: ArmApiOptions, request: FastifyRequest): string {
   return opts.publicUrl ?? `${request.protocol}://${request.headers.host ?? 'localhost'}`;
 }
 

@@ -28,6 +28,10 @@ export interface HubConfig extends CommonConfig {
   readonly feedMaxLag: number;
   /** The egress gateway's control API, for the page's chaos controls; undefined without a gateway. */
   readonly egressApiUrl: string | undefined;
+  /** Real ms a cluster-connect request waits for the agent's first answer. */
+  readonly clusterConnectTimeoutMs: number;
+  /** Simulated ms a cluster-user token from listClusterUserCredential is valid. */
+  readonly clusterConnectTokenValidityMs: number;
 }
 
 export function compileHubConfig(env: Env = process.env): HubConfig {
@@ -56,5 +60,7 @@ export function compileHubConfig(env: Env = process.env): HubConfig {
     feedIntervalMs: readDuration(env, ENV.hubFeedInterval, 250),
     feedMaxLag: readNumber(env, ENV.hubFeedMaxLag, 40, { min: 1, max: 100_000, integer: true }),
     egressApiUrl: egressApiUrl === '' ? undefined : egressApiUrl.replace(/\/$/, ''),
+    clusterConnectTimeoutMs: readDuration(env, ENV.clusterConnectTimeout, 30_000),
+    clusterConnectTokenValidityMs: readDuration(env, ENV.clusterConnectTokenValidity, 3_600_000),
   });
 }

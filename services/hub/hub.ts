@@ -35,13 +35,17 @@ import { ATTR, spanEvent } from '../../shared/telemetry.js';
 
 export const MAX_CLUSTERS_PER_RESOURCE_GROUP = 800;
 
-function identityReply(issued: { certificate: string; claims: CertificateClaims }): IdentityReply {
+function identityReply(
+  issued: { certificate: string; claims: CertificateClaims },
+  issuerPublicKey: string,
+): IdentityReply {
   return {
     v: PROTOCOL_VERSION,
     type: 'identity',
     certificate: issued.certificate,
     notBefore: new Date(issued.claims.nbf).toISOString(),
     notAfter: new Date(issued.claims.exp).toISOString(),
+    issuerPublicKey,
   };
 }
 
@@ -298,7 +302,7 @@ export class Hub {
       },
       'identity certificate issued',
     );
-    return identityReply(issued);
+    return identityReply(issued, this.deps.authority.publicKeySpki());
   }
 
   /**
@@ -357,7 +361,7 @@ export class Hub {
       { event: 'identity.renewed', key: record.key, serial: issued.claims.serial },
       'identity renewed',
     );
-    return identityReply(issued);
+    return identityReply(issued, this.deps.authority.publicKeySpki());
   }
 
   /** Resolves once the cluster's projection as it is now is in KV. */

@@ -15,6 +15,7 @@ import { createHubMetrics } from './metrics.js';
 import { EventLog } from './event-log.js';
 import { resourceId } from '../../shared/arm.js';
 import { registerLivePage } from './live-page.js';
+import { registerClusterConnect } from './cluster-connect.js';
 import { KvPersistence, ProjectionStore } from './store.js';
 import { initTelemetry } from '../../shared/telemetry.js';
 
@@ -53,7 +54,12 @@ async function main(): Promise<void> {
   const telemetry = initTelemetry('hub', { env: process.env, logger });
   const clock = clockFromConfig(config);
   // Filled in once NATS and the projections are loaded; the HTTP API answers 503 until then.
-  const live: { hub: Hub | undefined; ready: boolean } = { hub: undefined, ready: false };
+  const live: {
+    hub: Hub | undefined;
+    ready: boolean;
+    nc: NatsConnection | undefined;
+    authority: IdentityAuthority | undefined;
+  } = { hub: undefined, ready: false, nc: undefined, authority: undefined };
   const metrics = createHubMetrics(
     () =>
       live.hub?.counts() ?? {
@@ -85,6 +91,17 @@ async function main(): Promise<void> {
     feedMaxLag: config.feedMaxLag,
     egressApiUrl: config.egressApiUrl,
     metrics,
+  });
+  registerClusterConnect(api, {
+    hub: () => live.hub,
+    nc: () => live.nc,
+    authority: () => live.authority,
+    clock,
+    tokenValidityMs: config.clusterConnectTokenValidityMs,
+    timeoutMs: config.clusterConnectTimeoutMs,
+    publicUrl: config.publicUrl,
+    logger,
+    onRequest: (outcome) => metrics.clusterConnectRequests.inc({ outcome }),
   });
   const address = await api.listen({ port: config.port, host: config.host });
   logger.info(
@@ -140,6 +157,8 @@ async function main(): Promise<void> {
   const ticker = setInterval(() => hub.tick(), config.evaluateIntervalMs);
   ticker.unref();
   live.hub = hub;
+  live.nc = nc;
+  live.authority = authority;
   live.ready = true;
   logger.info({ event: 'hub.ready', projections: loaded }, `hub ready with ${loaded} projections`);
 

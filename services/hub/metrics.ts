@@ -152,6 +152,12 @@ export function createHubMetrics(countFleetNow: () => FleetCounts, opts: { cache
       labelNames: ['kind'],
       registers: [registry],
     }),
+    clusterConnectRequests: new Counter({
+      name: 'arcfleet_hub_cluster_connect_requests_total',
+      help: 'Requests forwarded through cluster connect, by outcome (ok, error, timeout, unavailable, not_found, client_closed)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     apiRequests: new Counter({
       name: 'arcfleet_hub_api_requests_total',
       help: 'ARM API requests',

@@ -36,7 +36,7 @@ it('detaches a supervised fleet, which restarts a killed agent, and down stops i
   expect(file?.supervised).toBe(true);
   expect(isAlive(file?.launcherPid ?? -1)).toBe(true);
   const pids = Object.values(file?.pids ?? {});
-  expect(pids).toHaveLength(6);
+  expect(pids).toHaveLength(10); // nats-server, hub, egress-gateway, kube-apiserver and six agents
 
   const victim = file?.pids['resource-sync-agent'] ?? -1;
   process.kill(victim, 'SIGKILL');

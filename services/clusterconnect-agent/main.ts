@@ -1,0 +1,15 @@
+/**
+ * clusterconnect-agent process: one instance per cluster in the cluster store (see connect-agent.ts).
+ */
+import { runAgentService } from '../../shared/agent-service.js';
+import { ENV, readString } from '../../shared/config.js';
+import { AGENT, connectAgentFactory } from './connect-agent.js';
+
+const apiserverUrl = readString(process.env, ENV.kubeApiserverUrl, '');
+
+runAgentService(AGENT, ({ clock }) =>
+  connectAgentFactory({
+    clock,
+    apiserverUrl: apiserverUrl === '' ? undefined : apiserverUrl.replace(/\/$/, ''),
+  }),
+);

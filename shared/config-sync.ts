@@ -1,0 +1,179 @@
+/**
+ * The pull loop extension-manager and config-agent share: pull the cluster's desired configuration
+ * (`config-pull`) when the link comes up, on every pull interval and on a `config-changed` nudge;
+ * hand it to the agent's reconcile; report what changed (`config-status`) until the hub acknowledges
+ * it. One reconcile runs at a time; a nudge during a run makes one more run afterwards.
+ */
+import type { AgentContext, AgentFactory, AgentLink, ClusterSnapshot } from './agent-host.js';
+import type { Clock, TimerHandle } from './clock.js';
+import type { ExtensionStatus, FluxConfigurationStatus } from './configuration.js';
+import { LinkedAgent } from './linked-agent.js';
+import type { ConfigStatus, DesiredStateReply } from './messages.js';
+import { PROTOCOL_VERSION, type AgentName } from './subjects.js';
+
+/** Simulated ms between pulls (`ARCFLEET_CONFIG_PULL_INTERVAL`): undocumented in Arc, our choice. */
+export const DEFAULT_CONFIG_PULL_INTERVAL_MS = 120_000;
+
+export interface ReconcileResult {
+  readonly extensions?: readonly ExtensionStatus[];
+  readonly fluxConfigurations?: readonly FluxConfigurationStatus[];
+}
+
+/** What an agent does with the desired state; must not throw for one bad resource (report it). */
+export interface Reconciler {
+  reconcile(desired: DesiredStateReply, snapshot: ClusterSnapshot): Promise<ReconcileResult>;
+}
+
+export interface ConfigSyncOptions {
+  readonly agent: Extract<AgentName, 'extension-manager' | 'config-agent'>;
+  readonly clock: Clock;
+  /** Simulated ms between pulls. */
+  readonly pullIntervalMs: number;
+  /** Real ms before a failed pull or report is tried again (default 1000). */
+  readonly retryMs?: number;
+}
+
+export function configSyncFactory(
+  opts: ConfigSyncOptions,
+  makeReconciler: (ctx: AgentContext) => Reconciler,
+): AgentFactory {
+  return (ctx, snapshot) => {
+    const sync = new ConfigSync(ctx, opts, makeReconciler(ctx), snapshot);
+    return new LinkedAgent(ctx, snapshot, {
+      onLinkUp: (link) => sync.up(link),
+      onLinkDown: () => sync.down(),
+      onControl: (m) => {
+        if (m.action === 'config-changed') sync.nudge();
+      },
+      onSnapshot: (s, changes) => {
+        sync.setSnapshot(s);
+        // A changed cluster (e.g. an injected fault) may change the outcome: reconcile again.
+        if (changes.state) sync.nudge();
+      },
+      outboxDepth: () => sync.unreported,
+    });
+  };
+}
+
+const TIME_FIELDS = new Set(['time', 'lastTransitionTime', 'statusUpdatedAt', 'sourceUpdatedAt']);
+
+/**
+ * Key of a status as last acknowledged by the hub: a report is sent only when it differs. Timestamps
+ * do not count, or every pull of an unchanged cluster would send a report.
+ */
+function statusKey(s: ExtensionStatus | FluxConfigurationStatus): string {
+  return JSON.stringify(s, (k, v: unknown) => (TIME_FIELDS.has(k) ? undefined : v));
+}
+
+export class ConfigSync {
+  private link: AgentLink | undefined;
+  private timer: TimerHandle | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private running = false;
+  private again = false;
+  private readonly acked = new Map<string, string>();
+  private pending: ReconcileResult | undefined;
+
+  constructor(
+    private readonly ctx: AgentContext,
+    private readonly opts: ConfigSyncOptions,
+    private readonly reconciler: Reconciler,
+    private snapshot: ClusterSnapshot,
+  ) {}
+
+  get unreported(): number {
+    return (this.pending?.extensions?.length ?? 0) + (this.pending?.fluxConfigurations?.length ?? 0);
+  }
+
+  setSnapshot(snapshot: ClusterSnapshot): void {
+    this.snapshot = snapshot;
+  }
+
+  up(link: AgentLink): void {
+    this.link = link;
+    // The hub may have lost what it acknowledged (a restore from an older state): report afresh.
+    this.acked.clear();
+    this.timer = this.opts.clock.setInterval(() => this.nudge(), this.opts.pullIntervalMs);
+    this.nudge();
+  }
+
+  down(): void {
+    this.link = undefined;
+    if (this.timer) this.opts.clock.clear(this.timer);
+    this.timer = undefined;
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = undefined;
+  }
+
+  nudge(): void {
+    if (!this.link) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.runOnce()
+      .catch((err: unknown) => {
+        this.ctx.logger.error({ event: 'config.sync_failed', err }, 'configuration sync failed');
+        this.scheduleRetry();
+      })
+      .finally(() => {
+        this.running = false;
+        if (this.again) {
+          this.again = false;
+          this.nudge();
+        }
+      });
+  }
+
+  private scheduleRetry(): void {
+    if (this.retry || !this.link) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.nudge();
+    }, this.opts.retryMs ?? 1000);
+    this.retry.unref();
+  }
+
+  private async runOnce(): Promise<void> {
+    const link = this.link;
+    if (!link) return;
+    const now = (): string => new Date(this.opts.clock.now()).toISOString();
+    const pulled = await link.request('config-pull', {
+      v: PROTOCOL_VERSION,
+      type: 'config-pull',
+      agent: this.opts.agent,
+      sentAt: now(),
+    });
+    if (!pulled.ok || pulled.reply.type !== 'desired-state') {
+      const why = pulled.ok ? pulled.reply.type : pulled.reason;
+      this.ctx.logger.warn({ event: 'config.pull_failed', reason: why }, 'could not pull the desired state');
+      this.scheduleRetry();
+      return;
+    }
+    const result = await this.reconciler.reconcile(pulled.reply, this.snapshot);
+    const fresh = (s: ExtensionStatus | FluxConfigurationStatus): boolean =>
+      this.acked.get(s.name) !== statusKey(s);
+    const extensions = (result.extensions ?? []).filter(fresh);
+    const fluxConfigurations = (result.fluxConfigurations ?? []).filter(fresh);
+    this.pending = { extensions, fluxConfigurations };
+    if (extensions.length === 0 && fluxConfigurations.length === 0) return;
+    const report: ConfigStatus = {
+      v: PROTOCOL_VERSION,
+      type: 'config-status',
+      agent: this.opts.agent,
+      sentAt: now(),
+      extensions,
+      fluxConfigurations,
+    };
+    const sent = await link.request('config-status', report);
+    if (!sent.ok || sent.reply.type !== 'ack') {
+      const why = sent.ok ? sent.reply.type : sent.reason;
+      this.ctx.logger.warn({ event: 'config.report_failed', reason: why }, 'status report not acknowledged');
+      this.scheduleRetry();
+      return;
+    }
+    for (const s of [...extensions, ...fluxConfigurations]) this.acked.set(s.name, statusKey(s));
+    this.pending = undefined;
+  }
+}

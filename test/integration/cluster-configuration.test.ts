@@ -1,0 +1,272 @@
+/**
+ * Extensions, Service Connector, Flux configurations and the region move, end to end (issue 5,
+ * acceptance 2-5): ARM calls on the hub, the real extension-manager and config-agent pulling over NATS
+ * (through the egress gateway) and applying to the emulated apiserver, which the test reads directly.
+ * Time scale 60: the agents' operation timeout (3 min simulated) is 3 s real.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFleet, type FleetHandle } from '../../cli/launcher.js';
+import type { ClusterState } from '../../shared/cluster-state.js';
+import { ENV } from '../../shared/config.js';
+import { FAST_TIMINGS } from '../helpers/fleet.js';
+import { DIST_DIR } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
+
+const run = promisify(execFile);
+const CONFIG_API = '2024-11-01';
+const LINKER_API = '2024-04-01';
+const AGENT_TIMEOUT = 'Unable to get a response from the agent in time';
+const SC_TYPE = 'microsoft.servicelinker.kubernetes';
+
+let dataDir: string;
+let fleet: FleetHandle;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'arcfleet-config-'));
+  fleet = await startFleet({
+    dataDir,
+    clusters: 3,
+    timeScale: 60,
+    env: {
+      ...FAST_TIMINGS,
+      [ENV.agentStatusInterval]: '200',
+      [ENV.extensionOperationTimeout]: '3m',
+      [ENV.configPullInterval]: '1m',
+    },
+  });
+  await fleet.waitAllConnected({ timeoutMs: 60_000 });
+}, 120_000);
+
+afterAll(async () => {
+  await fleet?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+function cluster(i: number): ClusterState {
+  const c = fleet.clusters[i];
+  if (!c) throw new Error(`no cluster ${i}`);
+  return c;
+}
+
+interface Res {
+  status: number;
+  text: string;
+  body: Record<string, unknown> & { properties?: Record<string, unknown>; error?: { code: string; message: string; target?: string } };
+}
+
+async function arm(method: string, path: string, apiVersion: string, body?: unknown): Promise<Res> {
+  const res = await fetch(`${fleet.hubUrl}${path}?api-version=${apiVersion}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? null : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, text, body: text === '' ? {} : (JSON.parse(text) as Res['body']) };
+}
+
+const ext = (i: number, name: string): string =>
+  `${fleet.client.clusterPath(cluster(i))}/providers/Microsoft.KubernetesConfiguration/extensions/${name}`;
+const flux = (i: number, name: string): string =>
+  `${fleet.client.clusterPath(cluster(i))}/providers/Microsoft.KubernetesConfiguration/fluxConfigurations/${name}`;
+const linker = (i: number, name: string): string =>
+  `${fleet.client.clusterPath(cluster(i))}/providers/Microsoft.ServiceLinker/linkers/${name}`;
+
+async function waitProps(
+  path: string,
+  apiVersion: string,
+  until: (p: Record<string, unknown>) => boolean,
+  message: string,
+  timeoutMs = 30_000,
+): Promise<Record<string, unknown>> {
+  const r = await waitFor(() => arm('GET', path, apiVersion), {
+    until: (x) => x.status === 200 && until(x.body.properties ?? {}),
+    timeoutMs,
+    message,
+  });
+  return r.body.properties ?? {};
+}
+
+/** GET from the cluster's emulated apiserver (the test stands inside the cluster). */
+async function kube(i: number, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${fleet.kubeApiserverUrl}/clusters/${encodeURIComponent(cluster(i).name)}${path}`);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function setStopped(i: number, agents: ClusterState['stoppedAgents']): Promise<void> {
+  await fleet.store.updateState(cluster(i).name, new Date(fleet.clock.now()).toISOString(), (s) => ({
+    ...s,
+    stoppedAgents: agents,
+  }));
+}
+
+async function chaos(body: object): Promise<void> {
+  const res = await fetch(`${fleet.egressApiUrl}/v1/chaos`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(res.status).toBe(200);
+}
+
+describe('Service Connector (sc-extension)', () => {
+  it('installs with protected settings that are never returned', async () => {
+    const put = await arm('PUT', ext(0, 'sc-extension'), CONFIG_API, {
+      properties: {
+        extensionType: SC_TYPE,
+        configurationSettings: { logLevel: 'info' },
+        configurationProtectedSettings: { apiKey: 'SECRET-sc-123' },
+      },
+    });
+    expect([200, 201]).toContain(put.status);
+    expect(put.text).not.toContain('SECRET-sc-123');
+    const props = await waitProps(ext(0, 'sc-extension'), CONFIG_API, (p) => p['provisioningState'] === 'Succeeded', 'sc-extension Succeeded');
+    expect(props['currentVersion']).toBe('1.2.3');
+    const get = await arm('GET', ext(0, 'sc-extension'), CONFIG_API);
+    const list = await arm('GET', `${fleet.client.clusterPath(cluster(0))}/providers/Microsoft.KubernetesConfiguration/extensions`, CONFIG_API);
+    for (const r of [get, list]) expect(r.text).not.toContain('SECRET-sc-123');
+    expect(get.body.properties?.['configurationProtectedSettings'] ?? null).toBeNull();
+    const deployment = await kube(0, '/apis/apps/v1/namespaces/sc-system/deployments/sc-controller');
+    expect(deployment.status).toBe(200);
+  });
+
+  it('creates the Secret and ServiceAccount of a connection in its namespace, and leaves them on delete', async () => {
+    const clientId = '00000000-0000-0000-0000-00000000abcd';
+    const put = await arm('PUT', linker(0, 'orders-db'), LINKER_API, {
+      properties: {
+        targetService: { type: 'AzureResource', id: '/subscriptions/s/resourceGroups/r/providers/Microsoft.DBforPostgreSQL/flexibleServers/orders' },
+        authInfo: { authType: 'workloadIdentity', clientId },
+        scope: 'shop',
+      },
+    });
+    expect([200, 201]).toContain(put.status);
+    await waitProps(linker(0, 'orders-db'), LINKER_API, (p) => p['provisioningState'] === 'Succeeded', 'linker Succeeded');
+    const secret = await kube(0, '/api/v1/namespaces/shop/secrets/sc-orders-db-secret');
+    expect(secret.status).toBe(200);
+    const sa = await kube(0, `/api/v1/namespaces/shop/serviceaccounts/sc-account-${clientId}`);
+    expect(sa.status).toBe(200);
+    expect(JSON.stringify(sa.body)).toContain(clientId);
+
+    expect((await arm('DELETE', linker(0, 'orders-db'), LINKER_API)).status).toBeLessThan(300);
+    await waitFor(() => arm('GET', linker(0, 'orders-db'), LINKER_API), { until: (r) => r.status === 404, timeoutMs: 10_000 });
+    expect((await kube(0, '/api/v1/namespaces/shop/secrets/sc-orders-db-secret')).status).toBe(200);
+  });
+
+  it('refuses a connection with Conflict while the extension is updating', async () => {
+    const patch = await arm('PATCH', ext(0, 'sc-extension'), CONFIG_API, {
+      properties: { configurationSettings: { logLevel: 'debug' } },
+    });
+    expect(patch.status).toBeLessThan(300);
+    const conflict = await arm('PUT', linker(0, 'late'), LINKER_API, {
+      properties: { targetService: { type: 'AzureResource', id: '/subscriptions/s/x' }, authInfo: { authType: 'secret' } },
+    });
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.error?.code).toBe('Conflict');
+    await waitProps(ext(0, 'sc-extension'), CONFIG_API, (p) => p['provisioningState'] === 'Succeeded', 'update Succeeded');
+  });
+});
+
+describe('agents that do not answer', () => {
+  it('fail an operation with the real message when extension-manager is stopped, and recover', async () => {
+    await setStopped(1, ['extension-manager']);
+    await waitFor(() => kube(1, '/apis/apps/v1/namespaces/azure-arc/deployments/extension-manager'), {
+      until: (d) => ((d.body['status'] as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0) === 0,
+      timeoutMs: 10_000,
+      message: 'extension-manager not ready',
+    });
+    await arm('PUT', ext(1, 'flux'), CONFIG_API, { properties: { extensionType: 'microsoft.flux' } });
+    const failed = await waitProps(ext(1, 'flux'), CONFIG_API, (p) => p['provisioningState'] === 'Failed', 'Failed on timeout');
+    expect((failed['errorInfo'] as { message?: string }).message).toBe(AGENT_TIMEOUT);
+    await setStopped(1, []);
+    await waitProps(ext(1, 'flux'), CONFIG_API, (p) => p['provisioningState'] === 'Succeeded', 'recovered after start');
+  });
+
+  it('fail an operation when the egress is cut, and recover after restore', async () => {
+    await chaos({ action: 'cut', targets: { clusters: [cluster(1).name] }, mode: 'drop' });
+    await arm('PATCH', ext(1, 'flux'), CONFIG_API, { properties: { configurationSettings: { 'multiTenancy.enforce': 'false' } } });
+    const failed = await waitProps(ext(1, 'flux'), CONFIG_API, (p) => p['provisioningState'] === 'Failed', 'Failed while cut');
+    expect((failed['errorInfo'] as { message?: string }).message).toBe(AGENT_TIMEOUT);
+    await chaos({ action: 'restore', targets: { clusters: [cluster(1).name] } });
+    await waitProps(ext(1, 'flux'), CONFIG_API, (p) => p['provisioningState'] === 'Succeeded', 'recovered after restore', 60_000);
+  });
+});
+
+describe('Flux configuration', () => {
+  const body = (branch: string): object => ({
+    properties: {
+      scope: 'cluster',
+      namespace: 'cluster-config',
+      sourceKind: 'GitRepository',
+      gitRepository: { url: 'https://github.com/contoso/fleet-config', repositoryRef: { branch } },
+      kustomizations: { infra: { path: './infrastructure', prune: true } },
+    },
+  });
+
+  it('goes Pending → Compliant, Non-Compliant on an injected failure, and Pending → Compliant for a new desired state', async () => {
+    const put = await arm('PUT', flux(2, 'cluster-config'), CONFIG_API, body('main'));
+    expect([200, 201]).toContain(put.status);
+    expect(put.body.properties?.['complianceState']).toBe('Pending');
+    const compliant = await waitProps(flux(2, 'cluster-config'), CONFIG_API, (p) => p['complianceState'] === 'Compliant', 'Compliant');
+    const kinds = (compliant['statuses'] as { kind: string }[]).map((s) => s.kind).sort();
+    expect(kinds).toEqual(['GitRepository', 'Kustomization']);
+    const firstCommit = compliant['sourceSyncedCommitId'];
+    expect((await kube(2, '/api/v1/namespaces/cluster-config/configmaps/cluster-config-infra')).status).toBe(200);
+
+    await fleet.store.updateState(cluster(2).name, new Date(fleet.clock.now()).toISOString(), (s) => ({
+      ...s,
+      faults: { fluxApply: 'accumulating resources: path ./infrastructure not found' },
+    }));
+    const broken = await waitProps(flux(2, 'cluster-config'), CONFIG_API, (p) => p['complianceState'] === 'Non-Compliant', 'Non-Compliant');
+    expect(String(broken['errorMessage'])).toContain('path ./infrastructure not found');
+
+    await fleet.store.updateState(cluster(2).name, new Date(fleet.clock.now()).toISOString(), (s) => ({ ...s, faults: {} }));
+    const again = await arm('PUT', flux(2, 'cluster-config'), CONFIG_API, body('release'));
+    expect(again.body.properties?.['complianceState']).toBe('Pending');
+    const back = await waitProps(flux(2, 'cluster-config'), CONFIG_API, (p) => p['complianceState'] === 'Compliant', 'Compliant again');
+    expect(back['sourceSyncedCommitId']).not.toBe(firstCommit);
+    expect(back['errorMessage'] ?? null).toBeNull();
+  });
+
+  it('names the offending field in ARM errors', async () => {
+    const bad = await arm('PUT', flux(2, 'broken'), CONFIG_API, {
+      properties: { sourceKind: 'GitRepository', gitRepository: { repositoryRef: { branch: 'main' } } },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error?.target ?? bad.body.error?.message).toMatch(/gitRepository\.url|url/);
+    const unknown = await arm('PUT', ext(2, 'nope'), CONFIG_API, { properties: { extensionType: 'contoso.unknown' } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error?.target ?? '').toContain('extensionType');
+  });
+});
+
+describe('region move', () => {
+  it('moves a cluster with its extensions, Flux configurations and connections (arcfleet move)', async () => {
+    const c = cluster(2);
+    await arm('PUT', ext(2, 'sc-extension'), CONFIG_API, {
+      properties: { extensionType: SC_TYPE, configurationProtectedSettings: { apiKey: 'kept-by-user' } },
+    });
+    await waitProps(ext(2, 'sc-extension'), CONFIG_API, (p) => p['provisioningState'] === 'Succeeded', 'sc Succeeded');
+    await arm('PUT', linker(2, 'cache'), LINKER_API, {
+      properties: { targetService: { type: 'AzureResource', id: '/subscriptions/s/redis/cache' }, authInfo: { authType: 'secret' }, scope: 'default' },
+    });
+    await waitProps(linker(2, 'cache'), LINKER_API, (p) => p['provisioningState'] === 'Succeeded', 'linker Succeeded');
+    const kept = join(dataDir, 'protected.json');
+    await writeFile(kept, JSON.stringify({ extensions: { 'sc-extension': { apiKey: 'kept-by-user' } } }));
+    const target = c.location === 'westeurope' ? 'northeurope' : 'westeurope';
+    const out = await run(
+      process.execPath,
+      [join(DIST_DIR, 'cli', 'main.js'), 'move', c.name, '--to', target, '--protected-settings', kept, '--data-dir', dataDir],
+      { timeout: 120_000 },
+    );
+    expect(out.stdout).toContain('LIST after re-creating equals LIST before');
+    const moved = await fleet.client.getCluster(c);
+    expect(moved.location).toBe(target);
+    expect(moved.properties.connectivityStatus).toBe('Connected');
+    const list = await arm('GET', `${fleet.client.clusterPath(c)}/providers/Microsoft.KubernetesConfiguration/fluxConfigurations`, CONFIG_API);
+    expect((list.body['value'] as unknown[]).length).toBe(1);
+  });
+});

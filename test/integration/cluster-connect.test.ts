@@ -1,0 +1,170 @@
+/**
+ * Cluster connect end to end (issue 5, acceptance 1), with a standard Kubernetes client: the kubeconfig
+ * from listClusterUserCredential reaches the cluster's emulated apiserver only through the hub and the
+ * cluster's clusterconnect-agent (its outbound NATS connection, through the egress gateway).
+ * Real processes: nats-server, hub, egress gateway, kube-apiserver and every agent, via `startFleet`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFleet, type FleetHandle } from '../../cli/launcher.js';
+import { ENV } from '../../shared/config.js';
+import { AGENT_NAMES } from '../../shared/subjects.js';
+import { FAST_TIMINGS } from '../helpers/fleet.js';
+import { waitFor } from '../helpers/wait.js';
+
+let dataDir: string;
+let fleet: FleetHandle;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'arcfleet-connect-'));
+  fleet = await startFleet({
+    dataDir,
+    clusters: 2,
+    timeScale: 60,
+    env: { ...FAST_TIMINGS, [ENV.agentStatusInterval]: '200', [ENV.clusterConnectTimeout]: '3s' },
+  });
+  await fleet.waitAllConnected({ timeoutMs: 60_000 });
+}, 120_000);
+
+afterAll(async () => {
+  await fleet?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+function clusterName(i: number): string {
+  const c = fleet.clusters[i];
+  if (!c) throw new Error(`no cluster ${i}`);
+  return c.name;
+}
+
+async function kubeconfigFor(i: number, user = 'alice@contoso.com'): Promise<KubeConfig> {
+  const c = fleet.clusters[i];
+  if (!c) throw new Error(`no cluster ${i}`);
+  const kc = new KubeConfig();
+  kc.loadFromString(await fleet.client.clusterUserKubeconfig(c, user));
+  return kc;
+}
+
+/** The HTTP status of a failed client-node call. */
+async function statusOf(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+    return 200;
+  } catch (err) {
+    return (err as { code?: number }).code ?? -1;
+  }
+}
+
+describe('cluster connect with @kubernetes/client-node', () => {
+  it('lists one Running deployment and pod per agent in azure-arc', async () => {
+    const kc = await kubeconfigFor(0);
+    expect(kc.getCurrentCluster()?.server).toContain('/arcfleet/v1/clusterconnect/');
+    const apps = kc.makeApiClient(AppsV1Api);
+    const core = kc.makeApiClient(CoreV1Api);
+    const deployments = await waitFor(() => apps.listNamespacedDeployment({ namespace: 'azure-arc' }), {
+      until: (l) => l.items.length === AGENT_NAMES.length && l.items.every((d) => d.status?.readyReplicas === 1),
+      timeoutMs: 20_000,
+      message: 'every azure-arc deployment ready',
+    });
+    expect(deployments.items.map((d) => d.metadata?.name).sort()).toEqual([...AGENT_NAMES].sort());
+    const pods = await core.listNamespacedPod({ namespace: 'azure-arc' });
+    expect(pods.items).toHaveLength(AGENT_NAMES.length);
+    for (const pod of pods.items) expect(pod.status?.phase).toBe('Running');
+  });
+
+  it('creates a ConfigMap and reads it back, large bodies included', async () => {
+    const core = (await kubeconfigFor(0)).makeApiClient(CoreV1Api);
+    const big = 'x'.repeat(900 * 1024); // larger than three data frames, under the 1 MiB ConfigMap limit
+    await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'through-connect' }, data: { hello: 'world', big } },
+    });
+    const read = await core.readNamespacedConfigMap({ name: 'through-connect', namespace: 'default' });
+    expect(read.data?.['hello']).toBe('world');
+    expect(read.data?.['big']).toHaveLength(big.length);
+    // And it is in that cluster only.
+    const core1 = (await kubeconfigFor(1)).makeApiClient(CoreV1Api);
+    expect(await statusOf(core1.readNamespacedConfigMap({ name: 'through-connect', namespace: 'default' }))).toBe(
+      404,
+    );
+  });
+
+  it("refuses another cluster's token (403) and a wrong token (401)", async () => {
+    const own = await kubeconfigFor(0);
+    const otherUserToken = (await kubeconfigFor(1)).getCurrentUser()?.token ?? '';
+    const server = own.getCurrentCluster()?.server ?? '';
+    const get = (token: string): Promise<Response> =>
+      fetch(`${server}/api/v1/namespaces`, { headers: { authorization: `Bearer ${token}` } });
+    const foreign = await get(otherUserToken);
+    expect(foreign.status).toBe(403);
+    expect(await foreign.json()).toMatchObject({ kind: 'Status', reason: 'Forbidden' });
+    const wrong = await get('abc.def');
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toMatchObject({ kind: 'Status', reason: 'Unauthorized' });
+    const none = await fetch(`${server}/api/v1/namespaces`);
+    expect(none.status).toBe(401);
+    // The client library sees the same refusal.
+    const kc = await kubeconfigFor(0);
+    const user = kc.getCurrentUser();
+    if (user) (user as { token?: string }).token = otherUserToken;
+    expect(await statusOf(kc.makeApiClient(CoreV1Api).listNamespace())).toBe(403);
+  });
+
+  it('streams a watch until the client closes it', async () => {
+    const kc = await kubeconfigFor(0);
+    const server = kc.getCurrentCluster()?.server ?? '';
+    const token = kc.getCurrentUser()?.token ?? '';
+    const abort = new AbortController();
+    const res = await fetch(`${server}/api/v1/namespaces/default/configmaps?watch=true`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: abort.signal,
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body?.getReader();
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'watched' }, data: { a: '1' } },
+    });
+    let text = '';
+    const decoder = new TextDecoder();
+    await waitFor(
+      async () => {
+        const chunk = await reader?.read();
+        text += decoder.decode(chunk?.value ?? new Uint8Array());
+        return text;
+      },
+      { until: (t) => t.includes('"watched"'), timeoutMs: 10_000, message: 'watch event for the new ConfigMap' },
+    );
+    expect(text).toContain('"ADDED"');
+    abort.abort();
+  });
+
+  it('answers like a dead link while the egress is cut, and works again after restore', async () => {
+    const name = clusterName(1);
+    const core = (await kubeconfigFor(1)).makeApiClient(CoreV1Api);
+    await core.listNamespace();
+    const cut = await fetch(`${fleet.egressApiUrl}/v1/chaos`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ action: 'cut', targets: { clusters: [name] }, mode: 'reject' }),
+    });
+    expect(cut.status).toBe(200);
+    const status = await statusOf(core.listNamespace());
+    expect([502, 504]).toContain(status);
+    const restore = await fetch(`${fleet.egressApiUrl}/v1/chaos`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ action: 'restore', targets: { clusters: [name] } }),
+    });
+    expect(restore.status).toBe(200);
+    await waitFor(() => statusOf(core.listNamespace()), {
+      until: (s) => s === 200,
+      timeoutMs: 30_000,
+      message: 'cluster connect works again after restore',
+    });
+  });
+});
