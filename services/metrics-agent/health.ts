@@ -9,6 +9,7 @@
  */
 import type { AgentStatus, ProcessBeat } from '../../shared/cluster-state.js';
 import type { AgentName } from '../../shared/subjects.js';
+import { statusLastSeenMs as lastSeen } from '../../shared/agent-liveness.js';
 
 export type ComponentState = 'Running' | 'Error' | 'NotRunning';
 
@@ -42,14 +43,6 @@ export interface JudgeOptions {
   readonly nowIso: string;
   /** Each agent process's last beat: a status written by a process that still beats is fresh. */
   readonly beats?: ReadonlyMap<string, ProcessBeat>;
-}
-
-/** The later of the status's own time and its writer's beat (same pid and start time). */
-function lastSeen(status: AgentStatus, beats: ReadonlyMap<string, ProcessBeat> | undefined): number {
-  const beat = beats?.get(status.agent);
-  return beat && beat.pid === status.pid && beat.startedAtMs === status.startedAtMs
-    ? Math.max(status.lastSeenMs, beat.lastSeenMs)
-    : status.lastSeenMs;
 }
 
 /** One component per expected agent (in `expected` order), plus any other agent that reported. */

@@ -1,0 +1,229 @@
+/**
+ * The clusters the apiserver serves: every directory of the cluster store with a readable
+ * cluster.json. A cluster is looked up on each request (so a new one is served at once, without a
+ * restart) and its stored objects are loaded on first use. A poll drops clusters whose directory
+ * disappeared, with their objects and watches.
+ */
+import { stat } from 'node:fs/promises';
+import type { ClusterState } from '../../shared/cluster-state.js';
+import { clusterStateSchema } from '../../shared/cluster-state.js';
+import type { ClusterStore } from '../../shared/cluster-store.js';
+import type { Logger } from '../../shared/log.js';
+import { DERIVED_NEEDS, derivedObjects, type DerivedInput } from './derived.js';
+import { ClusterObjects } from './object-store.js';
+import { CoalescingWriter, loadObjects, saveObjects } from './persistence.js';
+import type { KubeObject } from '../../shared/kube-client.js';
+
+const NAME = clusterStateSchema.shape.name;
+
+export interface ClustersOptions {
+  readonly store: ClusterStore;
+  readonly persistIntervalMs: number;
+  readonly pollIntervalMs: number;
+  readonly staleAfterMs: number;
+  readonly logger: Logger;
+  /** Real ms (timestamps of objects, agent freshness). */
+  readonly now?: () => number;
+  readonly onPersist?: (ok: boolean) => void;
+}
+
+export class ClusterHandle {
+  readonly writer: CoalescingWriter;
+  private stateCache: { mtimeMs: number; state: ClusterState } | undefined;
+  private closed = false;
+  private readonly closeListeners = new Set<() => void>();
+
+  constructor(
+    readonly name: string,
+    readonly objects: ClusterObjects,
+    private readonly opts: ClustersOptions,
+    private readonly createdAtMs: number,
+  ) {
+    const dir = opts.store.dir(name);
+    this.writer = new CoalescingWriter(opts.persistIntervalMs, async () => {
+      // Snapshot before the first await: the write holds every change made so far.
+      const text = JSON.stringify(objects.snapshot());
+      try {
+        await saveObjects(dir, text);
+        opts.onPersist?.(true);
+      } catch (err) {
+        opts.onPersist?.(false);
+        opts.logger.error(
+          { event: 'kube-apiserver.persist_failed', cluster: name, err },
+          'persisting objects failed',
+        );
+        throw err;
+      }
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Makes every change so far durable (a write answers only after this resolves). */
+  persist(): Promise<void> {
+    return this.writer.request();
+  }
+
+  /** The cluster's state, re-read when cluster.json changes; undefined once it is gone. */
+  async state(): Promise<ClusterState | undefined> {
+    const mtimeMs = await this.opts.store.stateVersion(this.name);
+    if (mtimeMs === undefined) return undefined;
+    if (this.stateCache?.mtimeMs === mtimeMs) return this.stateCache.state;
+    const state = await this.opts.store.readState(this.name);
+    if (!state) return undefined;
+    this.stateCache = { mtimeMs, state };
+    return state;
+  }
+
+  /** The derived objects of one resource (`group/plural`); empty for resources without any. */
+  async derived(resource: string): Promise<KubeObject[]> {
+    const needs = DERIVED_NEEDS[resource];
+    if (!needs) return [];
+    const input = await this.input(needs);
+    return input ? derivedObjects(resource, input) : [];
+  }
+
+  private async input(needs: { statuses?: boolean; identity?: boolean }): Promise<DerivedInput | undefined> {
+    const state = await this.state();
+    if (!state) return undefined;
+    const now = (this.opts.now ?? Date.now)();
+    return {
+      state,
+      createdAtMs: this.createdAtMs,
+      nowMs: now,
+      storedNamespaces: this.objects.namespaces(),
+      staleAfterMs: this.opts.staleAfterMs,
+      ...(needs.statuses
+        ? {
+            statuses: (await this.opts.store.readAgentStatuses(this.name)).statuses,
+            beats: await this.opts.store.readProcessBeats(),
+          }
+        : {}),
+      ...(needs.identity
+        ? { identity: await this.opts.store.readIdentity(this.name).catch(() => undefined) }
+        : {}),
+    };
+  }
+
+  onClose(listener: () => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of this.closeListeners) l();
+    this.closeListeners.clear();
+  }
+}
+
+export class KubeClusters {
+  private readonly handles = new Map<string, Promise<ClusterHandle>>();
+  /** The handles whose load finished (for synchronous stats at scrape time). */
+  private readonly ready = new Map<string, ClusterHandle>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: ClustersOptions) {}
+
+  static validName(name: string): boolean {
+    return NAME.safeParse(name).success;
+  }
+
+  /** The cluster, loading its stored objects on first use; undefined when it is not in the store. */
+  async resolve(name: string): Promise<ClusterHandle | undefined> {
+    if (!KubeClusters.validName(name)) return undefined;
+    if ((await this.opts.store.stateVersion(name)) === undefined) {
+      this.drop(name);
+      return undefined;
+    }
+    let handle = this.handles.get(name);
+    if (!handle) {
+      handle = this.load(name);
+      this.handles.set(name, handle);
+      void handle.then(
+        (h) => {
+          if (this.handles.get(name) !== undefined && !h.isClosed) this.ready.set(name, h);
+        },
+        () => undefined,
+      );
+      handle.catch(() => this.handles.delete(name));
+    }
+    return handle;
+  }
+
+  /** Clusters whose objects are in memory. */
+  async loaded(): Promise<ClusterHandle[]> {
+    return Promise.all([...this.handles.values()].map((h) => h.catch(() => undefined))).then((hs) =>
+      hs.filter((h): h is ClusterHandle => h !== undefined),
+    );
+  }
+
+  stats(): { clustersLoaded: number; objectsStored: number } {
+    let objectsStored = 0;
+    for (const h of this.ready.values()) objectsStored += h.objects.count();
+    return { clustersLoaded: this.ready.size, objectsStored };
+  }
+
+  /** Starts the poll that forgets removed clusters. */
+  start(): void {
+    this.timer = setInterval(() => void this.sweep(), this.opts.pollIntervalMs);
+    this.timer.unref();
+  }
+
+  async sweep(): Promise<void> {
+    try {
+      const present = new Set(await this.opts.store.list());
+      for (const name of [...this.handles.keys()])
+        if (!present.has(name) || (await this.opts.store.stateVersion(name)) === undefined) this.drop(name);
+    } catch (err) {
+      this.opts.logger.warn({ event: 'kube-apiserver.sweep_failed', err }, 'listing clusters failed');
+    }
+  }
+
+  /** Stops polling and writes what is pending. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    for (const h of await this.loaded()) {
+      await h.writer.flush().catch(() => undefined);
+      h.close();
+    }
+  }
+
+  private drop(name: string): void {
+    const handle = this.handles.get(name);
+    if (!handle) return;
+    this.handles.delete(name);
+    this.ready.delete(name);
+    void handle.then(
+      (h) => {
+        h.close();
+        this.opts.logger.info(
+          { event: 'kube-apiserver.cluster_dropped', cluster: name },
+          `cluster ${name} is gone`,
+        );
+      },
+      () => undefined,
+    );
+  }
+
+  private async load(name: string): Promise<ClusterHandle> {
+    const dir = this.opts.store.dir(name);
+    const initial = await loadObjects(dir, (err, movedTo) =>
+      this.opts.logger.error(
+        { event: 'kube-apiserver.objects_corrupt', cluster: name, movedTo, err },
+        `stored objects of ${name} are unreadable; moved aside, starting empty`,
+      ),
+    );
+    const st = await stat(dir);
+    const createdAtMs = st.birthtimeMs > 0 ? st.birthtimeMs : st.mtimeMs;
+    const objects = new ClusterObjects(this.opts.now ?? Date.now, initial);
+    this.opts.logger.info(
+      { event: 'kube-apiserver.cluster_loaded', cluster: name, objects: objects.count() },
+      `serving cluster ${name}`,
+    );
+    return new ClusterHandle(name, objects, this.opts, createdAtMs);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * kube-apiserver process: ONE per fleet, serving every cluster of the cluster store under
+ * `/clusters/<name>`. Wires config, the cluster registry, the HTTP API and lifecycle; behaviour lives
+ * in the modules beside it.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { ClusterStore } from '../../shared/cluster-store.js';
+import { isArcError } from '../../shared/errors.js';
+import { createLogger } from '../../shared/log.js';
+import { buildKubeApi } from './api.js';
+import { KubeClusters } from './clusters.js';
+import { compileKubeApiserverConfig } from './config.js';
+import { createKubeApiMetrics } from './metrics.js';
+import { WatchRegistry } from './watch.js';
+
+const SERVICE = 'kube-apiserver';
+
+/** `<dataDir>/run/kube-apiserver.json`: how a launcher finds a port chosen by the OS. */
+async function writeRunFile(dataDir: string, url: string): Promise<void> {
+  const file = join(dataDir, 'run', `${SERVICE}.json`);
+  await mkdir(join(dataDir, 'run'), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify({ url, pid: process.pid }) + '\n');
+  await rename(tmp, file);
+}
+
+async function main(): Promise<void> {
+  const config = compileKubeApiserverConfig();
+  const logger = createLogger(SERVICE, config.logLevel);
+  let ready = false;
+  const clusters = new KubeClusters({
+    store: new ClusterStore(config.dataDir),
+    persistIntervalMs: config.persistIntervalMs,
+    pollIntervalMs: config.pollIntervalMs,
+    staleAfterMs: config.staleAfterMs,
+    logger,
+    onPersist: (ok) => metrics.persists.inc({ result: ok ? 'ok' : 'failed' }),
+  });
+  const metrics = createKubeApiMetrics(() => clusters.stats());
+  const watches = new WatchRegistry();
+  const app = buildKubeApi({
+    clusters,
+    metrics,
+    logger,
+    ready: () => ready,
+    watches,
+    watchPollIntervalMs: config.watchPollIntervalMs,
+  });
+  await app.listen({ port: config.port, host: config.host });
+  const port = (app.server.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  await writeRunFile(config.dataDir, url);
+  clusters.start();
+  ready = true;
+  logger.info(
+    { event: 'kube-apiserver.listening', port, url, dataDir: config.dataDir },
+    `kube-apiserver listening on ${url}`,
+  );
+
+  let closing = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (closing) return;
+    closing = true;
+    ready = false;
+    logger.info({ event: 'kube-apiserver.stopping', signal }, 'kube-apiserver stopping');
+    watches.closeAll();
+    await app.close();
+    await clusters.close();
+    logger.info({ event: 'kube-apiserver.stopped' }, 'kube-apiserver stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  const logger = createLogger(SERVICE);
+  logger.fatal(
+    { event: 'kube-apiserver.fatal', code: isArcError(err) ? err.code : undefined, err },
+    err instanceof Error ? err.message : String(err),
+  );
+  process.exit(1);
+});
