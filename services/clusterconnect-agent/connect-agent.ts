@@ -92,7 +92,7 @@ export class ConnectServer {
     this.detach('re-attached');
     this.link = link;
     if (this.opts.apiserverUrl !== undefined)
-      this.client = KubeClient.forCluster(this.opts.apiserverUrl, this.snapshot.name, { timeoutMs: 0 });
+      this.client = KubeClient.forCluster(this.opts.apiserverUrl, this.snapshot.name);
     this.sub = link.subscribeRaw(connectSubjects.all(this.key), (msg) => this.onMessage(msg));
   }
 
