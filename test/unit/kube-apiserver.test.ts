@@ -15,7 +15,11 @@ import { ClusterObjects } from '../../services/kube-apiserver/object-store.js';
 import { jsonPatch, mergePatch } from '../../services/kube-apiserver/patch.js';
 import { CoalescingWriter } from '../../services/kube-apiserver/persistence.js';
 import { parseRoute } from '../../services/kube-apiserver/routes.js';
-import { matchesLabels, parseFieldSelector, parseLabelSelector } from '../../services/kube-apiserver/selectors.js';
+import {
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+} from '../../services/kube-apiserver/selectors.js';
 import { KubeStatusError } from '../../services/kube-apiserver/status.js';
 import { validateObject } from '../../services/kube-apiserver/validate.js';
 
@@ -28,7 +32,12 @@ const CM = res('v1', 'ConfigMap');
 const NS = res('v1', 'Namespace');
 
 function cm(name: string, namespace = 'default', labels?: Record<string, string>): KubeObject {
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, ...(labels ? { labels } : {}) }, data: { a: '1' } };
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace, ...(labels ? { labels } : {}) },
+    data: { a: '1' },
+  };
 }
 
 function state(name: string, over: Partial<ClusterState> = {}): ClusterState {
@@ -43,8 +52,24 @@ function state(name: string, over: Partial<ClusterState> = {}): ClusterState {
     kubernetesVersion: '1.30.4',
     agentVersion: '1.21.10',
     nodePools: [
-      { name: 'sys', vmSize: 'Standard_D4s_v5', osType: 'Linux', osSku: 'Ubuntu', nodeImageVersion: 'img-1', count: 2, coresPerNode: 4 },
-      { name: 'win', vmSize: 'Standard_D8ps_v5', osType: 'Windows', osSku: 'Windows2022', nodeImageVersion: 'img-w', count: 1, coresPerNode: 8 },
+      {
+        name: 'sys',
+        vmSize: 'Standard_D4s_v5',
+        osType: 'Linux',
+        osSku: 'Ubuntu',
+        nodeImageVersion: 'img-1',
+        count: 2,
+        coresPerNode: 4,
+      },
+      {
+        name: 'win',
+        vmSize: 'Standard_D8ps_v5',
+        osType: 'Windows',
+        osSku: 'Windows2022',
+        nodeImageVersion: 'img-w',
+        count: 1,
+        coresPerNode: 8,
+      },
     ],
     tags: {},
     generation: 0,
@@ -56,8 +81,21 @@ function state(name: string, over: Partial<ClusterState> = {}): ClusterState {
   };
 }
 
-function status(agent: AgentStatus['agent'], lastSeenMs: number, extra: Partial<AgentStatus> = {}): AgentStatus {
-  return { agent, version: '1.21.10', pid: 42, startedAtMs: 1_000, lastSeenMs, state: 'Running', errors: [], ...extra };
+function status(
+  agent: AgentStatus['agent'],
+  lastSeenMs: number,
+  extra: Partial<AgentStatus> = {},
+): AgentStatus {
+  return {
+    agent,
+    version: '1.21.10',
+    pid: 42,
+    startedAtMs: 1_000,
+    lastSeenMs,
+    state: 'Running',
+    errors: [],
+    ...extra,
+  };
 }
 
 describe('label selectors', () => {
@@ -143,7 +181,12 @@ describe('ClusterObjects', () => {
     store.create(CM, cm('z', 'default'));
     const events: string[] = [];
     store.subscribe((e) => events.push(`${e.type} ${e.resource} ${e.object.metadata.name}`));
-    store.delete(NS, undefined, 'team', KUBE_RESOURCES.filter((r) => r.namespaced));
+    store.delete(
+      NS,
+      undefined,
+      'team',
+      KUBE_RESOURCES.filter((r) => r.namespaced),
+    );
     expect(store.list(CM).map((o) => o.metadata.name)).toEqual(['z']);
     expect(events).toEqual(['DELETED /configmaps x', 'DELETED /configmaps y', 'DELETED /namespaces team']);
     expect(store.since(0)?.length).toBe(7);
@@ -169,20 +212,35 @@ describe('ClusterObjects', () => {
 describe('validation and patches', () => {
   it('names the missing field and checks the URL', () => {
     expect(() => validateObject(CM, { metadata: {} }, { namespace: 'default' })).toThrow(/metadata.name/);
-    expect(() => validateObject(CM, { apiVersion: 'apps/v1', metadata: { name: 'x' } }, { namespace: 'd' })).toThrow(
-      /API version/,
+    expect(() =>
+      validateObject(CM, { apiVersion: 'apps/v1', metadata: { name: 'x' } }, { namespace: 'd' }),
+    ).toThrow(/API version/);
+    expect(() => validateObject(CM, { metadata: { name: 'x', namespace: 'a' } }, { namespace: 'b' })).toThrow(
+      /namespace/,
     );
-    expect(() => validateObject(CM, { metadata: { name: 'x', namespace: 'a' } }, { namespace: 'b' })).toThrow(/namespace/);
-    expect(() => validateObject(CM, { metadata: { name: 'Bad_Name' } }, { namespace: 'd' })).toThrow(/RFC 1123/);
-    expect(() => validateObject(CM, { metadata: { name: 'x' }, data: { a: 1 } }, { namespace: 'd' })).toThrow(/data\[a\]/);
+    expect(() => validateObject(CM, { metadata: { name: 'Bad_Name' } }, { namespace: 'd' })).toThrow(
+      /RFC 1123/,
+    );
+    expect(() => validateObject(CM, { metadata: { name: 'x' }, data: { a: 1 } }, { namespace: 'd' })).toThrow(
+      /data\[a\]/,
+    );
     const dep = res('apps/v1', 'Deployment');
-    expect(() => validateObject(dep, { metadata: { name: 'd' }, spec: {} }, { namespace: 'd' })).toThrow(/spec.selector/);
-    const secret = validateObject(res('v1', 'Secret'), { metadata: { name: 's' }, stringData: { k: 'v' } }, { namespace: 'd' });
+    expect(() => validateObject(dep, { metadata: { name: 'd' }, spec: {} }, { namespace: 'd' })).toThrow(
+      /spec.selector/,
+    );
+    const secret = validateObject(
+      res('v1', 'Secret'),
+      { metadata: { name: 's' }, stringData: { k: 'v' } },
+      { namespace: 'd' },
+    );
     expect(secret.data).toEqual({ k: Buffer.from('v').toString('base64') });
   });
 
   it('merge patch and json patch', () => {
-    expect(mergePatch({ a: 1, b: { c: 2, d: 3 } }, { b: { c: null, e: 4 } })).toEqual({ a: 1, b: { d: 3, e: 4 } });
+    expect(mergePatch({ a: 1, b: { c: 2, d: 3 } }, { b: { c: null, e: 4 } })).toEqual({
+      a: 1,
+      b: { d: 3, e: 4 },
+    });
     expect(
       jsonPatch({ a: [1, 2], b: 'x' }, [
         { op: 'add', path: '/a/-', value: 3 },
@@ -200,8 +258,15 @@ describe('validation and patches', () => {
       name: 'x',
       resource: { plural: 'configmaps' },
     });
-    expect(parseRoute(['api', 'v1', 'namespaces', 'ns1'])).toMatchObject({ kind: 'resource', name: 'ns1', resource: { plural: 'namespaces' } });
-    expect(parseRoute(['apis', 'apps', 'v1', 'deployments'])).toMatchObject({ kind: 'resource', resource: { plural: 'deployments' } });
+    expect(parseRoute(['api', 'v1', 'namespaces', 'ns1'])).toMatchObject({
+      kind: 'resource',
+      name: 'ns1',
+      resource: { plural: 'namespaces' },
+    });
+    expect(parseRoute(['apis', 'apps', 'v1', 'deployments'])).toMatchObject({
+      kind: 'resource',
+      resource: { plural: 'deployments' },
+    });
     expect(parseRoute(['api', 'v1', 'pods', 'x'])).toEqual({ kind: 'notFound' });
     expect(parseRoute(['apis', 'nope', 'v1', 'things'])).toEqual({ kind: 'notFound' });
     expect(parseRoute(['apis'])).toEqual({ kind: 'groupList' });
@@ -242,8 +307,13 @@ describe('derived objects', () => {
   it('pods Running while the agent is fresh; CrashLoopBackOff when its process died; Pending when stopped', () => {
     const fresh = base({ statuses: [status('metrics-agent', 99_000)] });
     const pod = (input: DerivedInput, agent: string) =>
-      derivedObjects('/pods', input).find((p) => p.metadata.labels?.['app.kubernetes.io/component'] === agent) as KubeObject & {
-        status: { phase: string; containerStatuses: { ready: boolean; state: Record<string, { reason?: string }> }[] };
+      derivedObjects('/pods', input).find(
+        (p) => p.metadata.labels?.['app.kubernetes.io/component'] === agent,
+      ) as KubeObject & {
+        status: {
+          phase: string;
+          containerStatuses: { ready: boolean; state: Record<string, { reason?: string }> }[];
+        };
       };
     const dep = (input: DerivedInput, agent: string) =>
       derivedObjects('apps/deployments', input).find((d) => d.metadata.name === agent) as KubeObject & {
@@ -255,26 +325,38 @@ describe('derived objects', () => {
     // A beat of the same process keeps an old status fresh.
     const beat = base({
       statuses: [status('metrics-agent', 10_000)],
-      beats: new Map([['metrics-agent', { agent: 'metrics-agent', pid: 42, startedAtMs: 1_000, lastSeenMs: 98_000 }]]),
+      beats: new Map([
+        ['metrics-agent', { agent: 'metrics-agent', pid: 42, startedAtMs: 1_000, lastSeenMs: 98_000 }],
+      ]),
     });
     expect(dep(beat, 'metrics-agent').status.readyReplicas).toBe(1);
     const dead = base({ statuses: [status('metrics-agent', 10_000)] });
     expect(dep(dead, 'metrics-agent').status.readyReplicas).toBe(0);
-    expect(pod(dead, 'metrics-agent').status.containerStatuses[0]?.state.waiting?.reason).toBe('CrashLoopBackOff');
-    const stopped = base({ state: state('c1', { stoppedAgents: ['metrics-agent'] }), statuses: [status('metrics-agent', 99_000)] });
+    expect(pod(dead, 'metrics-agent').status.containerStatuses[0]?.state.waiting?.reason).toBe(
+      'CrashLoopBackOff',
+    );
+    const stopped = base({
+      state: state('c1', { stoppedAgents: ['metrics-agent'] }),
+      statuses: [status('metrics-agent', 99_000)],
+    });
     expect(pod(stopped, 'metrics-agent').status.phase).toBe('Pending');
     expect(dep(stopped, 'metrics-agent').status.readyReplicas).toBe(0);
     // Never started: Pending too.
     expect(pod(fresh, 'config-agent').status.phase).toBe('Pending');
     // Selector of each deployment selects its pod.
-    const d = dep(fresh, 'metrics-agent') as KubeObject & { spec: { selector: { matchLabels: Record<string, string> } } };
-    expect(d.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/component': 'metrics-agent' });
+    const d: KubeObject = dep(fresh, 'metrics-agent');
+    expect((d.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels).toEqual({
+      'app.kubernetes.io/component': 'metrics-agent',
+    });
   });
 
   it('no clusterconnect-agent without the cluster connect feature', () => {
-    const names = (input: DerivedInput) => derivedObjects('apps/deployments', input).map((d) => d.metadata.name);
+    const names = (input: DerivedInput) =>
+      derivedObjects('apps/deployments', input).map((d) => d.metadata.name);
     expect(names(base())).toContain('clusterconnect-agent');
-    expect(names(base({ state: state('c1', { features: { clusterConnect: false } }) }))).not.toContain('clusterconnect-agent');
+    expect(names(base({ state: state('c1', { features: { clusterConnect: false } }) }))).not.toContain(
+      'clusterconnect-agent',
+    );
   });
 
   it('identity secret only with the identity file; clustermetadata carries its expiry', () => {
@@ -299,7 +381,11 @@ describe('derived objects', () => {
       managedIdentityCertificateExpirationTime: '2026-04-01T00:00:00.000Z',
     });
     const [config] = derivedObjects('/configmaps', base());
-    expect(config?.data).toMatchObject({ AZURE_ARC_AUTOUPDATE: 'true', CLUSTER_TYPE: 'ConnectedClusters', AZURE_RESOURCE_NAME: 'c1' });
+    expect(config?.data).toMatchObject({
+      AZURE_ARC_AUTOUPDATE: 'true',
+      CLUSTER_TYPE: 'ConnectedClusters',
+      AZURE_RESOURCE_NAME: 'c1',
+    });
   });
 });
 
@@ -313,7 +399,13 @@ describe('clusters from a store on disk', () => {
   it('serves new clusters at once, persists durably, reloads, and forgets removed clusters', async () => {
     dir = await mkdtemp(join(tmpdir(), 'kube-unit-'));
     const store = new ClusterStore(dir);
-    const opts = { store, persistIntervalMs: 20, pollIntervalMs: 1000, staleAfterMs: 6000, logger: createLogger('test', 'silent') };
+    const opts = {
+      store,
+      persistIntervalMs: 20,
+      pollIntervalMs: 1000,
+      staleAfterMs: 6000,
+      logger: createLogger('test', 'silent'),
+    };
     const clusters = new KubeClusters(opts);
     expect(await clusters.resolve('c1')).toBeUndefined();
     await store.writeState(state('c1'));
@@ -326,7 +418,9 @@ describe('clusters from a store on disk', () => {
       issuedAt: '2026-01-01T00:00:00.000Z',
       state: 'Valid',
     });
-    expect((await h?.derived('/secrets'))?.map((s) => s.metadata.name)).toEqual(['azure-identity-certificate']);
+    expect((await h?.derived('/secrets'))?.map((s) => s.metadata.name)).toEqual([
+      'azure-identity-certificate',
+    ]);
     h?.objects.create(CM, cm('kept'));
     await h?.persist();
     const file = JSON.parse(await readFile(join(dir, 'clusters', 'c1', 'kube', 'objects.json'), 'utf8')) as {
