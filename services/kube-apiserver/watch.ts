@@ -69,6 +69,8 @@ export async function startWatch(o: WatchOptions): Promise<void> {
   o.reply.hijack();
   const raw = o.reply.raw;
   raw.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private' });
+  // Headers out now: a client waits for them before reading events, and there may be none for a while.
+  raw.flushHeaders();
   const send = (type: WatchEventType | 'ERROR', object: unknown): void => {
     if (!raw.writableEnded) raw.write(`${JSON.stringify({ type, object })}\n`);
   };
