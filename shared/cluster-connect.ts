@@ -144,3 +144,12 @@ export function checkClusterUserToken(
 export function kubeStatus(code: number, reason: string, message: string): Record<string, unknown> {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
 }
+
+/** A JSON frame payload, or undefined when it is not JSON (the schema check then refuses it). */
+export function parseFrameJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(data).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}

@@ -19,6 +19,7 @@ import {
   connectSubjects,
   creditFrameSchema,
   kubeStatus,
+  parseFrameJson,
   openFrameSchema,
   type OpenFrame,
 } from '../../shared/cluster-connect.js';
@@ -117,13 +118,7 @@ export class ConnectServer {
   }
 
   private onOpen(msg: Msg): void {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(Buffer.from(msg.data).toString('utf8'));
-    } catch {
-      raw = undefined;
-    }
-    const parsed = openFrameSchema.safeParse(raw);
+    const parsed = openFrameSchema.safeParse(parseFrameJson(msg.data));
     if (!parsed.success) {
       this.opts.onStream?.('invalid');
       this.log.warn(
@@ -171,14 +166,8 @@ export class ConnectServer {
       stream.body.push(Buffer.from(msg.data));
     } else if (kind === 'end' && !stream.started) this.start(stream);
     else if (kind === 'credit') {
-      let frames = 0;
-      try {
-        const c = creditFrameSchema.safeParse(JSON.parse(Buffer.from(msg.data).toString('utf8')));
-        frames = c.success ? c.data.frames : 0;
-      } catch {
-        frames = 0;
-      }
-      stream.credit += frames;
+      const c = creditFrameSchema.safeParse(parseFrameJson(msg.data));
+      stream.credit += c.success ? c.data.frames : 0;
       const w = stream.creditWaiter;
       stream.creditWaiter = undefined;
       w?.();

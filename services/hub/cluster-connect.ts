@@ -24,6 +24,7 @@ import {
   errorFrameSchema,
   headFrameSchema,
   kubeStatus,
+  parseFrameJson,
   type ClusterUserClaims,
   type OpenFrame,
 } from '../../shared/cluster-connect.js';
@@ -296,7 +297,7 @@ async function forward(
       const kind = m.headers?.get(FRAME_HEADER) ?? '';
       if (kind === 'ping') continue;
       if (kind === 'head' && !headSent) {
-        const head = headFrameSchema.safeParse(parseJson(m.data));
+        const head = headFrameSchema.safeParse(parseFrameJson(m.data));
         if (!head.success) {
           opts.logger.warn({ event: 'connect.invalid_frame', kind, streamId }, 'invalid head frame');
           continue;
@@ -321,7 +322,7 @@ async function forward(
         finish('ok');
         break;
       } else if (kind === 'error') {
-        const e = errorFrameSchema.safeParse(parseJson(m.data));
+        const e = errorFrameSchema.safeParse(parseFrameJson(m.data));
         const status = e.success ? e.data.status : 502;
         const message = e.success ? e.data.message : 'the cluster answered with an invalid error';
         if (!headSent) {
@@ -337,13 +338,5 @@ async function forward(
     if (!res.headersSent) res.writeHead(502);
     res.destroy();
     finish('error');
-  }
-}
-
-function parseJson(data: Uint8Array): unknown {
-  try {
-    return JSON.parse(Buffer.from(data).toString('utf8'));
-  } catch {
-    return undefined;
   }
 }

@@ -56,7 +56,10 @@ function cluster(i: number): ClusterState {
 interface Res {
   status: number;
   text: string;
-  body: Record<string, unknown> & { properties?: Record<string, unknown>; error?: { code: string; message: string; target?: string } };
+  body: Record<string, unknown> & {
+    properties?: Record<string, unknown>;
+    error?: { code: string; message: string; target?: string };
+  };
 }
 
 async function arm(method: string, path: string, apiVersion: string, body?: unknown): Promise<Res> {
@@ -124,10 +127,19 @@ describe('Service Connector (sc-extension)', () => {
     });
     expect([200, 201]).toContain(put.status);
     expect(put.text).not.toContain('SECRET-sc-123');
-    const props = await waitProps(ext(0, 'sc-extension'), CONFIG_API, (p) => p['provisioningState'] === 'Succeeded', 'sc-extension Succeeded');
+    const props = await waitProps(
+      ext(0, 'sc-extension'),
+      CONFIG_API,
+      (p) => p['provisioningState'] === 'Succeeded',
+      'sc-extension Succeeded',
+    );
     expect(props['currentVersion']).toBe('1.2.3');
     const get = await arm('GET', ext(0, 'sc-extension'), CONFIG_API);
-    const list = await arm('GET', `${fleet.client.clusterPath(cluster(0))}/providers/Microsoft.KubernetesConfiguration/extensions`, CONFIG_API);
+    const list = await arm(
+      'GET',
+      `${fleet.client.clusterPath(cluster(0))}/providers/Microsoft.KubernetesConfiguration/extensions`,
+      CONFIG_API,
+    );
     for (const r of [get, list]) expect(r.text).not.toContain('SECRET-sc-123');
     expect(get.body.properties?.['configurationProtectedSettings'] ?? null).toBeNull();
     const deployment = await kube(0, '/apis/apps/v1/namespaces/sc-system/deployments/sc-controller');
@@ -138,13 +150,21 @@ describe('Service Connector (sc-extension)', () => {
     const clientId = '00000000-0000-0000-0000-00000000abcd';
     const put = await arm('PUT', linker(0, 'orders-db'), LINKER_API, {
       properties: {
-        targetService: { type: 'AzureResource', id: '/subscriptions/s/resourceGroups/r/providers/Microsoft.DBforPostgreSQL/flexibleServers/orders' },
+        targetService: {
+          type: 'AzureResource',
+          id: '/subscriptions/s/resourceGroups/r/providers/Microsoft.DBforPostgreSQL/flexibleServers/orders',
+        },
         authInfo: { authType: 'workloadIdentity', clientId },
         scope: 'shop',
       },
     });
     expect([200, 201]).toContain(put.status);
-    await waitProps(linker(0, 'orders-db'), LINKER_API, (p) => p['provisioningState'] === 'Succeeded', 'linker Succeeded');
+    await waitProps(
+      linker(0, 'orders-db'),
+      LINKER_API,
+      (p) => p['provisioningState'] === 'Succeeded',
+      'linker Succeeded',
+    );
     const secret = await kube(0, '/api/v1/namespaces/shop/secrets/sc-orders-db-secret');
     expect(secret.status).toBe(200);
     const sa = await kube(0, `/api/v1/namespaces/shop/serviceaccounts/sc-account-${clientId}`);
@@ -152,7 +172,10 @@ describe('Service Connector (sc-extension)', () => {
     expect(JSON.stringify(sa.body)).toContain(clientId);
 
     expect((await arm('DELETE', linker(0, 'orders-db'), LINKER_API)).status).toBeLessThan(300);
-    await waitFor(() => arm('GET', linker(0, 'orders-db'), LINKER_API), { until: (r) => r.status === 404, timeoutMs: 10_000 });
+    await waitFor(() => arm('GET', linker(0, 'orders-db'), LINKER_API), {
+      until: (r) => r.status === 404,
+      timeoutMs: 10_000,
+    });
     expect((await kube(0, '/api/v1/namespaces/shop/secrets/sc-orders-db-secret')).status).toBe(200);
   });
 
@@ -162,11 +185,19 @@ describe('Service Connector (sc-extension)', () => {
     });
     expect(patch.status).toBeLessThan(300);
     const conflict = await arm('PUT', linker(0, 'late'), LINKER_API, {
-      properties: { targetService: { type: 'AzureResource', id: '/subscriptions/s/x' }, authInfo: { authType: 'secret' } },
+      properties: {
+        targetService: { type: 'AzureResource', id: '/subscriptions/s/x' },
+        authInfo: { authType: 'secret' },
+      },
     });
     expect(conflict.status).toBe(409);
     expect(conflict.body.error?.code).toBe('Conflict');
-    await waitProps(ext(0, 'sc-extension'), CONFIG_API, (p) => p['provisioningState'] === 'Succeeded', 'update Succeeded');
+    await waitProps(
+      ext(0, 'sc-extension'),
+      CONFIG_API,
+      (p) => p['provisioningState'] === 'Succeeded',
+      'update Succeeded',
+    );
   });
 });
 
@@ -179,19 +210,42 @@ describe('agents that do not answer', () => {
       message: 'extension-manager not ready',
     });
     await arm('PUT', ext(1, 'flux'), CONFIG_API, { properties: { extensionType: 'microsoft.flux' } });
-    const failed = await waitProps(ext(1, 'flux'), CONFIG_API, (p) => p['provisioningState'] === 'Failed', 'Failed on timeout');
+    const failed = await waitProps(
+      ext(1, 'flux'),
+      CONFIG_API,
+      (p) => p['provisioningState'] === 'Failed',
+      'Failed on timeout',
+    );
     expect((failed['errorInfo'] as { message?: string }).message).toBe(AGENT_TIMEOUT);
     await setStopped(1, []);
-    await waitProps(ext(1, 'flux'), CONFIG_API, (p) => p['provisioningState'] === 'Succeeded', 'recovered after start');
+    await waitProps(
+      ext(1, 'flux'),
+      CONFIG_API,
+      (p) => p['provisioningState'] === 'Succeeded',
+      'recovered after start',
+    );
   });
 
   it('fail an operation when the egress is cut, and recover after restore', async () => {
     await chaos({ action: 'cut', targets: { clusters: [cluster(1).name] }, mode: 'drop' });
-    await arm('PATCH', ext(1, 'flux'), CONFIG_API, { properties: { configurationSettings: { 'multiTenancy.enforce': 'false' } } });
-    const failed = await waitProps(ext(1, 'flux'), CONFIG_API, (p) => p['provisioningState'] === 'Failed', 'Failed while cut');
+    await arm('PATCH', ext(1, 'flux'), CONFIG_API, {
+      properties: { configurationSettings: { 'multiTenancy.enforce': 'false' } },
+    });
+    const failed = await waitProps(
+      ext(1, 'flux'),
+      CONFIG_API,
+      (p) => p['provisioningState'] === 'Failed',
+      'Failed while cut',
+    );
     expect((failed['errorInfo'] as { message?: string }).message).toBe(AGENT_TIMEOUT);
     await chaos({ action: 'restore', targets: { clusters: [cluster(1).name] } });
-    await waitProps(ext(1, 'flux'), CONFIG_API, (p) => p['provisioningState'] === 'Succeeded', 'recovered after restore', 60_000);
+    await waitProps(
+      ext(1, 'flux'),
+      CONFIG_API,
+      (p) => p['provisioningState'] === 'Succeeded',
+      'recovered after restore',
+      60_000,
+    );
   });
 });
 
@@ -210,23 +264,43 @@ describe('Flux configuration', () => {
     const put = await arm('PUT', flux(2, 'cluster-config'), CONFIG_API, body('main'));
     expect([200, 201]).toContain(put.status);
     expect(put.body.properties?.['complianceState']).toBe('Pending');
-    const compliant = await waitProps(flux(2, 'cluster-config'), CONFIG_API, (p) => p['complianceState'] === 'Compliant', 'Compliant');
+    const compliant = await waitProps(
+      flux(2, 'cluster-config'),
+      CONFIG_API,
+      (p) => p['complianceState'] === 'Compliant',
+      'Compliant',
+    );
     const kinds = (compliant['statuses'] as { kind: string }[]).map((s) => s.kind).sort();
     expect(kinds).toEqual(['GitRepository', 'Kustomization']);
     const firstCommit = compliant['sourceSyncedCommitId'];
-    expect((await kube(2, '/api/v1/namespaces/cluster-config/configmaps/cluster-config-infra')).status).toBe(200);
+    expect((await kube(2, '/api/v1/namespaces/cluster-config/configmaps/cluster-config-infra')).status).toBe(
+      200,
+    );
 
     await fleet.store.updateState(cluster(2).name, new Date(fleet.clock.now()).toISOString(), (s) => ({
       ...s,
       faults: { fluxApply: 'accumulating resources: path ./infrastructure not found' },
     }));
-    const broken = await waitProps(flux(2, 'cluster-config'), CONFIG_API, (p) => p['complianceState'] === 'Non-Compliant', 'Non-Compliant');
+    const broken = await waitProps(
+      flux(2, 'cluster-config'),
+      CONFIG_API,
+      (p) => p['complianceState'] === 'Non-Compliant',
+      'Non-Compliant',
+    );
     expect(String(broken['errorMessage'])).toContain('path ./infrastructure not found');
 
-    await fleet.store.updateState(cluster(2).name, new Date(fleet.clock.now()).toISOString(), (s) => ({ ...s, faults: {} }));
+    await fleet.store.updateState(cluster(2).name, new Date(fleet.clock.now()).toISOString(), (s) => ({
+      ...s,
+      faults: {},
+    }));
     const again = await arm('PUT', flux(2, 'cluster-config'), CONFIG_API, body('release'));
     expect(again.body.properties?.['complianceState']).toBe('Pending');
-    const back = await waitProps(flux(2, 'cluster-config'), CONFIG_API, (p) => p['complianceState'] === 'Compliant', 'Compliant again');
+    const back = await waitProps(
+      flux(2, 'cluster-config'),
+      CONFIG_API,
+      (p) => p['complianceState'] === 'Compliant',
+      'Compliant again',
+    );
     expect(back['sourceSyncedCommitId']).not.toBe(firstCommit);
     expect(back['errorMessage'] ?? null).toBeNull();
   });
@@ -237,7 +311,9 @@ describe('Flux configuration', () => {
     });
     expect(bad.status).toBe(400);
     expect(bad.body.error?.target ?? bad.body.error?.message).toMatch(/gitRepository\.url|url/);
-    const unknown = await arm('PUT', ext(2, 'nope'), CONFIG_API, { properties: { extensionType: 'contoso.unknown' } });
+    const unknown = await arm('PUT', ext(2, 'nope'), CONFIG_API, {
+      properties: { extensionType: 'contoso.unknown' },
+    });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error?.target ?? '').toContain('extensionType');
   });
@@ -249,24 +325,52 @@ describe('region move', () => {
     await arm('PUT', ext(2, 'sc-extension'), CONFIG_API, {
       properties: { extensionType: SC_TYPE, configurationProtectedSettings: { apiKey: 'kept-by-user' } },
     });
-    await waitProps(ext(2, 'sc-extension'), CONFIG_API, (p) => p['provisioningState'] === 'Succeeded', 'sc Succeeded');
+    await waitProps(
+      ext(2, 'sc-extension'),
+      CONFIG_API,
+      (p) => p['provisioningState'] === 'Succeeded',
+      'sc Succeeded',
+    );
     await arm('PUT', linker(2, 'cache'), LINKER_API, {
-      properties: { targetService: { type: 'AzureResource', id: '/subscriptions/s/redis/cache' }, authInfo: { authType: 'secret' }, scope: 'default' },
+      properties: {
+        targetService: { type: 'AzureResource', id: '/subscriptions/s/redis/cache' },
+        authInfo: { authType: 'secret' },
+        scope: 'default',
+      },
     });
-    await waitProps(linker(2, 'cache'), LINKER_API, (p) => p['provisioningState'] === 'Succeeded', 'linker Succeeded');
+    await waitProps(
+      linker(2, 'cache'),
+      LINKER_API,
+      (p) => p['provisioningState'] === 'Succeeded',
+      'linker Succeeded',
+    );
     const kept = join(dataDir, 'protected.json');
     await writeFile(kept, JSON.stringify({ extensions: { 'sc-extension': { apiKey: 'kept-by-user' } } }));
     const target = c.location === 'westeurope' ? 'northeurope' : 'westeurope';
     const out = await run(
       process.execPath,
-      [join(DIST_DIR, 'cli', 'main.js'), 'move', c.name, '--to', target, '--protected-settings', kept, '--data-dir', dataDir],
+      [
+        join(DIST_DIR, 'cli', 'main.js'),
+        'move',
+        c.name,
+        '--to',
+        target,
+        '--protected-settings',
+        kept,
+        '--data-dir',
+        dataDir,
+      ],
       { timeout: 120_000 },
     );
     expect(out.stdout).toContain('LIST after re-creating equals LIST before');
     const moved = await fleet.client.getCluster(c);
     expect(moved.location).toBe(target);
     expect(moved.properties.connectivityStatus).toBe('Connected');
-    const list = await arm('GET', `${fleet.client.clusterPath(c)}/providers/Microsoft.KubernetesConfiguration/fluxConfigurations`, CONFIG_API);
+    const list = await arm(
+      'GET',
+      `${fleet.client.clusterPath(c)}/providers/Microsoft.KubernetesConfiguration/fluxConfigurations`,
+      CONFIG_API,
+    );
     expect((list.body['value'] as unknown[]).length).toBe(1);
   });
 });
