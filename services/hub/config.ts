@@ -28,6 +28,12 @@ export interface HubConfig extends CommonConfig {
   readonly feedMaxLag: number;
   /** The egress gateway's control API, for the page's chaos controls; undefined without a gateway. */
   readonly egressApiUrl: string | undefined;
+  /** Simulated ms the agents have to answer an extension / Flux configuration operation. */
+  readonly extensionOperationTimeoutMs: number;
+  /** Simulated ms protected settings are held for agents that have not fetched them. */
+  readonly protectedSettingsHoldMs: number;
+  /** YAML/JSON extension catalog; undefined for the built-in one. */
+  readonly extensionCatalogPath: string | undefined;
 }
 
 export function compileHubConfig(env: Env = process.env): HubConfig {
@@ -56,5 +62,8 @@ export function compileHubConfig(env: Env = process.env): HubConfig {
     feedIntervalMs: readDuration(env, ENV.hubFeedInterval, 250),
     feedMaxLag: readNumber(env, ENV.hubFeedMaxLag, 40, { min: 1, max: 100_000, integer: true }),
     egressApiUrl: egressApiUrl === '' ? undefined : egressApiUrl.replace(/\/$/, ''),
+    extensionOperationTimeoutMs: readDuration(env, ENV.extensionOperationTimeout, 10 * 60_000),
+    protectedSettingsHoldMs: readDuration(env, ENV.protectedSettingsHold, 48 * 3_600_000),
+    extensionCatalogPath: readString(env, ENV.extensionCatalog, '') || undefined,
   });
 }

@@ -33,8 +33,7 @@ export class KvPersistence<R extends KeyedRecord = ClusterRecord> implements Pro
     const batch = 64;
     for (let i = 0; i < keys.length; i += batch) {
       const entries = await Promise.all(keys.slice(i, i + batch).map((k) => this.kv.get(k)));
-      for (const e of entries)
-        if (e && e.operation === 'PUT' && e.value.length > 0) out.push(e.json<R>());
+      for (const e of entries) if (e && e.operation === 'PUT' && e.value.length > 0) out.push(e.json<R>());
     }
     return out;
   }

@@ -63,7 +63,13 @@ function iso(ms: number): string {
 
 function newAudit(ctx: WriteContext): Audit {
   const at = iso(ctx.nowMs);
-  return { uid: randomUUID(), createdBy: ctx.caller, createdAt: at, lastModifiedBy: ctx.caller, lastModifiedAt: at };
+  return {
+    uid: randomUUID(),
+    createdBy: ctx.caller,
+    createdAt: at,
+    lastModifiedBy: ctx.caller,
+    lastModifiedAt: at,
+  };
 }
 
 function touch(a: Audit, ctx: WriteContext): void {
@@ -262,7 +268,11 @@ export function deleteExtension(record: ExtensionRecord, ctx: WriteContext): Ext
   return record;
 }
 
-export function connectionsFor(cfg: ClusterConfigRecord, record: ExtensionRecord, catalog: readonly CatalogEntry[]) {
+export function connectionsFor(
+  cfg: ClusterConfigRecord,
+  record: ExtensionRecord,
+  catalog: readonly CatalogEntry[],
+) {
   if (record.deleting || !findCatalogEntry(catalog, record.extensionType)?.supportsConnections) return [];
   return Object.values(cfg.linkers)
     .sort((a, b) => (a.name < b.name ? -1 : 1))
@@ -276,7 +286,10 @@ export function connectionsFor(cfg: ClusterConfigRecord, record: ExtensionRecord
     }));
 }
 
-export function desiredExtensions(cfg: ClusterConfigRecord, catalog: readonly CatalogEntry[]): DesiredExtension[] {
+export function desiredExtensions(
+  cfg: ClusterConfigRecord,
+  catalog: readonly CatalogEntry[],
+): DesiredExtension[] {
   return Object.values(cfg.extensions).map((r) => ({
     name: r.name,
     extensionType: r.extensionType.toLowerCase(),
@@ -293,10 +306,7 @@ export function desiredExtensions(cfg: ClusterConfigRecord, catalog: readonly Ca
 }
 
 /** extension-manager's report on one extension. Returns what happened, or undefined when ignored. */
-export function applyExtensionStatus(
-  cfg: ClusterConfigRecord,
-  s: ExtensionStatus,
-): ConfigEvent | undefined {
+export function applyExtensionStatus(cfg: ClusterConfigRecord, s: ExtensionStatus): ConfigEvent | undefined {
   const id = s.name.toLowerCase();
   const r = cfg.extensions[id];
   // An older generation's report says nothing about what is wanted now.
@@ -342,9 +352,19 @@ export function applyExtensionStatus(
 // Flux configurations
 // ---------------------------------------------------------------------------------------------
 
-function fluxSpec(p: FluxPut): Omit<
+function fluxSpec(
+  p: FluxPut,
+): Omit<
   FluxRecord,
-  keyof Reconciled | keyof Audit | 'name' | 'complianceState' | 'statuses' | 'errorMessage' | 'sourceSyncedCommitId' | 'sourceUpdatedAt' | 'statusUpdatedAt'
+  | keyof Reconciled
+  | keyof Audit
+  | 'name'
+  | 'complianceState'
+  | 'statuses'
+  | 'errorMessage'
+  | 'sourceSyncedCommitId'
+  | 'sourceUpdatedAt'
+  | 'statusUpdatedAt'
 > {
   const g = p.gitRepository;
   const b = p.bucket;
@@ -533,7 +553,10 @@ export function desiredFlux(cfg: ClusterConfigRecord): DesiredFluxConfiguration[
   });
 }
 
-export function applyFluxStatus(cfg: ClusterConfigRecord, s: FluxConfigurationStatus): ConfigEvent | undefined {
+export function applyFluxStatus(
+  cfg: ClusterConfigRecord,
+  s: FluxConfigurationStatus,
+): ConfigEvent | undefined {
   const id = s.name.toLowerCase();
   const r = cfg.fluxConfigurations[id];
   if (!r || s.generation !== r.generation) return undefined;
@@ -577,7 +600,13 @@ export function evaluateDeadlines(cfg: ClusterConfigRecord, nowMs: number, d: De
         r.provisioningState = 'Failed';
         r.errorInfo = { code: ERROR_CODES.AgentResponseTimeout, message: AGENT_TIMEOUT_MESSAGE };
         r.statuses = [
-          { code: ERROR_CODES.AgentResponseTimeout, displayStatus: 'Failed', level: 'Error', message: AGENT_TIMEOUT_MESSAGE, time },
+          {
+            code: ERROR_CODES.AgentResponseTimeout,
+            displayStatus: 'Failed',
+            level: 'Error',
+            message: AGENT_TIMEOUT_MESSAGE,
+            time,
+          },
         ];
         events.push({ kind: 'timedOut', resource: 'extension', name: r.name });
       }
@@ -596,7 +625,15 @@ export function evaluateDeadlines(cfg: ClusterConfigRecord, nowMs: number, d: De
         r.provisioningState = 'Failed';
         r.expiredGeneration = r.generation;
         r.errorInfo = { code: ERROR_CODES.ProtectedSettingsExpired, message };
-        r.statuses = [{ code: ERROR_CODES.ProtectedSettingsExpired, displayStatus: 'Failed', level: 'Error', message, time }];
+        r.statuses = [
+          {
+            code: ERROR_CODES.ProtectedSettingsExpired,
+            displayStatus: 'Failed',
+            level: 'Error',
+            message,
+            time,
+          },
+        ];
         events.push({ kind: 'protectedSettingsExpired', resource: 'extension', name: r.name });
       }
     }
@@ -641,7 +678,9 @@ export function connectorExtension(
   cfg: ClusterConfigRecord,
   catalog: readonly CatalogEntry[],
 ): ExtensionRecord | undefined {
-  return Object.values(cfg.extensions).find((e) => findCatalogEntry(catalog, e.extensionType)?.supportsConnections);
+  return Object.values(cfg.extensions).find(
+    (e) => findCatalogEntry(catalog, e.extensionType)?.supportsConnections,
+  );
 }
 
 export function connectorTypes(catalog: readonly CatalogEntry[]): string {
@@ -691,7 +730,13 @@ export function putLinker(
     touch(existing, ctx);
     return { record: existing, created: false };
   }
-  const record: LinkerRecord = { ...newAudit(ctx), name, ...spec, generation: 1, provisioningState: 'Accepted' };
+  const record: LinkerRecord = {
+    ...newAudit(ctx),
+    name,
+    ...spec,
+    generation: 1,
+    provisioningState: 'Accepted',
+  };
   cfg.linkers[id] = record;
   return { record, created: true };
 }

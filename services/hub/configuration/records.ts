@@ -119,7 +119,8 @@ export interface FluxRecord extends Reconciled, Audit {
   statusUpdatedAt: string | null;
 }
 
-export type LinkerAuthType = 'secret' | 'servicePrincipalSecret' | 'workloadIdentity' | 'userAssignedIdentity';
+export type LinkerAuthType =
+  'secret' | 'servicePrincipalSecret' | 'workloadIdentity' | 'userAssignedIdentity';
 
 export interface LinkerRecord extends Audit {
   name: string;

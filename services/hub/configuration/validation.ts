@@ -9,8 +9,17 @@ import { ArcError, ERROR_CODES } from '../../../shared/errors.js';
 const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const k8sName = z.string().max(253).regex(K8S_NAME, 'must be a lower-case RFC 1123 name');
 const settings = z.record(z.string().min(1).max(256), z.string().max(64 * 1024));
-const nullableSettings = z.record(z.string().min(1).max(256), z.string().max(64 * 1024).nullable());
-const seconds = z.int().min(1).max(35 * 86_400);
+const nullableSettings = z.record(
+  z.string().min(1).max(256),
+  z
+    .string()
+    .max(64 * 1024)
+    .nullable(),
+);
+const seconds = z
+  .int()
+  .min(1)
+  .max(35 * 86_400);
 
 function fail(error: z.ZodError, prefix: string): never {
   const issue = error.issues[0];
@@ -134,10 +143,14 @@ export function parseExtensionPatch(body: unknown): ExtensionPatch {
   const raw = requireObject(body);
   for (const k of Object.keys(raw))
     if (k !== 'properties')
-      throw new ArcError(ERROR_CODES.PropertyChangeNotAllowed, `Changing property '${k}' is not allowed by PATCH.`, {
-        status: 400,
-        target: k,
-      });
+      throw new ArcError(
+        ERROR_CODES.PropertyChangeNotAllowed,
+        `Changing property '${k}' is not allowed by PATCH.`,
+        {
+          status: 400,
+          target: k,
+        },
+      );
   const props = propertiesOf(body, false);
   for (const k of Object.keys(props))
     if (!EXTENSION_PATCHABLE.has(k))
@@ -283,10 +296,14 @@ export function parseFluxPatch(body: unknown): Record<string, unknown> {
   const raw = requireObject(body);
   for (const k of Object.keys(raw))
     if (k !== 'properties')
-      throw new ArcError(ERROR_CODES.PropertyChangeNotAllowed, `Changing property '${k}' is not allowed by PATCH.`, {
-        status: 400,
-        target: k,
-      });
+      throw new ArcError(
+        ERROR_CODES.PropertyChangeNotAllowed,
+        `Changing property '${k}' is not allowed by PATCH.`,
+        {
+          status: 400,
+          target: k,
+        },
+      );
   const props = propertiesOf(body, false);
   for (const k of Object.keys(props))
     if (!FLUX_PATCHABLE.has(k))
@@ -330,6 +347,9 @@ const linkerPutSchema = z.object({
 export type LinkerPut = z.infer<typeof linkerPutSchema>;
 
 export function parseLinkerPut(body: unknown): LinkerPut {
-  const props = writable(propertiesOf(body, true), new Set(['provisioningState', 'vNetSolution', 'secretStore']));
+  const props = writable(
+    propertiesOf(body, true),
+    new Set(['provisioningState', 'vNetSolution', 'secretStore']),
+  );
   return parseWith(linkerPutSchema, props, 'properties');
 }
