@@ -666,8 +666,14 @@ describe('persistence and cascade', () => {
     const desired = (await pull(c, 'extension-manager')).extensions.find((e) => e.name === 'sample');
     // Held unless the 48 h hold already passed during the restart (it cannot at this time scale).
     expect(desired).toMatchObject({ generation: 2, configurationProtectedSettings: { p: `${SECRET}-new` } });
-    await reportExtensions(c, [installed('sample', 2, { currentVersion: '0.2.0' })]);
+    // The ack is sent once the change is in KV: a hub killed right after it keeps it.
+    expect((await reportExtensions(c, [installed('sample', 2, { currentVersion: '0.2.0' })])).type).toBe(
+      'ack',
+    );
+    await fleet.hub.restart({ crash: true });
+    await fleet.waitHubReady();
     expect((await getExt(c, 'sample')).properties.provisioningState).toBe('Succeeded');
+    expect((await pull(c, 'extension-manager')).extensions[0]?.configurationProtectedSettings).toBeNull();
     c.sub.unsubscribe();
   }, 60_000);
 
