@@ -168,9 +168,7 @@ export class AgentGateway {
         return;
       }
       case 'config-pull': {
-        const reply = desiredStateReplySchema.parse(
-          this.configuration().desiredState(record.key, body.agent),
-        );
+        const reply = desiredStateReplySchema.parse(this.configuration().desiredState(record, body.agent));
         if (msg.reply) msg.respond(encodeMessage(reply));
         return;
       }

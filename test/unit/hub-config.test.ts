@@ -108,7 +108,7 @@ function report(agent: 'extension-manager' | 'config-agent', body: Partial<Confi
 }
 
 function desiredExt(name: string) {
-  return svc.desiredState(KEY, 'extension-manager').extensions.find((e) => e.name === name);
+  return svc.desiredState(cluster!, 'extension-manager').extensions.find((e) => e.name === name);
 }
 
 function arcError(fn: () => unknown): ArcError {
@@ -155,7 +155,7 @@ describe('extension lifecycle', () => {
       deleting: false,
     });
     // config-agent and the other agents get no extensions.
-    expect(svc.desiredState(KEY, 'config-agent').extensions).toEqual([]);
+    expect(svc.desiredState(cluster!, 'config-agent').extensions).toEqual([]);
     report('extension-manager', { extensions: [extStatus('flux', 1)] });
     const after = svc.getExtension(REF, 'flux');
     expect(after).toMatchObject({
@@ -346,6 +346,30 @@ describe('extension lifecycle', () => {
     expect(svc.deleteExtension(REF, 'flux', 'u')).toBeUndefined();
   });
 
+  it('a re-PUT without scope keeps the namespace scope; an empty protected set never expires', () => {
+    const body = (extra: Record<string, unknown> = {}) =>
+      parseExtensionPut({ properties: { extensionType: 'microsoft.contoso.sample', ...extra } });
+    svc.putExtension(REF, 'ns', body({ scope: { namespace: { targetNamespace: 'team-a' } } }), 'u');
+    const again = svc.putExtension(REF, 'ns', body(), 'u').record;
+    expect(again).toMatchObject({ scope: { namespace: { targetNamespace: 'team-a' } }, generation: 2 });
+    expect(arcError(() => svc.putExtension(REF, 'ns', body({ scope: { cluster: {} } }), 'u'))).toMatchObject({
+      code: 'PropertyChangeNotAllowed',
+      target: 'properties.scope',
+    });
+    report('extension-manager', { extensions: [extStatus('ns', 2, { currentVersion: '0.2.0' })] });
+    svc.patchExtension(REF, 'ns', parseExtensionPatch({ properties: {} }), 'u');
+    clock.advance(49 * HOUR);
+    svc.tick();
+    expect(svc.getExtension(REF, 'ns').errorInfo?.code).toBe('AgentResponseTimeout');
+  });
+
+  it("an Expired cluster's agents are refused", () => {
+    putFluxExt();
+    (cluster as unknown as { connectivity: { status: string } }).connectivity.status = 'Expired';
+    expect(() => svc.desiredState(cluster!, 'extension-manager')).toThrow(/expired/);
+    expect(() => report('extension-manager', { extensions: [extStatus('flux', 1)] })).toThrow(/expired/);
+  });
+
   it('only extension-manager may report extensions', () => {
     putFluxExt();
     expect(() => report('config-agent', { extensions: [extStatus('flux', 1)] })).toThrow(
@@ -470,7 +494,7 @@ describe('Flux configurations', () => {
       namespace: 'default',
       scope: 'cluster',
     });
-    const d = svc.desiredState(KEY, 'config-agent').fluxConfigurations[0];
+    const d = svc.desiredState(cluster!, 'config-agent').fluxConfigurations[0];
     expect(d).toMatchObject({
       url: body.properties.gitRepository.url,
       repositoryRef: { branch: 'main' },
@@ -486,7 +510,7 @@ describe('Flux configurations', () => {
         },
       },
     });
-    expect(svc.desiredState(KEY, 'extension-manager').fluxConfigurations).toEqual([]);
+    expect(svc.desiredState(cluster!, 'extension-manager').fluxConfigurations).toEqual([]);
     report('config-agent', { fluxConfigurations: [fluxStatus(1)] });
     expect(svc.getFlux(REF, 'cfg')).toMatchObject({
       complianceState: 'Compliant',

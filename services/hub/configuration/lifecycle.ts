@@ -177,7 +177,9 @@ export function putExtension(
   const id = name.toLowerCase();
   const existing = cfg.extensions[id];
   const entry = catalogEntry(ctx.catalog, input.extensionType);
-  const scope = resolveScope(entry, name, input.scope);
+  // A re-PUT that leaves scope out keeps the one it was installed with (scope cannot change anyway).
+  const scope =
+    existing && input.scope === undefined ? existing.scope : resolveScope(entry, name, input.scope);
   const want = {
     releaseTrain: input.releaseTrain ?? 'Stable',
     autoUpgradeMinorVersion: input.autoUpgradeMinorVersion ?? true,
@@ -437,7 +439,12 @@ export function putFlux(
 ): { record: FluxRecord; created: boolean } {
   const id = name.toLowerCase();
   const existing = cfg.fluxConfigurations[id];
-  const spec = fluxSpec(input);
+  // scope and namespace cannot change: a re-PUT that leaves them out keeps the stored ones.
+  const spec = fluxSpec(
+    existing
+      ? { ...input, scope: input.scope ?? existing.scope, namespace: input.namespace ?? existing.namespace }
+      : input,
+  );
   if (existing) {
     conflictIfDeleting(existing, 'Flux configuration', existing.name);
     for (const field of ['scope', 'namespace'] as const)
@@ -655,19 +662,6 @@ export function evaluateDeadlines(cfg: ClusterConfigRecord, nowMs: number, d: De
     }
   }
   return events;
-}
-
-/** The earliest instant at which evaluateDeadlines could change something; undefined for never. */
-export function nextDeadline(cfg: ClusterConfigRecord, d: Deadlines): number | undefined {
-  let next: number | undefined;
-  const consider = (ms: number | null): void => {
-    if (ms !== null && (next === undefined || ms < next)) next = ms;
-  };
-  for (const r of [...Object.values(cfg.extensions), ...Object.values(cfg.fluxConfigurations)]) {
-    consider(r.deadlineMs);
-    consider(r.protectedHeldSinceMs === null ? null : r.protectedHeldSinceMs + d.protectedSettingsHoldMs);
-  }
-  return next;
 }
 
 // ---------------------------------------------------------------------------------------------

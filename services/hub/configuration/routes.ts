@@ -294,14 +294,14 @@ export function registerConfigurationRoutes(app: FastifyInstance, opts: Configur
     apiVersion(request, lk.versions);
     const ref = refOf(request.params);
     const s = service();
-    const started = new Date().toISOString();
+    const started = new Date(s.now()).toISOString();
     const { linker, result } = s.validateLinker(ref, nameOf(lk, request.params));
     const rendered = renderLinker(ref, linker);
     return {
       linkerName: linker.name,
       isConnectionAvailable: result.isConnectionAvailable,
       reportStartTimeUtc: started,
-      reportEndTimeUtc: new Date().toISOString(),
+      reportEndTimeUtc: new Date(s.now()).toISOString(),
       sourceId: rendered.id.replace(/\/providers\/Microsoft\.ServiceLinker\/linkers\/[^/]+$/, ''),
       targetId: linker.targetService.id,
       authType: linker.authInfo.authType,

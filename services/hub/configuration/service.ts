@@ -290,8 +290,9 @@ export class ConfigurationService {
 
   // ---- agents ----
 
-  desiredState(key: string, agent: AgentName): DesiredStateReply {
-    const doc = this.deps.store.get(key);
+  desiredState(cluster: ClusterRecord, agent: AgentName): DesiredStateReply {
+    this.refuseExpired(cluster);
+    const doc = this.deps.store.get(cluster.key);
     return {
       v: PROTOCOL_VERSION,
       type: 'desired-state',
@@ -302,8 +303,7 @@ export class ConfigurationService {
 
   /** An agent's report; the caller replies once `persisted(key)` resolves. */
   status(cluster: ClusterRecord, message: ConfigStatus, subject: string): AckReply {
-    if (cluster.connectivity.status === 'Expired')
-      throw new IdentityError(ERROR_CODES.ClusterExpired, 'the cluster certificate has expired');
+    this.refuseExpired(cluster);
     if (message.extensions.length > 0 && message.agent !== 'extension-manager')
       throw new MessageRejectedError(
         ERROR_CODES.InvalidMessage,
@@ -332,6 +332,17 @@ export class ConfigurationService {
     if (JSON.stringify(doc) !== before) this.deps.store.set(doc);
     for (const e of events) this.logEvent(doc, e);
     return { v: PROTOCOL_VERSION, type: 'ack' };
+  }
+
+  /** An Expired cluster's agents get nothing until it is deleted and connected again. */
+  private refuseExpired(cluster: ClusterRecord): void {
+    if (cluster.connectivity.status === 'Expired')
+      throw new IdentityError(ERROR_CODES.ClusterExpired, 'the cluster certificate has expired');
+  }
+
+  /** Simulated now, for report times. */
+  now(): number {
+    return this.deps.clock.now();
   }
 
   persisted(key: string): Promise<void> {
