@@ -370,6 +370,22 @@ describe('extension lifecycle', () => {
     expect(() => report('extension-manager', { extensions: [extStatus('flux', 1)] })).toThrow(/expired/);
   });
 
+  it('a contradictory status (Installed while deleting) settles nothing: the delete still times out', () => {
+    putFluxExt();
+    report('extension-manager', { extensions: [extStatus('flux', 1)] });
+    svc.deleteExtension(REF, 'flux', 'u');
+    report('extension-manager', { extensions: [extStatus('flux', 2)] });
+    expect(svc.getExtension(REF, 'flux').provisioningState).toBe('Deleting');
+    clock.advance(10 * MIN);
+    svc.tick();
+    expect(svc.getExtension(REF, 'flux')).toMatchObject({ provisioningState: 'Failed', deleting: true });
+    // A failed delete can be retried: a new generation.
+    expect(svc.deleteExtension(REF, 'flux', 'u')).toMatchObject({
+      provisioningState: 'Deleting',
+      generation: 3,
+    });
+  });
+
   it('only extension-manager may report extensions', () => {
     putFluxExt();
     expect(() => report('config-agent', { extensions: [extStatus('flux', 1)] })).toThrow(

@@ -313,6 +313,8 @@ export function applyExtensionStatus(cfg: ClusterConfigRecord, s: ExtensionStatu
   const r = cfg.extensions[id];
   // An older generation's report says nothing about what is wanted now.
   if (!r || s.generation !== r.generation) return undefined;
+  // Contradictions (installed while deleting, uninstalled while not) settle nothing: the deadline runs on.
+  if (r.deleting ? s.phase === 'Installed' : s.phase === 'Uninstalled') return undefined;
   // The agent has this generation, with its protected settings: the hub need not hold them longer.
   r.protectedSettings = null;
   r.protectedHeldSinceMs = null;
@@ -322,14 +324,11 @@ export function applyExtensionStatus(cfg: ClusterConfigRecord, s: ExtensionStatu
       delete cfg.extensions[id];
       return { kind: 'removed', resource: 'extension', name: r.name };
     }
-    if (s.phase === 'Failed') {
-      r.provisioningState = 'Failed';
-      r.errorInfo = s.errorInfo ?? { code: ERROR_CODES.InstallationFailed, message: 'Uninstall failed' };
-      r.statuses = s.statuses;
-    }
+    r.provisioningState = 'Failed';
+    r.errorInfo = s.errorInfo ?? { code: ERROR_CODES.InstallationFailed, message: 'The uninstall failed.' };
+    r.statuses = s.statuses;
     return { kind: 'settled', resource: 'extension', name: r.name, state: r.provisioningState };
   }
-  if (s.phase === 'Uninstalled') return undefined;
   if (s.currentVersion !== null) r.currentVersion = s.currentVersion;
   r.statuses = s.statuses;
   r.appliedConnections = s.appliedConnections.map((n) => n.toLowerCase());
@@ -567,15 +566,14 @@ export function applyFluxStatus(
   const id = s.name.toLowerCase();
   const r = cfg.fluxConfigurations[id];
   if (!r || s.generation !== r.generation) return undefined;
+  // A deleting configuration is settled only by `deleted`; progress reports leave the deadline running.
+  if (r.deleting && !s.deleted) return undefined;
   r.protectedSettings = null;
   r.protectedHeldSinceMs = null;
   r.deadlineMs = null;
   if (r.deleting) {
-    if (s.deleted) {
-      delete cfg.fluxConfigurations[id];
-      return { kind: 'removed', resource: 'fluxConfiguration', name: r.name };
-    }
-    return undefined;
+    delete cfg.fluxConfigurations[id];
+    return { kind: 'removed', resource: 'fluxConfiguration', name: r.name };
   }
   r.provisioningState = 'Succeeded';
   r.complianceState = r.suspend ? 'Suspended' : s.complianceState;
