@@ -74,6 +74,7 @@ beforeEach(() => {
     ref: REF,
     provisioningState: 'Succeeded',
     connectivity: { status: 'Connected' },
+    identity: { principalId: 'p-1' },
   } as unknown as ClusterRecord;
   build();
 });
@@ -401,6 +402,17 @@ describe('extension lifecycle', () => {
     expect(svc.getExtension(REF, 'flux').provisioningState).toBe('Creating');
     expect(desiredExt('flux')?.configurationProtectedSettings).toEqual({ token: 's3cret' });
     await svc.removeCluster(KEY);
+    expect(persistence.data.size).toBe(0);
+  });
+
+  it('a document left by a deleted cluster is not inherited by a re-created one, and is collected', async () => {
+    putFluxExt();
+    await store.flush(true);
+    cluster = { ...cluster!, identity: { principalId: 'p-2' } } as unknown as ClusterRecord;
+    expect(svc.listExtensions(REF)).toEqual([]);
+    expect(svc.desiredState(cluster, 'extension-manager').extensions).toEqual([]);
+    svc.tick();
+    await store.flush(true);
     expect(persistence.data.size).toBe(0);
   });
 });

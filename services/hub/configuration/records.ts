@@ -139,14 +139,20 @@ export interface ClusterConfigRecord {
   /** The cluster key (see shared/subjects.ts). */
   key: string;
   ref: ClusterRef;
+  /**
+   * The connectedClusters resource these belong to (its principalId, new for every create): a
+   * document left behind by a deleted cluster (a crash between the two deletes) is not inherited by
+   * a cluster re-created under the same name.
+   */
+  clusterUid: string;
   /** By lower-cased name (ARM names are case-insensitive). */
   extensions: Record<string, ExtensionRecord>;
   fluxConfigurations: Record<string, FluxRecord>;
   linkers: Record<string, LinkerRecord>;
 }
 
-export function emptyConfig(key: string, ref: ClusterRef): ClusterConfigRecord {
-  return { v: 1, key, ref, extensions: {}, fluxConfigurations: {}, linkers: {} };
+export function emptyConfig(key: string, ref: ClusterRef, clusterUid: string): ClusterConfigRecord {
+  return { v: 1, key, ref, clusterUid, extensions: {}, fluxConfigurations: {}, linkers: {} };
 }
 
 export function isBusy(state: ConfigProvisioningState): boolean {

@@ -92,7 +92,17 @@ export class ConfigurationService {
 
   private doc(ref: ClusterRef): ClusterConfigRecord {
     const cluster = this.requireCluster(ref);
-    return this.deps.store.get(cluster.key) ?? emptyConfig(cluster.key, cluster.ref);
+    return this.docOf(cluster) ?? emptyConfig(cluster.key, cluster.ref, cluster.identity.principalId);
+  }
+
+  /** The cluster's stored document, unless it is a leftover of an earlier cluster of that name. */
+  private docOf(cluster: ClusterRecord): ClusterConfigRecord | undefined {
+    const doc = this.deps.store.get(cluster.key);
+    return doc && doc.clusterUid === cluster.identity.principalId ? doc : undefined;
+  }
+
+  private owned(doc: ClusterConfigRecord): boolean {
+    return this.deps.cluster(doc.ref)?.identity.principalId === doc.clusterUid;
   }
 
   private notFound(kind: ResourceKind, ref: ClusterRef, name: string): ArcError {
@@ -292,7 +302,7 @@ export class ConfigurationService {
 
   desiredState(cluster: ClusterRecord, agent: AgentName): DesiredStateReply {
     this.refuseExpired(cluster);
-    const doc = this.deps.store.get(cluster.key);
+    const doc = this.docOf(cluster);
     return {
       v: PROTOCOL_VERSION,
       type: 'desired-state',
@@ -316,7 +326,7 @@ export class ConfigurationService {
         'only config-agent reports Flux configurations',
         subject,
       );
-    const doc = this.deps.store.get(cluster.key);
+    const doc = this.docOf(cluster);
     if (!doc) return { v: PROTOCOL_VERSION, type: 'ack' };
     const before = JSON.stringify(doc);
     const events: ConfigEvent[] = [];
@@ -356,7 +366,17 @@ export class ConfigurationService {
       operationTimeoutMs: this.deps.operationTimeoutMs,
       protectedSettingsHoldMs: this.deps.protectedSettingsHoldMs,
     };
-    for (const doc of this.deps.store.values()) {
+    for (const doc of [...this.deps.store.values()]) {
+      if (!this.owned(doc)) {
+        // Left behind by a deleted cluster (the cascade did not complete): collect it.
+        void this.removeCluster(doc.key).catch((err: unknown) =>
+          this.deps.logger.warn(
+            { event: 'config.gc_failed', key: doc.key, err },
+            'could not remove orphaned configuration',
+          ),
+        );
+        continue;
+      }
       const events = evaluateDeadlines(doc, now, d);
       if (events.length === 0) continue;
       this.deps.store.set(doc);
@@ -382,6 +402,7 @@ export class ConfigurationService {
     const extensionsByState = new Map<ConfigProvisioningState, number>();
     const fluxByCompliance = new Map<ComplianceState, number>();
     for (const doc of this.deps.store.values()) {
+      if (!this.owned(doc)) continue;
       for (const e of Object.values(doc.extensions))
         extensionsByState.set(e.provisioningState, (extensionsByState.get(e.provisioningState) ?? 0) + 1);
       for (const f of Object.values(doc.fluxConfigurations))
