@@ -2,8 +2,9 @@
  * Cluster configuration over real HTTP and real NATS, against the real hub process: extensions,
  * Flux configurations and Service Connector linkers. The test plays the cluster's agents
  * (clusteridentityoperator registers; extension-manager and config-agent pull and report, signed
- * like the real ones). The simulated clock runs 20,000× so the 10-minute operation timeout takes
- * ~30 ms and the 48-hour protected-settings hold ~9 s, both at their default (real Arc) values.
+ * like the real ones). Timings are the defaults (real Arc values) on a fast simulated clock: at 600×
+ * the 10-minute operation timeout takes 1 s (long enough to observe Creating / Deleting and the 409s
+ * they cause); a second hub at 20,000× lets the 48-hour protected-settings hold end in ~9 s.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection, Subscription } from 'nats';
@@ -22,7 +23,8 @@ import {
 import { TestFleet } from '../helpers/fleet.js';
 import { waitFor } from '../helpers/wait.js';
 
-const TIME_SCALE = 20_000;
+const TIME_SCALE = 600;
+const HOLD_TIME_SCALE = 20_000;
 const EXT_V = '2023-05-01';
 const LINKER_V = '2024-04-01';
 const SECRET = 'pr0tected-S3CRET-value';
@@ -316,27 +318,6 @@ describe('extensions', () => {
     expect(metrics).toMatch(/arcfleet_hub_extensions\{provisioning_state="Succeeded"\} [1-9]/);
   });
 
-  it('protected settings not fetched within 48 simulated hours are dropped: Failed with ProtectedSettingsExpired', async () => {
-    const put = await call('PUT', extPath(a.ref, 'kv'), {
-      properties: {
-        extensionType: 'microsoft.azurekeyvaultsecretsprovider',
-        configurationProtectedSettings: { key: SECRET },
-      },
-    });
-    expect(put.status, put.text).toBe(201);
-    const expired = await waitExt(
-      a,
-      'kv',
-      (e) => e.properties.errorInfo?.code === 'ProtectedSettingsExpired',
-      'kv ProtectedSettingsExpired',
-      30_000,
-    );
-    expect(expired.properties.provisioningState).toBe('Failed');
-    expect(expired.properties.errorInfo.message).toMatch(/48 hours/);
-    const desired = (await pull(a, 'extension-manager')).extensions.find((e) => e.name === 'kv');
-    expect(desired?.configurationProtectedSettings).toBeNull();
-  }, 40_000);
-
   it('answers ARM errors with the field at fault in target', async () => {
     expectArmError(
       await call('GET', extPath(a.ref, 'flux'), undefined, null),
@@ -403,12 +384,19 @@ describe('extensions', () => {
   });
 
   it('pages LIST with nextLink', async () => {
+    expect(
+      (
+        await call('PUT', extPath(a.ref, 'sample'), {
+          properties: { extensionType: 'microsoft.contoso.sample' },
+        })
+      ).status,
+    ).toBe(201);
     const first = await call('GET', extPath(a.ref));
     expect(first.body.value).toHaveLength(2);
     expect(first.body.nextLink).toMatch(/\$skipToken=/);
     const second = await call('GET', first.body.nextLink);
     const names = [...first.body.value, ...second.body.value].map((e: Json) => e.name);
-    expect(names).toEqual(['flux', 'kv', 'monitor']);
+    expect(names).toEqual(['flux', 'monitor', 'sample']);
   });
 
   it('DELETE: 202 Deleting, writes refused with 409 Conflict, gone after the agent reports Uninstalled', async () => {
@@ -444,6 +432,45 @@ describe('extensions', () => {
       before + 1,
     );
   });
+});
+
+describe('protected settings hold (a hub at 20,000×)', () => {
+  let main: { fleet: TestFleet; nc: NatsConnection; a: Cluster };
+
+  beforeAll(async () => {
+    main = { fleet, nc, a };
+    fleet = await TestFleet.start({ clusters: 0, agents: false, connect: false, timeScale: HOLD_TIME_SCALE });
+    nc = await connectWire(fleet.nats.url);
+    a = await newCluster();
+  });
+
+  afterAll(async () => {
+    await nc?.close();
+    await fleet?.stop();
+    ({ fleet, nc, a } = main);
+  });
+
+  it('protected settings not fetched within 48 simulated hours are dropped: Failed with ProtectedSettingsExpired', async () => {
+    const put = await call('PUT', extPath(a.ref, 'kv'), {
+      properties: {
+        extensionType: 'microsoft.azurekeyvaultsecretsprovider',
+        configurationProtectedSettings: { key: SECRET },
+      },
+    });
+    expect(put.status, put.text).toBe(201);
+    const expired = await waitExt(
+      a,
+      'kv',
+      (e) => e.properties.errorInfo?.code === 'ProtectedSettingsExpired',
+      'kv ProtectedSettingsExpired',
+      30_000,
+    );
+    expect(expired.properties.provisioningState).toBe('Failed');
+    expect(expired.properties.errorInfo.message).toMatch(/48 hours/);
+    const desired = (await pull(a, 'extension-manager')).extensions.find((e) => e.name === 'kv');
+    expect(desired?.configurationProtectedSettings).toBeNull();
+    expect(await fleet.metric('arcfleet_hub_protected_settings_expired_total')).toBe(1);
+  }, 40_000);
 });
 
 describe('Flux configurations', () => {
