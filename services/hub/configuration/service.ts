@@ -13,22 +13,14 @@ import type { ClusterRecord } from '../projection.js';
 import type { ProjectionStore } from '../store.js';
 import {
   applyExtensionStatus,
-  applyFluxStatus,
   deleteExtension,
-  deleteFlux,
   desiredExtensions,
-  desiredFlux,
-  evaluateDeadlines,
-  mergeFluxPatch,
   patchExtension,
   putExtension,
-  putFlux,
-  putLinker,
-  validateLinker,
-  type ConfigEvent,
-  type LinkerValidation,
-  type WriteContext,
-} from './lifecycle.js';
+} from './extensions.js';
+import { applyFluxStatus, deleteFlux, desiredFlux, mergeFluxPatch, putFlux } from './flux.js';
+import { evaluateDeadlines, type ConfigEvent, type WriteContext } from './lifecycle.js';
+import { putLinker, validateLinker, type LinkerValidation } from './linkers.js';
 import type { ConfigurationCounts, ConfigurationMetrics } from './metrics.js';
 import {
   emptyConfig,
