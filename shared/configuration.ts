@@ -319,5 +319,6 @@ export function loadExtensionCatalog(path: string | undefined): readonly Catalog
       `${path}: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
     );
   }
-  return parsed.data;
+  // Types are compared case-insensitively; the catalog keeps them lower-case.
+  return parsed.data.map((e) => ({ ...e, extensionType: e.extensionType.toLowerCase() }));
 }

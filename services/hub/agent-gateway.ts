@@ -18,6 +18,7 @@ import {
   agentMessageSchema,
   controlMessageSchema,
   decodeMessage,
+  desiredStateReplySchema,
   encodeMessage,
   type ControlMessage,
   type ErrorReply,
@@ -32,12 +33,15 @@ import {
   startMessagingSpan,
   tracingEnabled,
 } from '../../shared/telemetry.js';
+import type { ConfigurationService } from './configuration/service.js';
 import type { Hub } from './hub.js';
 import type { HubMetrics } from './metrics.js';
 
 export interface AgentGatewayOptions {
   nc: NatsConnection;
   hub: () => Hub | undefined;
+  /** Extensions / Flux configurations (`config-pull`, `config-status`); refused while undefined. */
+  configuration?: () => ConfigurationService | undefined;
   metrics: HubMetrics;
   logger: Logger;
   maxMessageBytes: number;
@@ -163,7 +167,31 @@ export class AgentGateway {
         this.respondWhenPersisted(msg, record.key, hub.agentHealth(record, body));
         return;
       }
+      case 'config-pull': {
+        const reply = desiredStateReplySchema.parse(this.configuration().desiredState(record, body.agent));
+        if (msg.reply) msg.respond(encodeMessage(reply));
+        return;
+      }
+      case 'config-status': {
+        const configuration = this.configuration();
+        const reply = configuration.status(record, body, msg.subject);
+        if (!msg.reply) return;
+        configuration.persisted(record.key).then(
+          () => msg.respond(encodeMessage(reply)),
+          () => undefined,
+        );
+        return;
+      }
     }
+  }
+
+  private configuration(): ConfigurationService {
+    const c = this.opts.configuration?.();
+    if (!c)
+      throw new ArcError(ERROR_CODES.ServiceUnavailable, 'the hub is still loading its configuration', {
+        status: 503,
+      });
+    return c;
   }
 
   /**

@@ -32,6 +32,12 @@ export interface HubConfig extends CommonConfig {
   readonly clusterConnectTimeoutMs: number;
   /** Simulated ms a cluster-user token from listClusterUserCredential is valid. */
   readonly clusterConnectTokenValidityMs: number;
+  /** Simulated ms the agents have to answer an extension / Flux configuration operation. */
+  readonly extensionOperationTimeoutMs: number;
+  /** Simulated ms protected settings are held for agents that have not fetched them. */
+  readonly protectedSettingsHoldMs: number;
+  /** YAML/JSON extension catalog; undefined for the built-in one. */
+  readonly extensionCatalogPath: string | undefined;
 }
 
 export function compileHubConfig(env: Env = process.env): HubConfig {
@@ -62,5 +68,8 @@ export function compileHubConfig(env: Env = process.env): HubConfig {
     egressApiUrl: egressApiUrl === '' ? undefined : egressApiUrl.replace(/\/$/, ''),
     clusterConnectTimeoutMs: readDuration(env, ENV.clusterConnectTimeout, 30_000),
     clusterConnectTokenValidityMs: readDuration(env, ENV.clusterConnectTokenValidity, 3_600_000),
+    extensionOperationTimeoutMs: readDuration(env, ENV.extensionOperationTimeout, 10 * 60_000),
+    protectedSettingsHoldMs: readDuration(env, ENV.protectedSettingsHold, 48 * 3_600_000),
+    extensionCatalogPath: readString(env, ENV.extensionCatalog, '') || undefined,
   });
 }

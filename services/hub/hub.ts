@@ -63,6 +63,8 @@ export interface HubDeps {
   publishControl: (ref: ClusterRef, message: ControlMessage) => void;
   /** Hook for change feeds (events API, live page). */
   onTransition?: (record: ClusterRecord, transition: Transition) => void;
+  /** Removes what belongs to a deleted cluster (its configuration resources); awaited by DELETE. */
+  onClusterDeleted?: (record: ClusterRecord) => Promise<void>;
 }
 
 export interface PutResult {
@@ -230,6 +232,7 @@ export class Hub {
     const record = this.get(ref);
     if (!record) return false;
     await this.deps.store.delete(record.key);
+    await this.deps.onClusterDeleted?.(record);
     this.adjustResourceGroup(record.ref, -1);
     this.operations.delete(record.operation.id);
     this.deps.publishControl(record.ref, {

@@ -17,6 +17,11 @@ import { resourceId } from '../../shared/arm.js';
 import { registerLivePage } from './live-page.js';
 import { registerClusterConnect } from './cluster-connect.js';
 import { KvPersistence, ProjectionStore } from './store.js';
+import { loadExtensionCatalog } from '../../shared/configuration.js';
+import { createConfigurationMetrics } from './configuration/metrics.js';
+import type { ClusterConfigRecord } from './configuration/records.js';
+import { registerConfigurationRoutes } from './configuration/routes.js';
+import { ConfigurationService } from './configuration/service.js';
 import { initTelemetry } from '../../shared/telemetry.js';
 
 const AUTHORITY_KEY = 'identity-authority';
@@ -56,10 +61,13 @@ async function main(): Promise<void> {
   // Filled in once NATS and the projections are loaded; the HTTP API answers 503 until then.
   const live: {
     hub: Hub | undefined;
+    configuration: ConfigurationService | undefined;
     ready: boolean;
     nc: NatsConnection | undefined;
     authority: IdentityAuthority | undefined;
-  } = { hub: undefined, ready: false, nc: undefined, authority: undefined };
+  } = { hub: undefined, configuration: undefined, ready: false, nc: undefined, authority: undefined };
+  // Read before anything starts: a bad catalog file is a configuration error, not a runtime one.
+  const catalog = loadExtensionCatalog(config.extensionCatalogPath);
   const metrics = createHubMetrics(
     () =>
       live.hub?.counts() ?? {
@@ -82,6 +90,13 @@ async function main(): Promise<void> {
     ready: () => live.ready,
     timeScale: config.timeScale,
     timings: config.timings,
+  });
+  const configMetrics = createConfigurationMetrics(metrics.registry, () => live.configuration?.counts());
+  registerConfigurationRoutes(api, {
+    configuration: () => live.configuration,
+    pageSize: config.pageSize,
+    retryAfterSeconds: config.retryAfterSeconds,
+    publicUrl: config.publicUrl,
   });
   const page = registerLivePage(api, {
     hub: () => live.hub,
@@ -119,6 +134,7 @@ async function main(): Promise<void> {
   const gateway = new AgentGateway({
     nc,
     hub: () => live.hub,
+    configuration: () => live.configuration,
     metrics,
     logger,
     maxMessageBytes: config.maxMessageBytes,
@@ -134,6 +150,27 @@ async function main(): Promise<void> {
   });
   const loaded = await store.load();
   store.start();
+  // Configuration resources: one document per cluster, in a bucket of their own.
+  const configStore = new ProjectionStore<ClusterConfigRecord>({
+    persistence: new KvPersistence<ClusterConfigRecord>(await openKv(nc, `${config.kvBucket}-config`)),
+    logger,
+    persistIntervalMs: config.persistIntervalMs,
+    heartbeatPersistIntervalMs: config.heartbeatPersistIntervalMs,
+    onWrite: (kind) => metrics.kvWrites.inc({ kind }),
+  });
+  await configStore.load();
+  configStore.start();
+  const configuration: ConfigurationService = new ConfigurationService({
+    store: configStore,
+    clock,
+    catalog,
+    operationTimeoutMs: config.extensionOperationTimeoutMs,
+    protectedSettingsHoldMs: config.protectedSettingsHoldMs,
+    cluster: (ref) => hub.get(ref),
+    publishControl: (ref, message) => gateway.publishControl(ref, message),
+    logger,
+    metrics: configMetrics,
+  });
   const hub = new Hub({
     store,
     clock,
@@ -142,6 +179,7 @@ async function main(): Promise<void> {
     metrics,
     logger,
     publishControl: (ref, message) => gateway.publishControl(ref, message),
+    onClusterDeleted: (record) => configuration.removeCluster(record.key),
     onTransition: (record, t) =>
       events.append({
         type: 'connectivityStatusChanged',
@@ -154,11 +192,15 @@ async function main(): Promise<void> {
       }),
   });
   gateway.start();
-  const ticker = setInterval(() => hub.tick(), config.evaluateIntervalMs);
+  const ticker = setInterval(() => {
+    hub.tick();
+    configuration.tick();
+  }, config.evaluateIntervalMs);
   ticker.unref();
   live.hub = hub;
   live.nc = nc;
   live.authority = authority;
+  live.configuration = configuration;
   live.ready = true;
   logger.info({ event: 'hub.ready', projections: loaded }, `hub ready with ${loaded} projections`);
 
@@ -172,6 +214,7 @@ async function main(): Promise<void> {
     await api.close();
     await gateway.close();
     await store.close();
+    await configStore.close();
     await nc.drain();
     await telemetry.shutdown();
     logger.info({ event: 'hub.stopped' }, 'hub stopped');

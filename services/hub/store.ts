@@ -12,29 +12,33 @@ import type { KV } from 'nats';
 import type { Logger } from '../../shared/log.js';
 import type { ClusterRecord } from './projection.js';
 
-export interface ProjectionPersistence {
-  loadAll(): Promise<ClusterRecord[]>;
-  put(record: ClusterRecord): Promise<void>;
+/** Anything stored by key: the cluster projections, and the configuration documents (configuration/). */
+export interface KeyedRecord {
+  readonly key: string;
+}
+
+export interface ProjectionPersistence<R extends KeyedRecord = ClusterRecord> {
+  loadAll(): Promise<R[]>;
+  put(record: R): Promise<void>;
   delete(key: string): Promise<void>;
 }
 
-export class KvPersistence implements ProjectionPersistence {
+export class KvPersistence<R extends KeyedRecord = ClusterRecord> implements ProjectionPersistence<R> {
   constructor(private readonly kv: KV) {}
 
-  async loadAll(): Promise<ClusterRecord[]> {
+  async loadAll(): Promise<R[]> {
     const keys: string[] = [];
     for await (const k of await this.kv.keys()) keys.push(k);
-    const out: ClusterRecord[] = [];
+    const out: R[] = [];
     const batch = 64;
     for (let i = 0; i < keys.length; i += batch) {
       const entries = await Promise.all(keys.slice(i, i + batch).map((k) => this.kv.get(k)));
-      for (const e of entries)
-        if (e && e.operation === 'PUT' && e.value.length > 0) out.push(e.json<ClusterRecord>());
+      for (const e of entries) if (e && e.operation === 'PUT' && e.value.length > 0) out.push(e.json<R>());
     }
     return out;
   }
 
-  async put(record: ClusterRecord): Promise<void> {
+  async put(record: R): Promise<void> {
     await this.kv.put(record.key, JSON.stringify(record));
   }
 
@@ -43,8 +47,8 @@ export class KvPersistence implements ProjectionPersistence {
   }
 }
 
-export interface ProjectionStoreOptions {
-  persistence: ProjectionPersistence;
+export interface ProjectionStoreOptions<R extends KeyedRecord = ClusterRecord> {
+  persistence: ProjectionPersistence<R>;
   logger: Logger;
   persistIntervalMs: number;
   heartbeatPersistIntervalMs: number;
@@ -56,8 +60,8 @@ interface Waiter {
   reject(err: Error): void;
 }
 
-export class ProjectionStore {
-  private readonly records = new Map<string, ClusterRecord>();
+export class ProjectionStore<R extends KeyedRecord = ClusterRecord> {
+  private readonly records = new Map<string, R>();
   private readonly important = new Set<string>();
   private readonly heartbeatOnly = new Set<string>();
   private readonly lastPersistedAt = new Map<string, number>();
@@ -66,7 +70,7 @@ export class ProjectionStore {
   /** Callers waiting for a key's next successful write (see whenPersisted). */
   private readonly waiters = new Map<string, Waiter[]>();
 
-  constructor(private readonly opts: ProjectionStoreOptions) {}
+  constructor(private readonly opts: ProjectionStoreOptions<R>) {}
 
   async load(): Promise<number> {
     for (const r of await this.opts.persistence.loadAll()) this.records.set(r.key, r);
@@ -78,11 +82,11 @@ export class ProjectionStore {
     this.timer.unref();
   }
 
-  get(key: string): ClusterRecord | undefined {
+  get(key: string): R | undefined {
     return this.records.get(key);
   }
 
-  values(): IterableIterator<ClusterRecord> {
+  values(): IterableIterator<R> {
     return this.records.values();
   }
 
@@ -91,7 +95,7 @@ export class ProjectionStore {
   }
 
   /** Inserts or replaces, persisted on the next flush. */
-  set(record: ClusterRecord): void {
+  set(record: R): void {
     this.records.set(record.key, record);
     this.markImportant(record.key);
   }

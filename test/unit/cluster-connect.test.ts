@@ -1,16 +1,11 @@
-import { mkdtemp, writeFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkClusterUserToken, type ClusterUserClaims } from '../../shared/cluster-connect.js';
 import {
   BUILTIN_EXTENSION_CATALOG,
   compareVersions,
   findCatalogEntry,
-  loadExtensionCatalog,
   targetVersion,
 } from '../../shared/configuration.js';
-import { ConfigError } from '../../shared/errors.js';
 import { IdentityAuthority } from '../../shared/identity.js';
 import { sourceRevision } from '../../services/config-agent/flux-reconciler.js';
 
@@ -111,31 +106,6 @@ describe('extension catalog and versions', () => {
     expect(
       targetVersion(entry, { releaseTrain: 'Stable', autoUpgradeMinorVersion: true, version: null }, '1.0.0'),
     ).toBe('1.4.0');
-  });
-
-  describe('a catalog file', () => {
-    let dir: string | undefined;
-    afterAll(async () => {
-      if (dir) await rm(dir, { recursive: true, force: true });
-    });
-
-    it('replaces the built-in catalog, and a bad one names the field', async () => {
-      dir = await mkdtemp(join(tmpdir(), 'arcfleet-catalog-'));
-      const good = join(dir, 'good.yaml');
-      await writeFile(
-        good,
-        '- extensionType: contoso.widget\n  releaseNamespace: widgets\n  scopes: [cluster]\n  releaseTrains: {Stable: ["1.0.0"]}\n  objects: []\n',
-      );
-      expect(loadExtensionCatalog(good).map((e) => e.extensionType)).toEqual(['contoso.widget']);
-      const bad = join(dir, 'bad.yaml');
-      await writeFile(
-        bad,
-        '- extensionType: x\n  releaseNamespace: Not_Valid\n  scopes: [cluster]\n  releaseTrains: {}\n  objects: []\n',
-      );
-      expect(() => loadExtensionCatalog(bad)).toThrow(ConfigError);
-      expect(() => loadExtensionCatalog(bad)).toThrow(/0\.releaseNamespace/);
-      expect(loadExtensionCatalog(undefined)).toBe(BUILTIN_EXTENSION_CATALOG);
-    });
   });
 });
 
