@@ -528,6 +528,8 @@ describe('Flux configurations', () => {
     expect(JSON.stringify(desired)).not.toContain(SECRET);
     expect((await reportFlux(a, [status(1)])).type).toBe('ack');
     let got = await call('GET', fluxPath(a.ref, 'cluster-config'));
+    expect(got.text).not.toContain(SECRET);
+    expect((await call('GET', fluxPath(a.ref))).text).not.toContain(SECRET);
     expect(got.body.properties).toMatchObject({
       complianceState: 'Compliant',
       provisioningState: 'Succeeded',
@@ -714,24 +716,24 @@ describe('persistence and cascade', () => {
       ).status,
     ).toBe(201);
     await reportExtensions(c, [installed('sc', 1, { currentVersion: '1.2.3' })]);
-    expect(
-      (
-        await call(
-          'PUT',
-          linkerPath(c.ref, 'l1'),
-          {
-            properties: {
-              targetService: {
-                type: 'AzureResource',
-                id: '/subscriptions/s/resourceGroups/r/providers/Microsoft.KeyVault/vaults/v',
-              },
-              authInfo: { authType: 'secret' },
-            },
+    const linkerPut = await call(
+      'PUT',
+      linkerPath(c.ref, 'l1'),
+      {
+        properties: {
+          targetService: {
+            type: 'AzureResource',
+            id: '/subscriptions/s/resourceGroups/r/providers/Microsoft.KeyVault/vaults/v',
           },
-          LINKER_V,
-        )
-      ).status,
-    ).toBe(201);
+          authInfo: { authType: 'secret', secretInfo: { secretType: 'rawValue', value: SECRET } },
+        },
+      },
+      LINKER_V,
+    );
+    expect(linkerPut.status, linkerPut.text).toBe(201);
+    // A secret in authInfo is not kept, so never returned.
+    expect(linkerPut.text).not.toContain(SECRET);
+    expect((await call('GET', linkerPath(c.ref), undefined, LINKER_V)).text).not.toContain(SECRET);
     expect(
       (
         await call('PUT', fluxPath(c.ref, 'f1'), {

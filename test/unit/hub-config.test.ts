@@ -558,6 +558,28 @@ describe('Flux configurations', () => {
     expect(svc.listFlux(REF)).toEqual([]);
   });
 
+  it('PATCH merges source fields and kustomizations (null deletes one); the result is validated', () => {
+    svc.putFlux(REF, 'cfg', parseFluxPut(body), 'u');
+    const r = svc.patchFlux(
+      REF,
+      'cfg',
+      {
+        gitRepository: { repositoryRef: { tag: 'v2' } },
+        kustomizations: { apps: null, infra: { prune: true } },
+      },
+      'u',
+    );
+    expect(r.gitRepository).toMatchObject({
+      url: body.properties.gitRepository.url,
+      repositoryRef: { tag: 'v2' },
+    });
+    expect(Object.keys(r.kustomizations)).toEqual(['infra']);
+    expect(r.kustomizations.infra).toMatchObject({ path: './infrastructure', prune: true });
+    expect(
+      arcError(() => svc.patchFlux(REF, 'cfg', { kustomizations: { x: { dependsOn: ['nope'] } } }, 'u')),
+    ).toMatchObject({ target: 'properties.kustomizations.x.dependsOn' });
+  });
+
   it('times out like extensions', () => {
     svc.putFlux(REF, 'cfg', parseFluxPut(body), 'u');
     clock.advance(10 * MIN);

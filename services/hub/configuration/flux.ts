@@ -159,7 +159,17 @@ export function fluxDocument(r: FluxRecord): Record<string, unknown> {
   };
 }
 
-/** PATCH semantics: given source objects replace the stored ones; kustomizations merge by name (null deletes). */
+/**
+ * PATCH semantics: source objects merge field by field into the stored ones (a new `repositoryRef`
+ * replaces the old one, since exactly one ref kind may be set); kustomizations merge by name (null
+ * deletes one); anything else replaces.
+ */
+const SOURCE_FIELDS = new Set(['gitRepository', 'bucket', 'azureBlob']);
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 export function mergeFluxPatch(r: FluxRecord, patch: Record<string, unknown>): Record<string, unknown> {
   const doc = fluxDocument(r);
   for (const [k, v] of Object.entries(patch)) {
@@ -173,6 +183,8 @@ export function mergeFluxPatch(r: FluxRecord, patch: Record<string, unknown>): R
               ? { ...(merged[name] as object), ...(kv as object) }
               : kv;
       doc.kustomizations = merged;
+    } else if (SOURCE_FIELDS.has(k) && isObject(v) && isObject(doc[k])) {
+      doc[k] = { ...(doc[k] as object), ...v };
     } else if (k !== 'configurationProtectedSettings') doc[k] = v;
   }
   doc.configurationProtectedSettings = patch.configurationProtectedSettings ?? undefined;
