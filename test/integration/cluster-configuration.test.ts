@@ -107,6 +107,18 @@ async function setStopped(i: number, agents: ClusterState['stoppedAgents']): Pro
   }));
 }
 
+/**
+ * The agent's host has stopped its instance: its status file is gone (the host removes it on stop).
+ * Waiting on the apiserver is not enough: it derives "not ready" from `stoppedAgents` at once.
+ */
+async function waitAgentStopped(i: number, agent: string): Promise<void> {
+  await waitFor(() => fleet.store.readAgentStatuses(cluster(i).name), {
+    until: (r) => !r.statuses.some((st) => st.agent === agent),
+    timeoutMs: 10_000,
+    message: `${agent} stopped for ${cluster(i).name}`,
+  });
+}
+
 async function chaos(body: object): Promise<void> {
   const res = await fetch(`${fleet.egressApiUrl}/v1/chaos`, {
     method: 'POST',
@@ -186,7 +198,10 @@ describe('Service Connector (sc-extension)', () => {
     expect(patch.status).toBeLessThan(300);
     const conflict = await arm('PUT', linker(0, 'late'), LINKER_API, {
       properties: {
-        targetService: { type: 'AzureResource', id: '/subscriptions/s/x' },
+        targetService: {
+          type: 'AzureResource',
+          id: '/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/x',
+        },
         authInfo: { authType: 'secret' },
       },
     });
@@ -199,16 +214,42 @@ describe('Service Connector (sc-extension)', () => {
       'update Succeeded',
     );
   });
+  it('makes every connection unusable when the extension is uninstalled', async () => {
+    await arm('PUT', linker(0, 'keep'), LINKER_API, {
+      properties: {
+        targetService: {
+          type: 'AzureResource',
+          id: '/subscriptions/s/resourceGroups/r/providers/Microsoft.KeyVault/vaults/kv',
+        },
+        authInfo: { authType: 'secret' },
+      },
+    });
+    await waitProps(
+      linker(0, 'keep'),
+      LINKER_API,
+      (p) => p['provisioningState'] === 'Succeeded',
+      'linker Succeeded',
+    );
+    const validate = (): Promise<Res> => arm('POST', `${linker(0, 'keep')}/validateLinker`, LINKER_API);
+    expect((await validate()).body['isConnectionAvailable']).toBe(true);
+    expect((await arm('DELETE', ext(0, 'sc-extension'), CONFIG_API)).status).toBeLessThan(300);
+    await waitFor(() => arm('GET', ext(0, 'sc-extension'), CONFIG_API), {
+      until: (r) => r.status === 404,
+      timeoutMs: 20_000,
+      message: 'sc-extension uninstalled',
+    });
+    expect((await kube(0, '/apis/apps/v1/namespaces/sc-system/deployments/sc-controller')).status).toBe(404);
+    const after = await validate();
+    expect(after.body['isConnectionAvailable']).toBe(false);
+    // The connection's Kubernetes objects stay, as the real extension leaves them.
+    expect((await kube(0, '/api/v1/namespaces/default/secrets/sc-keep-secret')).status).toBe(200);
+  });
 });
 
 describe('agents that do not answer', () => {
   it('fail an operation with the real message when extension-manager is stopped, and recover', async () => {
     await setStopped(1, ['extension-manager']);
-    await waitFor(() => kube(1, '/apis/apps/v1/namespaces/azure-arc/deployments/extension-manager'), {
-      until: (d) => ((d.body['status'] as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0) === 0,
-      timeoutMs: 10_000,
-      message: 'extension-manager not ready',
-    });
+    await waitAgentStopped(1, 'extension-manager');
     await arm('PUT', ext(1, 'flux'), CONFIG_API, { properties: { extensionType: 'microsoft.flux' } });
     const failed = await waitProps(
       ext(1, 'flux'),
@@ -245,6 +286,66 @@ describe('agents that do not answer', () => {
       (p) => p['provisioningState'] === 'Succeeded',
       'recovered after restore',
       60_000,
+    );
+  });
+});
+
+describe('versions and Helm failures', () => {
+  it('honours a pinned version, upgrades minor versions once auto-upgrade is on, and reports an install failure', async () => {
+    const path = ext(1, 'sample');
+    await arm('PUT', path, CONFIG_API, {
+      properties: {
+        extensionType: 'microsoft.contoso.sample',
+        autoUpgradeMinorVersion: false,
+        version: '0.1.0',
+      },
+    });
+    const pinned = await waitProps(
+      path,
+      CONFIG_API,
+      (p) => p['provisioningState'] === 'Succeeded',
+      'pinned install',
+    );
+    expect(pinned['currentVersion']).toBe('0.1.0');
+    await arm('PATCH', path, CONFIG_API, { properties: { autoUpgradeMinorVersion: true } });
+    await waitProps(
+      path,
+      CONFIG_API,
+      (p) => p['currentVersion'] === '0.2.0' && p['provisioningState'] === 'Succeeded',
+      'upgraded by the agent',
+    );
+
+    // The fault must be in force when the agent acts: inject it while extension-manager is stopped, so
+    // the instance that starts again reads it with the cluster (no race with the agent's next poll).
+    await fleet.store.updateState(cluster(1).name, new Date(fleet.clock.now()).toISOString(), (s) => ({
+      ...s,
+      stoppedAgents: ['extension-manager'],
+      faults: { extensionInstall: 'UPGRADE Failed: time out waiting for the condition' },
+    }));
+    await waitAgentStopped(1, 'extension-manager');
+    await arm('PATCH', path, CONFIG_API, { properties: { releaseTrain: 'Preview' } });
+    await setStopped(1, []);
+    const failed = await waitProps(
+      path,
+      CONFIG_API,
+      (p) => (p['errorInfo'] as { code?: string } | null)?.code === 'InstallationFailed',
+      'install failure',
+    );
+    expect(failed['provisioningState']).toBe('Failed');
+    expect(failed['errorInfo']).toMatchObject({
+      code: 'InstallationFailed',
+      message: 'Unable to install helm release: Error: UPGRADE Failed: time out waiting for the condition',
+    });
+    expect(failed['currentVersion']).toBe('0.2.0');
+    await fleet.store.updateState(cluster(1).name, new Date(fleet.clock.now()).toISOString(), (s) => ({
+      ...s,
+      faults: {},
+    }));
+    await waitProps(
+      path,
+      CONFIG_API,
+      (p) => p['provisioningState'] === 'Succeeded' && p['currentVersion'] === '0.3.0',
+      'installed once the fault is cleared',
     );
   });
 });
@@ -333,7 +434,10 @@ describe('region move', () => {
     );
     await arm('PUT', linker(2, 'cache'), LINKER_API, {
       properties: {
-        targetService: { type: 'AzureResource', id: '/subscriptions/s/redis/cache' },
+        targetService: {
+          type: 'AzureResource',
+          id: '/subscriptions/s/resourceGroups/r/providers/Microsoft.Cache/redis/cache',
+        },
         authInfo: { authType: 'secret' },
         scope: 'default',
       },
@@ -359,6 +463,8 @@ describe('region move', () => {
         kept,
         '--data-dir',
         dataDir,
+        '--timeout',
+        '30',
       ],
       { timeout: 120_000 },
     );
