@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { ClusterStore } from '../shared/cluster-store.js';
 import type { ClusterState } from '../shared/cluster-state.js';
 import { ArcError, ERROR_CODES } from '../shared/errors.js';
-import { clockFromConfig, compileCommonConfig } from '../shared/config.js';
+import { clockFromConfig, compileCommonConfig, type Env } from '../shared/config.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, generateFleet } from './fleet-generator.js';
 import { HubClient } from './hub-client.js';
 import { connectCluster, mapLimit } from './onboard.js';
@@ -23,6 +23,8 @@ export interface InitOptions {
   /** Real ms to wait for the hub's /readyz. */
   readonly timeoutMs: number;
   readonly concurrency?: number;
+  /** Where the fleet's clock settings are read (default process.env). */
+  readonly env?: Env;
 }
 
 export interface InitResult {
@@ -33,7 +35,7 @@ export interface InitResult {
 
 export async function initFleet(opts: InitOptions, log: (line: string) => void): Promise<InitResult> {
   // The fleet's clock (ARCFLEET_TIME_SCALE, ARCFLEET_CLOCK_EPOCH_MS) stamps the clusters' changedAt.
-  const clock = clockFromConfig(compileCommonConfig());
+  const clock = clockFromConfig(compileCommonConfig(opts.env));
   const store = new ClusterStore(resolve(opts.dataDir));
   const client = new HubClient(opts.hubUrl);
   const clusters = generateFleet({
