@@ -5,8 +5,8 @@
 #
 #   deploy/offline/build-images.sh [--rebuild]
 #
-# Images (pass them to compose as NODE_IMAGE, NATS_IMAGE, PROMETHEUS_IMAGE; `deploy/offline/env`
-# lists them):
+# Images (compose takes them as NODE_IMAGE, NATS_IMAGE, PROMETHEUS_IMAGE, all three set by
+# `docker compose --env-file deploy/offline/offline.env up -d`):
 #   arcfleet-offline/debian:bookworm    debootstrap --variant=minbase + ca-certificates, wget
 #   arcfleet-offline/node:20            + this machine's node (>= 20.19; Debian's nodejs is 18), npm
 #                                       and the extra CAs it trusts (/usr/local/share/ca-certificates)
@@ -16,9 +16,9 @@
 #
 # An image that already exists is kept (second run: seconds); --rebuild builds every one again (the
 # debootstrap root file system is cached in $ARCFLEET_OFFLINE_CACHE, --rebuild redoes it too).
-# Needs root, debootstrap and a running Docker engine. Environment:
+# Needs a running Docker engine, and root and debootstrap for the Debian image. Environment:
 #   DEBIAN_MIRROR           default http://deb.debian.org/debian
-#   ARCFLEET_OFFLINE_CACHE  default /var/cache/arcfleet-offline
+#   ARCFLEET_OFFLINE_CACHE  default /var/cache/arcfleet-offline (not root: ~/.cache/arcfleet-offline)
 #   ARCFLEET_NODE_BIN       default: `command -v node`
 set -euo pipefail
 
@@ -39,7 +39,7 @@ done
 
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SUITE=bookworm
-CACHE="${ARCFLEET_OFFLINE_CACHE:-/var/cache/arcfleet-offline}"
+if [ "$(id -u)" = 0 ]; then CACHE="${ARCFLEET_OFFLINE_CACHE:-/var/cache/arcfleet-offline}"; else CACHE="${ARCFLEET_OFFLINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/arcfleet-offline}"; fi
 PREFIX=arcfleet-offline
 here="$(cd "$(dirname "$0")" && pwd)"
 
@@ -50,9 +50,7 @@ die() {
 }
 elapsed() { printf '%d.%d s' $((($(date +%s%N) - $1) / 1000000000)) $(((($(date +%s%N) - $1) / 100000000) % 10)); }
 
-[ "$(id -u)" = 0 ] || die 'must run as root (debootstrap and docker import need it)'
 export PATH="$PATH:/usr/sbin:/sbin"
-command -v debootstrap >/dev/null || die 'debootstrap is missing: apt-get install -y debootstrap'
 docker info >/dev/null 2>&1 || die 'no Docker engine answers `docker info`: start dockerd (Debian package docker.io)'
 
 # docker 23+ CLIs send `docker build` to buildx; without the plugin, the classic builder still works.
@@ -66,6 +64,8 @@ base="$PREFIX/debian:$SUITE"
 if have "$base"; then
   say "$base exists (--rebuild to build it again)"
 else
+  [ "$(id -u)" = 0 ] || die "$base is missing and debootstrap needs root: run $0 as root once"
+  command -v debootstrap >/dev/null || die 'debootstrap is missing: apt-get install -y debootstrap'
   t0=$(date +%s%N)
   rootfs="$CACHE/rootfs-$SUITE"
   if [ "$REBUILD" = 1 ] || [ ! -f "$rootfs/.arcfleet-complete" ]; then

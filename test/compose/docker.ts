@@ -84,7 +84,10 @@ export async function ensureTools(): Promise<string[]> {
   process.env.PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
   const composeV2 =
     has('docker') && spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0;
-  const needed = Object.keys(PACKAGES).filter((c) => !(c === 'docker-compose' && composeV2) && !has(c));
+  // Not root, only the clients are a must: an engine may already run (docker group), and
+  // debootstrap is needed only while the offline Debian image is missing (build-images.sh says so).
+  const commands = isRoot() ? Object.keys(PACKAGES) : ['docker', 'docker-compose'];
+  const needed = commands.filter((c) => !(c === 'docker-compose' && composeV2) && !has(c));
   const packages = [...new Set(needed.map((c) => PACKAGES[c] as string))];
   if (packages.length === 0) return [];
   const install = `apt-get install -y ${packages.join(' ')}`;

@@ -16,11 +16,8 @@ import { REPO_ROOT, Steps, buildEnv, composeCommand, ensureEngine, ensureTools, 
 
 const FLEET_SIZE = Number(process.env.FLEET_SIZE ?? 20);
 const PROJECT = 'arcfleet-compose-test';
-const OFFLINE = {
-  NODE_IMAGE: 'arcfleet-offline/node:20',
-  NATS_IMAGE: 'arcfleet-offline/nats:2.9',
-  PROMETHEUS_IMAGE: 'arcfleet-offline/prometheus:2.42',
-};
+/** The offline images, as the README tells an air-gapped site to select them. */
+const OFFLINE_ENV_FILE = `${REPO_ROOT}deploy/offline/offline.env`;
 const AGENTS = ['clusteridentityoperator', 'resource-sync-agent', 'metrics-agent'] as const;
 const SCRAPED = ['hub', 'egress-gateway', ...AGENTS];
 
@@ -33,10 +30,23 @@ let started = false;
 let failed = false;
 
 const dc = (args: readonly string[], timeoutMs = 600_000) =>
-  run(compose.command, [...compose.prefix, '-p', PROJECT, '-f', `${REPO_ROOT}docker-compose.yml`, ...args], {
-    env,
-    timeoutMs,
-  });
+  run(
+    compose.command,
+    [
+      ...compose.prefix,
+      '--env-file',
+      OFFLINE_ENV_FILE,
+      '-p',
+      PROJECT,
+      '-f',
+      `${REPO_ROOT}docker-compose.yml`,
+      ...args,
+    ],
+    {
+      env,
+      timeoutMs,
+    },
+  );
 
 /** Runs a step; a failure is remembered so that the containers' logs are shown before `down -v`. */
 async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -75,10 +85,11 @@ describe(`docker compose fleet of ${FLEET_SIZE} clusters`, () => {
     compose = composeCommand();
     console.log(`compose: using ${compose.version} (${[compose.command, ...compose.prefix].join(' ')})`);
     ports = { hub: await freePort(), egressApi: await freePort(), prometheus: await freePort() };
+    // The shell's image settings would win over the env file: the test runs what offline.env says.
+    const { NODE_IMAGE: _n, NATS_IMAGE: _a, PROMETHEUS_IMAGE: _p, ...inherited } = process.env;
     env = {
-      ...process.env,
+      ...inherited,
       ...buildEnv(),
-      ...OFFLINE,
       ARCFLEET_IMAGE: 'arcfleet:compose-test',
       FLEET_SIZE: String(FLEET_SIZE),
       HUB_PORT: String(ports.hub),
@@ -102,6 +113,12 @@ describe(`docker compose fleet of ${FLEET_SIZE} clusters`, () => {
     );
     started = true;
     await step('compose up -d (every healthcheck and depends_on in order)', () => dc(['up', '-d'], 300_000));
+    // What ran is what offline.env selects, not an image from a registry.
+    const natsId = (await dc(['ps', '-q', 'nats'])).stdout.trim();
+    const natsImage = (
+      await run('docker', ['inspect', '-f', '{{.Config.Image}}', natsId], { env })
+    ).stdout.trim();
+    expect(natsImage).toBe('arcfleet-offline/nats:2.9');
   }, 1_800_000);
 
   afterAll(async () => {
