@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** `arcfleet`: wires the commands; behaviour lives in the modules beside it. */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseDuration } from '../shared/duration.js';
 import { isArcError } from '../shared/errors.js';
 import {
   connectCommand,
@@ -17,6 +18,7 @@ import {
 } from './commands.js';
 import { registerChaosCommands } from './chaos.js';
 import { loadContext, type ContextOptions } from './context.js';
+import { initFleet } from './init.js';
 import { DEFAULT_CLUSTER_COUNT, DEFAULT_DATA_DIR, DEFAULT_TIME_SCALE } from './launcher.js';
 import { detachCommand, downCommand, psCommand, upCommand } from './up.js';
 import { moveCluster } from './region-move.js';
@@ -123,6 +125,35 @@ export function buildProgram(): Command {
           prometheus: o.prometheus,
           ...(o.prometheusPort === undefined ? {} : { prometheusPort: o.prometheusPort }),
         });
+      },
+    );
+
+  program
+    .command('init')
+    .description(
+      'write generated clusters to the cluster store and onboard them, starting nothing (docker compose)',
+    )
+    .option('--clusters <n>', 'number of generated clusters', intArg(0, 100_000), DEFAULT_CLUSTER_COUNT)
+    .option('--seed <seed>', 'seed of the generated fleet', '1')
+    .option(
+      '--data-dir <dir>',
+      'cluster store directory (kept: existing clusters are not rewritten)',
+      DEFAULT_DATA_DIR,
+    )
+    .requiredOption('--hub-url <url>', 'hub URL the clusters are onboarded to')
+    .option('--timeout <duration>', 'how long to wait for the hub to be ready (real time)', '60s')
+    .action(
+      async (o: { clusters: number; seed: string; dataDir: string; hubUrl: string; timeout: string }) => {
+        await initFleet(
+          {
+            clusters: o.clusters,
+            seed: /^\d+$/.test(o.seed) ? Number(o.seed) : o.seed,
+            dataDir: o.dataDir,
+            hubUrl: o.hubUrl,
+            timeoutMs: parseDuration(o.timeout, '--timeout'),
+          },
+          (line) => print(`arcfleet: ${line}`),
+        );
       },
     );
 
