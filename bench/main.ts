@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startFleet, type FleetHandle } from '../cli/launcher.js';
 import { chaosLines, runChaosBench } from './chaos.js';
+import { connectLines, runConnectBench } from './connect.js';
 import { feedLines, runFeedBench } from './feed.js';
 import { pageLines, runPageBench } from './page.js';
 import { sampleAll, totals, type ProcSample } from './procstat.js';
@@ -29,6 +30,7 @@ interface Args {
   feed: boolean;
   feedClients: number;
   page: boolean;
+  connect: boolean;
 }
 
 function parse(): Args {
@@ -45,6 +47,7 @@ function parse(): Args {
       chaos: { type: 'boolean', default: false },
       feed: { type: 'boolean', default: false },
       page: { type: 'boolean', default: false },
+      connect: { type: 'boolean', default: false },
       'feed-clients': { type: 'string', default: '10' },
       help: { type: 'boolean', default: false },
     },
@@ -60,7 +63,9 @@ function parse(): Args {
         '       npm run bench -- --feed [--clusters N (1000)] [--feed-clients C (10)]\n' +
         '         (the live page feed while 30 % of the fleet is cut and restored: update rate, hub cost)\n' +
         '       npm run bench -- --page [--clusters N (10000)] [--steady-seconds S (10)]\n' +
-        '         (the live page in Chromium with N projections churning: paint time, update rate)\n',
+        '         (the live page in Chromium with N projections churning: paint time, update rate)\n' +
+        '       npm run bench -- --connect [--clusters N (20)]\n' +
+        '         (cluster connect against the apiserver directly; an extension rolled out to every cluster)\n',
     );
     process.exit(0);
   }
@@ -73,7 +78,8 @@ function parse(): Args {
     clusters: Math.floor(
       num(
         'clusters',
-        values.clusters ?? (values.page ? '10000' : values.chaos || values.feed ? '1000' : '200'),
+        values.clusters ??
+          (values.page ? '10000' : values.chaos || values.feed ? '1000' : values.connect ? '20' : '200'),
         1,
       ),
     ),
@@ -87,6 +93,7 @@ function parse(): Args {
     chaos: values.chaos ?? false,
     feed: values.feed ?? false,
     page: values.page ?? false,
+    connect: values.connect ?? false,
     feedClients: Math.floor(num('feed-clients', values['feed-clients'], 1)),
   };
 }
@@ -152,6 +159,14 @@ async function main(): Promise<void> {
       },
     });
     const connectedS = (Date.now() - t0) / 1000;
+    if (args.connect) {
+      const result = await runConnectBench(fleet, { log });
+      process.stdout.write(`${connectLines(result).join('\n')}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ bench: 'arcfleet-connect', timeScale: args.timeScale, ...result })}\n`,
+      );
+      return;
+    }
     if (args.feed) {
       const result = await runFeedBench(fleet, {
         clients: args.feedClients,

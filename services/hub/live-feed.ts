@@ -141,6 +141,9 @@ export class LiveFeed {
   }
 
   connect(client: FeedClient): void {
+    // Catch up first: a snapshot as of the last interval could be one interval older than what the
+    // client just read from the ARM API (the other clients get that change as their usual delta).
+    this.tick();
     const state: ClientState = { sent: 0, acked: 0, behind: false };
     this.clients.set(client, state);
     this.sendSnapshot(client, state);

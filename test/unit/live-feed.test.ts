@@ -92,21 +92,21 @@ describe('LiveFeed', () => {
       put('a', s);
       feed.tick();
     }
-    // Snapshot (seq 0) then two unacknowledged deltas; the rest were not sent.
+    // Snapshot (seq 1: connecting caught up with 'a') then two unacknowledged deltas; the rest were not sent.
     expect(c.got.map((m) => [m.type, m.seq])).toEqual([
-      ['snapshot', 0],
-      ['delta', 1],
+      ['snapshot', 1],
       ['delta', 2],
+      ['delta', 3],
     ]);
-    expect(feed.stats()).toMatchObject({ clients: 1, behind: 1, seq: 5 });
-    expect(feed.receive(c, JSON.stringify({ type: 'ack', seq: 1 }))).toBe('ok');
+    expect(feed.stats()).toMatchObject({ clients: 1, behind: 1, seq: 6 });
+    expect(feed.receive(c, JSON.stringify({ type: 'ack', seq: 2 }))).toBe('ok');
     expect(c.got).toHaveLength(3); // not caught up yet
-    feed.receive(c, JSON.stringify({ type: 'ack', seq: 2 }));
-    expect(c.last()).toMatchObject({ type: 'snapshot', seq: 5, clusters: [{ n: 'a', s: 'Offline' }] });
+    feed.receive(c, JSON.stringify({ type: 'ack', seq: 3 }));
+    expect(c.last()).toMatchObject({ type: 'snapshot', seq: 6, clusters: [{ n: 'a', s: 'Offline' }] });
     expect(feed.stats().behind).toBe(0);
     put('a', 'Connected');
     feed.tick();
-    expect(c.last()).toMatchObject({ type: 'delta', seq: 6 });
+    expect(c.last()).toMatchObject({ type: 'delta', seq: 7 });
   });
 
   it('treats a full socket buffer as lagging too', () => {
@@ -119,8 +119,22 @@ describe('LiveFeed', () => {
     feed.tick();
     expect(c.got).toHaveLength(1);
     c.buffered = 0;
-    feed.receive(c, JSON.stringify({ type: 'ack', seq: 0 }));
-    expect(c.last()).toMatchObject({ type: 'snapshot', seq: 1 });
+    feed.receive(c, JSON.stringify({ type: 'ack', seq: 1 }));
+    expect(c.last()).toMatchObject({ type: 'snapshot', seq: 2 });
+  });
+
+  it('gives a new client a snapshot of now, not of the last interval', () => {
+    const { put, feed } = setup();
+    put('a', 'Connected');
+    feed.tick();
+    const old = new FakeClient();
+    feed.connect(old);
+    put('a', 'Offline'); // no interval has passed since
+    const c = new FakeClient();
+    feed.connect(c);
+    expect(c.last()).toMatchObject({ type: 'snapshot', clusters: [{ n: 'a', s: 'Offline' }] });
+    // The clients already there got the change as their usual delta.
+    expect(old.last()).toMatchObject({ type: 'delta', upsert: [{ n: 'a', s: 'Offline' }] });
   });
 
   it('answers a resync request with a snapshot and refuses anything else', () => {
