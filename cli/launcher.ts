@@ -368,13 +368,17 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
     );
   };
 
-  const waitGatewayReady = async (abort: () => Error | undefined = failureError): Promise<void> => {
+  /** Waits for a service's health endpoint to answer 200; the error names the URL and the log. */
+  const waitHttpReady = async (
+    what: string,
+    url: string,
+    logName: NodeServiceName,
+    abort: () => Error | undefined,
+  ): Promise<void> => {
     await waitFor(
       async () => {
         checkAborted();
-        const res = await fetch(`${egressApiUrl}/healthz`, { signal: AbortSignal.timeout(1000) }).catch(
-          () => undefined,
-        );
+        const res = await fetch(url, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
         await res?.body?.cancel();
         return res?.status === 200;
       },
@@ -382,31 +386,15 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
       () =>
         new ArcError(
           ERROR_CODES.InternalServerError,
-          `the egress gateway did not answer GET ${egressApiUrl}/healthz within ${startTimeoutMs / 1000} s (log: ${join(logDir, 'egress-gateway.log')})`,
+          `${what} did not answer GET ${url} within ${startTimeoutMs / 1000} s (log: ${join(logDir, `${logName}.log`)})`,
         ),
       abort,
     );
   };
-
-  const waitKubeApiserverReady = async (abort: () => Error | undefined = failureError): Promise<void> => {
-    await waitFor(
-      async () => {
-        checkAborted();
-        const res = await fetch(`${kubeApiserverUrl}/readyz`, { signal: AbortSignal.timeout(1000) }).catch(
-          () => undefined,
-        );
-        await res?.body?.cancel();
-        return res?.status === 200;
-      },
-      startTimeoutMs,
-      () =>
-        new ArcError(
-          ERROR_CODES.InternalServerError,
-          `the kube-apiserver did not answer GET ${kubeApiserverUrl}/readyz within ${startTimeoutMs / 1000} s (log: ${join(logDir, 'kube-apiserver.log')})`,
-        ),
-      abort,
-    );
-  };
+  const waitGatewayReady = (abort: () => Error | undefined = failureError): Promise<void> =>
+    waitHttpReady('the egress gateway', `${egressApiUrl}/healthz`, 'egress-gateway', abort);
+  const waitKubeApiserverReady = (abort: () => Error | undefined = failureError): Promise<void> =>
+    waitHttpReady('the kube-apiserver', `${kubeApiserverUrl}/readyz`, 'kube-apiserver', abort);
 
   const pids = (): Record<string, number> => {
     const out: Record<string, number> = {};

@@ -14,19 +14,9 @@ import { parse as parseYaml } from 'yaml';
 import { CONNECTIVITY_STATUSES } from '../shared/arm.js';
 import { parseDuration } from '../shared/duration.js';
 import { ArcError, ERROR_CODES } from '../shared/errors.js';
+import { NODE_SERVICES } from './launcher.js';
 
-export const SERVICES = [
-  'hub',
-  'nats-server',
-  'egress-gateway',
-  'clusteridentityoperator',
-  'resource-sync-agent',
-  'metrics-agent',
-  'config-agent',
-  'extension-manager',
-  'clusterconnect-agent',
-  'kube-apiserver',
-] as const;
+export const SERVICES = ['nats-server', ...NODE_SERVICES] as const;
 export type ScenarioService = (typeof SERVICES)[number];
 
 export interface FleetTimings {

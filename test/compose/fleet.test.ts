@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { HubClient } from '../../cli/hub-client.js';
+import { AGENT_SERVICES } from '../../cli/launcher.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID } from '../../cli/fleet-generator.js';
 import type { ConnectedCluster } from '../../shared/arm.js';
 import { freePort } from '../helpers/ports.js';
@@ -19,14 +20,8 @@ const FLEET_SIZE = Number(process.env.FLEET_SIZE ?? 20);
 const PROJECT = 'arcfleet-compose-test';
 /** The offline images, as the README tells an air-gapped site to select them. */
 const OFFLINE_ENV_FILE = `${REPO_ROOT}deploy/offline/offline.env`;
-const AGENTS = [
-  'clusteridentityoperator',
-  'resource-sync-agent',
-  'metrics-agent',
-  'config-agent',
-  'extension-manager',
-  'clusterconnect-agent',
-] as const;
+/** Every agent is its own compose service, as in the embedded fleet. */
+const AGENTS = AGENT_SERVICES;
 const SCRAPED = ['hub', 'egress-gateway', 'kube-apiserver', ...AGENTS];
 
 const steps = new Steps();
