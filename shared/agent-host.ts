@@ -158,6 +158,8 @@ export interface AgentLinkOptions {
   readonly ref: ClusterRef;
   readonly logger: Logger;
   readonly maxMessageBytes: number;
+  /** Largest reply accepted (default `maxMessageBytes`): a desired state can be larger than a report. */
+  readonly maxReplyBytes?: number;
   readonly credentials: LinkCredentials;
   /** Real ms before a request gives up (default 5000). */
   readonly requestTimeoutMs?: number;
@@ -379,7 +381,8 @@ export class AgentLink {
       return { ok: false, reason, error };
     }
     try {
-      return { ok: true, reply: decodeMessage(hubReplySchema, data, subject, this.opts.maxMessageBytes) };
+      const limit = this.opts.maxReplyBytes ?? this.opts.maxMessageBytes;
+      return { ok: true, reply: decodeMessage(hubReplySchema, data, subject, limit) };
     } catch (err) {
       this.opts.logger.warn({ event: 'link.reply_invalid', subject, err }, 'invalid reply from the hub');
       return { ok: false, reason: 'invalid-reply', error: err as Error };
@@ -512,7 +515,11 @@ export interface AgentContext {
   openLink(
     ref: ClusterRef,
     credentials: LinkCredentials,
-    options?: { onControl?: (message: ControlMessage) => void; signal?: AbortSignal },
+    options?: {
+      onControl?: (message: ControlMessage) => void;
+      signal?: AbortSignal;
+      maxReplyBytes?: number;
+    },
   ): Promise<AgentLink>;
 }
 
@@ -890,6 +897,7 @@ export class AgentHost {
           ...(connection ? { connection } : {}),
           ...(options.onControl ? { onControl: options.onControl } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.maxReplyBytes === undefined ? {} : { maxReplyBytes: options.maxReplyBytes }),
           ...(this.opts.linkMetrics ? { metrics: this.opts.linkMetrics } : {}),
         }).then((link) => {
           this.links.add(link);

@@ -6,7 +6,11 @@
  */
 import type { AgentContext, AgentFactory, AgentLink, ClusterSnapshot } from './agent-host.js';
 import type { Clock, TimerHandle } from './clock.js';
-import type { ExtensionStatus, FluxConfigurationStatus } from './configuration.js';
+import {
+  DESIRED_STATE_MAX_BYTES,
+  type ExtensionStatus,
+  type FluxConfigurationStatus,
+} from './configuration.js';
 import { LinkedAgent } from './linked-agent.js';
 import type { ConfigStatus, DesiredStateReply } from './messages.js';
 import { PROTOCOL_VERSION, type AgentName } from './subjects.js';
@@ -39,19 +43,24 @@ export function configSyncFactory(
 ): AgentFactory {
   return (ctx, snapshot) => {
     const sync = new ConfigSync(ctx, opts, makeReconciler(ctx), snapshot);
-    return new LinkedAgent(ctx, snapshot, {
-      onLinkUp: (link) => sync.up(link),
-      onLinkDown: () => sync.down(),
-      onControl: (m) => {
-        if (m.action === 'config-changed') sync.nudge();
+    return new LinkedAgent(
+      ctx,
+      snapshot,
+      {
+        onLinkUp: (link) => sync.up(link),
+        onLinkDown: () => sync.down(),
+        onControl: (m) => {
+          if (m.action === 'config-changed') sync.nudge();
+        },
+        onSnapshot: (s, changes) => {
+          sync.setSnapshot(s);
+          // A changed cluster (e.g. an injected fault) may change the outcome: reconcile again.
+          if (changes.state) sync.nudge();
+        },
+        outboxDepth: () => sync.unreported,
       },
-      onSnapshot: (s, changes) => {
-        sync.setSnapshot(s);
-        // A changed cluster (e.g. an injected fault) may change the outcome: reconcile again.
-        if (changes.state) sync.nudge();
-      },
-      outboxDepth: () => sync.unreported,
-    });
+      DESIRED_STATE_MAX_BYTES,
+    );
   };
 }
 

@@ -162,6 +162,13 @@ export function targetVersion(
 // Desired state (hub → agent)
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Largest desired-state reply: what fits in one NATS message (default max_payload 1 MiB). Reports stay
+ * under ARCFLEET_MAX_MESSAGE_BYTES, but the desired state of a cluster with many extensions and
+ * settings legitimately does not; the agents accept up to this, and the hub never sends more.
+ */
+export const DESIRED_STATE_MAX_BYTES = 1_000_000;
+
 const settings = z.record(z.string().max(256), z.string().max(64 * 1024));
 
 export const extensionScopeSchema = z.union([

@@ -44,6 +44,8 @@ export class LinkedAgent implements AgentInstance {
     private readonly ctx: AgentContext,
     private snapshot: ClusterSnapshot,
     private readonly hooks: LinkedAgentHooks,
+    /** Largest reply the link accepts (default: the host's message limit). */
+    private readonly maxReplyBytes?: number,
   ) {
     this.evaluate();
   }
@@ -118,7 +120,11 @@ export class LinkedAgent implements AgentInstance {
       .openLink(
         { subscriptionId, resourceGroup, name },
         { privateKeyPem, certificate },
-        { onControl: (m) => this.onControl(m), signal: abort.signal },
+        {
+          onControl: (m) => this.onControl(m),
+          signal: abort.signal,
+          ...(this.maxReplyBytes === undefined ? {} : { maxReplyBytes: this.maxReplyBytes }),
+        },
       )
       .then((link) => {
         if (abort.signal.aborted || this.status !== 'connecting') {

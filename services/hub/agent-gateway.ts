@@ -12,6 +12,7 @@ import {
   isArcError,
   type ErrorCode,
 } from '../../shared/errors.js';
+import { DESIRED_STATE_MAX_BYTES } from '../../shared/configuration.js';
 import { HEADER_IDENTITY, HEADER_SIGNATURE } from '../../shared/identity.js';
 import type { Logger } from '../../shared/log.js';
 import {
@@ -169,7 +170,15 @@ export class AgentGateway {
       }
       case 'config-pull': {
         const reply = desiredStateReplySchema.parse(this.configuration().desiredState(record, body.agent));
-        if (msg.reply) msg.respond(encodeMessage(reply));
+        const encoded = encodeMessage(reply);
+        // Counted, logged and answered as an error (handleMessage): the agent logs it and retries.
+        if (encoded.byteLength > DESIRED_STATE_MAX_BYTES)
+          throw new MessageRejectedError(
+            ERROR_CODES.MessageTooLarge,
+            `the desired state of ${record.ref.name} for ${body.agent} is ${encoded.byteLength} bytes, more than the ${DESIRED_STATE_MAX_BYTES} one message carries; remove settings or resources`,
+            msg.subject,
+          );
+        if (msg.reply) msg.respond(encoded);
         return;
       }
       case 'config-status': {

@@ -350,6 +350,29 @@ describe('versions and Helm failures', () => {
   });
 });
 
+describe('a desired state larger than one agent report', () => {
+  it('installs an extension whose settings exceed ARCFLEET_MAX_MESSAGE_BYTES (64 KiB)', async () => {
+    const value = 'v'.repeat(40_000);
+    const path = ext(1, 'big-settings');
+    const put = await arm('PUT', path, CONFIG_API, {
+      properties: {
+        extensionType: 'microsoft.contoso.sample',
+        configurationSettings: { a: value, b: value },
+        configurationProtectedSettings: { c: value },
+      },
+    });
+    expect([200, 201]).toContain(put.status);
+    await waitProps(
+      path,
+      CONFIG_API,
+      (p) => p['provisioningState'] === 'Succeeded',
+      'large extension Succeeded',
+    );
+    const settings = await kube(1, '/api/v1/namespaces/contoso/configmaps/big-settings-settings');
+    expect(((settings.body['data'] as Record<string, string>)['a'] ?? '').length).toBe(value.length);
+  });
+});
+
 describe('Flux configuration', () => {
   const body = (branch: string): object => ({
     properties: {
