@@ -2,6 +2,7 @@
  * A small typed ARM client for the hub's `Microsoft.Kubernetes/connectedClusters` API. ARM error
  * bodies (`{error:{code,message}}`) become ArcError with the code and the HTTP status.
  */
+import { parse as parseYaml } from 'yaml';
 import { ArcError, ERROR_CODES, type ErrorCode } from '../shared/errors.js';
 import { CONNECTED_CLUSTER_TYPE, DEFAULT_API_VERSION, type ConnectedCluster } from '../shared/arm.js';
 import type { ClusterRef } from '../shared/subjects.js';
@@ -124,12 +125,16 @@ export class HubClient {
     return { value };
   }
 
-  /** listClusterUserCredential (Token): the kubeconfig text, for `user`. */
-  async clusterUserKubeconfig(ref: ClusterRef, user: string): Promise<string> {
+  /** listClusterUserCredential (Token) for `user`: the kubeconfig, and the server and token in it. */
+  async clusterUserCredential(
+    ref: ClusterRef,
+    user: string,
+    clientProxy = false,
+  ): Promise<{ kubeconfig: string; server: string; token: string }> {
     const res = await fetch(this.url(`${this.clusterPath(ref)}/listClusterUserCredential`), {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-ms-client-principal-name': user },
-      body: JSON.stringify({ authenticationMethod: 'Token', clientProxy: false }),
+      body: JSON.stringify({ authenticationMethod: 'Token', clientProxy }),
       signal: AbortSignal.timeout(this.timeoutMs),
     });
     if (res.status >= 400) throw await errorFrom(res, 'POST');
@@ -137,7 +142,21 @@ export class HubClient {
     const first = body.kubeconfigs[0];
     if (!first)
       throw new ArcError(ERROR_CODES.InternalServerError, 'listClusterUserCredential returned no kubeconfig');
-    return Buffer.from(first.value, 'base64').toString('utf8');
+    const kubeconfig = Buffer.from(first.value, 'base64').toString('utf8');
+    const parsed = parseYaml(kubeconfig) as {
+      clusters?: { cluster?: { server?: string } }[];
+      users?: { user?: { token?: string } }[];
+    };
+    return {
+      kubeconfig,
+      server: parsed.clusters?.[0]?.cluster?.server ?? '',
+      token: parsed.users?.[0]?.user?.token ?? '',
+    };
+  }
+
+  /** listClusterUserCredential (Token): the kubeconfig text, for `user`. */
+  async clusterUserKubeconfig(ref: ClusterRef, user: string): Promise<string> {
+    return (await this.clusterUserCredential(ref, user)).kubeconfig;
   }
 
   /** Any ARM call below the hub (child resources of a cluster); errors become ArcError. */

@@ -22,6 +22,7 @@ import { initFleet } from './init.js';
 import { DEFAULT_CLUSTER_COUNT, DEFAULT_DATA_DIR, DEFAULT_TIME_SCALE } from './launcher.js';
 import { detachCommand, downCommand, psCommand, upCommand } from './up.js';
 import { moveCluster } from './region-move.js';
+import { DEFAULT_PROXY_PORT, startClientProxy } from './proxy.js';
 
 function intArg(min: number, max: number) {
   return (value: string): number => {
@@ -249,6 +250,29 @@ export function buildProgram(): Command {
     .description('listClusterUserCredential: a kubeconfig that reaches the cluster through cluster connect')
     .action(async (name: string, o: GlobalOpts & { file?: string; user: string }) => {
       print(await kubeconfigCommand(await loadContext(o), name, o.user, o.file));
+    });
+
+  fleetOptions(program.command('proxy').argument('<name>'))
+    .option('--port <port>', 'local port', intArg(0, 65535), DEFAULT_PROXY_PORT)
+    .option('--file <path>', 'write the kubeconfig for the proxy here', 'arcfleet-proxy.kubeconfig')
+    .option('--user <user>', 'the user the token is for', 'clusterUser')
+    .description(
+      'az connectedk8s proxy: a local proxy to the cluster through cluster connect (Ctrl-C stops it)',
+    )
+    .action(async (name: string, o: GlobalOpts & { port: number; file: string; user: string }) => {
+      const ctx = await loadContext(o);
+      const proxy = await startClientProxy(ctx.client, await ctx.ref(name), {
+        port: o.port,
+        user: o.user,
+        kubeconfigFile: o.file,
+      });
+      print(`Proxy is listening on ${proxy.url} for ${name}; kubeconfig: ${o.file}`);
+      print(`Try: kubectl --kubeconfig ${o.file} get pods -n azure-arc   (Ctrl-C stops the proxy)`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await proxy.close();
     });
 
   outputOption(fleetOptions(program.command('move').argument('<name>')), 'table')

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type FleetHandle } from '../../cli/launcher.js';
+import { startClientProxy } from '../../cli/proxy.js';
 import { ENV } from '../../shared/config.js';
 import { AGENT_NAMES } from '../../shared/subjects.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';
@@ -154,6 +155,32 @@ describe('cluster connect with @kubernetes/client-node', () => {
     );
     expect(text).toContain('"ADDED"');
     abort.abort();
+  });
+
+  it('works through a local client proxy (arcfleet proxy), with no secret in the kubeconfig', async () => {
+    const c = fleet.clusters[0];
+    if (!c) throw new Error('no cluster');
+    const proxy = await startClientProxy(fleet.client, c, { port: 0, user: 'bob' });
+    try {
+      expect(proxy.kubeconfig).not.toContain('token');
+      const loaded = new KubeConfig();
+      loaded.loadFromString(proxy.kubeconfig);
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: loaded.clusters.map((cl) => ({ ...cl, skipTLSVerify: true })),
+        users: loaded.users,
+        contexts: loaded.contexts,
+        currentContext: loaded.currentContext,
+      });
+      const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'azure-arc' });
+      expect(pods.items).toHaveLength(AGENT_NAMES.length);
+      // The az CLI's error for a port that is taken.
+      await expect(startClientProxy(fleet.client, c, { port: proxy.port })).rejects.toThrow(
+        /AZK8S0801\] ClientProxyPortInUse/,
+      );
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('answers like a dead link while the egress is cut, and works again after restore', async () => {
