@@ -19,6 +19,7 @@ import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } 
 import { KubeStatusError, successStatus, type KubeStatus } from './status.js';
 import { parseJsonBody, validateObject } from './validate.js';
 import { startWatch, type WatchRegistry } from './watch.js';
+import { toTable, wantsTable } from './table.js';
 
 export interface KubeApiOptions {
   readonly clusters: KubeClusters;
@@ -262,9 +263,12 @@ export function buildKubeApi(opts: KubeApiOptions): FastifyInstance {
     }
     if (name === undefined) {
       switch (req.method) {
-        case 'GET':
+        case 'GET': {
           i.verb = 'list';
-          return reply.send(await list(cluster, r, select(r, namespace, undefined, query)));
+          const body = await list(cluster, r, select(r, namespace, undefined, query));
+          if (!wantsTable(header(req, 'accept'))) return reply.send(body);
+          return reply.send(toTable(r.kind, body.items, body.metadata.resourceVersion, Date.now()));
+        }
         case 'POST':
           i.verb = 'create';
           return reply.code(201).send(await create(cluster, r, namespace, req.body as Buffer | undefined));
@@ -281,7 +285,8 @@ export function buildKubeApi(opts: KubeApiOptions): FastifyInstance {
         i.verb = 'get';
         const obj = await getObject(cluster, r, namespace, name);
         if (!obj) throw KubeStatusError.notFound(r.plural, name, r.group);
-        return reply.send(obj);
+        if (!wantsTable(header(req, 'accept'))) return reply.send(obj);
+        return reply.send(toTable(r.kind, [obj], obj.metadata.resourceVersion ?? '', Date.now()));
       }
       case 'PUT':
         i.verb = 'update';
@@ -368,7 +373,12 @@ async function list(
   cluster: ClusterHandle,
   r: KubeResource,
   selection: Selection,
-): Promise<Record<string, unknown>> {
+): Promise<{
+  kind: string;
+  apiVersion: string;
+  metadata: { resourceVersion: string };
+  items: KubeObject[];
+}> {
   const rv = cluster.objects.resourceVersion;
   const items = [
     ...(await derivedOf(cluster, r, selection.namespace)),

@@ -83,6 +83,17 @@ describe('cluster connect with @kubernetes/client-node', () => {
     const pods = await core.listNamespacedPod({ namespace: 'azure-arc' });
     expect(pods.items).toHaveLength(AGENT_NAMES.length);
     for (const pod of pods.items) expect(pod.status?.phase).toBe('Running');
+    // What `kubectl get pods` asks for: a Table with READY and STATUS.
+    const table = (await (
+      await fetch(`${kc.getCurrentCluster()?.server ?? ''}/api/v1/namespaces/azure-arc/pods`, {
+        headers: {
+          authorization: `Bearer ${kc.getCurrentUser()?.token ?? ''}`,
+          accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json',
+        },
+      })
+    ).json()) as { kind: string; rows: { cells: unknown[] }[] };
+    expect(table.kind).toBe('Table');
+    for (const row of table.rows) expect(row.cells.slice(1, 3)).toEqual(['2/2', 'Running']);
   });
 
   it('creates a ConfigMap and reads it back, large bodies included', async () => {
