@@ -63,12 +63,19 @@ export async function readFleetFile(dataDir: string): Promise<FleetFile | undefi
   return parsed.success ? parsed.data : undefined;
 }
 
-export async function writeFleetFile(file: FleetFile): Promise<void> {
-  await mkdir(file.dataDir, { recursive: true });
-  const path = fleetFilePath(file.dataDir);
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(file, null, 2)}\n`);
-  await rename(tmp, path);
+/** Writes of this process, one at a time: the last call's content wins, and no two share a temp file. */
+let writing: Promise<void> = Promise.resolve();
+
+export function writeFleetFile(file: FleetFile): Promise<void> {
+  const next = writing.then(async () => {
+    await mkdir(file.dataDir, { recursive: true });
+    const path = fleetFilePath(file.dataDir);
+    const tmp = `${path}.${process.pid}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(file, null, 2)}\n`);
+    await rename(tmp, path);
+  });
+  writing = next.catch(() => undefined);
+  return next;
 }
 
 export async function removeFleetFile(dataDir: string): Promise<void> {

@@ -4,6 +4,7 @@
  * configuration using it and the rule files of deploy/prometheus/rules/, and the `prometheus` process
  * (Debian package `prometheus`, binary /usr/bin/prometheus).
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -33,7 +34,7 @@ export function targetsFile(dataDir: string): string {
 export async function writeTargets(dataDir: string, targets: readonly ScrapeTarget[]): Promise<string> {
   const file = targetsFile(dataDir);
   await mkdir(prometheusDir(dataDir), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(tmp, JSON.stringify(fileSdTargets(targets), null, 2) + '\n');
   await rename(tmp, file);
   return file;

@@ -4,6 +4,7 @@
  * serve for local scraping (loopback by default). The listener writes `<dataDir>/run/<service>.metrics.json`
  * so the launcher can find a port chosen by the OS (`ARCFLEET_METRICS_PORT=0`).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -203,7 +204,7 @@ export async function startMetricsServer(opts: {
   if (opts.dataDir) {
     const file = metricsPortFile(opts.dataDir, opts.service);
     await mkdir(join(opts.dataDir, 'run'), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(tmp, JSON.stringify({ service: opts.service, host, port, pid: process.pid }) + '\n');
     await rename(tmp, file);
   }

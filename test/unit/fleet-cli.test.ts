@@ -179,6 +179,9 @@ describe('helpers', () => {
       expect(await readFleetFile(dir)).toBeUndefined();
       await writeFleetFile(file);
       expect(await readFleetFile(dir)).toEqual(file);
+      // Writes made at once (a crash record while a restart is recorded) all land; the last one wins.
+      await Promise.all(Array.from({ length: 20 }, (_, i) => writeFleetFile({ ...file, clusterCount: i })));
+      expect((await readFleetFile(dir))?.clusterCount).toBe(19);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
