@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Readable } from 'node:stream';
 import { writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
-import { HOP_BY_HOP } from '../shared/cluster-connect.js';
+import { endToEndHeaders } from '../shared/cluster-connect.js';
 import { ArcError, ERROR_CODES } from '../shared/errors.js';
 import type { ClusterRef } from '../shared/subjects.js';
 import type { HubClient } from './hub-client.js';
@@ -88,10 +88,7 @@ async function forward(
   upstream: string,
   token: string,
 ): Promise<void> {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers))
-    if (v !== undefined && !HOP_BY_HOP.has(k) && k !== 'authorization')
-      headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  const headers = endToEndHeaders(Object.entries(req.headers), ['authorization']);
   headers['authorization'] = `Bearer ${token}`;
   const abort = new AbortController();
   res.on('close', () => abort.abort());
@@ -103,11 +100,8 @@ async function forward(
       signal: abort.signal,
       ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
     } as RequestInit);
-    const out: Record<string, string> = {};
-    answer.headers.forEach((v, k) => {
-      if (!HOP_BY_HOP.has(k) && k !== 'content-encoding') out[k] = v;
-    });
-    res.writeHead(answer.status, out);
+    // fetch has already decoded the body: the encoding header no longer describes it.
+    res.writeHead(answer.status, endToEndHeaders(answer.headers.entries(), ['content-encoding']));
     if (answer.body) for await (const chunk of answer.body as AsyncIterable<Uint8Array>) res.write(chunk);
     res.end();
   } catch (err) {

@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { ArcError, ERROR_CODES } from '../shared/errors.js';
 import type { FleetContext } from './context.js';
 import { connectCluster, disconnectCluster } from './onboard.js';
+import { waitFor } from './ports.js';
 
 export const CONFIG_API_VERSION = '2024-11-01';
 export const LINKER_API_VERSION = '2024-04-01';
@@ -103,17 +104,19 @@ function writableOf(kind: (typeof MOVABLE_KINDS)[number], r: ArmChild): Record<s
   return out;
 }
 
-async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() >= deadline)
-      throw new ArcError(
+/** Polls `check` (a failed check counts as not yet) until true; a timeout names what was awaited. */
+function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  return waitFor(
+    () => check().catch(() => false),
+    timeoutMs,
+    () =>
+      new ArcError(
         ERROR_CODES.InternalServerError,
         `move: timed out after ${timeoutMs / 1000} s waiting for ${what}`,
-      );
-    await new Promise((r) => setTimeout(r, 250));
-  }
+      ),
+    undefined,
+    250,
+  );
 }
 
 export async function moveCluster(ctx: FleetContext, name: string, opts: MoveOptions): Promise<MoveReport> {

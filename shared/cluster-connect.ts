@@ -93,6 +93,23 @@ export const HOP_BY_HOP = new Set([
   'impersonate-uid',
 ]);
 
+/**
+ * The end-to-end headers of a message (names lower-cased, repeated values joined), without the
+ * hop-by-hop ones and without `alsoDrop` (e.g. `authorization`, which each hop replaces with its own).
+ */
+export function endToEndHeaders(
+  headers: Iterable<readonly [string, string | readonly string[] | undefined]>,
+  alsoDrop: readonly string[] = [],
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of headers) {
+    const k = name.toLowerCase();
+    if (value === undefined || HOP_BY_HOP.has(k) || alsoDrop.includes(k)) continue;
+    out[k] = typeof value === 'string' ? value : value.join(', ');
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tokens (the AAD token's role: issued by the hub, checked by the cluster's kube-aad-proxy role)
 // ---------------------------------------------------------------------------------------------

@@ -12,11 +12,11 @@ import {
   CREDIT_WINDOW,
   FRAME_BYTES,
   FRAME_HEADER,
-  HOP_BY_HOP,
   MAX_REQUEST_BODY_BYTES,
   PING_INTERVAL_MS,
   checkClusterUserToken,
   connectSubjects,
+  endToEndHeaders,
   creditFrameSchema,
   kubeStatus,
   parseFrameJson,
@@ -237,9 +237,8 @@ export class ConnectServer {
       this.answerStatus(open, 503, 'ServiceUnavailable', 'the cluster has no apiserver configured');
       return;
     }
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(open.headers))
-      if (!HOP_BY_HOP.has(k.toLowerCase()) && k.toLowerCase() !== 'authorization') headers[k] = v;
+    // kube-aad-proxy's part: the user's token stops here; the apiserver sees the user impersonated.
+    const headers = endToEndHeaders(Object.entries(open.headers), ['authorization']);
     headers['impersonate-user'] = auth.claims.sub;
     if (auth.claims.groups.length > 0) headers['impersonate-group'] = auth.claims.groups.join(',');
     const body = stream.body.length > 0 ? Buffer.concat(stream.body) : undefined;
@@ -248,10 +247,7 @@ export class ConnectServer {
       ...(body ? { body: new Uint8Array(body) } : {}),
       signal: stream.abort.signal,
     });
-    const head: Record<string, string> = {};
-    res.headers.forEach((v, k) => {
-      if (!HOP_BY_HOP.has(k)) head[k] = v;
-    });
+    const head = endToEndHeaders(res.headers.entries());
     this.send(open, 'head', Buffer.from(JSON.stringify({ status: res.status, headers: head })));
     const ping = setInterval(() => this.send(open, 'ping'), PING_INTERVAL_MS);
     ping.unref();

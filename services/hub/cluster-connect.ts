@@ -17,10 +17,10 @@ import {
   CREDIT_WINDOW,
   FRAME_BYTES,
   FRAME_HEADER,
-  HOP_BY_HOP,
   MAX_REQUEST_BODY_BYTES,
   STREAM_IDLE_MS,
   connectSubjects,
+  endToEndHeaders,
   errorFrameSchema,
   headFrameSchema,
   kubeStatus,
@@ -196,11 +196,7 @@ async function forward(
   const segments = rawPath.split('/');
   const below = `/${segments.slice(7).join('/')}`;
   const path = query === undefined ? below : `${below}?${query}`;
-  const forwarded: Record<string, string> = {};
-  for (const [k, v] of Object.entries(request.headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k)) continue;
-    forwarded[k] = Array.isArray(v) ? v.join(', ') : v;
-  }
+  const forwarded = endToEndHeaders(Object.entries(request.headers));
   const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   const streamId = randomBytes(12).toString('hex');
   const inbox = createInbox();
@@ -302,10 +298,7 @@ async function forward(
           opts.logger.warn({ event: 'connect.invalid_frame', kind, streamId }, 'invalid head frame');
           continue;
         }
-        const h: Record<string, string> = {};
-        for (const [k, v] of Object.entries(head.data.headers))
-          if (!HOP_BY_HOP.has(k.toLowerCase())) h[k] = v;
-        res.writeHead(head.data.status, h);
+        res.writeHead(head.data.status, endToEndHeaders(Object.entries(head.data.headers)));
         headSent = true;
         arm(STREAM_IDLE_MS);
       } else if (kind === 'data' && headSent) {

@@ -10,6 +10,7 @@ import {
 import { ERROR_CODES } from '../../../shared/errors.js';
 import {
   bump,
+  created,
   conflictIfDeleting,
   invalid,
   newAudit,
@@ -125,14 +126,8 @@ export function putExtension(
     errorInfo: null,
     appliedConnections: [],
     expiredGeneration: null,
-    generation: 0,
-    deleting: false,
-    provisioningState: 'Creating',
-    deadlineMs: null,
-    protectedSettings: null,
-    protectedHeldSinceMs: null,
+    ...created(input.configurationProtectedSettings ?? {}, ctx),
   };
-  bump(record, 'Creating', input.configurationProtectedSettings ?? {}, ctx);
   cfg.extensions[id] = record;
   return { record, created: true };
 }

@@ -3,6 +3,7 @@ import type { DesiredFluxConfiguration, FluxConfigurationStatus } from '../../..
 import {
   DEFAULT_INTERVAL_SECONDS,
   bump,
+  created,
   conflictIfDeleting,
   newAudit,
   notAllowed,
@@ -128,14 +129,8 @@ export function putFlux(
     sourceSyncedCommitId: null,
     sourceUpdatedAt: null,
     statusUpdatedAt: null,
-    generation: 0,
-    deleting: false,
-    provisioningState: 'Creating',
-    deadlineMs: null,
-    protectedSettings: null,
-    protectedHeldSinceMs: null,
+    ...created(input.configurationProtectedSettings ?? {}, ctx),
   };
-  bump(record, 'Creating', input.configurationProtectedSettings ?? {}, ctx);
   cfg.fluxConfigurations[id] = record;
   return { record, created: true };
 }

@@ -60,6 +60,20 @@ export function touch(a: Audit, ctx: WriteContext): void {
 }
 
 /** A new desired generation: the agents have until the deadline to answer it. */
+/** The lifecycle fields of a resource just created: generation 1, Creating, the agents' clock running. */
+export function created(protectedSettings: Settings, ctx: WriteContext): Reconciled {
+  const r: Reconciled = {
+    generation: 0,
+    deleting: false,
+    provisioningState: 'Creating',
+    deadlineMs: null,
+    protectedSettings: null,
+    protectedHeldSinceMs: null,
+  };
+  bump(r, 'Creating', protectedSettings, ctx);
+  return r;
+}
+
 export function bump(
   r: Reconciled,
   state: 'Creating' | 'Updating' | 'Deleting',

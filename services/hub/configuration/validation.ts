@@ -139,7 +139,11 @@ const extensionPatchSchema = z.object({
 });
 export type ExtensionPatch = z.infer<typeof extensionPatchSchema>;
 
-export function parseExtensionPatch(body: unknown): ExtensionPatch {
+/**
+ * A PATCH body's properties, refusing anything outside `properties` and any property not in
+ * `patchable`; `hint` ends the message (which properties can be patched).
+ */
+function patchProperties(body: unknown, patchable: ReadonlySet<string>, hint = ''): Record<string, unknown> {
   const raw = requireObject(body);
   for (const k of Object.keys(raw))
     if (k !== 'properties')
@@ -153,12 +157,21 @@ export function parseExtensionPatch(body: unknown): ExtensionPatch {
       );
   const props = propertiesOf(body, false);
   for (const k of Object.keys(props))
-    if (!EXTENSION_PATCHABLE.has(k))
+    if (!patchable.has(k))
       throw new ArcError(
         ERROR_CODES.PropertyChangeNotAllowed,
-        `Changing property 'properties.${k}' is not allowed by PATCH; only autoUpgradeMinorVersion, releaseTrain, version, configurationSettings and configurationProtectedSettings can be patched.`,
+        `Changing property 'properties.${k}' is not allowed by PATCH${hint === '' ? '.' : hint}`,
         { status: 400, target: `properties.${k}` },
       );
+  return props;
+}
+
+export function parseExtensionPatch(body: unknown): ExtensionPatch {
+  const props = patchProperties(
+    body,
+    EXTENSION_PATCHABLE,
+    '; only autoUpgradeMinorVersion, releaseTrain, version, configurationSettings and configurationProtectedSettings can be patched.',
+  );
   return parseWith(extensionPatchSchema, props, 'properties');
 }
 
@@ -293,26 +306,7 @@ const FLUX_PATCHABLE = new Set([
 
 /** PATCH: given fields replace the stored ones (kustomizations merge by name; null deletes one). */
 export function parseFluxPatch(body: unknown): Record<string, unknown> {
-  const raw = requireObject(body);
-  for (const k of Object.keys(raw))
-    if (k !== 'properties')
-      throw new ArcError(
-        ERROR_CODES.PropertyChangeNotAllowed,
-        `Changing property '${k}' is not allowed by PATCH.`,
-        {
-          status: 400,
-          target: k,
-        },
-      );
-  const props = propertiesOf(body, false);
-  for (const k of Object.keys(props))
-    if (!FLUX_PATCHABLE.has(k))
-      throw new ArcError(
-        ERROR_CODES.PropertyChangeNotAllowed,
-        `Changing property 'properties.${k}' is not allowed by PATCH.`,
-        { status: 400, target: `properties.${k}` },
-      );
-  return props;
+  return patchProperties(body, FLUX_PATCHABLE);
 }
 
 /** Completes a merged PATCH document into a PUT one, re-validated as a whole. */
