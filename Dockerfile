@@ -10,7 +10,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/copy-assets.mjs scripts/
-COPY shared shared
+COPY contract contract
+COPY platform platform
+COPY agent-runtime agent-runtime
 COPY services services
 COPY cli cli
 COPY bench bench

@@ -6,7 +6,7 @@
  * feed) and the peak rate of new agent connections at the gateway, which shows the full-jitter
  * back-off spreading the reconnects instead of a single burst.
  */
-import { callGateway } from '../cli/chaos.js';
+import { callGateway } from '../cli/clients/egress-gateway.js';
 import type { FleetHandle } from '../cli/launcher.js';
 import { percentile } from './metrics-latency.js';
 

@@ -7,11 +7,11 @@
  * and worst time of one paint and of applying the feed's messages, against the 16.7 ms of a 60 Hz frame.
  */
 import { chromium } from 'playwright-core';
-import { generateAgentKeyPair } from '../shared/identity.js';
+import { generateAgentKeyPair } from '../platform/identity.js';
 import type { FleetHandle } from '../cli/launcher.js';
 import { generateFleet } from '../cli/fleet-generator.js';
 import { mapLimit } from '../cli/onboard.js';
-import type { ClusterState } from '../shared/cluster-state.js';
+import type { ClusterState } from '../contract/index.js';
 
 interface PageStats {
   clusters: number;

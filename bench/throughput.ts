@@ -5,11 +5,9 @@
  */
 import { connect, headers as natsHeaders, type MsgHdrs, type NatsConnection } from 'nats';
 import { randomBytes } from 'node:crypto';
-import type { ClusterStore } from '../shared/cluster-store.js';
-import type { ClusterState } from '../shared/cluster-state.js';
-import { HEADER_IDENTITY, HEADER_SIGNATURE, MessageSigner } from '../shared/identity.js';
-import { encodeMessage } from '../shared/messages.js';
-import { PROTOCOL_VERSION, subjects } from '../shared/subjects.js';
+import type { ClusterStore } from '../agent-runtime/cluster-store.js';
+import { type ClusterState, encodeMessage, PROTOCOL_VERSION, subjects } from '../contract/index.js';
+import { HEADER_IDENTITY, HEADER_SIGNATURE, MessageSigner } from '../platform/identity.js';
 
 export interface RateResult {
   readonly messages: number;

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { AgentGateway } from '../services/hub/agent-gateway.js';
 import type { Hub } from '../services/hub/hub.js';
 import type { HubMetrics } from '../services/hub/metrics.js';
-import { initTelemetry } from '../shared/telemetry.js';
+import { initTelemetry } from '../platform/tracing.js';
 
 function measure(fn: () => void, n: number): { best: number; median: number } {
   for (let i = 0; i < Math.min(n, 20_000); i++) fn();

@@ -2,14 +2,12 @@
  * `arcfleet chaos ...`: drives the egress gateway's control API of the running fleet (its URL is in
  * `<dataDir>/fleet.json`, or --gateway-url). Target parsing is pure and unit-tested.
  */
-import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { ArcError, ERROR_CODES } from '../shared/errors.js';
-import { parseDuration } from '../shared/duration.js';
-import { parseSelector } from '../shared/targets.js';
-import { readFleetFile } from './fleet-file.js';
+import { ArcError, ERROR_CODES, parseSelector } from '../contract/index.js';
+import { parseDuration } from '../platform/duration.js';
 import { DEFAULT_DATA_DIR } from './launcher.js';
 import { chaosRunCommand } from './scenario-command.js';
+import { callGateway, gatewayUrl } from './clients/egress-gateway.js';
 
 export interface TargetFlags {
   readonly percent?: number;
@@ -81,54 +79,6 @@ interface CommonFlags extends TargetFlags {
   readonly dataDir: string;
   readonly gatewayUrl?: string;
   readonly for?: string;
-}
-
-async function gatewayUrl(o: { dataDir: string; gatewayUrl?: string }): Promise<string> {
-  if (o.gatewayUrl) return o.gatewayUrl.replace(/\/$/, '');
-  const dataDir = resolve(o.dataDir);
-  const file = await readFleetFile(dataDir);
-  if (!file?.egressApiUrl || Object.keys(file.pids).length === 0)
-    throw new ArcError(
-      ERROR_CODES.NotFound,
-      `no running fleet with an egress gateway in ${dataDir}; start one with \`arcfleet up\`, or pass --gateway-url`,
-      { status: 404 },
-    );
-  return file.egressApiUrl;
-}
-
-export async function callGateway(
-  base: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(`${base}${path}`, {
-      method,
-      ...(body === undefined
-        ? {}
-        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-      signal: AbortSignal.timeout(10_000),
-    });
-  } catch (err) {
-    throw new ArcError(ERROR_CODES.ServiceUnavailable, `the egress gateway at ${base} is not reachable`, {
-      status: 503,
-      cause: err,
-    });
-  }
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    parsed = text;
-  }
-  if (!res.ok) {
-    const e = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
-    throw usage(`egress gateway: ${res.status} ${e?.code ?? ''} ${e?.message ?? text}`.trim());
-  }
-  return parsed;
 }
 
 interface RuleView {

@@ -1,13 +1,11 @@
 /** How a CLI command finds the running fleet: `<dataDir>/fleet.json`, with --hub-url etc. overrides. */
 import { resolve } from 'node:path';
-import { ArcError, ERROR_CODES } from '../shared/errors.js';
-import { ClusterStore } from '../shared/cluster-store.js';
-import type { ClusterState } from '../shared/cluster-state.js';
-import type { SimClock } from '../shared/clock.js';
-import type { ClusterRef } from '../shared/subjects.js';
+import { ArcError, ERROR_CODES, type ClusterState, type ClusterRef } from '../contract/index.js';
+import { ClusterStore } from '../agent-runtime/cluster-store.js';
+import type { SimClock } from '../platform/clock.js';
 import { clockOf, fleetFilePath, readFleetFile, type FleetFile } from './fleet-file.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID } from './fleet-generator.js';
-import { HubClient } from './hub-client.js';
+import { HubClient } from './clients/hub-client.js';
 import { DEFAULT_DATA_DIR } from './launcher.js';
 
 export interface ContextOptions {

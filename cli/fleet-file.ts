@@ -5,7 +5,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { SimClock } from '../shared/clock.js';
+import { SimClock } from '../platform/clock.js';
 
 export const FLEET_FILE = 'fleet.json';
 

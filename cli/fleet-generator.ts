@@ -3,7 +3,7 @@
  * Distribution, infrastructure, versions and node pools are drawn as consistent combinations
  * (an EKS cluster runs on AWS with EC2 instance types, a GKE cluster on GCP, ...).
  */
-import type { ClusterState, NodePool } from '../shared/cluster-state.js';
+import type { ClusterState, NodePool } from '../contract/index.js';
 
 export const DEFAULT_SUBSCRIPTION_ID = '7f2c5a1e-3b4d-4e6f-8a9b-0c1d2e3f4a5b';
 export const DEFAULT_RESOURCE_GROUP = 'arcfleet-rg';

@@ -13,9 +13,13 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isNode, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
-import { FleetSpecError } from '../shared/errors.js';
-import { clusterStateSchema, nodePoolSchema, type ClusterState } from '../shared/cluster-state.js';
-import { AGENT_NAMES } from '../shared/subjects.js';
+import {
+  FleetSpecError,
+  clusterStateSchema,
+  nodePoolSchema,
+  type ClusterState,
+  AGENT_NAMES,
+} from '../contract/index.js';
 import {
   DEFAULT_AGENT_VERSION,
   DEFAULT_RESOURCE_GROUP,

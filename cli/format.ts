@@ -1,5 +1,5 @@
 /** Plain-text output: aligned tables, key/value views, times. */
-import type { ConnectedCluster } from '../shared/arm.js';
+import type { ConnectedCluster } from '../contract/index.js';
 
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

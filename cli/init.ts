@@ -6,12 +6,11 @@
  * that already have an onboarding or identity secret are not onboarded again.
  */
 import { resolve } from 'node:path';
-import { ClusterStore } from '../shared/cluster-store.js';
-import type { ClusterState } from '../shared/cluster-state.js';
-import { ArcError, ERROR_CODES } from '../shared/errors.js';
-import { clockFromConfig, compileCommonConfig, type Env } from '../shared/config.js';
+import { ClusterStore } from '../agent-runtime/cluster-store.js';
+import { type ClusterState, ArcError, ERROR_CODES } from '../contract/index.js';
+import { clockFromConfig, compileCommonConfig, type Env } from '../platform/settings.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, generateFleet } from './fleet-generator.js';
-import { HubClient } from './hub-client.js';
+import { HubClient } from './clients/hub-client.js';
 import { connectCluster, mapLimit } from './onboard.js';
 import { waitFor } from './ports.js';
 

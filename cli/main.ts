@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /** `arcfleet`: wires the commands; behaviour lives in the modules beside it. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { parseDuration } from '../shared/duration.js';
-import { isArcError } from '../shared/errors.js';
+import { parseDuration } from '../platform/duration.js';
+import { isArcError } from '../contract/index.js';
 import {
   connectCommand,
   deleteCommand,

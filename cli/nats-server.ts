@@ -3,7 +3,7 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { ArcError, ERROR_CODES } from '../shared/errors.js';
+import { ArcError, ERROR_CODES } from '../contract/index.js';
 import { Child } from './children.js';
 import { waitFor } from './ports.js';
 

@@ -2,12 +2,10 @@
  * `az connectedk8s connect` for an emulated cluster: key pair, PUT of the connectedClusters resource,
  * then the onboarding secret in the cluster store (the helm install), dropping any old identity.
  */
-import { ArcError, ERROR_CODES } from '../shared/errors.js';
-import { resourceId } from '../shared/arm.js';
-import { generateAgentKeyPair } from '../shared/identity.js';
-import { SECRET_IDENTITY, SECRET_ONBOARDING, type ClusterStore } from '../shared/cluster-store.js';
-import type { ClusterState } from '../shared/cluster-state.js';
-import { BOOTSTRAP_TOKEN_HEADER, type HubClient, type PutResult } from './hub-client.js';
+import { ArcError, ERROR_CODES, resourceId, type ClusterState } from '../contract/index.js';
+import { generateAgentKeyPair } from '../platform/identity.js';
+import { SECRET_IDENTITY, SECRET_ONBOARDING, type ClusterStore } from '../agent-runtime/cluster-store.js';
+import { BOOTSTRAP_TOKEN_HEADER, type HubClient, type PutResult } from './clients/hub-client.js';
 
 export async function connectCluster(
   client: HubClient,

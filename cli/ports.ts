@@ -1,6 +1,6 @@
 /** Free ports and waiting for a listener. */
 import { createConnection, createServer } from 'node:net';
-import { ArcError, ERROR_CODES } from '../shared/errors.js';
+import { ArcError, ERROR_CODES } from '../contract/index.js';
 
 /** A port the OS says is free right now (bind to 0, read it back, close). */
 export function freePort(host = '127.0.0.1'): Promise<number> {

@@ -2,8 +2,8 @@
  * Fleet progress from the hub's LIST: counts per connectivityStatus, waiting until every expected
  * cluster is Connected, and transitions between polls.
  */
-import { CONNECTIVITY_STATUSES, type ConnectedCluster } from '../shared/arm.js';
-import type { HubClient } from './hub-client.js';
+import { CONNECTIVITY_STATUSES, type ConnectedCluster } from '../contract/index.js';
+import type { HubClient } from './clients/hub-client.js';
 import { sleep } from './ports.js';
 
 export type StatusCounts = Record<string, number>;

@@ -9,8 +9,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ArcError, ERROR_CODES } from '../shared/errors.js';
-import { fileSdTargets } from '../shared/metrics.js';
+import { ArcError, ERROR_CODES } from '../contract/index.js';
+import { fileSdTargets } from '../platform/metrics.js';
 import { Child } from './children.js';
 import { waitFor } from './ports.js';
 

@@ -9,10 +9,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Readable } from 'node:stream';
 import { writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
-import { endToEndHeaders } from '../shared/cluster-connect.js';
-import { ArcError, ERROR_CODES } from '../shared/errors.js';
-import type { ClusterRef } from '../shared/subjects.js';
-import type { HubClient } from './hub-client.js';
+import { endToEndHeaders, ArcError, ERROR_CODES, type ClusterRef } from '../contract/index.js';
+import type { HubClient } from './clients/hub-client.js';
 
 /** The az CLI's default client proxy port. */
 export const DEFAULT_PROXY_PORT = 47011;

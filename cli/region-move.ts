@@ -14,7 +14,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { ArcError, ERROR_CODES } from '../shared/errors.js';
+import { ArcError, ERROR_CODES } from '../contract/index.js';
 import type { FleetContext } from './context.js';
 import { connectCluster, disconnectCluster } from './onboard.js';
 import { waitFor } from './ports.js';

@@ -5,8 +5,8 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ArcError, ERROR_CODES } from '../shared/errors.js';
-import { formatDuration } from '../shared/duration.js';
+import { ArcError, ERROR_CODES } from '../contract/index.js';
+import { formatDuration } from '../platform/duration.js';
 import { isAlive } from './children.js';
 import { loadContext } from './context.js';
 import { readFleetFile, type FleetFile } from './fleet-file.js';

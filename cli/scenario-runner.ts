@@ -4,11 +4,17 @@
  * first failed expectation stops the run. Every step yields a result line, and a failure says what
  * was expected, what was observed and for how long it was awaited, in simulated and real time.
  */
-import type { ConnectedCluster } from '../shared/arm.js';
-import { metadataOf, type ClusterState } from '../shared/cluster-state.js';
-import { ArcError, ERROR_CODES } from '../shared/errors.js';
-import { selectTargets, type ClusterLabels } from '../shared/targets.js';
-import { callGateway } from './chaos.js';
+import {
+  type ConnectedCluster,
+  metadataOf,
+  type ClusterState,
+  ArcError,
+  ERROR_CODES,
+  selectTargets,
+  type ClusterLabels,
+  AGENT_NAMES,
+} from '../contract/index.js';
+import { callGateway } from './clients/egress-gateway.js';
 import { connectCommand, deleteCommand, scaleCommand, setAgentsCommand, upgradeCommand } from './commands.js';
 import type { FleetContext } from './context.js';
 import { mapLimit } from './onboard.js';
@@ -25,7 +31,6 @@ import {
   type ScenarioStep,
   type StepTargets,
 } from './scenario.js';
-import { AGENT_NAMES } from '../shared/subjects.js';
 
 /** What a scenario acts on. */
 export interface ScenarioFleet {

@@ -11,9 +11,8 @@
  */
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
-import { CONNECTIVITY_STATUSES } from '../shared/arm.js';
-import { parseDuration } from '../shared/duration.js';
-import { ArcError, ERROR_CODES } from '../shared/errors.js';
+import { CONNECTIVITY_STATUSES, ArcError, ERROR_CODES } from '../contract/index.js';
+import { parseDuration } from '../platform/duration.js';
 import { NODE_SERVICES } from './launcher.js';
 
 export const SERVICES = ['nats-server', ...NODE_SERVICES] as const;

@@ -3,11 +3,11 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ClusterStore } from '../shared/cluster-store.js';
-import { parseDuration } from '../shared/duration.js';
+import { ClusterStore } from '../agent-runtime/cluster-store.js';
+import { parseDuration } from '../platform/duration.js';
 import { isAlive, stopPid, tailOf } from './children.js';
 import { readFleetFile, writeFleetFile, type FleetFile } from './fleet-file.js';
-import { HubClient } from './hub-client.js';
+import { HubClient } from './clients/hub-client.js';
 import { sleep } from './ports.js';
 import { clockTime, table } from './format.js';
 import {

@@ -1,20 +1,19 @@
 /**
  * clusterconnect-agent, per cluster (with kube-aad-proxy's role): over its own outbound NATS link it
- * takes the HTTP exchanges the hub forwards (shared/cluster-connect.ts), checks the bearer token the
+ * takes the HTTP exchanges the hub forwards (contract/cluster-connect.ts), checks the bearer token the
  * hub issued (signed by the hub, not expired, for this cluster), and replays the request against the
  * cluster's emulated apiserver as the token's user (`Impersonate-User`), streaming the answer back.
  * Nothing listens: the agent only subscribes on the connection it dialled.
  */
 import type { Msg, Subscription } from 'nats';
 import { headers as natsHeaders } from 'nats';
-import type { AgentFactory, AgentLink, ClusterSnapshot } from '../../shared/agent-host.js';
+import type { AgentFactory, AgentLink, ClusterSnapshot } from '../../agent-runtime/agent-host.js';
 import {
   CREDIT_WINDOW,
   FRAME_BYTES,
   FRAME_HEADER,
   MAX_REQUEST_BODY_BYTES,
   PING_INTERVAL_MS,
-  checkClusterUserToken,
   connectSubjects,
   endToEndHeaders,
   creditFrameSchema,
@@ -22,13 +21,14 @@ import {
   parseFrameJson,
   openFrameSchema,
   type OpenFrame,
-} from '../../shared/cluster-connect.js';
-import type { Clock } from '../../shared/clock.js';
-import { ERROR_CODES } from '../../shared/errors.js';
-import { KubeClient } from '../../shared/kube-client.js';
-import type { Logger } from '../../shared/log.js';
-import { LinkedAgent } from '../../shared/linked-agent.js';
-import { clusterKey } from '../../shared/subjects.js';
+  ERROR_CODES,
+  clusterKey,
+} from '../../contract/index.js';
+import { checkClusterUserToken } from '../../platform/cluster-user-token.js';
+import type { Clock } from '../../platform/clock.js';
+import { KubeClient } from '../../agent-runtime/kube-client.js';
+import type { Logger } from '../../platform/log.js';
+import { LinkedAgent } from '../../agent-runtime/linked-agent.js';
 
 export const AGENT = 'clusterconnect-agent' as const;
 

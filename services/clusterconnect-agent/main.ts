@@ -1,8 +1,8 @@
 /**
  * clusterconnect-agent process: one instance per cluster in the cluster store (see connect-agent.ts).
  */
-import { runAgentService } from '../../shared/agent-service.js';
-import { ENV, readString } from '../../shared/config.js';
+import { runAgentService } from '../../agent-runtime/agent-service.js';
+import { ENV, readString } from '../../platform/settings.js';
 import { AGENT, connectAgentFactory } from './connect-agent.js';
 
 const apiserverUrl = readString(process.env, ENV.kubeApiserverUrl, '');

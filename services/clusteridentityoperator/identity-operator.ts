@@ -11,16 +11,25 @@ import {
   type AgentLink,
   type ClusterChanges,
   type ClusterSnapshot,
-} from '../../shared/agent-host.js';
-import type { Clock } from '../../shared/clock.js';
-import type { IdentitySecret, OnboardingSecret } from '../../shared/cluster-state.js';
-import { SECRET_IDENTITY } from '../../shared/cluster-store.js';
-import type { ArcTimings } from '../../shared/config.js';
-import { ERROR_CODES, IdentityError } from '../../shared/errors.js';
-import { readCertificateClaims } from '../../shared/identity.js';
-import type { ControlMessage, IdentityReply, RegisterRequest, RenewRequest } from '../../shared/messages.js';
-import { PROTOCOL_VERSION, clusterKey, type ClusterRef } from '../../shared/subjects.js';
-import { ATTR, failSpan, startInternalSpan, traceFields, tracingEnabled } from '../../shared/telemetry.js';
+} from '../../agent-runtime/agent-host.js';
+import type { Clock } from '../../platform/clock.js';
+import {
+  type IdentitySecret,
+  type OnboardingSecret,
+  ERROR_CODES,
+  IdentityError,
+  type ControlMessage,
+  type IdentityReply,
+  type RegisterRequest,
+  type RenewRequest,
+  PROTOCOL_VERSION,
+  clusterKey,
+  type ClusterRef,
+} from '../../contract/index.js';
+import { SECRET_IDENTITY } from '../../agent-runtime/cluster-store.js';
+import type { ArcTimings } from '../../platform/settings.js';
+import { readCertificateClaims } from '../../platform/identity.js';
+import { ATTR, failSpan, startInternalSpan, traceFields, tracingEnabled } from '../../platform/tracing.js';
 import { RenewalScheduler, type RenewOutcome } from './renewal.js';
 
 export const AGENT = 'clusteridentityoperator' as const;

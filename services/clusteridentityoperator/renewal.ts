@@ -3,7 +3,7 @@
  * notBefore + renewAfter + random(0..jitter) (simulated), retries with backoff until it succeeds,
  * and gives up for good once the certificate has expired (clock.now() >= notAfter).
  */
-import type { Clock, TimerHandle } from '../../shared/clock.js';
+import type { Clock, TimerHandle } from '../../platform/clock.js';
 
 export type RenewOutcome =
   | { readonly kind: 'renewed'; readonly notBeforeMs: number; readonly notAfterMs: number }

@@ -8,18 +8,18 @@
  * (`faults.fluxApply`) makes the apply fail.
  */
 import { createHash } from 'node:crypto';
-import type { ClusterSnapshot } from '../../shared/agent-host.js';
-import type { Clock } from '../../shared/clock.js';
+import type { ClusterSnapshot } from '../../agent-runtime/agent-host.js';
+import type { Clock } from '../../platform/clock.js';
 import type {
   ComplianceState,
   DesiredFluxConfiguration,
   FluxConfigurationStatus,
   FluxObjectStatus,
-} from '../../shared/configuration.js';
-import type { ReconcileResult, Reconciler } from '../../shared/config-sync.js';
-import type { KubeClient, KubeObject } from '../../shared/kube-client.js';
-import type { Logger } from '../../shared/log.js';
-import type { DesiredStateReply } from '../../shared/messages.js';
+  DesiredStateReply,
+} from '../../contract/index.js';
+import type { ReconcileResult, Reconciler } from '../../agent-runtime/config-sync.js';
+import type { KubeClient, KubeObject } from '../../agent-runtime/kube-client.js';
+import type { Logger } from '../../platform/log.js';
 
 export const AGENT = 'config-agent' as const;
 

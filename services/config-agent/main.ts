@@ -1,10 +1,10 @@
 /**
  * config-agent process: one instance per cluster in the cluster store (see flux-reconciler.ts).
  */
-import { runAgentService } from '../../shared/agent-service.js';
-import { ENV, readDuration, readString } from '../../shared/config.js';
-import { DEFAULT_CONFIG_PULL_INTERVAL_MS, configSyncFactory } from '../../shared/config-sync.js';
-import { KubeClient } from '../../shared/kube-client.js';
+import { runAgentService } from '../../agent-runtime/agent-service.js';
+import { ENV, readDuration, readString } from '../../platform/settings.js';
+import { DEFAULT_CONFIG_PULL_INTERVAL_MS, configSyncFactory } from '../../agent-runtime/config-sync.js';
+import { KubeClient } from '../../agent-runtime/kube-client.js';
 import { AGENT, FluxReconciler } from './flux-reconciler.js';
 
 runAgentService(AGENT, ({ clock, logger }) => {

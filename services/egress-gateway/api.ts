@@ -4,12 +4,11 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { parseDuration } from '../../shared/duration.js';
-import { ArcError, ERROR_CODES, isArcError } from '../../shared/errors.js';
-import type { Logger } from '../../shared/log.js';
+import { parseDuration } from '../../platform/duration.js';
+import { ArcError, ERROR_CODES, isArcError, SELECTOR_KEYS, type Targets } from '../../contract/index.js';
+import type { Logger } from '../../platform/log.js';
 import type { Gateway } from './gateway.js';
 import type { GatewayMetrics } from './metrics.js';
-import { SELECTOR_KEYS, type Targets } from '../../shared/targets.js';
 import type { Mode } from './rules.js';
 
 const CLUSTER = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;

@@ -5,8 +5,8 @@ import {
   readString,
   type CommonConfig,
   type Env,
-} from '../../shared/config.js';
-import { ConfigError } from '../../shared/errors.js';
+} from '../../platform/settings.js';
+import { ConfigError } from '../../contract/index.js';
 
 export interface GatewayConfig extends CommonConfig {
   /** Agent-facing TCP port (agents' ARCFLEET_EGRESS_URL). */

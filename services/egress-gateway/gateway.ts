@@ -2,10 +2,10 @@
  * The gateway's behaviour: the rule table, applied to live connections whenever a cluster's effective
  * mode changes (API calls, flap phases, expiries). Sockets live in proxy.ts, HTTP in api.ts.
  */
-import type { Clock, TimerHandle } from '../../shared/clock.js';
-import type { Logger } from '../../shared/log.js';
+import type { Clock, TimerHandle } from '../../platform/clock.js';
+import type { Logger } from '../../platform/log.js';
 import { RuleTable, type Effective, type Mode, type ModeKind, type Rule } from './rules.js';
-import { selectTargets, type ClusterLabels, type Targets } from '../../shared/targets.js';
+import { selectTargets, type ClusterLabels, type Targets } from '../../contract/index.js';
 
 export interface ConnectionSink {
   apply(cluster: string, mode: Effective): number;

@@ -2,15 +2,15 @@
  * Egress gateway process: the simulated on-prem firewall/proxy every agent connection leaves through.
  * Wires config, the rule table (gateway.ts), the socket proxy (proxy.ts) and the control API (api.ts).
  */
-import { clockFromConfig } from '../../shared/config.js';
-import { ClusterStore } from '../../shared/cluster-store.js';
-import { createLogger } from '../../shared/log.js';
+import { clockFromConfig } from '../../platform/settings.js';
+import { ClusterStore } from '../../agent-runtime/cluster-store.js';
+import { createLogger } from '../../platform/log.js';
 import { buildGatewayApi } from './api.js';
 import { compileGatewayConfig } from './config.js';
 import { Gateway } from './gateway.js';
 import { createGatewayMetrics } from './metrics.js';
 import { EgressProxy } from './proxy.js';
-import type { ClusterLabels } from '../../shared/targets.js';
+import type { ClusterLabels } from '../../contract/index.js';
 
 async function main(): Promise<void> {
   const config = compileGatewayConfig();

@@ -9,7 +9,7 @@
  * - latency / bandwidth: each chunk is delivered later, order kept per direction.
  */
 import { createServer, connect as dial, type Server, type Socket } from 'node:net';
-import type { Logger } from '../../shared/log.js';
+import type { Logger } from '../../platform/log.js';
 import type { ConnectionOutcome, Direction, GatewayMetrics } from './metrics.js';
 import type { Effective, EffectiveKind } from './rules.js';
 import { sniffConnect } from './sniff.js';

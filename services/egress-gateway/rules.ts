@@ -1,6 +1,6 @@
 /**
  * The gateway's rule table: each cluster's mode, changeable at run time, with optional expiry and
- * flap schedules. Target selection is shared (shared/targets.ts: the CLI's scenario runner resolves
+ * flap schedules. Target selection is shared (contract/targets.ts: the CLI's scenario runner resolves
  * targets the same way). Pure: time is a number passed in (simulated ms), no sockets.
  */
 

@@ -11,8 +11,8 @@
  * fails installs and upgrades with Helm's own wording.
  */
 import { createHash } from 'node:crypto';
-import type { ClusterSnapshot } from '../../shared/agent-host.js';
-import type { Clock } from '../../shared/clock.js';
+import type { ClusterSnapshot } from '../../agent-runtime/agent-host.js';
+import type { Clock } from '../../platform/clock.js';
 import {
   findCatalogEntry,
   targetVersion,
@@ -20,12 +20,12 @@ import {
   type DesiredConnection,
   type DesiredExtension,
   type ExtensionStatus,
-} from '../../shared/configuration.js';
-import type { ReconcileResult, Reconciler } from '../../shared/config-sync.js';
-import { ERROR_CODES } from '../../shared/errors.js';
-import type { KubeClient, KubeObject } from '../../shared/kube-client.js';
-import type { Logger } from '../../shared/log.js';
-import type { DesiredStateReply } from '../../shared/messages.js';
+  ERROR_CODES,
+  type DesiredStateReply,
+} from '../../contract/index.js';
+import type { ReconcileResult, Reconciler } from '../../agent-runtime/config-sync.js';
+import type { KubeClient, KubeObject } from '../../agent-runtime/kube-client.js';
+import type { Logger } from '../../platform/log.js';
 
 export const AGENT = 'extension-manager' as const;
 

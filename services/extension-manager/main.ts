@@ -1,11 +1,11 @@
 /**
  * extension-manager process: one instance per cluster in the cluster store (see extension-manager.ts).
  */
-import { runAgentService } from '../../shared/agent-service.js';
-import { ENV, readDuration, readString } from '../../shared/config.js';
-import { loadExtensionCatalog } from '../../shared/configuration.js';
-import { DEFAULT_CONFIG_PULL_INTERVAL_MS, configSyncFactory } from '../../shared/config-sync.js';
-import { KubeClient } from '../../shared/kube-client.js';
+import { runAgentService } from '../../agent-runtime/agent-service.js';
+import { ENV, readDuration, readString } from '../../platform/settings.js';
+import { loadExtensionCatalog } from '../../platform/extension-catalog.js';
+import { DEFAULT_CONFIG_PULL_INTERVAL_MS, configSyncFactory } from '../../agent-runtime/config-sync.js';
+import { KubeClient } from '../../agent-runtime/kube-client.js';
 import { AGENT, ExtensionReconciler } from './extension-manager.js';
 
 /** Simulated ms: upgrade checks hourly, as the real agents poll. */

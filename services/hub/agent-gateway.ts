@@ -11,11 +11,7 @@ import {
   MessageRejectedError,
   isArcError,
   type ErrorCode,
-} from '../../shared/errors.js';
-import { DESIRED_STATE_MAX_BYTES } from '../../shared/configuration.js';
-import { HEADER_IDENTITY, HEADER_SIGNATURE } from '../../shared/identity.js';
-import type { Logger } from '../../shared/log.js';
-import {
+  DESIRED_STATE_MAX_BYTES,
   agentMessageSchema,
   controlMessageSchema,
   decodeMessage,
@@ -24,8 +20,13 @@ import {
   type ControlMessage,
   type ErrorReply,
   type HubReply,
-} from '../../shared/messages.js';
-import { PROTOCOL_VERSION, parseAgentSubject, subjects, type ClusterRef } from '../../shared/subjects.js';
+  PROTOCOL_VERSION,
+  parseAgentSubject,
+  subjects,
+  type ClusterRef,
+} from '../../contract/index.js';
+import { HEADER_IDENTITY, HEADER_SIGNATURE } from '../../platform/identity.js';
+import type { Logger } from '../../platform/log.js';
 import {
   ATTR,
   agentSubjectTemplate,
@@ -33,7 +34,7 @@ import {
   failActiveSpan,
   startMessagingSpan,
   tracingEnabled,
-} from '../../shared/telemetry.js';
+} from '../../platform/tracing.js';
 import type { ConfigurationService } from './configuration/service.js';
 import type { Hub } from './hub.js';
 import type { HubMetrics } from './metrics.js';

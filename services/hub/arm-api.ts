@@ -3,11 +3,16 @@
  * Every error leaves as `{"error":{"code","message","target"?}}` with ARM's status.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { SUPPORTED_API_VERSIONS, CLUSTER_NAME_PATTERN } from '../../shared/arm.js';
-import { ArcError, ERROR_CODES, isArcError } from '../../shared/errors.js';
-import type { ArcTimings } from '../../shared/config.js';
-import type { Logger } from '../../shared/log.js';
-import type { ClusterRef } from '../../shared/subjects.js';
+import {
+  SUPPORTED_API_VERSIONS,
+  CLUSTER_NAME_PATTERN,
+  ArcError,
+  ERROR_CODES,
+  isArcError,
+  type ClusterRef,
+} from '../../contract/index.js';
+import type { ArcTimings } from '../../platform/settings.js';
+import type { Logger } from '../../platform/log.js';
 import { parsePatchBody, parsePutBody } from './arm-validation.js';
 import type { Hub } from './hub.js';
 import type { HubMetrics } from './metrics.js';

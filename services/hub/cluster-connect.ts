@@ -4,7 +4,7 @@
  *   this hub's cluster-connect endpoint and whose token (signed by the hub, like an AAD token) is
  *   scoped to that cluster and user;
  * - `/arcfleet/v1/clusterconnect/{subscription}/{resourceGroup}/{name}/...` carries each HTTP request
- *   to the cluster's clusterconnect-agent over NATS (shared/cluster-connect.ts) and streams the answer
+ *   to the cluster's clusterconnect-agent over NATS (contract/cluster-connect.ts) and streams the answer
  *   back. The hub does not check the token: the cluster does (kube-aad-proxy's role).
  * Failures the hub itself sees answer as Kubernetes `Status` objects, which is what kubectl prints.
  */
@@ -27,12 +27,13 @@ import {
   parseFrameJson,
   type ClusterUserClaims,
   type OpenFrame,
-} from '../../shared/cluster-connect.js';
-import type { Clock } from '../../shared/clock.js';
-import { ArcError, ERROR_CODES } from '../../shared/errors.js';
-import type { IdentityAuthority } from '../../shared/identity.js';
-import type { Logger } from '../../shared/log.js';
-import { clusterKey } from '../../shared/subjects.js';
+  ArcError,
+  ERROR_CODES,
+  clusterKey,
+} from '../../contract/index.js';
+import type { Clock } from '../../platform/clock.js';
+import type { IdentityAuthority } from '../../platform/identity.js';
+import type { Logger } from '../../platform/log.js';
 import { CLUSTER_PATH, apiVersionOf, refOf, type ClusterParams } from './arm-api.js';
 import type { Hub } from './hub.js';
 

@@ -6,8 +6,8 @@ import {
   readString,
   type CommonConfig,
   type Env,
-} from '../../shared/config.js';
-import { ConfigError } from '../../shared/errors.js';
+} from '../../platform/settings.js';
+import { ConfigError } from '../../contract/index.js';
 
 export interface HubConfig extends CommonConfig {
   readonly port: number;

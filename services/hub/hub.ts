@@ -2,23 +2,28 @@
  * The hub's behaviour: ARM operations on connectedClusters and the agent protocol, over an injected
  * store, clock and control publisher. No network code here.
  */
-import type { ArcTimings } from '../../shared/config.js';
-import type { Clock } from '../../shared/clock.js';
-import { ArcError, ERROR_CODES, IdentityError } from '../../shared/errors.js';
-import type { IdentityAuthority } from '../../shared/identity.js';
-import { ProofVerifier, newBootstrapToken, type CertificateClaims } from '../../shared/identity.js';
-import type { Logger } from '../../shared/log.js';
-import { PROTOCOL_VERSION, type ClusterRef, clusterKey } from '../../shared/subjects.js';
-import type {
-  AckReply,
-  AgentHealth,
-  ControlMessage,
-  Heartbeat,
-  IdentityReply,
-  MetadataReport,
-  RegisterRequest,
-} from '../../shared/messages.js';
-import type { ConnectivityStatus, ProvisioningState } from '../../shared/arm.js';
+import type { ArcTimings } from '../../platform/settings.js';
+import type { Clock } from '../../platform/clock.js';
+import {
+  ArcError,
+  ERROR_CODES,
+  IdentityError,
+  PROTOCOL_VERSION,
+  type ClusterRef,
+  clusterKey,
+  type AckReply,
+  type AgentHealth,
+  type ControlMessage,
+  type Heartbeat,
+  type IdentityReply,
+  type MetadataReport,
+  type RegisterRequest,
+  type ConnectivityStatus,
+  type ProvisioningState,
+} from '../../contract/index.js';
+import type { IdentityAuthority } from '../../platform/identity.js';
+import { ProofVerifier, newBootstrapToken, type CertificateClaims } from '../../platform/identity.js';
+import type { Logger } from '../../platform/log.js';
 import { evaluate, onCertificate, onHeartbeat, type Step, type Transition } from './connectivity.js';
 import type { HubMetrics } from './metrics.js';
 import {
@@ -31,7 +36,7 @@ import {
 } from './projection.js';
 import type { PatchChange } from './arm-validation.js';
 import type { ProjectionStore } from './store.js';
-import { ATTR, spanEvent } from '../../shared/telemetry.js';
+import { ATTR, spanEvent } from '../../platform/tracing.js';
 
 export const MAX_CLUSTERS_PER_RESOURCE_GROUP = 800;
 

@@ -2,27 +2,26 @@
  * Hub process: wires config, NATS, JetStream KV, the HTTP API and lifecycle. Behaviour lives in hub.ts.
  */
 import type { KV, NatsConnection } from 'nats';
-import { clockFromConfig } from '../../shared/config.js';
-import { isArcError } from '../../shared/errors.js';
-import { IdentityAuthority } from '../../shared/identity.js';
-import { createLogger } from '../../shared/log.js';
-import { connectNats } from '../../shared/nats.js';
+import { clockFromConfig } from '../../platform/settings.js';
+import { isArcError, resourceId } from '../../contract/index.js';
+import { IdentityAuthority } from '../../platform/identity.js';
+import { createLogger } from '../../platform/log.js';
+import { connectNats } from '../../platform/nats.js';
 import { AgentGateway } from './agent-gateway.js';
 import { buildArmApi } from './arm-api.js';
 import { compileHubConfig } from './config.js';
 import { Hub } from './hub.js';
 import { createHubMetrics } from './metrics.js';
 import { EventLog } from './event-log.js';
-import { resourceId } from '../../shared/arm.js';
 import { registerLivePage } from './live-page.js';
 import { registerClusterConnect } from './cluster-connect.js';
 import { KvPersistence, ProjectionStore } from './store.js';
-import { loadExtensionCatalog } from '../../shared/configuration.js';
+import { loadExtensionCatalog } from '../../platform/extension-catalog.js';
 import { createConfigurationMetrics } from './configuration/metrics.js';
 import type { ClusterConfigRecord } from './configuration/records.js';
 import { registerConfigurationRoutes } from './configuration/routes.js';
 import { ConfigurationService } from './configuration/service.js';
-import { initTelemetry } from '../../shared/telemetry.js';
+import { initTelemetry } from '../../platform/tracing.js';
 
 const AUTHORITY_KEY = 'identity-authority';
 

@@ -3,9 +3,14 @@
  * 10,000 clusters.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { CONNECTIVITY_STATUSES, PROVISIONING_STATES } from '../../shared/arm.js';
-import type { ConnectivityStatus, ProvisioningState } from '../../shared/arm.js';
-import { ERROR_CODES, type ErrorCode } from '../../shared/errors.js';
+import {
+  CONNECTIVITY_STATUSES,
+  PROVISIONING_STATES,
+  type ConnectivityStatus,
+  type ProvisioningState,
+  ERROR_CODES,
+  type ErrorCode,
+} from '../../contract/index.js';
 
 export interface FleetCounts {
   byStatus: Map<ConnectivityStatus, number>;

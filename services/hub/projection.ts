@@ -8,9 +8,10 @@ import {
   type ConnectedCluster,
   type ConnectivityStatus,
   type ProvisioningState,
-} from '../../shared/arm.js';
-import type { AgentHealth, ClusterMetadata } from '../../shared/messages.js';
-import type { ClusterRef } from '../../shared/subjects.js';
+  type AgentHealth,
+  type ClusterMetadata,
+  type ClusterRef,
+} from '../../contract/index.js';
 import { initialConnectivity, type ConnectivityState, type Transition } from './connectivity.js';
 
 export type OperationStatus = 'InProgress' | 'Succeeded' | 'Failed' | 'Canceled';

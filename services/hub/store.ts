@@ -9,7 +9,7 @@
  * the hub has acknowledged can be lost by a hub crash: an agent that got no reply sends again.
  */
 import type { KV } from 'nats';
-import type { Logger } from '../../shared/log.js';
+import type { Logger } from '../../platform/log.js';
 import type { ClusterRecord } from './projection.js';
 
 /** Anything stored by key: the cluster projections, and the configuration documents (configuration/). */

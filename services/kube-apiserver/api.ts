@@ -5,9 +5,9 @@
  * write is answered only once it is durable.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { KubeObject } from '../../shared/kube-client.js';
-import { KUBE_RESOURCES, groupVersion, type KubeResource } from '../../shared/kube-resources.js';
-import type { Logger } from '../../shared/log.js';
+import type { KubeObject } from '../../agent-runtime/kube-client.js';
+import { KUBE_RESOURCES, groupVersion, type KubeResource } from '../../contract/index.js';
+import type { Logger } from '../../platform/log.js';
 import type { ClusterHandle, KubeClusters } from './clusters.js';
 import { ARC_NAMESPACE } from './derived.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';

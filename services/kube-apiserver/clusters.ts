@@ -5,14 +5,13 @@
  * disappeared, with their objects and watches.
  */
 import { stat } from 'node:fs/promises';
-import type { ClusterState } from '../../shared/cluster-state.js';
-import { clusterStateSchema } from '../../shared/cluster-state.js';
-import type { ClusterStore } from '../../shared/cluster-store.js';
-import type { Logger } from '../../shared/log.js';
+import { type ClusterState, clusterStateSchema } from '../../contract/index.js';
+import type { ClusterStore } from '../../agent-runtime/cluster-store.js';
+import type { Logger } from '../../platform/log.js';
 import { DERIVED_NEEDS, derivedObjects, type DerivedInput } from './derived.js';
 import { ClusterObjects } from './object-store.js';
 import { CoalescingWriter, loadObjects, saveObjects } from './persistence.js';
-import type { KubeObject } from '../../shared/kube-client.js';
+import type { KubeObject } from '../../agent-runtime/kube-client.js';
 
 const NAME = clusterStateSchema.shape.name;
 

@@ -2,7 +2,7 @@
  * The apiserver's compiled config: the common settings plus its own (`ARCFLEET_KUBE_APISERVER_*`).
  * Persistence and polling are real-time infrastructure timings, not simulated Arc timings.
  */
-import { DEFAULT_STATUS_INTERVAL_MS } from '../../shared/agent-service.js';
+import { DEFAULT_STATUS_INTERVAL_MS } from '../../agent-runtime/agent-service.js';
 import {
   ENV,
   compileCommonConfig,
@@ -11,7 +11,7 @@ import {
   readString,
   type CommonConfig,
   type Env,
-} from '../../shared/config.js';
+} from '../../platform/settings.js';
 
 /** A status older than this many beat intervals means the agent is down (as metrics-agent judges). */
 const STALE_INTERVALS = 3;

@@ -15,16 +15,17 @@
  * NotReady because its process died, with no file touched).
  */
 import { createHash } from 'node:crypto';
-import type {
-  AgentStatus,
-  ClusterState,
-  IdentitySecret,
-  NodePool,
-  ProcessBeat,
-} from '../../shared/cluster-state.js';
-import { statusLastSeenMs } from '../../shared/agent-liveness.js';
-import type { KubeObject } from '../../shared/kube-client.js';
-import { AGENT_NAMES, type AgentName } from '../../shared/subjects.js';
+import {
+  type AgentStatus,
+  type ClusterState,
+  type IdentitySecret,
+  type NodePool,
+  type ProcessBeat,
+  AGENT_NAMES,
+  type AgentName,
+} from '../../contract/index.js';
+import { statusLastSeenMs } from '../../agent-runtime/agent-liveness.js';
+import type { KubeObject } from '../../agent-runtime/kube-client.js';
 import { kubeTime } from './object-store.js';
 
 export const ARC_NAMESPACE = 'azure-arc';

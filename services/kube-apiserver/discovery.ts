@@ -1,9 +1,9 @@
 /**
  * Discovery documents (`/version`, `/api`, `/api/v1`, `/apis`, `/apis/<group>[/<version>]`), built from
- * shared/kube-resources.ts. Plain (non-aggregated) discovery: kubectl asks for the aggregated form
+ * contract/kube-resources.ts. Plain (non-aggregated) discovery: kubectl asks for the aggregated form
  * first and falls back to this when the answer is plain `application/json`.
  */
-import { KUBE_RESOURCES, KUBE_VERBS, apiGroups, groupVersion } from '../../shared/kube-resources.js';
+import { KUBE_RESOURCES, KUBE_VERBS, apiGroups, groupVersion } from '../../contract/index.js';
 
 export function versionInfo(kubernetesVersion: string): Record<string, string> {
   const m = /^v?(\d+)\.(\d+)/.exec(kubernetesVersion);

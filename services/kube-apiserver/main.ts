@@ -6,9 +6,9 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { ClusterStore } from '../../shared/cluster-store.js';
-import { isArcError } from '../../shared/errors.js';
-import { createLogger } from '../../shared/log.js';
+import { ClusterStore } from '../../agent-runtime/cluster-store.js';
+import { isArcError } from '../../contract/index.js';
+import { createLogger } from '../../platform/log.js';
 import { buildKubeApi } from './api.js';
 import { KubeClusters } from './clusters.js';
 import { compileKubeApiserverConfig } from './config.js';

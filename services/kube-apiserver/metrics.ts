@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics of the emulated apiserver, on a Registry of its own. Labels are bounded: verb,
- * resource (a plural from shared/kube-resources.ts, `discovery` or `other`), HTTP code and rejection
+ * resource (a plural from contract/kube-resources.ts, `discovery` or `other`), HTTP code and rejection
  * reason; never the cluster name (a fleet can be 10,000 clusters).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';

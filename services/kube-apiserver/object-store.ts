@@ -8,8 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { KubeObject } from '../../shared/kube-client.js';
-import { resourceForKind, type KubeResource } from '../../shared/kube-resources.js';
+import type { KubeObject } from '../../agent-runtime/kube-client.js';
+import { resourceForKind, type KubeResource } from '../../contract/index.js';
 import { KubeStatusError } from './status.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';

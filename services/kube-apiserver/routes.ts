@@ -1,7 +1,7 @@
 /**
  * Kubernetes URL paths (below `/clusters/<name>`) → what they address. Pure.
  */
-import { resourceForPlural, type KubeResource } from '../../shared/kube-resources.js';
+import { resourceForPlural, type KubeResource } from '../../contract/index.js';
 
 export type Route =
   | { readonly kind: 'version' }

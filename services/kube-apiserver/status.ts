@@ -3,7 +3,7 @@
  * emulated apiserver reaches the client as a Status with the matching HTTP code, so kubectl and
  * client libraries print the message they would print against a real cluster.
  */
-import { ArcError, ERROR_CODES } from '../../shared/errors.js';
+import { ArcError, ERROR_CODES } from '../../contract/index.js';
 
 export type StatusReason =
   | 'NotFound'

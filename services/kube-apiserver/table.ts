@@ -3,7 +3,7 @@
  * so that `kubectl get pods` shows READY and STATUS, not just NAME and AGE. The columns are the real
  * apiserver's for pods, deployments and nodes; other kinds get NAME and AGE, as kubectl prints them.
  */
-import type { KubeObject } from '../../shared/kube-client.js';
+import type { KubeObject } from '../../agent-runtime/kube-client.js';
 
 export interface TableColumn {
   readonly name: string;

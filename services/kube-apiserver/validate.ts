@@ -3,8 +3,8 @@
  * the URL (400 BadRequest, as the real apiserver), and field checks (422 Invalid naming the field).
  */
 import { randomBytes } from 'node:crypto';
-import type { KubeObject } from '../../shared/kube-client.js';
-import { groupVersion, type KubeResource } from '../../shared/kube-resources.js';
+import type { KubeObject } from '../../agent-runtime/kube-client.js';
+import { groupVersion, type KubeResource } from '../../contract/index.js';
 import { KubeStatusError, type StatusCause } from './status.js';
 
 const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

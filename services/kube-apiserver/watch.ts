@@ -6,9 +6,9 @@
  * their content-hash resourceVersion.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { KubeObject } from '../../shared/kube-client.js';
-import type { KubeResource } from '../../shared/kube-resources.js';
-import type { Logger } from '../../shared/log.js';
+import type { KubeObject } from '../../agent-runtime/kube-client.js';
+import type { KubeResource } from '../../contract/index.js';
+import type { Logger } from '../../platform/log.js';
 import type { ClusterHandle } from './clusters.js';
 import type { KubeApiMetrics } from './metrics.js';
 import { resourceKey, type StoreEvent, type WatchEventType } from './object-store.js';

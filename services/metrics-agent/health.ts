@@ -7,9 +7,8 @@
  * status says `Error` is up but failing. `agentState` is `Succeeded` when every expected agent runs
  * without error and `Failed` otherwise (the names ARM uses for provisioning-like states).
  */
-import type { AgentStatus, ProcessBeat } from '../../shared/cluster-state.js';
-import type { AgentName } from '../../shared/subjects.js';
-import { statusLastSeenMs as lastSeen } from '../../shared/agent-liveness.js';
+import type { AgentStatus, ProcessBeat, AgentName } from '../../contract/index.js';
+import { statusLastSeenMs as lastSeen } from '../../agent-runtime/agent-liveness.js';
 
 export type ComponentState = 'Running' | 'Error' | 'NotRunning';
 

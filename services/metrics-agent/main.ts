@@ -1,8 +1,8 @@
 /**
  * metrics-agent process: one instance per cluster in the cluster store (see metrics-agent.ts).
  */
-import { DEFAULT_STATUS_INTERVAL_MS, runAgentService } from '../../shared/agent-service.js';
-import { ENV, readDuration } from '../../shared/config.js';
+import { DEFAULT_STATUS_INTERVAL_MS, runAgentService } from '../../agent-runtime/agent-service.js';
+import { ENV, readDuration } from '../../platform/settings.js';
 import { AGENT, metricsAgentFactory } from './metrics-agent.js';
 
 /** Simulated ms between reports (`ARCFLEET_METRICS_AGENT_INTERVAL`). */

@@ -12,12 +12,10 @@ import {
   type AgentLink,
   type ClusterChanges,
   type ClusterSnapshot,
-} from '../../shared/agent-host.js';
-import type { Clock, TimerHandle } from '../../shared/clock.js';
-import { ERROR_CODES } from '../../shared/errors.js';
-import { readCertificateClaims } from '../../shared/identity.js';
-import type { AgentHealth } from '../../shared/messages.js';
-import { PROTOCOL_VERSION, type AgentName } from '../../shared/subjects.js';
+} from '../../agent-runtime/agent-host.js';
+import type { Clock, TimerHandle } from '../../platform/clock.js';
+import { ERROR_CODES, type AgentHealth, PROTOCOL_VERSION, type AgentName } from '../../contract/index.js';
+import { readCertificateClaims } from '../../platform/identity.js';
 import { judgeHealth } from './health.js';
 
 export const AGENT = 'metrics-agent' as const;

@@ -15,21 +15,28 @@ import {
   type AgentLink,
   type ClusterChanges,
   type ClusterSnapshot,
-} from '../../shared/agent-host.js';
-import type { Clock, TimerHandle } from '../../shared/clock.js';
-import { metadataOf, type ClusterState, type IdentitySecret } from '../../shared/cluster-state.js';
-import type { ArcTimings } from '../../shared/config.js';
-import { ERROR_CODES } from '../../shared/errors.js';
-import { readCertificateClaims } from '../../shared/identity.js';
-import type { ClusterMetadata, ControlMessage, Heartbeat, MetadataReport } from '../../shared/messages.js';
-import { PROTOCOL_VERSION } from '../../shared/subjects.js';
+} from '../../agent-runtime/agent-host.js';
+import type { Clock, TimerHandle } from '../../platform/clock.js';
+import {
+  metadataOf,
+  type ClusterState,
+  type IdentitySecret,
+  ERROR_CODES,
+  type ClusterMetadata,
+  type ControlMessage,
+  type Heartbeat,
+  type MetadataReport,
+  PROTOCOL_VERSION,
+} from '../../contract/index.js';
+import type { ArcTimings } from '../../platform/settings.js';
+import { readCertificateClaims } from '../../platform/identity.js';
 import {
   ATTR,
   contextFromTraceFields,
   failSpan,
   startInternalSpan,
   tracingEnabled,
-} from '../../shared/telemetry.js';
+} from '../../platform/tracing.js';
 import { LatestOutbox } from './outbox.js';
 
 export const AGENT = 'resource-sync-agent' as const;

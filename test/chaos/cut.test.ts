@@ -5,10 +5,9 @@
  * Time scale 60, heartbeat 30 s, threshold 3 min; agent pings every 300 ms (real), 2 outstanding.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ConnectivityStatus } from '../../shared/arm.js';
-import { ENV } from '../../shared/config.js';
+import { type ConnectivityStatus, metadataOf } from '../../contract/index.js';
+import { ENV } from '../../platform/settings.js';
 import { TestFleet } from '../helpers/fleet.js';
-import { metadataOf } from '../../shared/cluster-state.js';
 import { holdsFor, waitFor } from '../helpers/wait.js';
 
 const HEARTBEAT_SIM = 30_000;

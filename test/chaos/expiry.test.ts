@@ -5,7 +5,7 @@
  * Time scale 60: certificate valid 12 simulated minutes (12 real s), renewal from minute 5 to 6.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ENV } from '../../shared/config.js';
+import { ENV } from '../../platform/settings.js';
 import { TestFleet } from '../helpers/fleet.js';
 import { holdsFor, waitFor } from '../helpers/wait.js';
 

@@ -4,8 +4,8 @@
  * Time scale 60, heartbeat 30 s, threshold 3 min; agent pings every 300 ms (real), 2 outstanding.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ConnectivityStatus } from '../../shared/arm.js';
-import { ENV } from '../../shared/config.js';
+import type { ConnectivityStatus } from '../../contract/index.js';
+import { ENV } from '../../platform/settings.js';
 import { TestFleet } from '../helpers/fleet.js';
 import { holdsFor, waitFor } from '../helpers/wait.js';
 

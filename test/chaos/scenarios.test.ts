@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFleet, type FleetHandle } from '../../cli/launcher.js';
 import type { ScenarioReport } from '../../cli/scenario-runner.js';
-import { ENV } from '../../shared/config.js';
+import { ENV } from '../../platform/settings.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';
 import { DIST_DIR, REPO_ROOT } from '../helpers/processes.js';
 

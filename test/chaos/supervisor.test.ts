@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type FleetHandle, type ServiceName } from '../../cli/launcher.js';
 import { readFleetFile } from '../../cli/fleet-file.js';
 import { psCommand } from '../../cli/up.js';
-import type { ConnectedCluster } from '../../shared/arm.js';
-import { ENV } from '../../shared/config.js';
+import type { ConnectedCluster } from '../../contract/index.js';
+import { ENV } from '../../platform/settings.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';
 import { holdsFor, waitFor } from '../helpers/wait.js';
 

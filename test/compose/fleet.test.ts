@@ -8,10 +8,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { HubClient } from '../../cli/hub-client.js';
+import { HubClient } from '../../cli/clients/hub-client.js';
 import { AGENT_SERVICES } from '../../cli/launcher.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID } from '../../cli/fleet-generator.js';
-import type { ConnectedCluster } from '../../shared/arm.js';
+import type { ConnectedCluster } from '../../contract/index.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 import { REPO_ROOT, Steps, buildEnv, composeCommand, ensureEngine, ensureTools, run } from './docker.js';

@@ -9,15 +9,15 @@ import {
   HEADER_SIGNATURE,
   MessageSigner,
   type AgentKeyPair,
-} from '../../shared/identity.js';
-import { encodeMessage } from '../../shared/messages.js';
+} from '../../platform/identity.js';
 import {
+  encodeMessage,
   PROTOCOL_VERSION,
   subjects,
   type AgentName,
   type ClusterRef,
   type MessageKind,
-} from '../../shared/subjects.js';
+} from '../../contract/index.js';
 
 export interface WireReply {
   v?: number;

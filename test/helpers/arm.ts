@@ -2,8 +2,12 @@
  * A tiny ARM client over fetch for the hub's connectedClusters API: every call returns the status,
  * headers and parsed JSON, so tests can assert codes and bodies of failures as well as successes.
  */
-import { CONNECTED_CLUSTER_TYPE, DEFAULT_API_VERSION, type ConnectedCluster } from '../../shared/arm.js';
-import type { ClusterRef } from '../../shared/subjects.js';
+import {
+  CONNECTED_CLUSTER_TYPE,
+  DEFAULT_API_VERSION,
+  type ConnectedCluster,
+  type ClusterRef,
+} from '../../contract/index.js';
 
 export interface ArmResponse<T = unknown> {
   readonly status: number;

@@ -9,14 +9,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectCluster } from '../../cli/onboard.js';
-import { HubClient, type PutResult } from '../../cli/hub-client.js';
+import { HubClient, type PutResult } from '../../cli/clients/hub-client.js';
 import { generateFleet } from '../../cli/fleet-generator.js';
-import type { ConnectedCluster, ConnectivityStatus } from '../../shared/arm.js';
-import { SimClock } from '../../shared/clock.js';
-import type { ClusterState } from '../../shared/cluster-state.js';
-import { ClusterStore } from '../../shared/cluster-store.js';
-import { ENV } from '../../shared/config.js';
-import { clusterKey, type AgentName, type ClusterRef } from '../../shared/subjects.js';
+import {
+  type ConnectedCluster,
+  type ConnectivityStatus,
+  type ClusterState,
+  clusterKey,
+  type AgentName,
+  type ClusterRef,
+} from '../../contract/index.js';
+import { SimClock } from '../../platform/clock.js';
+import { ClusterStore } from '../../agent-runtime/cluster-store.js';
+import { ENV } from '../../platform/settings.js';
 import { connect, type NatsConnection } from 'nats';
 import { ArmClient, metricValue } from './arm.js';
 import { NatsServer } from './nats.js';

@@ -5,8 +5,8 @@
  * 300 ms real, so a killed process is judged down ~0.9 s after its last refresh.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ConnectedCluster } from '../../shared/arm.js';
-import { ENV } from '../../shared/config.js';
+import type { ConnectedCluster } from '../../contract/index.js';
+import { ENV } from '../../platform/settings.js';
 import { TestFleet } from '../helpers/fleet.js';
 import { holdsFor, waitFor } from '../helpers/wait.js';
 

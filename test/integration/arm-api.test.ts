@@ -4,9 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from 'nats';
-import { SUPPORTED_API_VERSIONS, type ConnectedCluster } from '../../shared/arm.js';
-import { generateAgentKeyPair, type AgentKeyPair } from '../../shared/identity.js';
-import type { ClusterRef } from '../../shared/subjects.js';
+import { SUPPORTED_API_VERSIONS, type ConnectedCluster, type ClusterRef } from '../../contract/index.js';
+import { generateAgentKeyPair, type AgentKeyPair } from '../../platform/identity.js';
 import type { ArmErrorBody, ArmResponse } from '../helpers/arm.js';
 import { connectWire, heartbeat, register } from '../helpers/agent-wire.js';
 import { TestFleet } from '../helpers/fleet.js';

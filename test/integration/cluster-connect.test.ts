@@ -11,8 +11,8 @@ import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type FleetHandle } from '../../cli/launcher.js';
 import { startClientProxy } from '../../cli/proxy.js';
-import { ENV } from '../../shared/config.js';
-import { AGENT_NAMES } from '../../shared/subjects.js';
+import { ENV } from '../../platform/settings.js';
+import { AGENT_NAMES } from '../../contract/index.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -8,9 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection, Subscription } from 'nats';
-import { generateAgentKeyPair, type AgentKeyPair } from '../../shared/identity.js';
-import type { DesiredStateReply } from '../../shared/messages.js';
-import { PROTOCOL_VERSION, subjects, type ClusterRef } from '../../shared/subjects.js';
+import { generateAgentKeyPair, type AgentKeyPair } from '../../platform/identity.js';
+import { type DesiredStateReply, PROTOCOL_VERSION, subjects, type ClusterRef } from '../../contract/index.js';
 import type { ArmErrorBody, ArmResponse } from '../helpers/arm.js';
 import {
   agentSubject,

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENV } from '../../shared/config.js';
+import { ENV } from '../../platform/settings.js';
 import { TestFleet } from '../helpers/fleet.js';
 import { DIST_DIR } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';

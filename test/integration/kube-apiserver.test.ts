@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterState } from '../../shared/cluster-state.js';
-import { ClusterStore } from '../../shared/cluster-store.js';
-import { ENV } from '../../shared/config.js';
-import { KubeApiError, KubeClient, type KubeObject } from '../../shared/kube-client.js';
+import type { ClusterState } from '../../contract/index.js';
+import { ClusterStore } from '../../agent-runtime/cluster-store.js';
+import { ENV } from '../../platform/settings.js';
+import { KubeApiError, KubeClient, type KubeObject } from '../../agent-runtime/kube-client.js';
 import { DIST_DIR, REPO_ROOT } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -3,7 +3,7 @@
  * and metadata changes in a cluster reaching the hub projection.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metadataOf, type ClusterState } from '../../shared/cluster-state.js';
+import { metadataOf, type ClusterState } from '../../contract/index.js';
 import { TestFleet } from '../helpers/fleet.js';
 import { holdsFor, waitFor } from '../helpers/wait.js';
 

@@ -6,9 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from 'nats';
-import { generateAgentKeyPair, IdentityAuthority } from '../../shared/identity.js';
-import { encodeMessage } from '../../shared/messages.js';
-import { clusterKey } from '../../shared/subjects.js';
+import { generateAgentKeyPair, IdentityAuthority } from '../../platform/identity.js';
+import { encodeMessage, clusterKey } from '../../contract/index.js';
 import { metricValue } from '../helpers/arm.js';
 import {
   agentSubject,

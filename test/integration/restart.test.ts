@@ -4,8 +4,7 @@
  * in a cluster while the broker was down reaches the projection after reconnect.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ConnectedCluster } from '../../shared/arm.js';
-import { metadataOf } from '../../shared/cluster-state.js';
+import { type ConnectedCluster, metadataOf } from '../../contract/index.js';
 import { TestFleet } from '../helpers/fleet.js';
 import { holdsFor, waitFor } from '../helpers/wait.js';
 

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../shared/clock.js';
-import type { AgentStatus } from '../../shared/cluster-state.js';
-import { MessageRejectedError } from '../../shared/errors.js';
-import { agentMessageSchema, decodeMessage } from '../../shared/messages.js';
+import { FakeClock } from '../../platform/clock.js';
+import {
+  type AgentStatus,
+  MessageRejectedError,
+  agentMessageSchema,
+  decodeMessage,
+} from '../../contract/index.js';
 import { judgeHealth, majorVersion } from '../../services/metrics-agent/health.js';
 
 const EXPECTED = ['clusteridentityoperator', 'resource-sync-agent'] as const;

@@ -12,10 +12,10 @@ import {
   type ClusterChanges,
   type ClusterSnapshot,
   type FileVersions,
-} from '../../shared/agent-host.js';
-import type { ClusterState } from '../../shared/cluster-state.js';
-import { ClusterStore } from '../../shared/cluster-store.js';
-import { createLogger } from '../../shared/log.js';
+} from '../../agent-runtime/agent-host.js';
+import type { ClusterState } from '../../contract/index.js';
+import { ClusterStore } from '../../agent-runtime/cluster-store.js';
+import { createLogger } from '../../platform/log.js';
 
 const v = (state?: string, onboarding?: string, identity?: string): FileVersions => ({
   state,

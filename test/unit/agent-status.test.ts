@@ -4,10 +4,10 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AgentHost } from '../../shared/agent-host.js';
-import type { AgentStatus, ClusterState } from '../../shared/cluster-state.js';
-import { ClusterStore } from '../../shared/cluster-store.js';
-import { createLogger } from '../../shared/log.js';
+import { AgentHost } from '../../agent-runtime/agent-host.js';
+import type { AgentStatus, ClusterState } from '../../contract/index.js';
+import { ClusterStore } from '../../agent-runtime/cluster-store.js';
+import { createLogger } from '../../platform/log.js';
 
 function state(name: string): ClusterState {
   return {

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { checkClusterUserToken, type ClusterUserClaims } from '../../shared/cluster-connect.js';
 import {
+  type ClusterUserClaims,
   BUILTIN_EXTENSION_CATALOG,
   compareVersions,
   findCatalogEntry,
   targetVersion,
-} from '../../shared/configuration.js';
-import { IdentityAuthority } from '../../shared/identity.js';
+} from '../../contract/index.js';
+import { checkClusterUserToken } from '../../platform/cluster-user-token.js';
+import { IdentityAuthority } from '../../platform/identity.js';
 import { sourceRevision } from '../../services/config-agent/flux-reconciler.js';
 
 const authority = new IdentityAuthority(IdentityAuthority.generatePem());

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ReconnectBackoff } from '../../shared/backoff.js';
-import { FakeClock } from '../../shared/clock.js';
-import { createLogger } from '../../shared/log.js';
+import { ReconnectBackoff } from '../../platform/backoff.js';
+import { FakeClock } from '../../platform/clock.js';
+import { createLogger } from '../../platform/log.js';
 import { Gateway } from '../../services/egress-gateway/gateway.js';
 import { RuleTable, effectiveAt, type Effective } from '../../services/egress-gateway/rules.js';
-import { parseSelector, selectTargets } from '../../shared/targets.js';
+import { parseSelector, selectTargets } from '../../contract/index.js';
 import { sniffConnect } from '../../services/egress-gateway/sniff.js';
 
 const LABELS = Array.from({ length: 100 }, (_, i) => ({

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FleetSpecError } from '../../shared/errors.js';
-import { clusterStateSchema } from '../../shared/cluster-state.js';
+import { FleetSpecError, clusterStateSchema } from '../../contract/index.js';
 import { generateFleet, parseFleetSpec } from '../../cli/fleet-spec.js';
 import { PROFILES } from '../../cli/fleet-generator.js';
 

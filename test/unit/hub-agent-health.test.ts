@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentHealth } from '../../shared/messages.js';
-import { PROTOCOL_VERSION } from '../../shared/subjects.js';
+import { type AgentHealth, PROTOCOL_VERSION } from '../../contract/index.js';
 import { parsePutBody } from '../../services/hub/arm-validation.js';
 import { renderResource } from '../../services/hub/projection.js';
 import { REF, makeHub, onboard } from './hub-helpers.js';

@@ -3,12 +3,17 @@
  * settings, timeouts and recovery, the 48 h hold, Service Connector linkers, Flux compliance.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../shared/clock.js';
-import { BUILTIN_EXTENSION_CATALOG, type ExtensionStatus } from '../../shared/configuration.js';
-import { ArcError } from '../../shared/errors.js';
-import { createLogger } from '../../shared/log.js';
-import type { ConfigStatus, ControlMessage } from '../../shared/messages.js';
-import { clusterKey, type ClusterRef } from '../../shared/subjects.js';
+import { FakeClock } from '../../platform/clock.js';
+import {
+  BUILTIN_EXTENSION_CATALOG,
+  type ExtensionStatus,
+  ArcError,
+  type ConfigStatus,
+  type ControlMessage,
+  clusterKey,
+  type ClusterRef,
+} from '../../contract/index.js';
+import { createLogger } from '../../platform/log.js';
 import { AGENT_TIMEOUT_MESSAGE, evaluateDeadlines } from '../../services/hub/configuration/lifecycle.js';
 import type { ClusterConfigRecord } from '../../services/hub/configuration/records.js';
 import { ConfigurationService } from '../../services/hub/configuration/service.js';

@@ -1,10 +1,15 @@
-import { FakeClock } from '../../shared/clock.js';
-import { DEFAULT_TIMINGS } from '../../shared/config.js';
-import { IdentityAuthority, MessageSigner, generateAgentKeyPair } from '../../shared/identity.js';
-import { createLogger } from '../../shared/log.js';
-import type { ControlMessage } from '../../shared/messages.js';
-import { encodeMessage } from '../../shared/messages.js';
-import { PROTOCOL_VERSION, clusterKey, subjects, type ClusterRef } from '../../shared/subjects.js';
+import { FakeClock } from '../../platform/clock.js';
+import { DEFAULT_TIMINGS } from '../../platform/settings.js';
+import { IdentityAuthority, MessageSigner, generateAgentKeyPair } from '../../platform/identity.js';
+import { createLogger } from '../../platform/log.js';
+import {
+  type ControlMessage,
+  encodeMessage,
+  PROTOCOL_VERSION,
+  clusterKey,
+  subjects,
+  type ClusterRef,
+} from '../../contract/index.js';
 import { Hub } from '../../services/hub/hub.js';
 import { createHubMetrics } from '../../services/hub/metrics.js';
 import type { ClusterRecord } from '../../services/hub/projection.js';

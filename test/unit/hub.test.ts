@@ -1,15 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { MessageSigner, generateAgentKeyPair, IdentityAuthority } from '../../shared/identity.js';
-import { encodeMessage } from '../../shared/messages.js';
-import { PROTOCOL_VERSION, clusterKey, subjects } from '../../shared/subjects.js';
-import { isArcError } from '../../shared/errors.js';
+import { MessageSigner, generateAgentKeyPair, IdentityAuthority } from '../../platform/identity.js';
+import { encodeMessage, PROTOCOL_VERSION, clusterKey, subjects, isArcError } from '../../contract/index.js';
 import { parsePutBody } from '../../services/hub/arm-validation.js';
 import { ProjectionStore } from '../../services/hub/store.js';
-import { createLogger } from '../../shared/log.js';
+import { createLogger } from '../../platform/log.js';
 import { Hub } from '../../services/hub/hub.js';
 import { createHubMetrics } from '../../services/hub/metrics.js';
-import { DEFAULT_TIMINGS } from '../../shared/config.js';
-import { FakeClock } from '../../shared/clock.js';
+import { DEFAULT_TIMINGS } from '../../platform/settings.js';
+import { FakeClock } from '../../platform/clock.js';
 import { REF, makeHub, onboard, signedHeartbeat } from './hub-helpers.js';
 
 const MIN = 60_000;

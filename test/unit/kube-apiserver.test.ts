@@ -4,11 +4,16 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AgentStatus, ClusterState } from '../../shared/cluster-state.js';
-import { ClusterStore } from '../../shared/cluster-store.js';
-import type { KubeObject } from '../../shared/kube-client.js';
-import { KUBE_RESOURCES, resourceForKind, type KubeResource } from '../../shared/kube-resources.js';
-import { createLogger } from '../../shared/log.js';
+import {
+  type AgentStatus,
+  type ClusterState,
+  KUBE_RESOURCES,
+  resourceForKind,
+  type KubeResource,
+} from '../../contract/index.js';
+import { ClusterStore } from '../../agent-runtime/cluster-store.js';
+import type { KubeObject } from '../../agent-runtime/kube-client.js';
+import { createLogger } from '../../platform/log.js';
 import { KubeClusters } from '../../services/kube-apiserver/clusters.js';
 import { derivedObjects, type DerivedInput } from '../../services/kube-apiserver/derived.js';
 import { ClusterObjects } from '../../services/kube-apiserver/object-store.js';

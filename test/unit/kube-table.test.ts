@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { humanAge, toTable, wantsTable } from '../../services/kube-apiserver/table.js';
-import type { KubeObject } from '../../shared/kube-client.js';
+import type { KubeObject } from '../../agent-runtime/kube-client.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 

@@ -3,13 +3,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { AgentContext, AgentLink, ClusterSnapshot, RequestResult } from '../../shared/agent-host.js';
-import { FakeClock } from '../../shared/clock.js';
-import type { ClusterState } from '../../shared/cluster-state.js';
-import { ClusterStore } from '../../shared/cluster-store.js';
-import { createLogger } from '../../shared/log.js';
-import type { AgentHealth, AgentMessage } from '../../shared/messages.js';
-import { PROTOCOL_VERSION } from '../../shared/subjects.js';
+import type {
+  AgentContext,
+  AgentLink,
+  ClusterSnapshot,
+  RequestResult,
+} from '../../agent-runtime/agent-host.js';
+import { FakeClock } from '../../platform/clock.js';
+import {
+  type ClusterState,
+  type AgentHealth,
+  type AgentMessage,
+  PROTOCOL_VERSION,
+} from '../../contract/index.js';
+import { ClusterStore } from '../../agent-runtime/cluster-store.js';
+import { createLogger } from '../../platform/log.js';
 import { MetricsAgent } from '../../services/metrics-agent/metrics-agent.js';
 import { REF, makeHub, onboard } from './hub-helpers.js';
 

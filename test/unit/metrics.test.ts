@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  certificateExpiryBuckets,
-  createAgentMetrics,
-  fileSdTargets,
-  parseMetricsPort,
-} from '../../shared/metrics.js';
-import { ConfigError } from '../../shared/errors.js';
-import { FakeClock } from '../../shared/clock.js';
+import { fileSdTargets, parseMetricsPort } from '../../platform/metrics.js';
+import { certificateExpiryBuckets, createAgentMetrics } from '../../agent-runtime/agent-metrics.js';
+import { ConfigError } from '../../contract/index.js';
+import { FakeClock } from '../../platform/clock.js';
 import { boundedCounts, createHubMetrics } from '../../services/hub/metrics.js';
 import { defaultRulesDir, prometheusConfig, ruleFiles } from '../../cli/prometheus.js';
 import { parse as parseYaml } from 'yaml';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterRecord } from '../../services/hub/projection.js';
 import { ProjectionStore } from '../../services/hub/store.js';
-import { createLogger } from '../../shared/log.js';
+import { createLogger } from '../../platform/log.js';
 import { MemoryPersistence } from './hub-helpers.js';
 
 class FlakyPersistence extends MemoryPersistence {

@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock, SimClock } from '../../shared/clock.js';
-import { compileCommonConfig, compileTimings, DEFAULT_TIMINGS } from '../../shared/config.js';
-import { parseDuration } from '../../shared/duration.js';
-import { ConfigError, MessageRejectedError } from '../../shared/errors.js';
-import { agentMessageSchema, decodeMessage, encodeMessage } from '../../shared/messages.js';
-import { clusterKey, decodeToken, encodeToken, parseAgentSubject, subjects } from '../../shared/subjects.js';
+import { FakeClock, SimClock } from '../../platform/clock.js';
+import { compileCommonConfig, compileTimings, DEFAULT_TIMINGS } from '../../platform/settings.js';
+import { parseDuration } from '../../platform/duration.js';
+import {
+  ConfigError,
+  MessageRejectedError,
+  agentMessageSchema,
+  decodeMessage,
+  encodeMessage,
+  clusterKey,
+  decodeToken,
+  encodeToken,
+  parseAgentSubject,
+  subjects,
+} from '../../contract/index.js';
 
 function rejection(fn: () => unknown): { code: string; message: string } | undefined {
   try {

@@ -27,8 +27,8 @@ import {
   traceFields,
   tracingConfig,
   tracingEnabled,
-} from '../../shared/telemetry.js';
-import { identitySecretSchema } from '../../shared/cluster-state.js';
+} from '../../platform/tracing.js';
+import { identitySecretSchema } from '../../contract/index.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN_ID = '00f067aa0ba902b7';

@@ -6,8 +6,8 @@ import {
   type DesiredExtension,
   type ExtensionScope,
   type ExtensionStatus,
-} from '../../../shared/configuration.js';
-import { ERROR_CODES } from '../../../shared/errors.js';
+  ERROR_CODES,
+} from '../../../contract/index.js';
 import {
   bump,
   created,

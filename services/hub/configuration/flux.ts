@@ -1,5 +1,5 @@
 /** Flux configurations: writes, PATCH merging, desired state and config-agent's statuses. */
-import type { DesiredFluxConfiguration, FluxConfigurationStatus } from '../../../shared/configuration.js';
+import type { DesiredFluxConfiguration, FluxConfigurationStatus } from '../../../contract/index.js';
 import {
   DEFAULT_INTERVAL_SECONDS,
   bump,

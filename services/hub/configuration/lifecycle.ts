@@ -11,8 +11,7 @@
  * settles it (recovery).
  */
 import { randomUUID } from 'node:crypto';
-import type { CatalogEntry } from '../../../shared/configuration.js';
-import { ArcError, ERROR_CODES } from '../../../shared/errors.js';
+import { type CatalogEntry, ArcError, ERROR_CODES } from '../../../contract/index.js';
 import { isBusy, type Audit, type ClusterConfigRecord, type Reconciled, type Settings } from './records.js';
 
 /** The real service's words (ARC-FACTS). */

@@ -1,7 +1,11 @@
 /** Service Connector linkers: the preconditions of a write (the extension installed, the cluster not updating) and validation. */
-import { findCatalogEntry, type CatalogEntry } from '../../../shared/configuration.js';
-import type { ProvisioningState } from '../../../shared/arm.js';
-import { ArcError, ERROR_CODES } from '../../../shared/errors.js';
+import {
+  findCatalogEntry,
+  type CatalogEntry,
+  type ProvisioningState,
+  ArcError,
+  ERROR_CODES,
+} from '../../../contract/index.js';
 import { newAudit, touch, type WriteContext } from './lifecycle.js';
 import { isBusy, type ClusterConfigRecord, type ExtensionRecord, type LinkerRecord } from './records.js';
 import type { LinkerPut } from './validation.js';

@@ -3,7 +3,7 @@
  * states are fixed sets, `resource` is extension | fluxConfiguration.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { COMPLIANCE_STATES, type ComplianceState } from '../../../shared/configuration.js';
+import { COMPLIANCE_STATES, type ComplianceState } from '../../../contract/index.js';
 import { CONFIG_PROVISIONING_STATES, type ConfigProvisioningState } from './records.js';
 
 export interface ConfigurationCounts {

@@ -9,8 +9,8 @@ import type {
   ExtensionStatusCondition,
   FluxObjectStatus,
   Kustomization,
-} from '../../../shared/configuration.js';
-import type { ClusterRef } from '../../../shared/subjects.js';
+  ClusterRef,
+} from '../../../contract/index.js';
 
 export type ConfigProvisioningState =
   'Creating' | 'Updating' | 'Deleting' | 'Succeeded' | 'Failed' | 'Canceled';
@@ -136,7 +136,7 @@ export interface LinkerRecord extends Audit {
 export interface ClusterConfigRecord {
   /** Format version of the persisted document. */
   v: 1;
-  /** The cluster key (see shared/subjects.ts). */
+  /** The cluster key (see contract/subjects.ts). */
   key: string;
   ref: ClusterRef;
   /**

@@ -2,8 +2,7 @@
  * ARM rendering of the configuration resources. Protected settings are never rendered: the field
  * is always null, whatever the hub holds.
  */
-import { resourceId } from '../../../shared/arm.js';
-import type { ClusterRef } from '../../../shared/subjects.js';
+import { resourceId, type ClusterRef } from '../../../contract/index.js';
 import type { Audit, ExtensionRecord, FluxRecord, LinkerRecord } from './records.js';
 
 export const EXTENSION_TYPE = 'Microsoft.KubernetesConfiguration/extensions';

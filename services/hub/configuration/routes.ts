@@ -7,9 +7,7 @@
  * app's ARM error handler (arm-api.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { CLUSTER_NAME_PATTERN } from '../../../shared/arm.js';
-import { ArcError, ERROR_CODES } from '../../../shared/errors.js';
-import type { ClusterRef } from '../../../shared/subjects.js';
+import { CLUSTER_NAME_PATTERN, ArcError, ERROR_CODES, type ClusterRef } from '../../../contract/index.js';
 import { renderExtension, renderFlux, renderLinker } from './render.js';
 import { operationId, type ConfigurationService, type ResourceKind } from './service.js';
 import {

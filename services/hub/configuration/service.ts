@@ -3,12 +3,23 @@
  * linkers, the agents' `config-pull` / `config-status`, and deadline evaluation, over an injected
  * store, clock and control publisher. State transitions are in lifecycle.ts.
  */
-import type { Clock } from '../../../shared/clock.js';
-import type { CatalogEntry, ComplianceState } from '../../../shared/configuration.js';
-import { ArcError, ERROR_CODES, IdentityError, MessageRejectedError } from '../../../shared/errors.js';
-import type { Logger } from '../../../shared/log.js';
-import type { AckReply, ConfigStatus, ControlMessage, DesiredStateReply } from '../../../shared/messages.js';
-import { PROTOCOL_VERSION, type AgentName, type ClusterRef } from '../../../shared/subjects.js';
+import type { Clock } from '../../../platform/clock.js';
+import {
+  type CatalogEntry,
+  type ComplianceState,
+  ArcError,
+  ERROR_CODES,
+  IdentityError,
+  MessageRejectedError,
+  type AckReply,
+  type ConfigStatus,
+  type ControlMessage,
+  type DesiredStateReply,
+  PROTOCOL_VERSION,
+  type AgentName,
+  type ClusterRef,
+} from '../../../contract/index.js';
+import type { Logger } from '../../../platform/log.js';
 import type { ClusterRecord } from '../projection.js';
 import type { ProjectionStore } from '../store.js';
 import {

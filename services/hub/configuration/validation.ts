@@ -4,7 +4,7 @@
  * version exist) need the catalog and happen in lifecycle.ts.
  */
 import { z } from 'zod';
-import { ArcError, ERROR_CODES } from '../../../shared/errors.js';
+import { ArcError, ERROR_CODES } from '../../../contract/index.js';
 
 const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const k8sName = z.string().max(253).regex(K8S_NAME, 'must be a lower-case RFC 1123 name');

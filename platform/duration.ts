@@ -1,4 +1,4 @@
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../contract/index.js';
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,

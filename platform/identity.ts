@@ -19,7 +19,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { z } from 'zod';
-import { ERROR_CODES, IdentityError } from './errors.js';
+import { ERROR_CODES, IdentityError } from '../contract/index.js';
 
 export const HEADER_IDENTITY = 'Arc-Identity';
 export const HEADER_SIGNATURE = 'Arc-Signature';

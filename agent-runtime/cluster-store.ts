@@ -28,8 +28,8 @@ import {
   type IdentitySecret,
   type OnboardingSecret,
   type ProcessBeat,
-} from './cluster-state.js';
-import { AGENT_NAMES } from './subjects.js';
+  AGENT_NAMES,
+} from '../contract/index.js';
 
 /** Parsed status files kept at most (a fleet of 10,000 clusters with 6 agents each fits). */
 const STATUS_CACHE_LIMIT = 100_000;

@@ -5,15 +5,17 @@
  * it. One reconcile runs at a time; a nudge during a run makes one more run afterwards.
  */
 import type { AgentContext, AgentFactory, AgentLink, ClusterSnapshot } from './agent-host.js';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../platform/clock.js';
 import {
   DESIRED_STATE_MAX_BYTES,
   type ExtensionStatus,
   type FluxConfigurationStatus,
-} from './configuration.js';
+  type ConfigStatus,
+  type DesiredStateReply,
+  PROTOCOL_VERSION,
+  type AgentName,
+} from '../contract/index.js';
 import { LinkedAgent } from './linked-agent.js';
-import type { ConfigStatus, DesiredStateReply } from './messages.js';
-import { PROTOCOL_VERSION, type AgentName } from './subjects.js';
 
 /** Simulated ms between pulls (`ARCFLEET_CONFIG_PULL_INTERVAL`): undocumented in Arc, our choice. */
 export const DEFAULT_CONFIG_PULL_INTERVAL_MS = 120_000;

@@ -1,11 +1,17 @@
 /**
  * A small client of the emulated Kubernetes apiserver (services/kube-apiserver), for the agents:
- * typed get/list/create/replace/apply/delete by apiVersion + kind (paths from shared/kube-resources.ts)
+ * typed get/list/create/replace/apply/delete by apiVersion + kind (paths from contract/kube-resources.ts)
  * and a raw pass-through for clusterconnect-agent. Node's global fetch; no retries except apply's one
  * retry on Conflict (a concurrent writer), since a caller knows better what a failure means to it.
  */
-import { ArcError, ERROR_CODES } from './errors.js';
-import { collectionPath, objectPath, resourceForKind, type KubeResource } from './kube-resources.js';
+import {
+  ArcError,
+  ERROR_CODES,
+  collectionPath,
+  objectPath,
+  resourceForKind,
+  type KubeResource,
+} from '../contract/index.js';
 
 export interface KubeObject {
   apiVersion: string;

@@ -4,7 +4,7 @@
  * beating). Shared by metrics-agent's health judgement and the emulated apiserver's pod status, so
  * `kubectl get pods -n azure-arc` and `arcAgentProfile` agree on which agent is down.
  */
-import type { AgentStatus, ProcessBeat } from './cluster-state.js';
+import type { AgentStatus, ProcessBeat } from '../contract/index.js';
 
 export function statusLastSeenMs(
   status: AgentStatus,

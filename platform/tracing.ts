@@ -41,7 +41,7 @@ import type * as OtlpHttpJson from '@opentelemetry/exporter-trace-otlp-http';
 import type * as OtlpHttpProto from '@opentelemetry/exporter-trace-otlp-proto';
 import type * as SdkNode from '@opentelemetry/sdk-node';
 import type { MsgHdrs } from 'nats';
-import type { Env } from './config.js';
+import type { Env } from './settings.js';
 import type { Logger } from './log.js';
 
 /** The standard variables this module reads itself (the SDK and exporter read the others). */

@@ -12,11 +12,7 @@
  * Extension types come from a catalog (data): which namespace a release goes to, which objects it
  * creates, which versions exist per release train. Documented in docs/protocol.md.
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ENV } from './config.js';
-import { ConfigError } from './errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Extension catalog
@@ -305,27 +301,3 @@ export const fluxConfigurationStatusSchema = z.strictObject({
   statusUpdatedAt: z.string().max(64),
 });
 export type FluxConfigurationStatus = z.infer<typeof fluxConfigurationStatusSchema>;
-
-/**
- * The catalog in force: the file `ARCFLEET_EXTENSION_CATALOG` names (YAML or JSON, validated), else
- * the built-in one. A bad file stops the service at start with InvalidConfig naming the field.
- */
-export function loadExtensionCatalog(path: string | undefined): readonly CatalogEntry[] {
-  if (path === undefined || path === '') return BUILTIN_EXTENSION_CATALOG;
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(ENV.extensionCatalog, `cannot read ${path}: ${(err as Error).message}`);
-  }
-  const parsed = extensionCatalogSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(
-      ENV.extensionCatalog,
-      `${path}: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  // Types are compared case-insensitively; the catalog keeps them lower-case.
-  return parsed.data.map((e) => ({ ...e, extensionType: e.extensionType.toLowerCase() }));
-}

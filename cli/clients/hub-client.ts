@@ -3,9 +3,15 @@
  * bodies (`{error:{code,message}}`) become ArcError with the code and the HTTP status.
  */
 import { parse as parseYaml } from 'yaml';
-import { ArcError, ERROR_CODES, type ErrorCode } from '../shared/errors.js';
-import { CONNECTED_CLUSTER_TYPE, DEFAULT_API_VERSION, type ConnectedCluster } from '../shared/arm.js';
-import type { ClusterRef } from '../shared/subjects.js';
+import {
+  ArcError,
+  ERROR_CODES,
+  type ErrorCode,
+  CONNECTED_CLUSTER_TYPE,
+  DEFAULT_API_VERSION,
+  type ConnectedCluster,
+  type ClusterRef,
+} from '../../contract/index.js';
 
 export const BOOTSTRAP_TOKEN_HEADER = 'x-arcfleet-bootstrap-token';
 

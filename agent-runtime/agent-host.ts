@@ -16,12 +16,10 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
 import { headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
-import type { ClusterState, IdentitySecret, OnboardingSecret } from './cluster-state.js';
-import { SECRET_IDENTITY, SECRET_ONBOARDING, type ClusterStore } from './cluster-store.js';
-import { HEADER_IDENTITY, HEADER_SIGNATURE, MessageSigner } from './identity.js';
-import type { Logger } from './log.js';
-import type { AgentHostStats, LinkMetrics } from './metrics.js';
 import {
+  type ClusterState,
+  type IdentitySecret,
+  type OnboardingSecret,
   controlMessageSchema,
   decodeMessage,
   encodeMessage,
@@ -29,9 +27,16 @@ import {
   type AgentMessage,
   type ControlMessage,
   type HubReply,
-} from './messages.js';
-import { connectNats } from './nats.js';
-import { subjects, type AgentName, type ClusterRef, type MessageKind } from './subjects.js';
+  subjects,
+  type AgentName,
+  type ClusterRef,
+  type MessageKind,
+} from '../contract/index.js';
+import { SECRET_IDENTITY, SECRET_ONBOARDING, type ClusterStore } from './cluster-store.js';
+import { HEADER_IDENTITY, HEADER_SIGNATURE, MessageSigner } from '../platform/identity.js';
+import type { Logger } from '../platform/log.js';
+import type { AgentHostStats, LinkMetrics } from './agent-metrics.js';
+import { connectNats } from '../platform/nats.js';
 import {
   ATTR,
   agentSubjectTemplate,
@@ -39,7 +44,7 @@ import {
   injectTraceContext,
   startMessagingSpan,
   tracingEnabled,
-} from './telemetry.js';
+} from '../platform/tracing.js';
 
 // ---------------------------------------------------------------------------------------------
 // Pure diffing of file versions

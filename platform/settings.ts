@@ -6,7 +6,7 @@
  * Timings are in SIMULATED milliseconds and default to the real Arc values (see docs/configuration.md).
  */
 import { parseDuration } from './duration.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../contract/index.js';
 import { SimClock } from './clock.js';
 
 export interface ArcTimings {

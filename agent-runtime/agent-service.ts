@@ -3,7 +3,7 @@
  * and a drain on SIGTERM/SIGINT. An agent's main.ts is one call to `runAgentService`.
  */
 import { AgentHost, type AgentFactory } from './agent-host.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../platform/clock.js';
 import { ClusterStore } from './cluster-store.js';
 import {
   ENV,
@@ -12,11 +12,11 @@ import {
   compileCommonConfig,
   readDuration,
   type CommonConfig,
-} from './config.js';
-import { createLogger, type Logger } from './log.js';
-import type { AgentName } from './subjects.js';
-import { initTelemetry } from './telemetry.js';
-import { startAgentMetrics } from './metrics.js';
+} from '../platform/settings.js';
+import { createLogger, type Logger } from '../platform/log.js';
+import type { AgentName } from '../contract/index.js';
+import { initTelemetry } from '../platform/tracing.js';
+import { startAgentMetrics } from './agent-metrics.js';
 
 /** Real ms between status-file refreshes (`ARCFLEET_AGENT_STATUS_INTERVAL`). */
 export const DEFAULT_STATUS_INTERVAL_MS = 2000;

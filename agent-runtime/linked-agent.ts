@@ -14,8 +14,8 @@ import type {
   ClusterChanges,
   ClusterSnapshot,
 } from './agent-host.js';
-import { readCertificateClaims } from './identity.js';
-import type { ControlMessage } from './messages.js';
+import { readCertificateClaims } from '../platform/identity.js';
+import type { ControlMessage } from '../contract/index.js';
 
 export interface LinkedAgentHooks {
   /** The link is open and usable (first connection, or again after a new certificate). */
