@@ -45,6 +45,7 @@ import {
   startMessagingSpan,
   tracingEnabled,
 } from '../platform/tracing.js';
+import { ConnectionGate, type ConnectionGateOptions } from '../platform/limit.js';
 
 // ---------------------------------------------------------------------------------------------
 // Pure diffing of file versions
@@ -87,63 +88,6 @@ export function agentWanted(state: ClusterState | undefined, agent: AgentName): 
   if (state === undefined || state.stoppedAgents.includes(agent)) return false;
   // An optional agent runs only with its feature on (no deployment otherwise, as in the Helm chart).
   return agent !== 'clusterconnect-agent' || state.features.clusterConnect;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Connection gate
-// ---------------------------------------------------------------------------------------------
-
-export interface ConnectionGateOptions {
-  /** Connection attempts in flight at once (default 32). */
-  readonly concurrency?: number;
-  /** Minimum real ms between two attempt starts (default 2). */
-  readonly spacingMs?: number;
-}
-
-export class ConnectionGate {
-  readonly concurrency: number;
-  readonly spacingMs: number;
-  private active = 0;
-  private nextStartMs = 0;
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(opts: ConnectionGateOptions = {}) {
-    this.concurrency = Math.max(1, opts.concurrency ?? 32);
-    this.spacingMs = Math.max(0, opts.spacingMs ?? 2);
-  }
-
-  get inFlight(): number {
-    return this.active;
-  }
-
-  get queued(): number {
-    return this.waiting.length;
-  }
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
-  }
-
-  private async acquire(): Promise<void> {
-    if (this.active < this.concurrency && this.waiting.length === 0) this.active++;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    const now = Date.now();
-    const at = Math.max(now, this.nextStartMs);
-    this.nextStartMs = at + this.spacingMs;
-    if (at > now) await new Promise<void>((resolve) => setTimeout(resolve, at - now));
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    // The slot passes straight to the next waiter; `active` only drops when nobody waits.
-    if (next) next();
-    else this.active--;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -937,21 +881,8 @@ async function forEachLimit<T>(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Retry policy shared by agents
+// Timestamps
 // ---------------------------------------------------------------------------------------------
-
-export interface BackoffOptions {
-  readonly baseMs: number;
-  readonly capMs: number;
-  /** [0, 1); default Math.random. */
-  readonly random?: () => number;
-}
-
-/** Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^attempt)), at least 1 ms. */
-export function backoffDelay(attempt: number, opts: BackoffOptions): number {
-  const ceiling = Math.min(opts.capMs, opts.baseMs * 2 ** Math.min(attempt, 30));
-  return Math.max(1, Math.floor((opts.random ?? Math.random)() * ceiling));
-}
 
 /** ISO string for a cluster-state timestamp, `fallbackMs` when it does not parse. */
 export function toIso(value: string, fallbackMs: number): string {

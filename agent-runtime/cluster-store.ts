@@ -11,7 +11,7 @@
  * are atomic (temp file + rename) so a reader never sees half a file.
  */
 import { statSync } from 'node:fs';
-import { link, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
@@ -30,6 +30,7 @@ import {
   type ProcessBeat,
   AGENT_NAMES,
 } from '../contract/index.js';
+import { SECRET_FILE_MODE, writeJsonAtomically, type AtomicWriteOptions } from '../platform/atomic-file.js';
 
 /** Parsed status files kept at most (a fleet of 10,000 clusters with 6 agents each fits). */
 const STATUS_CACHE_LIMIT = 100_000;
@@ -95,7 +96,7 @@ export class ClusterStore {
   }
 
   async writeOnboarding(name: string, secret: OnboardingSecret): Promise<void> {
-    await this.writeJson(this.secretPath(name, SECRET_ONBOARDING), secret);
+    await this.writeJson(this.secretPath(name, SECRET_ONBOARDING), secret, { mode: SECRET_FILE_MODE });
   }
 
   async readIdentity(name: string): Promise<IdentitySecret | undefined> {
@@ -103,7 +104,7 @@ export class ClusterStore {
   }
 
   async writeIdentity(name: string, secret: IdentitySecret): Promise<void> {
-    await this.writeJson(this.secretPath(name, SECRET_IDENTITY), secret);
+    await this.writeJson(this.secretPath(name, SECRET_IDENTITY), secret, { mode: SECRET_FILE_MODE });
   }
 
   async deleteSecret(name: string, secret: string): Promise<void> {
@@ -139,7 +140,8 @@ export class ClusterStore {
   /** Writes the agent's status file (`status/<agent>.json`); not for a cluster that is gone. */
   async writeAgentStatus(name: string, status: AgentStatus): Promise<void> {
     if ((await this.stateVersion(name)) === undefined) return;
-    await this.writeJson(this.statusPath(name, status.agent), status);
+    // Emulated pod status, rewritten every few seconds: no fsync.
+    await this.writeJson(this.statusPath(name, status.agent), status, { durable: false });
   }
 
   async removeAgentStatus(name: string, agent: string): Promise<void> {
@@ -186,7 +188,7 @@ export class ClusterStore {
 
   /** Refreshes this agent process's liveness (one file per process). */
   async writeProcessBeat(beat: ProcessBeat): Promise<void> {
-    await this.writeJson(this.beatPath(beat.agent), beat);
+    await this.writeJson(this.beatPath(beat.agent), beat, { durable: false });
   }
 
   /**
@@ -242,11 +244,7 @@ export class ClusterStore {
     return schema.parse(JSON.parse(text));
   }
 
-  private async writeJson(path: string, value: unknown): Promise<void> {
-    const dir = join(path, '..');
-    await mkdir(dir, { recursive: true });
-    const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, JSON.stringify(value, null, 2));
-    await rename(tmp, path);
+  private async writeJson(path: string, value: unknown, opts?: AtomicWriteOptions): Promise<void> {
+    await writeJsonAtomically(path, value, opts);
   }
 }

@@ -10,7 +10,7 @@ import { chromium } from 'playwright-core';
 import { generateAgentKeyPair } from '../platform/identity.js';
 import type { FleetHandle } from '../cli/launcher.js';
 import { generateFleet } from '../cli/fleet-generator.js';
-import { mapLimit } from '../cli/onboard.js';
+import { mapLimit } from '../platform/limit.js';
 import type { ClusterState } from '../contract/index.js';
 
 interface PageStats {

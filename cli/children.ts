@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sleep } from './ports.js';
+import { delay as sleep } from '../platform/wait.js';
 
 export interface ChildSpec {
   readonly name: string;

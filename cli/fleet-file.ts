@@ -2,10 +2,11 @@
  * `<dataDir>/fleet.json`: how CLI commands (and `arcfleet down`) find a running fleet, and the ONE
  * simulated-clock epoch every child shares.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { SimClock } from '../platform/clock.js';
+import { writeJsonAtomically } from '../platform/atomic-file.js';
 
 export const FLEET_FILE = 'fleet.json';
 
@@ -63,19 +64,9 @@ export async function readFleetFile(dataDir: string): Promise<FleetFile | undefi
   return parsed.success ? parsed.data : undefined;
 }
 
-/** Writes of this process, one at a time: the last call's content wins, and no two share a temp file. */
-let writing: Promise<void> = Promise.resolve();
-
+/** Writes of this process are queued by the atomic writer: the last call's content wins. */
 export function writeFleetFile(file: FleetFile): Promise<void> {
-  const next = writing.then(async () => {
-    await mkdir(file.dataDir, { recursive: true });
-    const path = fleetFilePath(file.dataDir);
-    const tmp = `${path}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(file, null, 2)}\n`);
-    await rename(tmp, path);
-  });
-  writing = next.catch(() => undefined);
-  return next;
+  return writeJsonAtomically(fleetFilePath(file.dataDir), file);
 }
 
 export async function removeFleetFile(dataDir: string): Promise<void> {

@@ -11,8 +11,9 @@ import { type ClusterState, ArcError, ERROR_CODES } from '../contract/index.js';
 import { clockFromConfig, compileCommonConfig, type Env } from '../platform/settings.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, generateFleet } from './fleet-generator.js';
 import { HubClient } from './clients/hub-client.js';
-import { connectCluster, mapLimit } from './onboard.js';
-import { waitFor } from './ports.js';
+import { connectCluster } from './onboard.js';
+import { mapLimit } from '../platform/limit.js';
+import { waitFor } from '../platform/wait.js';
 
 export interface InitOptions {
   readonly clusters: number;
@@ -49,15 +50,14 @@ export async function initFleet(opts: InitOptions, log: (line: string) => void):
   await mapLimit(fresh, 32, (c) => store.writeState(c));
   log(`${fresh.length} clusters written to ${store.root} (${clusters.length - fresh.length} already there)`);
 
-  await waitFor(
-    () => client.ready(),
-    opts.timeoutMs,
-    () =>
+  await waitFor(() => client.ready(), {
+    timeoutMs: opts.timeoutMs,
+    onTimeout: () =>
       new ArcError(
         ERROR_CODES.InternalServerError,
         `the hub did not answer GET ${opts.hubUrl}/readyz with 200 within ${opts.timeoutMs / 1000} s`,
       ),
-  );
+  });
   const needsOnboarding = async (c: ClusterState): Promise<boolean> =>
     (await store.readOnboarding(c.name)) === undefined && (await store.readIdentity(c.name)) === undefined;
   const pending: ClusterState[] = [];

@@ -22,8 +22,10 @@ import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, generateFleet } from '
 import { readFleetSpec } from './fleet-spec.js';
 import { HubClient, type PutResult } from './clients/hub-client.js';
 import { startNatsServer, findNatsServer } from './nats-server.js';
-import { connectCluster, mapLimit } from './onboard.js';
-import { assertPortFree, freePort, waitFor } from './ports.js';
+import { connectCluster } from './onboard.js';
+import { mapLimit } from '../platform/limit.js';
+import { assertPortFree, freePort } from './ports.js';
+import { waitFor } from '../platform/wait.js';
 import { waitAllConnected, type Progress } from './progress.js';
 import { startPrometheus, writeTargets, type LocalPrometheus } from './prometheus.js';
 import { DEFAULT_RESTART_POLICY, RestartPolicy, type RestartPolicyOptions } from './supervisor.js';
@@ -345,6 +347,8 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
     }
     return undefined;
   };
+  const interrupted = (): Error | undefined =>
+    opts.signal?.aborted ? new ArcError(ERROR_CODES.InternalServerError, 'start-up interrupted') : undefined;
   const failureError = (): Error | undefined => {
     const f = failure();
     return f === undefined ? undefined : new ArcError(ERROR_CODES.InternalServerError, f);
@@ -353,16 +357,17 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
   const waitHubReady = async (abort: () => Error | undefined = failureError): Promise<void> => {
     await waitFor(
       async () => {
-        checkAborted();
         return client.ready();
       },
-      startTimeoutMs,
-      () =>
-        new ArcError(
-          ERROR_CODES.InternalServerError,
-          `the hub did not answer GET ${hubUrl}/readyz with 200 within ${startTimeoutMs / 1000} s (log: ${join(logDir, 'hub.log')})`,
-        ),
-      abort,
+      {
+        timeoutMs: startTimeoutMs,
+        onTimeout: () =>
+          new ArcError(
+            ERROR_CODES.InternalServerError,
+            `the hub did not answer GET ${hubUrl}/readyz with 200 within ${startTimeoutMs / 1000} s (log: ${join(logDir, 'hub.log')})`,
+          ),
+        abort: () => interrupted() ?? abort(),
+      },
     );
   };
 
@@ -375,18 +380,19 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
   ): Promise<void> => {
     await waitFor(
       async () => {
-        checkAborted();
         const res = await fetch(url, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
         await res?.body?.cancel();
         return res?.status === 200;
       },
-      startTimeoutMs,
-      () =>
-        new ArcError(
-          ERROR_CODES.InternalServerError,
-          `${what} did not answer GET ${url} within ${startTimeoutMs / 1000} s (log: ${join(logDir, `${logName}.log`)})`,
-        ),
-      abort,
+      {
+        timeoutMs: startTimeoutMs,
+        onTimeout: () =>
+          new ArcError(
+            ERROR_CODES.InternalServerError,
+            `${what} did not answer GET ${url} within ${startTimeoutMs / 1000} s (log: ${join(logDir, `${logName}.log`)})`,
+          ),
+        abort: () => interrupted() ?? abort(),
+      },
     );
   };
   const waitGatewayReady = (abort: () => Error | undefined = failureError): Promise<void> =>
@@ -543,7 +549,8 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
   };
 
   const checkAborted = (): void => {
-    if (opts.signal?.aborted) throw new ArcError(ERROR_CODES.InternalServerError, 'start-up interrupted');
+    const err = interrupted();
+    if (err) throw err;
   };
   try {
     checkAborted();

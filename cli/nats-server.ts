@@ -5,7 +5,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { ArcError, ERROR_CODES } from '../contract/index.js';
 import { Child } from './children.js';
-import { waitFor } from './ports.js';
+import { waitFor } from '../platform/wait.js';
 
 export const NATS_INSTALL_HINT =
   'install it with `apt-get install -y nats-server` (Debian/Ubuntu) or put a nats-server 2.9+ binary on PATH';
@@ -84,13 +84,16 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<RunningN
         return false;
       }
     },
-    opts.startTimeoutMs ?? 15_000,
-    () =>
-      new ArcError(
-        ERROR_CODES.InternalServerError,
-        `nats-server did not become healthy (log: ${child.logFile})`,
-      ),
-    () => (child.exited ? new ArcError(ERROR_CODES.InternalServerError, child.describeExit()) : undefined),
+    {
+      timeoutMs: opts.startTimeoutMs ?? 15_000,
+      onTimeout: () =>
+        new ArcError(
+          ERROR_CODES.InternalServerError,
+          `nats-server did not become healthy (log: ${child.logFile})`,
+        ),
+      abort: () =>
+        child.exited ? new ArcError(ERROR_CODES.InternalServerError, child.describeExit()) : undefined,
+    },
   );
   return { child, url: `nats://127.0.0.1:${opts.port}`, monitorUrl };
 }

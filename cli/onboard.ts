@@ -51,21 +51,3 @@ export async function disconnectCluster(
   await store.deleteSecret(state.name, SECRET_IDENTITY);
   return status;
 }
-
-/** Runs `fn` over `items` with at most `limit` in flight; rejects with the first error. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, () => worker()));
-  return out;
-}

@@ -50,28 +50,3 @@ export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
     socket.once('error', () => resolve(false));
   });
 }
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * Polls `check` until it returns true; throws `onTimeout()` after `timeoutMs`. `abort` (e.g. "the
- * child exited") is consulted between attempts and its message thrown at once.
- */
-export async function waitFor(
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  onTimeout: () => Error,
-  abort?: () => Error | undefined,
-  intervalMs = 100,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const failed = abort?.();
-    if (failed) throw failed;
-    if (await check()) return;
-    if (Date.now() > deadline) throw onTimeout();
-    await sleep(intervalMs);
-  }
-}

@@ -4,7 +4,7 @@
  */
 import { CONNECTIVITY_STATUSES, type ConnectedCluster } from '../contract/index.js';
 import type { HubClient } from './clients/hub-client.js';
-import { sleep } from './ports.js';
+import { delay as sleep } from '../platform/wait.js';
 
 export type StatusCounts = Record<string, number>;
 

@@ -4,15 +4,15 @@
  * configuration using it and the rule files of deploy/prometheus/rules/, and the `prometheus` process
  * (Debian package `prometheus`, binary /usr/bin/prometheus).
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArcError, ERROR_CODES } from '../contract/index.js';
 import { fileSdTargets } from '../platform/metrics.js';
 import { Child } from './children.js';
-import { waitFor } from './ports.js';
+import { waitFor } from '../platform/wait.js';
+import { writeJsonAtomically } from '../platform/atomic-file.js';
 
 export interface ScrapeTarget {
   readonly service: string;
@@ -33,10 +33,7 @@ export function targetsFile(dataDir: string): string {
 /** Writes the file_sd JSON atomically (Prometheus watches the file and re-reads it). */
 export async function writeTargets(dataDir: string, targets: readonly ScrapeTarget[]): Promise<string> {
   const file = targetsFile(dataDir);
-  await mkdir(prometheusDir(dataDir), { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, JSON.stringify(fileSdTargets(targets), null, 2) + '\n');
-  await rename(tmp, file);
+  await writeJsonAtomically(file, fileSdTargets(targets));
   return file;
 }
 
@@ -158,13 +155,16 @@ export async function startPrometheus(opts: {
         );
         return res?.status === 200;
       },
-      timeoutMs,
-      () =>
-        new ArcError(
-          ERROR_CODES.InternalServerError,
-          `prometheus did not become ready on ${url} within ${timeoutMs / 1000} s (log: ${child.logFile})`,
-        ),
-      () => (child.exited ? new ArcError(ERROR_CODES.InternalServerError, child.describeExit()) : undefined),
+      {
+        timeoutMs: timeoutMs,
+        onTimeout: () =>
+          new ArcError(
+            ERROR_CODES.InternalServerError,
+            `prometheus did not become ready on ${url} within ${timeoutMs / 1000} s (log: ${child.logFile})`,
+          ),
+        abort: () =>
+          child.exited ? new ArcError(ERROR_CODES.InternalServerError, child.describeExit()) : undefined,
+      },
     );
   } catch (err) {
     await child.stop(2000);

@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { ArcError, ERROR_CODES } from '../contract/index.js';
 import type { FleetContext } from './context.js';
 import { connectCluster, disconnectCluster } from './onboard.js';
-import { waitFor } from './ports.js';
+import { waitFor } from '../platform/wait.js';
 
 export const CONFIG_API_VERSION = '2024-11-01';
 export const LINKER_API_VERSION = '2024-04-01';
@@ -105,18 +105,16 @@ function writableOf(kind: (typeof MOVABLE_KINDS)[number], r: ArmChild): Record<s
 }
 
 /** Polls `check` (a failed check counts as not yet) until true; a timeout names what was awaited. */
-function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  return waitFor(
-    () => check().catch(() => false),
-    timeoutMs,
-    () =>
+async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  await waitFor(() => check().catch(() => false), {
+    timeoutMs: timeoutMs,
+    onTimeout: () =>
       new ArcError(
         ERROR_CODES.InternalServerError,
         `move: timed out after ${timeoutMs / 1000} s waiting for ${what}`,
       ),
-    undefined,
-    250,
-  );
+    intervalMs: 250,
+  });
 }
 
 export async function moveCluster(ctx: FleetContext, name: string, opts: MoveOptions): Promise<MoveReport> {

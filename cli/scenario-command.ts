@@ -11,7 +11,7 @@ import { isAlive } from './children.js';
 import { loadContext } from './context.js';
 import { readFleetFile, type FleetFile } from './fleet-file.js';
 import { runningFleet, startFleet, type FleetHandle } from './launcher.js';
-import { sleep } from './ports.js';
+import { delay as sleep } from '../platform/wait.js';
 import { parseScenario, type Scenario, type ScenarioService } from './scenario.js';
 import { formatStep, formatSummary, runScenario, type ScenarioFleet } from './scenario-runner.js';
 

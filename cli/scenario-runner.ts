@@ -17,8 +17,8 @@ import {
 import { callGateway } from './clients/egress-gateway.js';
 import { connectCommand, deleteCommand, scaleCommand, setAgentsCommand, upgradeCommand } from './commands.js';
 import type { FleetContext } from './context.js';
-import { mapLimit } from './onboard.js';
-import { sleep } from './ports.js';
+import { mapLimit } from '../platform/limit.js';
+import { delay as sleep } from '../platform/wait.js';
 import { countStatuses, formatCounts } from './progress.js';
 import {
   describeStep,

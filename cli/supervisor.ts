@@ -5,6 +5,7 @@
  * often within a window is given up on, so a broken build or config fails loudly instead of looping.
  * Pure: the caller passes the times.
  */
+import { backoffBound } from '../platform/backoff.js';
 
 export interface RestartPolicyOptions {
   /** Real ms before the first restart. */
@@ -46,7 +47,7 @@ export class RestartPolicy {
         action: 'give-up',
         reason: `${this.crashTimes.length} crashes within ${this.opts.windowMs / 1000} s`,
       };
-    const delayMs = Math.min(this.opts.maxMs, this.opts.baseMs * 2 ** Math.min(this.consecutive, 30));
+    const delayMs = backoffBound(this.consecutive, this.opts);
     this.consecutive++;
     this.restarts++;
     return { action: 'restart', delayMs, restart: this.restarts };

@@ -8,7 +8,7 @@ import { parseDuration } from '../platform/duration.js';
 import { isAlive, stopPid, tailOf } from './children.js';
 import { readFleetFile, writeFleetFile, type FleetFile } from './fleet-file.js';
 import { HubClient } from './clients/hub-client.js';
-import { sleep } from './ports.js';
+import { delay as sleep } from '../platform/wait.js';
 import { clockTime, table } from './format.js';
 import {
   AGENT_SERVICES,

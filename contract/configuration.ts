@@ -18,6 +18,10 @@ import { z } from 'zod';
 // Extension catalog
 // ---------------------------------------------------------------------------------------------
 
+/** Semantic versioning 2.0 (major.minor.patch, optional pre-release and build). */
+const SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
+
 const k8sName = z
   .string()
   .min(1)
@@ -38,8 +42,8 @@ export const catalogEntrySchema = z.strictObject({
   /** Release namespace of a cluster-scoped install. */
   releaseNamespace: k8sName,
   scopes: z.array(z.enum(['cluster', 'namespace'])).min(1),
-  /** Versions per release train, oldest first (semver `major.minor.patch`). */
-  releaseTrains: z.record(z.string().min(1), z.array(z.string().regex(/^\d+\.\d+\.\d+$/)).min(1)),
+  /** Versions per release train (semver: `major.minor.patch`, optionally `-prerelease`). */
+  releaseTrains: z.record(z.string().min(1), z.array(z.string().regex(SEMVER, 'a semantic version')).min(1)),
   objects: z.array(catalogObjectSchema),
   /** Service Connector: connections (linkers) are delivered with this extension. */
   supportsConnections: z.boolean().default(false),
@@ -47,112 +51,6 @@ export const catalogEntrySchema = z.strictObject({
 export type CatalogEntry = z.infer<typeof catalogEntrySchema>;
 
 export const extensionCatalogSchema = z.array(catalogEntrySchema).min(1);
-
-/** The built-in catalog; `ARCFLEET_EXTENSION_CATALOG` may name a YAML/JSON file with another one. */
-export const BUILTIN_EXTENSION_CATALOG: readonly CatalogEntry[] = extensionCatalogSchema.parse([
-  {
-    extensionType: 'microsoft.flux',
-    releaseNamespace: 'flux-system',
-    scopes: ['cluster'],
-    releaseTrains: { Stable: ['1.11.3', '1.12.1', '1.13.4', '1.14.1'], Preview: ['1.15.0'] },
-    objects: [
-      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'source-controller' },
-      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'kustomize-controller' },
-      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'helm-controller' },
-      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'notification-controller' },
-      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'fluxconfig-agent' },
-      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'fluxconfig-controller' },
-      { apiVersion: 'v1', kind: 'ServiceAccount', name: 'flux-applier' },
-    ],
-  },
-  {
-    extensionType: 'microsoft.servicelinker.kubernetes',
-    releaseNamespace: 'sc-system',
-    scopes: ['cluster'],
-    releaseTrains: { Stable: ['1.0.0', '1.1.0', '1.2.3'] },
-    objects: [
-      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'sc-controller' },
-      { apiVersion: 'v1', kind: 'ServiceAccount', name: 'sc-operator' },
-      { apiVersion: 'v1', kind: 'ConfigMap', name: 'sc-config' },
-    ],
-    supportsConnections: true,
-  },
-  {
-    extensionType: 'microsoft.azuremonitor.containers',
-    releaseNamespace: 'kube-system',
-    scopes: ['cluster'],
-    releaseTrains: { Stable: ['3.1.20', '3.1.22', '3.1.24'] },
-    objects: [
-      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'ama-logs-rs' },
-      { apiVersion: 'v1', kind: 'ConfigMap', name: 'container-azm-ms-agentconfig' },
-    ],
-  },
-  {
-    extensionType: 'microsoft.azurekeyvaultsecretsprovider',
-    releaseNamespace: 'kube-system',
-    scopes: ['cluster'],
-    releaseTrains: { Stable: ['1.5.6', '1.6.0', '1.6.2'] },
-    objects: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: '{release}-secrets-store-provider' }],
-  },
-  {
-    extensionType: 'microsoft.contoso.sample',
-    releaseNamespace: 'contoso',
-    scopes: ['cluster', 'namespace'],
-    releaseTrains: { Stable: ['0.1.0', '0.2.0'], Preview: ['0.3.0'] },
-    objects: [
-      { apiVersion: 'apps/v1', kind: 'Deployment', name: '{release}' },
-      { apiVersion: 'v1', kind: 'ConfigMap', name: '{release}-settings' },
-    ],
-  },
-]);
-
-export function findCatalogEntry(
-  catalog: readonly CatalogEntry[],
-  extensionType: string,
-): CatalogEntry | undefined {
-  const t = extensionType.toLowerCase();
-  return catalog.find((e) => e.extensionType === t);
-}
-
-/** Numeric comparison of `major.minor.patch`. */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < 3; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
-/**
- * The version an install should have: the pinned one when auto-upgrade is off, else the newest of the
- * release train with the same major as what is installed (minor upgrades only), or the newest of the
- * train for a first install. Undefined when the train or the pinned version does not exist.
- */
-export function targetVersion(
-  entry: CatalogEntry,
-  want: { releaseTrain: string; autoUpgradeMinorVersion: boolean; version: string | null },
-  installed: string | null,
-): string | undefined {
-  const trainKey = Object.keys(entry.releaseTrains).find(
-    (k) => k.toLowerCase() === want.releaseTrain.toLowerCase(),
-  );
-  const train = trainKey === undefined ? undefined : entry.releaseTrains[trainKey];
-  if (!train) return undefined;
-  if (!want.autoUpgradeMinorVersion) {
-    if (want.version === null) return undefined;
-    return Object.values(entry.releaseTrains).some((vs) => vs.includes(want.version as string))
-      ? want.version
-      : undefined;
-  }
-  const sorted = [...train].sort(compareVersions);
-  if (installed === null) return sorted[sorted.length - 1];
-  const major = installed.split('.')[0];
-  const sameMajor = sorted.filter((v) => v.split('.')[0] === major);
-  const newest = sameMajor[sameMajor.length - 1];
-  return newest !== undefined && compareVersions(newest, installed) > 0 ? newest : installed;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Desired state (hub → agent)

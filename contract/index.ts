@@ -96,10 +96,8 @@ export {
   type ProcessBeat,
 } from './cluster-state.js';
 export {
-  BUILTIN_EXTENSION_CATALOG,
   catalogEntrySchema,
   catalogObjectSchema,
-  compareVersions,
   COMPLIANCE_STATES,
   DESIRED_STATE_MAX_BYTES,
   desiredConnectionSchema,
@@ -109,11 +107,9 @@ export {
   extensionScopeSchema,
   extensionStatusConditionSchema,
   extensionStatusSchema,
-  findCatalogEntry,
   fluxConfigurationStatusSchema,
   fluxObjectStatusSchema,
   kustomizationSchema,
-  targetVersion,
   type CatalogEntry,
   type CatalogObject,
   type ComplianceState,

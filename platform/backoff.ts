@@ -1,14 +1,30 @@
 /**
- * Reconnect backoff: exponential with full jitter (each wait drawn uniformly from 0..min(max, base·2^n)),
- * so a fleet that loses its link together does not come back in one burst. Pure: time and randomness
- * are injected.
+ * The one backoff: exponential (`base·2^n`, capped at `max`), with full jitter where many clients
+ * retry together (each wait drawn uniformly below the bound), so a fleet that loses its link together
+ * does not come back in one burst. Used for NATS reconnects, agent retries and the supervisor's
+ * restarts (which want the bound itself, CrashLoopBackOff style). Pure: time and randomness are
+ * injected.
  */
 export interface BackoffOptions {
-  /** Real ms: the bound of the first wait. */
+  /** The bound of the first wait (ms; the caller's unit). */
   readonly baseMs: number;
-  /** Real ms: no wait is ever longer. */
+  /** No wait is ever longer. */
   readonly maxMs: number;
+  /** [0, 1); default Math.random. */
   readonly random?: () => number;
+}
+
+/** `min(max, base·2^attempt)`: the bound of attempt `attempt`'s wait (attempt 0 is the first). */
+export function backoffBound(attempt: number, opts: Pick<BackoffOptions, 'baseMs' | 'maxMs'>): number {
+  return Math.min(opts.maxMs, opts.baseMs * 2 ** Math.min(attempt, 30));
+}
+
+/** Full jitter: uniform in [0, bound), at least 1 ms. */
+export function backoffDelay(attempt: number, opts: BackoffOptions): number {
+  return Math.max(1, Math.floor((opts.random ?? Math.random)() * backoffBound(attempt, opts)));
+}
+
+export interface ReconnectBackoffOptions extends BackoffOptions {
   readonly now?: () => number;
 }
 
@@ -18,14 +34,14 @@ export class ReconnectBackoff {
   private readonly random: () => number;
   private readonly now: () => number;
 
-  constructor(private readonly opts: BackoffOptions) {
+  constructor(private readonly opts: ReconnectBackoffOptions) {
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? Date.now;
   }
 
   /** The bound of the current attempt's wait (real ms). */
   bound(): number {
-    return Math.min(this.opts.maxMs, this.opts.baseMs * 2 ** Math.min(this.attempt, 30));
+    return backoffBound(this.attempt, this.opts);
   }
 
   /**

@@ -2,8 +2,6 @@
  * The tiny /metrics listener every process can serve for local scraping (loopback by default). The listener writes `<dataDir>/run/<service>.metrics.json`
  * so the launcher can find a port chosen by the OS (`ARCFLEET_METRICS_PORT=0`).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -11,6 +9,7 @@ import type { Registry } from 'prom-client';
 import { ENV } from './settings.js';
 import { ConfigError } from '../contract/index.js';
 import type { Logger } from './log.js';
+import { writeJsonAtomically } from './atomic-file.js';
 
 export interface MetricsEndpoint {
   readonly port: number;
@@ -62,10 +61,7 @@ export async function startMetricsServer(opts: {
   const url = `http://${host}:${port}/metrics`;
   if (opts.dataDir) {
     const file = metricsPortFile(opts.dataDir, opts.service);
-    await mkdir(join(opts.dataDir, 'run'), { recursive: true });
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, JSON.stringify({ service: opts.service, host, port, pid: process.pid }) + '\n');
-    await rename(tmp, file);
+    await writeJsonAtomically(file, { service: opts.service, host, port, pid: process.pid });
   }
   opts.logger.info({ event: 'metrics.listening', url }, `metrics on ${url}`);
   return {

@@ -1,4 +1,4 @@
-// Copies what tsc does not emit (the hub's static page) next to the compiled services in dist/.
+// Copies what tsc does not emit (the hub's static page, the built-in extension catalog) into dist/.
 import { cpSync, rmSync } from 'node:fs';
 import { URL, fileURLToPath } from 'node:url';
 
@@ -6,3 +6,6 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const target = `${root}dist/services/hub/page`;
 rmSync(target, { recursive: true, force: true });
 cpSync(`${root}services/hub/page`, target, { recursive: true });
+
+// Data files beside the platform modules (the built-in extension catalog).
+cpSync(`${root}platform/extension-catalog.yaml`, `${root}dist/platform/extension-catalog.yaml`);

@@ -4,7 +4,6 @@
  */
 import { ROOT_CONTEXT, trace, type Context } from '@opentelemetry/api';
 import {
-  backoffDelay,
   type AgentContext,
   type AgentFactory,
   type AgentInstance,
@@ -31,6 +30,7 @@ import type { ArcTimings } from '../../platform/settings.js';
 import { readCertificateClaims } from '../../platform/identity.js';
 import { ATTR, failSpan, startInternalSpan, traceFields, tracingEnabled } from '../../platform/tracing.js';
 import { RenewalScheduler, type RenewOutcome } from './renewal.js';
+import { backoffDelay } from '../../platform/backoff.js';
 
 export const AGENT = 'clusteridentityoperator' as const;
 
@@ -416,10 +416,10 @@ export class IdentityOperator implements AgentInstance {
     await store.deleteOnboardingIf(name, s.onboarding.bootstrapToken);
   }
 
-  private backoff(): { baseMs: number; capMs: number; random?: () => number } {
+  private backoff(): { baseMs: number; maxMs: number; random?: () => number } {
     return {
       baseMs: this.opts.retryBaseMs ?? 500,
-      capMs: this.opts.retryCapMs ?? 30_000,
+      maxMs: this.opts.retryCapMs ?? 30_000,
       ...(this.opts.random ? { random: this.opts.random } : {}),
     };
   }

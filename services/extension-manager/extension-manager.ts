@@ -14,8 +14,6 @@ import { createHash } from 'node:crypto';
 import type { ClusterSnapshot } from '../../agent-runtime/agent-host.js';
 import type { Clock } from '../../platform/clock.js';
 import {
-  findCatalogEntry,
-  targetVersion,
   type CatalogEntry,
   type DesiredConnection,
   type DesiredExtension,
@@ -23,6 +21,7 @@ import {
   ERROR_CODES,
   type DesiredStateReply,
 } from '../../contract/index.js';
+import { findCatalogEntry, targetVersion } from '../../platform/extension-catalog.js';
 import type { ReconcileResult, Reconciler } from '../../agent-runtime/config-sync.js';
 import type { KubeClient, KubeObject } from '../../agent-runtime/kube-client.js';
 import type { Logger } from '../../platform/log.js';

@@ -3,7 +3,6 @@
  * `/clusters/<name>`. Wires config, the cluster registry, the HTTP API and lifecycle; behaviour lives
  * in the modules beside it.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ClusterStore } from '../../agent-runtime/cluster-store.js';
@@ -14,16 +13,13 @@ import { KubeClusters } from './clusters.js';
 import { compileKubeApiserverConfig } from './config.js';
 import { createKubeApiMetrics } from './metrics.js';
 import { WatchRegistry } from './watch.js';
+import { writeJsonAtomically } from '../../platform/atomic-file.js';
 
 const SERVICE = 'kube-apiserver';
 
 /** `<dataDir>/run/kube-apiserver.json`: how a launcher finds a port chosen by the OS. */
 async function writeRunFile(dataDir: string, url: string): Promise<void> {
-  const file = join(dataDir, 'run', `${SERVICE}.json`);
-  await mkdir(join(dataDir, 'run'), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify({ url, pid: process.pid }) + '\n');
-  await rename(tmp, file);
+  await writeJsonAtomically(join(dataDir, 'run', `${SERVICE}.json`), { url, pid: process.pid });
 }
 
 async function main(): Promise<void> {

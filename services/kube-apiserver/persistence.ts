@@ -5,10 +5,10 @@
  * out at once; a burst is written at most once per interval (real ms), so 1,000 creates cost a few
  * file writes, not 1,000.
  */
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { persistedObjectsSchema, type PersistedObjects } from './object-store.js';
+import { writeFileAtomically } from '../../platform/atomic-file.js';
 
 interface Waiter {
   resolve(): void;
@@ -119,10 +119,6 @@ export async function saveObjects(clusterDir: string, text: string): Promise<boo
   } catch {
     return false;
   }
-  const path = objectsPath(clusterDir);
-  await mkdir(join(clusterDir, 'kube'), { recursive: true });
-  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
+  await writeFileAtomically(objectsPath(clusterDir), text);
   return true;
 }

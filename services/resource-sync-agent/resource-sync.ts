@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import { trace, type Context, type Span } from '@opentelemetry/api';
 import {
-  backoffDelay,
   toIso,
   type AgentContext,
   type AgentFactory,
@@ -38,6 +37,7 @@ import {
   tracingEnabled,
 } from '../../platform/tracing.js';
 import { LatestOutbox } from './outbox.js';
+import { backoffDelay } from '../../platform/backoff.js';
 
 export const AGENT = 'resource-sync-agent' as const;
 
@@ -387,7 +387,7 @@ export class ResourceSyncAgent implements AgentInstance {
     else reason = result.reason;
     const delayMs = backoffDelay(this.attempt++, {
       baseMs: this.opts.retryBaseMs ?? 500,
-      capMs: this.opts.retryCapMs ?? 10_000,
+      maxMs: this.opts.retryCapMs ?? 10_000,
       ...(this.opts.random ? { random: this.opts.random } : {}),
     });
     this.log.warn(

@@ -4,9 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   AgentHost,
-  ConnectionGate,
   agentWanted,
-  backoffDelay,
   diffVersions,
   type AgentInstance,
   type ClusterChanges,
@@ -16,6 +14,8 @@ import {
 import type { ClusterState } from '../../contract/index.js';
 import { ClusterStore } from '../../agent-runtime/cluster-store.js';
 import { createLogger } from '../../platform/log.js';
+import { ConnectionGate } from '../../platform/limit.js';
+import { backoffDelay } from '../../platform/backoff.js';
 
 const v = (state?: string, onboarding?: string, identity?: string): FileVersions => ({
   state,
@@ -62,11 +62,11 @@ describe('agentWanted', () => {
 describe('backoffDelay', () => {
   it('is full jitter under an exponential, capped ceiling', () => {
     const max = (attempt: number): number =>
-      backoffDelay(attempt, { baseMs: 100, capMs: 1000, random: () => 0.999999 });
+      backoffDelay(attempt, { baseMs: 100, maxMs: 1000, random: () => 0.999999 });
     expect(max(0)).toBe(99);
     expect(max(2)).toBe(399);
     expect(max(10)).toBe(999);
-    expect(backoffDelay(3, { baseMs: 100, capMs: 1000, random: () => 0 })).toBe(1);
+    expect(backoffDelay(3, { baseMs: 100, maxMs: 1000, random: () => 0 })).toBe(1);
   });
 });
 

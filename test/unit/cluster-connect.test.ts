@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { type ClusterUserClaims } from '../../contract/index.js';
 import {
-  type ClusterUserClaims,
   BUILTIN_EXTENSION_CATALOG,
   compareVersions,
   findCatalogEntry,
   targetVersion,
-} from '../../contract/index.js';
+} from '../../platform/extension-catalog.js';
 import { checkClusterUserToken } from '../../platform/cluster-user-token.js';
 import { IdentityAuthority } from '../../platform/identity.js';
 import { sourceRevision } from '../../services/config-agent/flux-reconciler.js';
@@ -86,6 +86,16 @@ describe('extension catalog and versions', () => {
   it('compares versions numerically', () => {
     expect(compareVersions('1.10.0', '1.9.9')).toBeGreaterThan(0);
     expect(compareVersions('1.2.3', '1.2.3')).toBe(0);
+  });
+
+  it('orders pre-releases before their release, and upgrades a pre-release to it', () => {
+    expect(compareVersions('1.15.0-rc.1', '1.15.0')).toBeLessThan(0);
+    expect(compareVersions('1.15.0-rc.2', '1.15.0-rc.10')).toBeLessThan(0);
+    expect(compareVersions('1.15.0-rc.1', '1.14.9')).toBeGreaterThan(0);
+    const entry = { ...flux, releaseTrains: { Preview: ['1.15.0', '1.15.0-rc.1', '1.14.1'] } };
+    const auto = { releaseTrain: 'Preview', autoUpgradeMinorVersion: true, version: null };
+    expect(targetVersion(entry, auto, '1.15.0-rc.1')).toBe('1.15.0');
+    expect(targetVersion(entry, auto, null)).toBe('1.15.0');
   });
 
   it('installs the newest of the train, upgrades minor versions only, pins without auto-upgrade', () => {

@@ -8,7 +8,7 @@ import { ArcError, type ConnectedCluster } from '../../contract/index.js';
 import { HubClient } from '../../cli/clients/hub-client.js';
 import { countStatuses, formatCounts } from '../../cli/progress.js';
 import { clustersTable, table } from '../../cli/format.js';
-import { mapLimit } from '../../cli/onboard.js';
+import { mapLimit } from '../../platform/limit.js';
 import { assertPortFree, freePort } from '../../cli/ports.js';
 import { readFleetFile, writeFleetFile, type FleetFile } from '../../cli/fleet-file.js';
 import { findNatsServer } from '../../cli/nats-server.js';

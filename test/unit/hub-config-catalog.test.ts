@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_EXTENSION_CATALOG } from '../../contract/index.js';
+import { BUILTIN_EXTENSION_CATALOG } from '../../platform/extension-catalog.js';
 import { loadExtensionCatalog as loadCatalog } from '../../platform/extension-catalog.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'arcfleet-catalog-'));

@@ -5,7 +5,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../platform/clock.js';
 import {
-  BUILTIN_EXTENSION_CATALOG,
   type ExtensionStatus,
   ArcError,
   type ConfigStatus,
@@ -13,6 +12,7 @@ import {
   clusterKey,
   type ClusterRef,
 } from '../../contract/index.js';
+import { BUILTIN_EXTENSION_CATALOG } from '../../platform/extension-catalog.js';
 import { createLogger } from '../../platform/log.js';
 import { AGENT_TIMEOUT_MESSAGE, evaluateDeadlines } from '../../services/hub/configuration/lifecycle.js';
 import type { ClusterConfigRecord } from '../../services/hub/configuration/records.js';

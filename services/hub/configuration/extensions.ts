@@ -1,13 +1,12 @@
 /** Extensions: writes (validated against the catalog), desired state and extension-manager's statuses. */
 import {
-  findCatalogEntry,
-  targetVersion,
   type CatalogEntry,
   type DesiredExtension,
   type ExtensionScope,
   type ExtensionStatus,
   ERROR_CODES,
 } from '../../../contract/index.js';
+import { findCatalogEntry, targetVersion } from '../../../platform/extension-catalog.js';
 import {
   bump,
   created,

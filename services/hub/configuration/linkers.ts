@@ -1,11 +1,6 @@
 /** Service Connector linkers: the preconditions of a write (the extension installed, the cluster not updating) and validation. */
-import {
-  findCatalogEntry,
-  type CatalogEntry,
-  type ProvisioningState,
-  ArcError,
-  ERROR_CODES,
-} from '../../../contract/index.js';
+import { type CatalogEntry, type ProvisioningState, ArcError, ERROR_CODES } from '../../../contract/index.js';
+import { findCatalogEntry } from '../../../platform/extension-catalog.js';
 import { newAudit, touch, type WriteContext } from './lifecycle.js';
 import { isBusy, type ClusterConfigRecord, type ExtensionRecord, type LinkerRecord } from './records.js';
 import type { LinkerPut } from './validation.js';
