@@ -7,10 +7,11 @@
  * - platform/: what every process uses (settings, clock, log, backoff, files, tracing, metrics).
  * - agent-runtime/: the cluster-side agents' framework; the hub never imports it.
  * - services/<name>/: one process each; a service never imports another.
- * - cli/ (the fleet library and the CLI) starts services as processes, never imports them.
+ * - fleet/ (the fleet library: component table, launcher, supervision) starts services as
+ *   processes and never imports them; cli/ is the command line on top of it.
  * Tests and the bench may import anything (they test and measure the modules themselves).
  */
-const ours = '^(contract|platform|agent-runtime|services|cli|bench|test)/';
+const ours = '^(contract|platform|agent-runtime|services|fleet|cli|bench|test)/';
 module.exports = {
   forbidden: [
     {
@@ -80,9 +81,16 @@ module.exports = {
       to: { path: '^(cli|bench|test)/' },
     },
     {
-      name: 'cli-starts-services-never-imports-them',
+      name: 'fleet-starts-services-never-imports-them',
       severity: 'error',
       comment: 'The fleet library starts services as processes (their entry files), never imports them.',
+      from: { path: '^fleet/' },
+      to: { path: '^(services|cli|bench|test)/' },
+    },
+    {
+      name: 'cli-on-the-fleet-library',
+      severity: 'error',
+      comment: 'The CLI drives the fleet library and talks to services over HTTP, never imports them.',
       from: { path: '^cli/' },
       to: { path: '^(services|bench|test)/' },
     },

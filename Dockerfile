@@ -14,6 +14,7 @@ COPY contract contract
 COPY platform platform
 COPY agent-runtime agent-runtime
 COPY services services
+COPY fleet fleet
 COPY cli cli
 COPY bench bench
 RUN npm run build \

@@ -6,8 +6,8 @@
  * feed) and the peak rate of new agent connections at the gateway, which shows the full-jitter
  * back-off spreading the reconnects instead of a single burst.
  */
-import { callGateway } from '../cli/clients/egress-gateway.js';
-import type { FleetHandle } from '../cli/launcher.js';
+import { callGateway } from '../fleet/clients/egress-gateway.js';
+import type { FleetHandle } from '../fleet/index.js';
 import { percentile } from './metrics-latency.js';
 
 export interface ChaosBenchResult {

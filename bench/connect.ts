@@ -7,7 +7,7 @@
  *   the pull, the install in the apiserver and the status report, per cluster).
  */
 import { parse as parseYaml } from 'yaml';
-import type { FleetHandle } from '../cli/launcher.js';
+import type { FleetHandle } from '../fleet/index.js';
 
 export interface ConnectBenchResult {
   readonly clusters: number;

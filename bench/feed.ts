@@ -7,8 +7,8 @@
  * fraction of one core), bytes sent, and the hub process's CPU.
  */
 import { WebSocket } from 'ws';
-import { callGateway } from '../cli/clients/egress-gateway.js';
-import type { FleetHandle } from '../cli/launcher.js';
+import { callGateway } from '../fleet/clients/egress-gateway.js';
+import type { FleetHandle } from '../fleet/index.js';
 import { waitCount } from './chaos.js';
 import { sampleAll } from './procstat.js';
 

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startFleet, type FleetHandle } from '../cli/launcher.js';
+import { startFleet, type FleetHandle } from '../fleet/index.js';
 import { chaosLines, runChaosBench } from './chaos.js';
 import { connectLines, runConnectBench } from './connect.js';
 import { feedLines, runFeedBench } from './feed.js';

@@ -8,8 +8,8 @@
  */
 import { chromium } from 'playwright-core';
 import { generateAgentKeyPair } from '../platform/identity.js';
-import type { FleetHandle } from '../cli/launcher.js';
-import { generateFleet } from '../cli/fleet-generator.js';
+import type { FleetHandle } from '../fleet/index.js';
+import { generateFleet } from '../fleet/generator.js';
 import { mapLimit } from '../platform/limit.js';
 import type { ClusterState } from '../contract/index.js';
 

@@ -5,9 +5,9 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ArcError, ERROR_CODES, parseSelector } from '../contract/index.js';
 import { parseDuration } from '../platform/duration.js';
-import { DEFAULT_DATA_DIR } from './launcher.js';
+import { DEFAULT_DATA_DIR } from '../fleet/index.js';
 import { chaosRunCommand } from './scenario-command.js';
-import { callGateway, gatewayUrl } from './clients/egress-gateway.js';
+import { callGateway, gatewayUrl } from '../fleet/clients/egress-gateway.js';
 
 export interface TargetFlags {
   readonly percent?: number;

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { ArcError, ERROR_CODES, AGENT_NAMES, type AgentName, type ClusterState } from '../contract/index.js';
 import type { FleetContext } from './context.js';
 import { clusterView, clustersTable } from './format.js';
-import { connectCluster, disconnectCluster } from './onboard.js';
+import { connectCluster, disconnectCluster } from '../fleet/onboard.js';
 
 export type OutputFormat = 'json' | 'table';
 

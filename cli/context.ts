@@ -3,10 +3,10 @@ import { resolve } from 'node:path';
 import { ArcError, ERROR_CODES, type ClusterState, type ClusterRef } from '../contract/index.js';
 import { ClusterStore } from '../agent-runtime/cluster-store.js';
 import type { SimClock } from '../platform/clock.js';
-import { clockOf, fleetFilePath, readFleetFile, type FleetFile } from './fleet-file.js';
-import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID } from './fleet-generator.js';
-import { HubClient } from './clients/hub-client.js';
-import { DEFAULT_DATA_DIR } from './launcher.js';
+import { clockOf, fleetFilePath, readFleetFile, type FleetFile } from '../fleet/fleet-file.js';
+import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID } from '../fleet/generator.js';
+import { HubClient } from '../fleet/clients/hub-client.js';
+import { DEFAULT_DATA_DIR } from '../fleet/index.js';
 
 export interface ContextOptions {
   readonly dataDir?: string;

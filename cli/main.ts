@@ -19,7 +19,7 @@ import {
 import { registerChaosCommands } from './chaos.js';
 import { loadContext, type ContextOptions } from './context.js';
 import { initFleet } from './init.js';
-import { DEFAULT_CLUSTER_COUNT, DEFAULT_DATA_DIR, DEFAULT_TIME_SCALE } from './launcher.js';
+import { DEFAULT_CLUSTER_COUNT, DEFAULT_DATA_DIR, DEFAULT_TIME_SCALE } from '../fleet/index.js';
 import { detachCommand, downCommand, psCommand, upCommand } from './up.js';
 import { moveCluster } from './region-move.js';
 import { DEFAULT_PROXY_PORT, startClientProxy } from './proxy.js';

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import { endToEndHeaders, ArcError, ERROR_CODES, type ClusterRef } from '../contract/index.js';
-import type { HubClient } from './clients/hub-client.js';
+import type { HubClient } from '../fleet/clients/hub-client.js';
 
 /** The az CLI's default client proxy port. */
 export const DEFAULT_PROXY_PORT = 47011;

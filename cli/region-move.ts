@@ -16,7 +16,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { ArcError, ERROR_CODES } from '../contract/index.js';
 import type { FleetContext } from './context.js';
-import { connectCluster, disconnectCluster } from './onboard.js';
+import { connectCluster, disconnectCluster } from '../fleet/onboard.js';
 import { waitFor } from '../platform/wait.js';
 
 export const CONFIG_API_VERSION = '2024-11-01';

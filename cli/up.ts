@@ -5,26 +5,26 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ClusterStore } from '../agent-runtime/cluster-store.js';
 import { parseDuration } from '../platform/duration.js';
-import { isAlive, stopPid, tailOf } from './children.js';
-import { readFleetFile, writeFleetFile, type FleetFile } from './fleet-file.js';
-import { HubClient } from './clients/hub-client.js';
+import { isAlive, stopPid, tailOf } from '../fleet/process.js';
+import { readFleetFile, writeFleetFile, type FleetFile } from '../fleet/fleet-file.js';
+import { HubClient } from '../fleet/clients/hub-client.js';
 import { delay as sleep } from '../platform/wait.js';
 import { clockTime, table } from './format.js';
 import {
-  AGENT_SERVICES,
+  COMPONENTS,
   DEFAULT_DATA_DIR,
   runningFleet,
   startFleet,
   type FleetHandle,
   type StartFleetOptions,
-} from './launcher.js';
+} from '../fleet/index.js';
 import {
   formatCounts,
   waitAllConnected,
   WaitTimeoutError,
   watchTransitions,
   type Progress,
-} from './progress.js';
+} from '../fleet/progress.js';
 
 export interface UpOptions extends StartFleetOptions {
   /** Real time to wait for every cluster to be Connected (default 180 s). */
@@ -139,7 +139,8 @@ export async function downCommand(
     await stopPid(file.launcherPid, 15_000, false);
     write(`arcfleet: launcher (pid ${file.launcherPid}) stopped, with its fleet`);
   }
-  const order = [...AGENT_SERVICES, 'hub', 'nats-server'];
+  // Reverse start order (the component table's): agents first, the broker last.
+  const order: string[] = COMPONENTS.map((c) => c.name).reverse();
   const names = [
     ...order.filter((n) => n in file.pids),
     ...Object.keys(file.pids).filter((n) => !order.includes(n)),

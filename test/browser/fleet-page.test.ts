@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFleet, type FleetHandle } from '../../cli/launcher.js';
+import { startFleet, type FleetHandle } from '../../fleet/index.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';
-import { REPO_ROOT } from '../helpers/processes.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 
 const CLUSTERS = 50;
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');

@@ -9,11 +9,11 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startFleet, type FleetHandle } from '../../cli/launcher.js';
+import { startFleet, type FleetHandle } from '../../fleet/index.js';
 import type { ScenarioReport } from '../../cli/scenario-runner.js';
 import { ENV } from '../../platform/settings.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';
-import { DIST_DIR, REPO_ROOT } from '../helpers/processes.js';
+import { DIST_DIR, REPO_ROOT } from '../helpers/paths.js';
 
 const SCENARIOS_DIR = join(REPO_ROOT, 'deploy', 'scenarios');
 const CLI = join(DIST_DIR, 'cli', 'main.js');

@@ -8,9 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { HubClient } from '../../cli/clients/hub-client.js';
-import { AGENT_SERVICES } from '../../cli/launcher.js';
-import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID } from '../../cli/fleet-generator.js';
+import { HubClient } from '../../fleet/clients/hub-client.js';
+import { AGENT_SERVICES } from '../../fleet/index.js';
+import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID } from '../../fleet/generator.js';
 import type { ConnectedCluster } from '../../contract/index.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';

@@ -1,16 +1,16 @@
 /**
- * A whole fleet for integration tests: real nats-server (JetStream) + hub + agent processes + N
- * emulated clusters in a temporary data dir, on a fast simulated clock. Cluster states come from the
- * CLI's fleet generator and onboarding reuses the CLI's `connectCluster` (what `arcfleet connect`
- * does); processes are run by this harness so tests can read their logs, kill and restart them.
+ * The integration tests' fixture: a fleet started by the fleet library (`startFleet`, the one
+ * launcher) in a temporary data dir, on a fast simulated clock, with every process's log lines
+ * captured and supervision off (tests kill and restart processes on purpose). By default the hub and
+ * the three core agents run, the agents straight to the broker; `gateway: true` adds the egress
+ * gateway on their path. On top: ARM calls, waits for connectivity statuses, and diagnostics.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectCluster } from '../../cli/onboard.js';
-import { HubClient, type PutResult } from '../../cli/clients/hub-client.js';
-import { generateFleet } from '../../cli/fleet-generator.js';
+import type { HubClient, PutResult } from '../../fleet/clients/hub-client.js';
+import { startFleet, type FleetHandle, type ServiceName, type ServiceProcess } from '../../fleet/index.js';
 import {
   type ConnectedCluster,
   type ConnectivityStatus,
@@ -19,14 +19,12 @@ import {
   type AgentName,
   type ClusterRef,
 } from '../../contract/index.js';
-import { SimClock } from '../../platform/clock.js';
-import { ClusterStore } from '../../agent-runtime/cluster-store.js';
+import type { SimClock } from '../../platform/clock.js';
+import type { ClusterStore } from '../../agent-runtime/cluster-store.js';
 import { ENV } from '../../platform/settings.js';
 import { connect, type NatsConnection } from 'nats';
 import { ArmClient, metricValue } from './arm.js';
-import { NatsServer } from './nats.js';
-import { freePort } from './ports.js';
-import { ServiceProcess, type ServiceName } from './processes.js';
+import { connectCluster } from '../../fleet/onboard.js';
 import { waitFor } from './wait.js';
 
 export const AGENT_SERVICES = ['clusteridentityoperator', 'resource-sync-agent', 'metrics-agent'] as const;
@@ -53,90 +51,96 @@ export interface TestFleetOptions {
   readonly seed?: number;
   /** Run the egress gateway and point the agents at it (default false). */
   readonly gateway?: boolean;
+  /** Also run Prometheus on the launcher's scrape targets (default false). */
+  readonly prometheus?: boolean;
+  readonly scrapeInterval?: string;
+}
+
+/** The broker, as the tests stop and restart it. */
+export interface TestBroker {
+  readonly url: string;
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data; resolves once healthy. */
+  restart(): Promise<void>;
 }
 
 export class TestFleet {
   readonly agents = new Map<AgentService, ServiceProcess>();
   /** The egress gateway process and its control API URL, when started with `gateway: true`. */
-  gateway: ServiceProcess | undefined;
-  gatewayApiUrl: string | undefined;
+  readonly gateway: ServiceProcess | undefined;
+  readonly gatewayApiUrl: string | undefined;
+  readonly hub: ServiceProcess;
+  readonly nats: TestBroker;
+  readonly dataDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly clock: SimClock;
+  readonly store: ClusterStore;
+  readonly arm: ArmClient;
+  readonly hubClient: HubClient;
+  readonly subscriptionId: string;
+  readonly clusters: readonly ClusterState[];
   private observer: NatsConnection | undefined;
   /** The last PUT result of each cluster connected through this fleet (LRO URL, token). */
   readonly puts = new Map<string, PutResult>();
 
-  private constructor(
-    readonly nats: NatsServer,
-    readonly hub: ServiceProcess,
-    readonly dataDir: string,
-    readonly env: NodeJS.ProcessEnv,
-    readonly clock: SimClock,
-    readonly store: ClusterStore,
-    readonly arm: ArmClient,
-    readonly hubClient: HubClient,
-    readonly subscriptionId: string,
-    readonly clusters: readonly ClusterState[],
-  ) {}
+  private constructor(readonly handle: FleetHandle) {
+    const proc = (name: ServiceName): ServiceProcess => {
+      const p = handle.process(name);
+      if (!p) throw new Error(`${name} is not running`);
+      return p;
+    };
+    this.hub = proc('hub');
+    for (const name of AGENT_SERVICES) {
+      const p = handle.process(name);
+      if (p) this.agents.set(name, p);
+    }
+    this.gateway = handle.process('egress-gateway');
+    this.gatewayApiUrl = this.gateway ? handle.egressApiUrl : undefined;
+    this.nats = {
+      url: handle.natsUrl,
+      stop: () => proc('nats-server').stop(),
+      restart: () => handle.restart('nats-server'),
+    };
+    this.dataDir = handle.dataDir;
+    this.env = handle.serviceEnv;
+    this.clock = handle.clock;
+    this.store = handle.store;
+    this.arm = new ArmClient(handle.hubUrl);
+    this.hubClient = handle.client;
+    this.subscriptionId = handle.subscriptionId;
+    this.clusters = handle.clusters;
+  }
 
   static async start(opts: TestFleetOptions = {}): Promise<TestFleet> {
     const dataDir = await mkdtemp(join(tmpdir(), 'arcfleet-it-'));
-    const timeScale = opts.timeScale ?? 60;
-    const epochMs = Date.now();
-    const clock = new SimClock(timeScale, epochMs);
-    const subscriptionId = randomUUID();
-    const resourceGroup = `it-${randomBytes(4).toString('hex')}`;
-    const nowIso = new Date(clock.now()).toISOString();
-    const clusters =
-      typeof opts.clusters === 'object'
-        ? opts.clusters.map((c) => ({ ...c, generation: 0, changedAt: nowIso }))
-        : generateFleet({
-            count: opts.clusters ?? 3,
-            seed: opts.seed ?? 7,
-            subscriptionId,
-            resourceGroup,
-            nowIso,
-          });
-    const nats = await NatsServer.start({ storeDir: join(dataDir, 'nats') });
-    const hubPort = await freePort();
-    const hubUrl = `http://127.0.0.1:${hubPort}`;
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...FAST_TIMINGS,
-      ...opts.env,
-      [ENV.natsUrl]: nats.url,
-      [ENV.hubPort]: String(hubPort),
-      [ENV.hubHost]: '127.0.0.1',
-      [ENV.hubPublicUrl]: hubUrl,
-      [ENV.timeScale]: String(timeScale),
-      [ENV.clockEpochMs]: String(epochMs),
-      [ENV.dataDir]: dataDir,
-    };
-    if (opts.gateway) {
-      const [egressPort, egressApiPort] = [await freePort(), await freePort()];
-      env[ENV.egressPort] = String(egressPort);
-      env[ENV.egressApiPort] = String(egressApiPort);
-      env[ENV.egressUrl] = `nats://127.0.0.1:${egressPort}`;
-    }
-    const hub = ServiceProcess.start('hub', env);
-    const store = new ClusterStore(dataDir);
-    const fleet = new TestFleet(
-      nats,
-      hub,
-      dataDir,
-      env,
-      clock,
-      store,
-      new ArmClient(hubUrl),
-      new HubClient(hubUrl),
-      clusters[0]?.subscriptionId ?? subscriptionId,
-      clusters,
-    );
+    const services: ServiceName[] = ['hub'];
+    if (opts.gateway) services.push('egress-gateway');
+    if (opts.agents ?? true) services.push(...AGENT_SERVICES);
+    let handle: FleetHandle;
     try {
-      await fleet.waitHubReady();
-      if (opts.gateway) await fleet.startGateway();
-      for (const c of clusters) await store.writeState(c);
-      if (opts.agents ?? true)
-        for (const name of AGENT_SERVICES) fleet.agents.set(name, ServiceProcess.start(name, env));
-      if (opts.connect ?? true) for (const c of clusters) await fleet.connect(c.name);
+      handle = await startFleet({
+        dataDir,
+        services,
+        ...(typeof opts.clusters === 'object'
+          ? { clusterStates: opts.clusters }
+          : { clusters: opts.clusters ?? 3, seed: opts.seed ?? 7 }),
+        subscriptionId: randomUUID(),
+        resourceGroup: `it-${randomBytes(4).toString('hex')}`,
+        timeScale: opts.timeScale ?? 60,
+        env: { ...FAST_TIMINGS, ...opts.env },
+        connect: false,
+        supervise: false,
+        captureLogs: true,
+        ...(opts.prometheus ? { prometheus: true } : {}),
+        ...(opts.scrapeInterval ? { scrapeInterval: opts.scrapeInterval } : {}),
+      });
+    } catch (err) {
+      await rm(dataDir, { recursive: true, force: true });
+      throw err;
+    }
+    const fleet = new TestFleet(handle);
+    try {
+      if (opts.connect ?? true) for (const c of fleet.clusters) await fleet.connect(c.name);
     } catch (err) {
       await fleet.stop();
       throw err;
@@ -155,27 +159,9 @@ export class TestFleet {
   }
 
   service(name: ServiceName): ServiceProcess {
-    if (name === 'egress-gateway') {
-      if (!this.gateway) throw new Error('the egress gateway was not started');
-      return this.gateway;
-    }
-    return name === 'hub' ? this.hub : this.agent(name);
-  }
-
-  private async startGateway(): Promise<void> {
-    const gateway = ServiceProcess.start('egress-gateway', this.env);
-    this.gateway = gateway;
-    const url = `http://127.0.0.1:${this.env[ENV.egressApiPort] ?? ''}`;
-    this.gatewayApiUrl = url;
-    await waitFor(
-      async () => {
-        if (!gateway.running) throw new Error(`gateway exited (${gateway.exitCode}):\n${gateway.tail()}`);
-        const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
-        await res.body?.cancel();
-        return res.status;
-      },
-      { timeoutMs: 15_000, until: (s) => s === 200, message: 'egress gateway /healthz 200' },
-    );
+    const p = this.handle.process(name);
+    if (!p) throw new Error(`${name} was not started`);
+    return p;
   }
 
   /** A call to the gateway's control API; returns status and parsed body. */
@@ -295,10 +281,7 @@ export class TestFleet {
 
   async stop(): Promise<void> {
     await this.observer?.close();
-    await Promise.all([...this.agents.values()].map((p) => p.stop(3000)));
-    await this.gateway?.stop(3000);
-    await this.hub.stop(3000);
-    await this.nats.stop(3000);
+    await this.handle.stop(3000);
     await rm(this.dataDir, { recursive: true, force: true });
   }
 }

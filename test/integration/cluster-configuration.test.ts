@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFleet, type FleetHandle } from '../../cli/launcher.js';
+import { startFleet, type FleetHandle } from '../../fleet/index.js';
 import type { ClusterState } from '../../contract/index.js';
 import { ENV } from '../../platform/settings.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';
-import { DIST_DIR } from '../helpers/processes.js';
+import { DIST_DIR } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
-import { isAlive } from '../../cli/children.js';
-import { readFleetFile } from '../../cli/fleet-file.js';
-import { DIST_DIR } from '../helpers/processes.js';
+import { isAlive } from '../../fleet/process.js';
+import { readFleetFile } from '../../fleet/fleet-file.js';
+import { DIST_DIR } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);

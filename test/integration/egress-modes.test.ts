@@ -10,7 +10,7 @@ import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../platform/settings.js';
 import { TestFleet } from '../helpers/fleet.js';
-import { DIST_DIR } from '../helpers/processes.js';
+import { DIST_DIR } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
 import { join } from 'node:path';
 import { metricValue } from '../helpers/arm.js';

@@ -11,7 +11,7 @@ import type { ClusterState } from '../../contract/index.js';
 import { ClusterStore } from '../../agent-runtime/cluster-store.js';
 import { ENV } from '../../platform/settings.js';
 import { KubeApiError, KubeClient, type KubeObject } from '../../agent-runtime/kube-client.js';
-import { DIST_DIR, REPO_ROOT } from '../helpers/processes.js';
+import { DIST_DIR, REPO_ROOT } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
 
 function state(name: string, pools: number): ClusterState {

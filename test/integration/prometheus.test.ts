@@ -1,6 +1,6 @@
 /**
  * A real Prometheus (Debian package `prometheus`, installed by scripts/setup.sh) scraping a fleet of
- * 20 through the launcher's file_sd targets and the rule files of deploy/prometheus/rules:
+ * 20 through the launcher's file_sd targets (the launcher starts it, as `arcfleet up --prometheus` does) and the rule files of deploy/prometheus/rules:
  * every target up; 20 Connected by PromQL; 3 clusters whose agents stop → 3 Offline; every PromQL
  * expression of the rule files and the Grafana dashboards returns data; promtool accepts the
  * generated and the compose configurations and the rules.
@@ -13,13 +13,10 @@ import { promisify } from 'node:util';
 import type { NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { startPrometheus, writeTargets, type LocalPrometheus } from '../../cli/prometheus.js';
-import { ENV } from '../../platform/settings.js';
-import { metricsPortFile } from '../../platform/metrics.js';
+import { prometheusConfigFile } from '../../fleet/prometheus.js';
 import { agentSubject, connectWire, requestRaw } from '../helpers/agent-wire.js';
 import { AGENT_SERVICES, TestFleet } from '../helpers/fleet.js';
-import { freePort } from '../helpers/ports.js';
-import { REPO_ROOT } from '../helpers/processes.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
@@ -33,11 +30,11 @@ interface Sample {
 }
 
 let fleet: TestFleet;
-let prom: LocalPrometheus;
+let promUrl: string;
 let nc: NatsConnection | undefined;
 
 async function query(expr: string): Promise<Sample[]> {
-  const res = await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent(expr)}`, {
+  const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`, {
     signal: AbortSignal.timeout(5000),
   });
   const body = (await res.json()) as { status: string; error?: string; data?: { result: Sample[] } };
@@ -51,31 +48,15 @@ async function scalar(expr: string): Promise<number | undefined> {
 }
 
 beforeAll(async () => {
+  // The launcher writes the file_sd targets (the hub and every agent's /metrics port) and starts
+  // Prometheus from the component table, scraping and evaluating rules every second.
   fleet = await TestFleet.start({
     clusters: CLUSTERS,
     connect: false,
-    env: { [ENV.metricsPort]: '0' },
-  });
-  // The agents chose free ports and wrote them to <dataDir>/run; the hub serves /metrics on its API port.
-  const targets = [{ service: 'hub', address: new URL(fleet.hubUrl).host }];
-  for (const service of AGENT_SERVICES) {
-    const file = metricsPortFile(fleet.dataDir, service);
-    const port = await waitFor(
-      async () => {
-        const text = await readFile(file, 'utf8').catch(() => undefined);
-        return text === undefined ? undefined : (JSON.parse(text) as { port: number }).port;
-      },
-      { timeoutMs: 15_000, message: `${file} written` },
-    );
-    targets.push({ service, address: `127.0.0.1:${port}` });
-  }
-  await writeTargets(fleet.dataDir, targets);
-  prom = await startPrometheus({
-    dataDir: fleet.dataDir,
-    port: await freePort(),
+    prometheus: true,
     scrapeInterval: '1s',
-    evaluationInterval: '1s',
   });
+  promUrl = fleet.handle.prometheusUrl ?? '';
   // Onboard with Prometheus already scraping, so onboarding and heartbeat rates are observed.
   await Promise.all(fleet.clusters.map((c) => fleet.connect(c.name)));
   await fleet.waitAll('Connected').catch((err: unknown) => {
@@ -85,7 +66,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await nc?.close();
-  await prom?.stop(3000);
   await fleet?.stop();
 });
 
@@ -179,7 +159,7 @@ describe('Prometheus scraping a fleet of 20', () => {
       .filter((n) => n.endsWith('.rules.yml'))
       .map((n) => join(RULES_DIR, n));
     await run('promtool', ['check', 'rules', ...rules]);
-    await run('promtool', ['check', 'config', prom.configFile]);
+    await run('promtool', ['check', 'config', prometheusConfigFile(fleet.dataDir)]);
     await run('promtool', ['check', 'config', join(REPO_ROOT, 'deploy', 'prometheus', 'prometheus.yml')]);
   });
 });

@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArcError, type ConnectedCluster } from '../../contract/index.js';
-import { HubClient } from '../../cli/clients/hub-client.js';
-import { countStatuses, formatCounts } from '../../cli/progress.js';
+import { HubClient } from '../../fleet/clients/hub-client.js';
+import { countStatuses, formatCounts } from '../../fleet/progress.js';
 import { clustersTable, table } from '../../cli/format.js';
 import { mapLimit } from '../../platform/limit.js';
-import { assertPortFree, freePort } from '../../cli/ports.js';
-import { readFleetFile, writeFleetFile, type FleetFile } from '../../cli/fleet-file.js';
-import { findNatsServer } from '../../cli/nats-server.js';
+import { assertPortFree, freePort } from '../../fleet/ports.js';
+import { readFleetFile, writeFleetFile, type FleetFile } from '../../fleet/fleet-file.js';
+import { findNatsServer } from '../../fleet/nats-server.js';
 
 function cluster(
   name: string,

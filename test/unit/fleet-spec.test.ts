@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FleetSpecError, clusterStateSchema } from '../../contract/index.js';
-import { generateFleet, parseFleetSpec } from '../../cli/fleet-spec.js';
-import { PROFILES } from '../../cli/fleet-generator.js';
+import { generateFleet, parseFleetSpec } from '../../fleet/spec.js';
+import { PROFILES } from '../../fleet/generator.js';
 
 const GOOD = `subscriptionId: sub-1
 resourceGroup: rg-1

@@ -4,7 +4,7 @@ import { certificateExpiryBuckets, createAgentMetrics } from '../../agent-runtim
 import { ConfigError } from '../../contract/index.js';
 import { FakeClock } from '../../platform/clock.js';
 import { boundedCounts, createHubMetrics } from '../../services/hub/metrics.js';
-import { defaultRulesDir, prometheusConfig, ruleFiles } from '../../cli/prometheus.js';
+import { defaultRulesDir, prometheusConfig, ruleFiles } from '../../fleet/prometheus.js';
 import { parse as parseYaml } from 'yaml';
 
 describe('agent metrics', () => {

@@ -1,6 +1,6 @@
 // The launcher's restart policy (CrashLoopBackOff-like): pure, times passed in.
 import { describe, expect, it } from 'vitest';
-import { RestartPolicy } from '../../cli/supervisor.js';
+import { RestartPolicy } from '../../fleet/supervisor.js';
 
 const opts = { baseMs: 500, maxMs: 4000, stableMs: 30_000, maxCrashes: 5, windowMs: 60_000 };
 

@@ -25,9 +25,9 @@ import {
   DEFAULT_RESOURCE_GROUP,
   DEFAULT_SUBSCRIPTION_ID,
   generateFleet,
-} from './fleet-generator.js';
+} from './generator.js';
 
-export { generateFleet, type GenerateFleetOptions } from './fleet-generator.js';
+export { generateFleet, type GenerateFleetOptions } from './generator.js';
 
 const specClusterSchema = z.strictObject({
   name: clusterStateSchema.shape.name,

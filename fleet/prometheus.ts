@@ -5,14 +5,12 @@
  * (Debian package `prometheus`, binary /usr/bin/prometheus).
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArcError, ERROR_CODES } from '../contract/index.js';
 import { fileSdTargets } from '../platform/metrics.js';
-import { Child } from './children.js';
-import { waitFor } from '../platform/wait.js';
-import { writeJsonAtomically } from '../platform/atomic-file.js';
+import { writeFileAtomically, writeJsonAtomically } from '../platform/atomic-file.js';
 
 export interface ScrapeTarget {
   readonly service: string;
@@ -93,82 +91,31 @@ export function findPrometheus(): string {
   );
 }
 
-export interface LocalPrometheus {
-  readonly url: string;
-  readonly configFile: string;
-  readonly child: Child;
-  stop(graceMs?: number): Promise<void>;
+/** `<dataDir>/prometheus/prometheus.yml`: where the component table's prometheus row reads its config. */
+export function prometheusConfigFile(dataDir: string): string {
+  return join(prometheusDir(dataDir), 'prometheus.yml');
 }
 
 /**
- * Writes `<dataDir>/prometheus/prometheus.yml` and starts Prometheus on 127.0.0.1:port with its TSDB
- * under `<dataDir>/prometheus/data`; resolves once /-/ready answers 200.
+ * Writes the configuration the prometheus row starts with: one job from the file_sd targets (an
+ * empty list until the launcher writes it), the alert rules under deploy/prometheus.
  */
-export async function startPrometheus(opts: {
+export async function writePrometheusConfig(opts: {
   dataDir: string;
-  port: number;
   rulesDir?: string;
   scrapeInterval?: string;
-  evaluationInterval?: string;
-  detached?: boolean;
-  startTimeoutMs?: number;
-  /** Called with the process as soon as it is spawned (before it is ready), e.g. to supervise it. */
-  onSpawn?: (child: Child) => void;
-}): Promise<LocalPrometheus> {
-  const bin = findPrometheus();
-  const dir = prometheusDir(opts.dataDir);
-  await mkdir(dir, { recursive: true });
+}): Promise<string> {
+  await mkdir(prometheusDir(opts.dataDir), { recursive: true });
   const file = targetsFile(opts.dataDir);
   if (!existsSync(file)) await writeTargets(opts.dataDir, []);
-  const configFile = join(dir, 'prometheus.yml');
-  await writeFile(
+  const configFile = prometheusConfigFile(opts.dataDir);
+  await writeFileAtomically(
     configFile,
     prometheusConfig({
       targetsFile: file,
       ruleFiles: ruleFiles(opts.rulesDir ?? defaultRulesDir()),
       ...(opts.scrapeInterval ? { scrapeInterval: opts.scrapeInterval } : {}),
-      ...(opts.evaluationInterval ? { evaluationInterval: opts.evaluationInterval } : {}),
     }),
   );
-  const logDir = join(opts.dataDir, 'logs');
-  await mkdir(logDir, { recursive: true });
-  const url = `http://127.0.0.1:${opts.port}`;
-  const child = new Child({
-    name: 'prometheus',
-    command: bin,
-    args: [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${opts.port}`,
-      '--storage.tsdb.retention.time=1d',
-    ],
-    env: process.env,
-    logDir,
-    detached: opts.detached ?? false,
-  });
-  const timeoutMs = opts.startTimeoutMs ?? 30_000;
-  try {
-    await waitFor(
-      async () => {
-        const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2000) }).catch(
-          () => undefined,
-        );
-        return res?.status === 200;
-      },
-      {
-        timeoutMs: timeoutMs,
-        onTimeout: () =>
-          new ArcError(
-            ERROR_CODES.InternalServerError,
-            `prometheus did not become ready on ${url} within ${timeoutMs / 1000} s (log: ${child.logFile})`,
-          ),
-        abort: () =>
-          child.exited ? new ArcError(ERROR_CODES.InternalServerError, child.describeExit()) : undefined,
-      },
-    );
-  } catch (err) {
-    await child.stop(2000);
-    throw err;
-  }
-  return { url, configFile, child, stop: (graceMs = 5000) => child.stop(graceMs) };
+  return configFile;
 }

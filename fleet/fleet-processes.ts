@@ -1,0 +1,179 @@
+/**
+ * The running processes of one fleet, one `ServiceProcess` per component row: start a row (spawn,
+ * wait for its readiness URL, announce it), start it again in place (same ports, same data), stop
+ * them all in reverse table order, report a crash, and keep `<dataDir>/fleet.json` current.
+ */
+import { join } from 'node:path';
+import { ArcError, ERROR_CODES } from '../contract/index.js';
+import { waitFor } from '../platform/wait.js';
+import { COMPONENTS, component, loopback, type ServiceName } from './components.js';
+import { readFleetFile, writeFleetFile, type FleetFile } from './fleet-file.js';
+import type { StartFleetOptions } from './options.js';
+import type { FleetPlan } from './plan.js';
+import { ServiceProcess } from './process.js';
+import { DEFAULT_RESTART_POLICY } from './supervisor.js';
+import { Supervisor } from './supervision.js';
+
+export class FleetProcesses {
+  readonly processes = new Map<ServiceName, ServiceProcess>();
+  readonly supervisor: Supervisor;
+  private stopped = false;
+  private readonly startedAt = new Date().toISOString();
+
+  constructor(
+    private readonly plan: FleetPlan,
+    private readonly opts: StartFleetOptions,
+    private readonly log: (line: string) => void,
+  ) {
+    this.supervisor = new Supervisor({
+      policy: { ...DEFAULT_RESTART_POLICY, ...opts.restartPolicy },
+      logFile: join(plan.logDir, 'supervisor.log'),
+      respawn: (name) => this.respawn(name),
+      log,
+      changed: () => this.saveFleetFile(),
+    });
+  }
+
+  /** Spawns a row's process, waits until it is ready and announces it. */
+  async start(name: ServiceName): Promise<void> {
+    this.checkAborted();
+    const row = component(name);
+    const a = this.plan.addresses;
+    const proc = ServiceProcess.start({
+      name,
+      command: row.run.kind === 'node' ? process.execPath : row.run.find(),
+      args:
+        row.run.kind === 'node'
+          ? [join(this.plan.distDir, 'services', name, 'main.js')]
+          : (row.args?.(a) ?? []),
+      env: { ...(row.run.kind === 'node' ? this.plan.serviceEnv : process.env), ...row.env?.(a) },
+      logDir: this.plan.logDir,
+      detached: this.plan.detached,
+      ...(this.opts.captureLogs ? { capture: true } : {}),
+    });
+    this.processes.set(name, proc);
+    this.supervisor.watch(name, proc);
+    await this.waitReady(name, proc, () => this.interrupted() ?? this.failureError());
+    if (row.announce) this.log(`${name} ${row.announce(a)}`);
+  }
+
+  /** Starts a row again in place; resolves once it is ready. */
+  async respawn(name: ServiceName): Promise<void> {
+    const proc = this.processes.get(name);
+    if (!proc) return this.start(name);
+    if (proc.running) await proc.stop();
+    proc.spawn();
+    this.supervisor.watch(name, proc);
+    await this.waitReady(name, proc, () =>
+      proc.exited ? new ArcError(ERROR_CODES.InternalServerError, proc.describeExit()) : undefined,
+    );
+  }
+
+  private async waitReady(
+    name: ServiceName,
+    proc: ServiceProcess,
+    abort: () => Error | undefined,
+  ): Promise<void> {
+    const url = component(name).readyUrl?.(this.plan.addresses);
+    if (url === undefined) return;
+    const timeoutMs = this.opts.startTimeoutMs ?? 30_000;
+    await waitFor(
+      async () => {
+        const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+        await res.body?.cancel();
+        return res.status === 200;
+      },
+      {
+        timeoutMs,
+        abort,
+        onTimeout: () =>
+          new ArcError(
+            ERROR_CODES.InternalServerError,
+            `${name} did not answer GET ${url} with 200 within ${timeoutMs / 1000} s (log: ${proc.logFile})`,
+          ),
+      },
+    );
+  }
+
+  interrupted(): Error | undefined {
+    return this.opts.signal?.aborted
+      ? new ArcError(ERROR_CODES.InternalServerError, 'start-up interrupted')
+      : undefined;
+  }
+
+  checkAborted(): void {
+    const err = this.interrupted();
+    if (err) throw err;
+  }
+
+  /** A process that exited unasked, described; once supervised, only one the supervisor gave up on. */
+  failure(): string | undefined {
+    for (const [name, proc] of this.processes) {
+      if (!proc.exited || proc.stopping) continue;
+      if (!this.supervisor.active) return proc.describeExit();
+      const gaveUp = this.supervisor.gaveUp(name);
+      if (gaveUp !== undefined) return `${proc.describeExit()}\n(not restarted: ${gaveUp})`;
+    }
+    return undefined;
+  }
+
+  failureError(): Error | undefined {
+    const f = this.failure();
+    return f === undefined ? undefined : new ArcError(ERROR_CODES.InternalServerError, f);
+  }
+
+  supervise(on: boolean): void {
+    this.supervisor.active = on;
+  }
+
+  pids(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, p] of this.processes) if (p.running && p.pid !== undefined) out[name] = p.pid;
+    return out;
+  }
+
+  fleetFile(): FleetFile {
+    const p = this.plan;
+    return {
+      version: 1,
+      dataDir: p.dataDir,
+      subscriptionId: p.subscriptionId,
+      resourceGroup: p.resourceGroup,
+      hubUrl: loopback(p.addresses.hubPort),
+      natsUrl: `nats://127.0.0.1:${p.addresses.natsPort}`,
+      natsMonitorUrl: loopback(p.addresses.natsMonitorPort),
+      egressApiUrl: loopback(p.addresses.egressApiPort),
+      kubeApiserverUrl: loopback(p.addresses.kubeApiserverPort),
+      timeScale: p.timeScale,
+      epochMs: p.epochMs,
+      clusterCount: p.clusters.length,
+      detached: p.detached,
+      launcherPid: process.pid,
+      pids: this.pids(),
+      startedAt: this.startedAt,
+      supervised: this.supervisor.active,
+      supervision: this.supervisor.summary(),
+    };
+  }
+
+  async saveFleetFile(): Promise<void> {
+    if (!this.stopped) await writeFleetFile(this.fleetFile());
+  }
+
+  /** Stops every process, in reverse table order; safe to call twice. */
+  async stop(graceMs = 5000): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.supervisor.stop();
+    const order = COMPONENTS.map((c) => c.name)
+      .filter((n) => this.processes.has(n))
+      .reverse();
+    // The agents together (they only hold client connections), then each server in turn.
+    const agents = order.filter((n) => component(n).agent === true);
+    await Promise.all(agents.map((n) => this.processes.get(n)?.stop(graceMs)));
+    for (const n of order) if (!agents.includes(n)) await this.processes.get(n)?.stop(graceMs);
+    for (const p of this.processes.values()) p.close();
+    const file = await readFleetFile(this.plan.dataDir);
+    if (file && file.launcherPid === process.pid) await writeFleetFile({ ...file, pids: {} });
+  }
+}

@@ -1,0 +1,151 @@
+/** What `startFleet` hands back: addresses, the processes, and the operations on a running fleet. */
+import { ArcError, ERROR_CODES, type ClusterState, type ConnectedCluster } from '../contract/index.js';
+import type { ClusterStore } from '../agent-runtime/cluster-store.js';
+import type { SimClock } from '../platform/clock.js';
+import { loopback, type ServiceName } from './components.js';
+import type { HubClient, PutResult } from './clients/hub-client.js';
+import type { FleetProcesses } from './fleet-processes.js';
+import { connectCluster } from './onboard.js';
+import type { FleetPlan } from './plan.js';
+import type { ServiceProcess } from './process.js';
+import { waitAllConnected, type Progress } from './progress.js';
+import type { ServiceSupervision } from './supervision.js';
+
+export interface WaitOptions {
+  readonly timeoutMs?: number;
+  readonly pollMs?: number;
+  readonly onProgress?: (p: Progress) => void;
+  /** Default: every cluster of the fleet. */
+  readonly names?: readonly string[];
+}
+
+export interface FleetHandle {
+  readonly dataDir: string;
+  readonly hubUrl: string;
+  readonly hubPort: number;
+  readonly natsUrl: string;
+  readonly natsMonitorUrl: string;
+  /** The local Prometheus (with `prometheus: true`). */
+  readonly prometheusUrl: string | undefined;
+  /** The file_sd JSON listing every /metrics target: `<dataDir>/prometheus/targets.json`. */
+  readonly targetsFile: string;
+  /** Control API of the egress gateway every agent connection leaves through. */
+  readonly egressApiUrl: string;
+  /** The emulated apiserver (cluster side); a cluster's API is `<url>/clusters/<name>`. */
+  readonly kubeApiserverUrl: string;
+  readonly subscriptionId: string;
+  readonly resourceGroup: string;
+  readonly timeScale: number;
+  readonly epochMs: number;
+  readonly clock: SimClock;
+  readonly clusters: readonly ClusterState[];
+  readonly store: ClusterStore;
+  readonly client: HubClient;
+  /** The components this fleet runs, in start order. */
+  readonly services: readonly ServiceName[];
+  /** The environment every Node service was started with. */
+  readonly serviceEnv: Readonly<NodeJS.ProcessEnv>;
+  pids(): Record<string, number>;
+  /** The process of a component (its logs, its restarts), or undefined when the fleet does not run it. */
+  process(name: ServiceName): ServiceProcess | undefined;
+  /** A process that exited without being asked to, described; undefined while all run. */
+  failure(): string | undefined;
+  /** Sends a signal to one service (e.g. SIGKILL the hub) as an intentional stop: it is not restarted. */
+  kill(name: ServiceName, signal?: NodeJS.Signals): void;
+  /** Sends a signal to one service as a crash would (default SIGKILL): the supervisor restarts it. */
+  crash(name: ServiceName, signal?: NodeJS.Signals): void;
+  /** Per service: pid, restarts and last unasked exit. */
+  supervision(): ServiceSupervision[];
+  /**
+   * Stops restarting services (at once, before stop()): on Ctrl-C the terminal signals every process
+   * of the group, and their exits are not crashes.
+   */
+  unsupervise(): void;
+  /** Stops (SIGTERM→SIGKILL) if still running, then starts the service again; waits until it is ready. */
+  restart(name: ServiceName): Promise<void>;
+  /** Onboards (again) a cluster that is in the store. */
+  connect(name: string): Promise<PutResult>;
+  list(): Promise<ConnectedCluster[]>;
+  waitAllConnected(opts?: WaitOptions): Promise<Progress>;
+  /** Stops every process (agents, servers, broker); safe to call twice. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export function createHandle(deps: {
+  plan: FleetPlan;
+  fleet: FleetProcesses;
+  store: ClusterStore;
+  client: HubClient;
+  targetsFile: string;
+}): FleetHandle {
+  const { plan, fleet, store, client } = deps;
+  const a = plan.addresses;
+  const allNames = plan.clusters.map((c) => c.name.toLowerCase());
+  return {
+    dataDir: plan.dataDir,
+    hubUrl: loopback(a.hubPort),
+    hubPort: a.hubPort,
+    natsUrl: `nats://127.0.0.1:${a.natsPort}`,
+    natsMonitorUrl: loopback(a.natsMonitorPort),
+    prometheusUrl: plan.services.includes('prometheus') ? loopback(a.prometheusPort) : undefined,
+    targetsFile: deps.targetsFile,
+    egressApiUrl: loopback(a.egressApiPort),
+    kubeApiserverUrl: loopback(a.kubeApiserverPort),
+    subscriptionId: plan.subscriptionId,
+    resourceGroup: plan.resourceGroup,
+    timeScale: plan.timeScale,
+    epochMs: plan.epochMs,
+    clock: plan.clock,
+    clusters: plan.clusters,
+    store,
+    client,
+    services: plan.services,
+    serviceEnv: plan.serviceEnv,
+    pids: () => fleet.pids(),
+    process: (name) => fleet.processes.get(name),
+    failure: () => fleet.failure(),
+    kill(name, signal = 'SIGTERM') {
+      const proc = fleet.processes.get(name);
+      if (proc) {
+        proc.stopping = true;
+        proc.signal(signal);
+      }
+    },
+    crash(name, signal = 'SIGKILL') {
+      fleet.processes.get(name)?.signal(signal);
+    },
+    supervision: () => fleet.supervisor.report(fleet.processes),
+    unsupervise: () => fleet.supervisor.pause(),
+    async restart(name) {
+      await fleet.respawn(name);
+      await fleet.saveFleetFile();
+    },
+    async connect(name) {
+      const state = await store.readState(name);
+      if (!state)
+        throw new ArcError(
+          ERROR_CODES.NotFound,
+          `cluster ${name} is not in the cluster store ${store.root}`,
+          {
+            status: 404,
+          },
+        );
+      return connectCluster(client, store, state);
+    },
+    async list() {
+      return (await client.listClusters(plan.subscriptionId)).value;
+    },
+    waitAllConnected(w: WaitOptions = {}) {
+      return waitAllConnected({
+        client,
+        subscriptionId: plan.subscriptionId,
+        names: new Set(w.names ? w.names.map((n) => n.toLowerCase()) : allNames),
+        timeoutMs: w.timeoutMs ?? 180_000,
+        pollMs: w.pollMs ?? 500,
+        ...(w.onProgress ? { onProgress: w.onProgress } : {}),
+        abort: () => fleet.failureError(),
+      });
+    },
+    stop: (graceMs) => fleet.stop(graceMs),
+  };
+}
