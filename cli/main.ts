@@ -15,14 +15,14 @@ import {
   setAgentsCommand,
   showCommand,
   upgradeCommand,
-} from './commands.js';
-import { registerChaosCommands } from './chaos.js';
+} from './commands/cluster.js';
+import { registerChaosCommands } from './commands/chaos.js';
 import { loadContext, type ContextOptions } from './context.js';
-import { initFleet } from './init.js';
+import { initFleet } from './commands/init.js';
 import { DEFAULT_CLUSTER_COUNT, DEFAULT_DATA_DIR, DEFAULT_TIME_SCALE } from '../fleet/index.js';
-import { detachCommand, downCommand, psCommand, upCommand } from './up.js';
-import { moveCluster } from './region-move.js';
-import { DEFAULT_PROXY_PORT, startClientProxy } from './proxy.js';
+import { detachCommand, downCommand, psCommand, upCommand } from './commands/up.js';
+import { moveCluster } from './commands/move.js';
+import { DEFAULT_PROXY_PORT, startClientProxy } from './commands/proxy.js';
 
 function intArg(min: number, max: number) {
   return (value: string): number => {

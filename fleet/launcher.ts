@@ -6,7 +6,7 @@
  *
  * The one launcher: `arcfleet up`, the tests, the bench and `arcfleet chaos run` all start fleets here.
  *
- *   import { startFleet } from '../fleet/index.js';
+ *   import { startFleet } from './index.js';
  *   const fleet = await startFleet({ dataDir, clusters: 5, timeScale: 600 });
  *   await fleet.waitAllConnected({ timeoutMs: 60_000 });
  *   ...

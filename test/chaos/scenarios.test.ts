@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startFleet, type FleetHandle } from '../../fleet/index.js';
-import type { ScenarioReport } from '../../cli/scenario-runner.js';
+import type { ScenarioReport } from '../../cli/scenario/runner.js';
 import { ENV } from '../../platform/settings.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';
 import { DIST_DIR, REPO_ROOT } from '../helpers/paths.js';

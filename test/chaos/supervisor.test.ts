@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type FleetHandle, type ServiceName } from '../../fleet/index.js';
 import { readFleetFile } from '../../fleet/fleet-file.js';
-import { psCommand } from '../../cli/up.js';
+import { psCommand } from '../../cli/commands/up.js';
 import type { ConnectedCluster } from '../../contract/index.js';
 import { ENV } from '../../platform/settings.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type FleetHandle } from '../../fleet/index.js';
-import { startClientProxy } from '../../cli/proxy.js';
+import { startClientProxy } from '../../cli/commands/proxy.js';
 import { ENV } from '../../platform/settings.js';
 import { AGENT_NAMES } from '../../contract/index.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { initFleet } from '../../cli/init.js';
+import { initFleet } from '../../cli/commands/init.js';
 import { HubClient } from '../../fleet/clients/hub-client.js';
 import { DEFAULT_SUBSCRIPTION_ID } from '../../fleet/generator.js';
 import { TestFleet } from '../helpers/fleet.js';

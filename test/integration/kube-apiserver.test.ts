@@ -13,34 +13,15 @@ import { ENV } from '../../platform/settings.js';
 import { KubeApiError, KubeClient, type KubeObject } from '../../agent-runtime/kube-client.js';
 import { DIST_DIR, REPO_ROOT } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
+import { clusterState, nodePool } from '../helpers/fixtures.js';
 
 function state(name: string, pools: number): ClusterState {
-  return {
-    name,
-    subscriptionId: 'sub',
-    resourceGroup: 'rg',
-    location: 'westeurope',
-    distribution: 'aks',
-    distributionVersion: '',
-    infrastructure: 'azure',
+  return clusterState(name, {
     kubernetesVersion: name === 'alpha' ? '1.30.4' : '1.29.7',
-    agentVersion: '1.21.10',
-    nodePools: Array.from({ length: pools }, (_, i) => ({
-      name: `pool${i}`,
-      vmSize: 'Standard_D4s_v5',
-      osType: 'Linux' as const,
-      osSku: 'Ubuntu',
-      nodeImageVersion: 'AKSUbuntu-2204gen2-202409.1',
-      count: 2,
-      coresPerNode: 4,
-    })),
-    tags: {},
-    generation: 0,
+    nodePools: Array.from({ length: pools }, (_, i) => nodePool({ name: `pool${i}`, count: 2 })),
     changedAt: new Date().toISOString(),
-    stoppedAgents: [],
     features: { clusterConnect: name === 'alpha' },
-    faults: {},
-  };
+  });
 }
 
 class Apiserver {

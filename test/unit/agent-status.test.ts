@@ -8,36 +8,10 @@ import { AgentHost } from '../../agent-runtime/agent-host.js';
 import type { AgentStatus, ClusterState } from '../../contract/index.js';
 import { ClusterStore } from '../../agent-runtime/cluster-store.js';
 import { createLogger } from '../../platform/log.js';
+import { clusterState, nodePool } from '../helpers/fixtures.js';
 
 function state(name: string): ClusterState {
-  return {
-    name,
-    subscriptionId: 'sub',
-    resourceGroup: 'rg',
-    location: 'westeurope',
-    distribution: 'aks',
-    distributionVersion: '',
-    infrastructure: 'azure',
-    kubernetesVersion: '1.30.4',
-    agentVersion: '1.21.10',
-    nodePools: [
-      {
-        name: 'pool1',
-        vmSize: 'Standard_D4s_v5',
-        osType: 'Linux',
-        osSku: 'Ubuntu',
-        nodeImageVersion: 'x',
-        count: 3,
-        coresPerNode: 4,
-      },
-    ],
-    tags: {},
-    generation: 0,
-    changedAt: '2026-01-01T00:00:00.000Z',
-    stoppedAgents: [],
-    features: { clusterConnect: true },
-    faults: {},
-  };
+  return clusterState(name, { nodePools: [nodePool({ nodeImageVersion: 'x' })] });
 }
 
 const statusOf = async (store: ClusterStore, name: string): Promise<AgentStatus | undefined> =>

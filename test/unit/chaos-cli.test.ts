@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatRules, parseTargets } from '../../cli/chaos.js';
+import { formatRules, parseTargets } from '../../cli/commands/chaos.js';
 
 describe('arcfleet chaos targets', () => {
   it('takes exactly one of names, --percent, --selector, --all', () => {

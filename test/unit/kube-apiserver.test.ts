@@ -27,6 +27,7 @@ import {
 } from '../../services/kube-apiserver/selectors.js';
 import { KubeStatusError } from '../../services/kube-apiserver/status.js';
 import { validateObject } from '../../services/kube-apiserver/validate.js';
+import { clusterState, nodePool } from '../helpers/fixtures.js';
 
 function res(apiVersion: string, kind: string): KubeResource {
   const r = resourceForKind(apiVersion, kind);
@@ -46,27 +47,10 @@ function cm(name: string, namespace = 'default', labels?: Record<string, string>
 }
 
 function state(name: string, over: Partial<ClusterState> = {}): ClusterState {
-  return {
-    name,
-    subscriptionId: 'sub',
-    resourceGroup: 'rg',
-    location: 'westeurope',
-    distribution: 'aks',
-    distributionVersion: '',
-    infrastructure: 'azure',
-    kubernetesVersion: '1.30.4',
-    agentVersion: '1.21.10',
+  return clusterState(name, {
     nodePools: [
-      {
-        name: 'sys',
-        vmSize: 'Standard_D4s_v5',
-        osType: 'Linux',
-        osSku: 'Ubuntu',
-        nodeImageVersion: 'img-1',
-        count: 2,
-        coresPerNode: 4,
-      },
-      {
+      nodePool({ name: 'sys', nodeImageVersion: 'img-1', count: 2 }),
+      nodePool({
         name: 'win',
         vmSize: 'Standard_D8ps_v5',
         osType: 'Windows',
@@ -74,16 +58,10 @@ function state(name: string, over: Partial<ClusterState> = {}): ClusterState {
         nodeImageVersion: 'img-w',
         count: 1,
         coresPerNode: 8,
-      },
+      }),
     ],
-    tags: {},
-    generation: 0,
-    changedAt: '2026-01-01T00:00:00.000Z',
-    stoppedAgents: [],
-    features: { clusterConnect: true },
-    faults: {},
     ...over,
-  };
+  });
 }
 
 function status(

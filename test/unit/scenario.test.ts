@@ -3,7 +3,13 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeStep, evalDuration, formatSim, gatewayTargets, parseScenario } from '../../cli/scenario.js';
+import {
+  describeStep,
+  evalDuration,
+  formatSim,
+  gatewayTargets,
+  parseScenario,
+} from '../../cli/scenario/scenario.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 const timings = { offlineThresholdMs: 15 * 60_000, heartbeatIntervalMs: 60_000 };

@@ -14,10 +14,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { ArcError, ERROR_CODES } from '../contract/index.js';
-import type { FleetContext } from './context.js';
-import { connectCluster, disconnectCluster } from '../fleet/onboard.js';
-import { waitFor } from '../platform/wait.js';
+import { ArcError, ERROR_CODES } from '../../contract/index.js';
+import type { FleetContext } from '../context.js';
+import { connectCluster, disconnectCluster } from '../../fleet/onboard.js';
+import { waitFor } from '../../platform/wait.js';
 
 export const CONFIG_API_VERSION = '2024-11-01';
 export const LINKER_API_VERSION = '2024-04-01';

@@ -3,13 +3,13 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ClusterStore } from '../agent-runtime/cluster-store.js';
-import { parseDuration } from '../platform/duration.js';
-import { isAlive, stopPid, tailOf } from '../fleet/process.js';
-import { readFleetFile, writeFleetFile, type FleetFile } from '../fleet/fleet-file.js';
-import { HubClient } from '../fleet/clients/hub-client.js';
-import { delay as sleep } from '../platform/wait.js';
-import { clockTime, table } from './format.js';
+import { ClusterStore } from '../../agent-runtime/cluster-store.js';
+import { parseDuration } from '../../platform/duration.js';
+import { isAlive, stopPid, tailOf } from '../../fleet/process.js';
+import { readFleetFile, writeFleetFile, type FleetFile } from '../../fleet/fleet-file.js';
+import { HubClient } from '../../fleet/clients/hub-client.js';
+import { delay as sleep } from '../../platform/wait.js';
+import { clockTime, table } from '../format.js';
 import {
   COMPONENTS,
   DEFAULT_DATA_DIR,
@@ -17,14 +17,14 @@ import {
   startFleet,
   type FleetHandle,
   type StartFleetOptions,
-} from '../fleet/index.js';
+} from '../../fleet/index.js';
 import {
   formatCounts,
   waitAllConnected,
   WaitTimeoutError,
   watchTransitions,
   type Progress,
-} from '../fleet/progress.js';
+} from '../../fleet/progress.js';
 
 export interface UpOptions extends StartFleetOptions {
   /** Real time to wait for every cluster to be Connected (default 180 s). */

@@ -9,8 +9,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Readable } from 'node:stream';
 import { writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
-import { endToEndHeaders, ArcError, ERROR_CODES, type ClusterRef } from '../contract/index.js';
-import type { HubClient } from '../fleet/clients/hub-client.js';
+import { endToEndHeaders, ArcError, ERROR_CODES, type ClusterRef } from '../../contract/index.js';
+import type { HubClient } from '../../fleet/clients/hub-client.js';
 
 /** The az CLI's default client proxy port. */
 export const DEFAULT_PROXY_PORT = 47011;

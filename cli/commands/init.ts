@@ -6,14 +6,14 @@
  * that already have an onboarding or identity secret are not onboarded again.
  */
 import { resolve } from 'node:path';
-import { ClusterStore } from '../agent-runtime/cluster-store.js';
-import { type ClusterState, ArcError, ERROR_CODES } from '../contract/index.js';
-import { clockFromConfig, compileCommonConfig, type Env } from '../platform/settings.js';
-import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, generateFleet } from '../fleet/generator.js';
-import { HubClient } from '../fleet/clients/hub-client.js';
-import { connectCluster } from '../fleet/onboard.js';
-import { mapLimit } from '../platform/limit.js';
-import { waitFor } from '../platform/wait.js';
+import { ClusterStore } from '../../agent-runtime/cluster-store.js';
+import { type ClusterState, ArcError, ERROR_CODES } from '../../contract/index.js';
+import { clockFromConfig, compileCommonConfig, type Env } from '../../platform/settings.js';
+import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, generateFleet } from '../../fleet/generator.js';
+import { HubClient } from '../../fleet/clients/hub-client.js';
+import { connectCluster } from '../../fleet/onboard.js';
+import { mapLimit } from '../../platform/limit.js';
+import { waitFor } from '../../platform/wait.js';
 
 export interface InitOptions {
   readonly clusters: number;

@@ -13,13 +13,13 @@ import {
   selectTargets,
   type ClusterLabels,
   AGENT_NAMES,
-} from '../contract/index.js';
-import { callGateway } from '../fleet/clients/egress-gateway.js';
-import { connectCommand, deleteCommand, scaleCommand, setAgentsCommand, upgradeCommand } from './commands.js';
-import type { FleetContext } from './context.js';
-import { mapLimit } from '../platform/limit.js';
-import { delay as sleep } from '../platform/wait.js';
-import { countStatuses, formatCounts } from '../fleet/progress.js';
+} from '../../contract/index.js';
+import { callGateway } from '../../fleet/clients/egress-gateway.js';
+import { connectCommand, deleteCommand, scaleCommand, setAgentsCommand, upgradeCommand } from '../commands/cluster.js';
+import type { FleetContext } from '../context.js';
+import { mapLimit } from '../../platform/limit.js';
+import { delay as sleep } from '../../platform/wait.js';
+import { countStatuses, formatCounts } from '../../fleet/progress.js';
 import {
   describeStep,
   evalDuration,

@@ -11,9 +11,9 @@
  */
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
-import { CONNECTIVITY_STATUSES, ArcError, ERROR_CODES } from '../contract/index.js';
-import { parseDuration } from '../platform/duration.js';
-import { NODE_SERVICES } from '../fleet/index.js';
+import { CONNECTIVITY_STATUSES, ArcError, ERROR_CODES } from '../../contract/index.js';
+import { parseDuration } from '../../platform/duration.js';
+import { NODE_SERVICES } from '../../fleet/index.js';
 
 export const SERVICES = ['nats-server', ...NODE_SERVICES] as const;
 export type ScenarioService = (typeof SERVICES)[number];

@@ -5,15 +5,15 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ArcError, ERROR_CODES } from '../contract/index.js';
-import { formatDuration } from '../platform/duration.js';
-import { isAlive } from '../fleet/process.js';
-import { loadContext } from './context.js';
-import { readFleetFile, type FleetFile } from '../fleet/fleet-file.js';
-import { runningFleet, startFleet, type FleetHandle } from '../fleet/index.js';
-import { delay as sleep } from '../platform/wait.js';
+import { ArcError, ERROR_CODES } from '../../contract/index.js';
+import { formatDuration } from '../../platform/duration.js';
+import { isAlive } from '../../fleet/process.js';
+import { loadContext } from '../context.js';
+import { readFleetFile, type FleetFile } from '../../fleet/fleet-file.js';
+import { runningFleet, startFleet, type FleetHandle } from '../../fleet/index.js';
+import { delay as sleep } from '../../platform/wait.js';
 import { parseScenario, type Scenario, type ScenarioService } from './scenario.js';
-import { formatStep, formatSummary, runScenario, type ScenarioFleet } from './scenario-runner.js';
+import { formatStep, formatSummary, runScenario, type ScenarioFleet } from './runner.js';
 
 export interface ChaosRunOptions {
   readonly dataDir: string;

@@ -3,11 +3,11 @@
  * `<dataDir>/fleet.json`, or --gateway-url). Target parsing is pure and unit-tested.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { ArcError, ERROR_CODES, parseSelector } from '../contract/index.js';
-import { parseDuration } from '../platform/duration.js';
-import { DEFAULT_DATA_DIR } from '../fleet/index.js';
-import { chaosRunCommand } from './scenario-command.js';
-import { callGateway, gatewayUrl } from '../fleet/clients/egress-gateway.js';
+import { ArcError, ERROR_CODES, parseSelector } from '../../contract/index.js';
+import { parseDuration } from '../../platform/duration.js';
+import { DEFAULT_DATA_DIR } from '../../fleet/index.js';
+import { chaosRunCommand } from '../scenario/command.js';
+import { callGateway, gatewayUrl } from '../../fleet/clients/egress-gateway.js';
 
 export interface TargetFlags {
   readonly percent?: number;
