@@ -7,8 +7,8 @@
  */
 import { headers, type Msg, type NatsConnection } from 'nats';
 import { pino } from 'pino';
-import { AgentGateway } from '../services/hub/agent-gateway.js';
-import type { Hub } from '../services/hub/hub.js';
+import { AgentGateway } from '../services/hub/agent-bus/agent-bus.js';
+import type { Hub } from '../services/hub/connected-clusters/connected-clusters.js';
 import type { HubMetrics } from '../services/hub/metrics.js';
 import { initTelemetry } from '../platform/tracing.js';
 

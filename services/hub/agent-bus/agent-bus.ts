@@ -24,9 +24,9 @@ import {
   parseAgentSubject,
   subjects,
   type ClusterRef,
-} from '../../contract/index.js';
-import { HEADER_IDENTITY, HEADER_SIGNATURE } from '../../platform/identity.js';
-import type { Logger } from '../../platform/log.js';
+} from '../../../contract/index.js';
+import { HEADER_IDENTITY, HEADER_SIGNATURE } from '../../../platform/identity.js';
+import type { Logger } from '../../../platform/log.js';
 import {
   ATTR,
   agentSubjectTemplate,
@@ -34,10 +34,10 @@ import {
   failActiveSpan,
   startMessagingSpan,
   tracingEnabled,
-} from '../../platform/tracing.js';
-import type { ConfigurationService } from './configuration/service.js';
-import type { Hub } from './hub.js';
-import type { HubMetrics } from './metrics.js';
+} from '../../../platform/tracing.js';
+import type { ConfigurationService } from '../configuration/service.js';
+import type { Hub } from '../connected-clusters/connected-clusters.js';
+import type { HubMetrics } from '../metrics.js';
 
 export interface AgentGatewayOptions {
   nc: NatsConnection;

@@ -9,8 +9,8 @@
  * the hub has acknowledged can be lost by a hub crash: an agent that got no reply sends again.
  */
 import type { KV } from 'nats';
-import type { Logger } from '../../platform/log.js';
-import type { ClusterRecord } from './projection.js';
+import type { Logger } from '../../../platform/log.js';
+import type { ClusterRecord } from '../connected-clusters/projection.js';
 
 /** Anything stored by key: the cluster projections, and the configuration documents (configuration/). */
 export interface KeyedRecord {

@@ -3,7 +3,7 @@
  * for "everything after seq N"; a reader that fell further behind than the buffer learns it
  * (`truncated`) and should re-read the resources.
  */
-import type { ConnectivityStatus } from '../../contract/index.js';
+import type { ConnectivityStatus } from '../../../contract/index.js';
 
 export interface FleetEvent {
   seq: number;

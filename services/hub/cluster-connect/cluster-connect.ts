@@ -30,12 +30,12 @@ import {
   ArcError,
   ERROR_CODES,
   clusterKey,
-} from '../../contract/index.js';
-import type { Clock } from '../../platform/clock.js';
-import type { IdentityAuthority } from '../../platform/identity.js';
-import type { Logger } from '../../platform/log.js';
-import { CLUSTER_PATH, apiVersionOf, refOf, type ClusterParams } from './arm-api.js';
-import type { Hub } from './hub.js';
+} from '../../../contract/index.js';
+import type { Clock } from '../../../platform/clock.js';
+import type { IdentityAuthority } from '../../../platform/identity.js';
+import type { Logger } from '../../../platform/log.js';
+import { CLUSTER_PATH, apiVersionOf, refOf, type ClusterParams } from '../connected-clusters/routes.js';
+import type { Hub } from '../connected-clusters/connected-clusters.js';
 
 export const CONNECT_PREFIX = '/arcfleet/v1/clusterconnect';
 

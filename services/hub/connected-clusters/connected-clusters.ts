@@ -2,8 +2,8 @@
  * The hub's behaviour: ARM operations on connectedClusters and the agent protocol, over an injected
  * store, clock and control publisher. No network code here.
  */
-import type { ArcTimings } from '../../platform/settings.js';
-import type { Clock } from '../../platform/clock.js';
+import type { ArcTimings } from '../../../platform/settings.js';
+import type { Clock } from '../../../platform/clock.js';
 import {
   ArcError,
   ERROR_CODES,
@@ -20,12 +20,12 @@ import {
   type RegisterRequest,
   type ConnectivityStatus,
   type ProvisioningState,
-} from '../../contract/index.js';
-import type { IdentityAuthority } from '../../platform/identity.js';
-import { ProofVerifier, newBootstrapToken, type CertificateClaims } from '../../platform/identity.js';
-import type { Logger } from '../../platform/log.js';
+} from '../../../contract/index.js';
+import type { IdentityAuthority } from '../../../platform/identity.js';
+import { ProofVerifier, newBootstrapToken, type CertificateClaims } from '../../../platform/identity.js';
+import type { Logger } from '../../../platform/log.js';
 import { evaluate, onCertificate, onHeartbeat, type Step, type Transition } from './connectivity.js';
-import type { HubMetrics } from './metrics.js';
+import type { HubMetrics } from '../metrics.js';
 import {
   hashToken,
   healthSignature,
@@ -34,9 +34,9 @@ import {
   type ClusterRecord,
   type DesiredResource,
 } from './projection.js';
-import type { PatchChange } from './arm-validation.js';
-import type { ProjectionStore } from './store.js';
-import { ATTR, spanEvent } from '../../platform/tracing.js';
+import type { PatchChange } from './validation.js';
+import type { ProjectionStore } from '../persistence/projection-store.js';
+import { ATTR, spanEvent } from '../../../platform/tracing.js';
 
 export const MAX_CLUSTERS_PER_RESOURCE_GROUP = 800;
 

@@ -9,13 +9,13 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ArcError, ERROR_CODES } from '../../contract/index.js';
-import type { Logger } from '../../platform/log.js';
-import type { EventLog } from './event-log.js';
-import type { Hub } from './hub.js';
+import { ArcError, ERROR_CODES } from '../../../contract/index.js';
+import type { Logger } from '../../../platform/log.js';
+import type { EventLog } from '../connected-clusters/event-log.js';
+import type { Hub } from '../connected-clusters/connected-clusters.js';
 import { LiveFeed, type FeedClient, type Tile } from './live-feed.js';
-import type { HubMetrics } from './metrics.js';
-import { renderResource } from './projection.js';
+import type { HubMetrics } from '../metrics.js';
+import { renderResource } from '../connected-clusters/projection.js';
 
 const PAGE_DIR = fileURLToPath(new URL('./page/', import.meta.url));
 const ASSETS: Record<string, string> = {

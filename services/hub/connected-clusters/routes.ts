@@ -10,12 +10,12 @@ import {
   ERROR_CODES,
   isArcError,
   type ClusterRef,
-} from '../../contract/index.js';
-import type { ArcTimings } from '../../platform/settings.js';
-import type { Logger } from '../../platform/log.js';
-import { parsePatchBody, parsePutBody } from './arm-validation.js';
-import type { Hub } from './hub.js';
-import type { HubMetrics } from './metrics.js';
+} from '../../../contract/index.js';
+import type { ArcTimings } from '../../../platform/settings.js';
+import type { Logger } from '../../../platform/log.js';
+import { parsePatchBody, parsePutBody } from './validation.js';
+import type { Hub } from './connected-clusters.js';
+import type { HubMetrics } from '../metrics.js';
 import type { EventLog } from './event-log.js';
 import { renderResource } from './projection.js';
 
