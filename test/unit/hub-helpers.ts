@@ -10,7 +10,7 @@ import {
   subjects,
   type ClusterRef,
 } from '../../contract/index.js';
-import { Hub } from '../../services/hub/connected-clusters/connected-clusters.js';
+import { Hub } from '../../services/hub/hub.js';
 import { createHubMetrics } from '../../services/hub/metrics.js';
 import type { ClusterRecord } from '../../services/hub/connected-clusters/projection.js';
 import { parsePutBody } from '../../services/hub/connected-clusters/validation.js';

@@ -4,7 +4,7 @@ import { encodeMessage, PROTOCOL_VERSION, clusterKey, subjects, isArcError } fro
 import { parsePutBody } from '../../services/hub/connected-clusters/validation.js';
 import { ProjectionStore } from '../../services/hub/persistence/projection-store.js';
 import { createLogger } from '../../platform/log.js';
-import { Hub } from '../../services/hub/connected-clusters/connected-clusters.js';
+import { Hub } from '../../services/hub/hub.js';
 import { createHubMetrics } from '../../services/hub/metrics.js';
 import { DEFAULT_TIMINGS } from '../../platform/settings.js';
 import { FakeClock } from '../../platform/clock.js';
