@@ -24,7 +24,7 @@ export default tseslint.config(
   },
   {
     // The hub's page: plain browser JavaScript, served as is.
-    files: ['services/hub/page/**/*.js'],
+    files: ['services/hub/live/page/**/*.js'],
     languageOptions: {
       sourceType: 'script',
       globals: {

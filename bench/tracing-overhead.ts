@@ -1,14 +1,14 @@
 /**
  * `node dist/bench/tracing-overhead.js`: what tracing costs the hub per inbound message. Runs the hub's
- * real NATS boundary (AgentGateway.handle: subject parsing, size check, JSON + schema validation,
+ * real NATS boundary (AgentBus.handle: subject parsing, size check, JSON + schema validation,
  * dispatch) on a heartbeat in process, with a stub hub behind it, first with tracing off (no endpoint:
  * the default), then on (SDK started, OTLP/HTTP exporter pointed at a closed port with a long batch
  * delay, so nothing is sent while measuring). Prints ns per message (best and median of 5 rounds).
  */
 import { headers, type Msg, type NatsConnection } from 'nats';
 import { pino } from 'pino';
-import { AgentGateway } from '../services/hub/agent-gateway.js';
-import type { Hub } from '../services/hub/hub.js';
+import { AgentBus, type AgentBusOptions } from '../services/hub/agent-bus/agent-bus.js';
+import type { AgentMessages } from '../services/hub/agent-bus/agent-protocol.js';
 import type { HubMetrics } from '../services/hub/metrics.js';
 import { initTelemetry } from '../platform/tracing.js';
 
@@ -28,9 +28,11 @@ function main(): void {
   const logger = pino({ level: 'silent' });
   const record = { key: 'sub.rg.c1' };
   const hub = { authenticate: () => ({ record, claims: {} }), heartbeat: () => undefined };
-  const gateway = new AgentGateway({
+  const bus = new AgentBus({
     nc: {} as NatsConnection,
-    hub: () => hub as unknown as Hub,
+    protocol: hub as unknown as AgentMessages,
+    // A heartbeat never reaches the configuration.
+    configuration: {} as AgentBusOptions['configuration'],
     metrics: { rejected: { inc: () => undefined } } as unknown as HubMetrics,
     logger,
     maxMessageBytes: 65_536,
@@ -52,7 +54,7 @@ function main(): void {
     headers: h,
     reply: '',
   } as unknown as Msg;
-  const handle = (): void => gateway.handle(msg);
+  const handle = (): void => bus.handle(msg);
 
   const off = measure(handle, 200_000);
   const telemetry = initTelemetry('hub', {

@@ -3,9 +3,9 @@ import { cpSync, rmSync } from 'node:fs';
 import { URL, fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const target = `${root}dist/services/hub/page`;
+const target = `${root}dist/services/hub/live/page`;
 rmSync(target, { recursive: true, force: true });
-cpSync(`${root}services/hub/page`, target, { recursive: true });
+cpSync(`${root}services/hub/live/page`, target, { recursive: true });
 
 // Data files beside the platform modules (the built-in extension catalog).
 cpSync(`${root}platform/extension-catalog.yaml`, `${root}dist/platform/extension-catalog.yaml`);

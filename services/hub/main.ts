@@ -1,207 +1,170 @@
 /**
- * Hub process: wires config, NATS, JetStream KV, the HTTP API and lifecycle. Behaviour lives in hub.ts.
+ * The hub process, wiring only: reads its settings, listens at once (routes that need the fleet answer
+ * 503 until it is loaded: startup.ts), connects to NATS, loads the projections from JetStream KV, builds
+ * the hub's objects in dependency order, opens the routes to them, and drains on SIGTERM.
  */
-import type { KV, NatsConnection } from 'nats';
-import { clockFromConfig } from '../../platform/settings.js';
-import { isArcError, resourceId } from '../../contract/index.js';
-import { IdentityAuthority } from '../../platform/identity.js';
+import type { NatsConnection } from 'nats';
+import { clusterKey, isArcError } from '../../contract/index.js';
+import { loadExtensionCatalog } from '../../platform/extension-catalog.js';
+import type { IdentityAuthority } from '../../platform/identity.js';
 import { createLogger } from '../../platform/log.js';
 import { connectNats } from '../../platform/nats.js';
-import { AgentGateway } from './agent-gateway.js';
-import { buildArmApi } from './arm-api.js';
-import { compileHubConfig } from './config.js';
-import { Hub } from './hub.js';
-import { createHubMetrics } from './metrics.js';
-import { EventLog } from './event-log.js';
-import { registerLivePage } from './live-page.js';
-import { registerClusterConnect } from './cluster-connect.js';
-import { KvPersistence, ProjectionStore } from './store.js';
-import { loadExtensionCatalog } from '../../platform/extension-catalog.js';
+import { clockFromConfig } from '../../platform/settings.js';
+import { initTelemetry } from '../../platform/tracing.js';
+import { AgentBus } from './agent-bus/agent-bus.js';
+import { controlPublisher } from './agent-bus/control.js';
+import { createArmApp } from './arm/app.js';
+import { registerUserCredential } from './cluster-connect/credential.js';
+import { registerConnectProxy, type ClusterConnectOptions } from './cluster-connect/proxy.js';
 import { createConfigurationMetrics } from './configuration/metrics.js';
 import type { ClusterConfigRecord } from './configuration/records.js';
 import { registerConfigurationRoutes } from './configuration/routes.js';
 import { ConfigurationService } from './configuration/service.js';
-import { initTelemetry } from '../../platform/tracing.js';
+import { EventLog, transitionEvent } from './connected-clusters/event-log.js';
+import { registerFleetApi } from './connected-clusters/fleet-api.js';
+import type { ClusterRecord } from './connected-clusters/projection.js';
+import { registerConnectedClusterRoutes } from './connected-clusters/routes.js';
+import { registerHealth } from './health.js';
+import { Hub } from './hub.js';
+import { registerLivePage } from './live/live-page.js';
+import { createHubMetrics } from './metrics.js';
+import { loadAuthority } from './persistence/authority.js';
+import { openKv, openProjectionStore } from './persistence/kv.js';
+import { compileHubSettings } from './settings.js';
+import { Startup } from './startup.js';
 
-const AUTHORITY_KEY = 'identity-authority';
-
-async function openKv(nc: NatsConnection, bucket: string): Promise<KV> {
-  // JetStream may still be starting right after nats-server comes up; keep trying.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await nc.jetstream().views.kv(bucket, { history: 1 });
-    } catch (err) {
-      if (attempt >= 60) throw err;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-}
-
-async function loadAuthority(kv: KV): Promise<IdentityAuthority> {
-  const existing = await kv.get(AUTHORITY_KEY);
-  if (existing && existing.operation === 'PUT' && existing.value.length > 0)
-    return new IdentityAuthority(existing.string());
-  const pem = IdentityAuthority.generatePem();
-  try {
-    await kv.create(AUTHORITY_KEY, pem);
-    return new IdentityAuthority(pem);
-  } catch {
-    // Another hub created it first: use theirs.
-    const e = await kv.get(AUTHORITY_KEY);
-    return new IdentityAuthority(e?.string() ?? pem);
-  }
+/** What the routes serve from once the hub has started. */
+interface StartedHub {
+  clusters: Hub;
+  configuration: ConfigurationService;
+  nc: NatsConnection;
+  authority: IdentityAuthority;
 }
 
 async function main(): Promise<void> {
-  const config = compileHubConfig();
-  const logger = createLogger('hub', config.logLevel);
+  const settings = compileHubSettings();
+  const logger = createLogger('hub', settings.logLevel);
   const telemetry = initTelemetry('hub', { env: process.env, logger });
-  const clock = clockFromConfig(config);
-  // Filled in once NATS and the projections are loaded; the HTTP API answers 503 until then.
-  const live: {
-    hub: Hub | undefined;
-    configuration: ConfigurationService | undefined;
-    ready: boolean;
-    nc: NatsConnection | undefined;
-    authority: IdentityAuthority | undefined;
-  } = { hub: undefined, configuration: undefined, ready: false, nc: undefined, authority: undefined };
+  const clock = clockFromConfig(settings);
   // Read before anything starts: a bad catalog file is a configuration error, not a runtime one.
-  const catalog = loadExtensionCatalog(config.extensionCatalogPath);
-  const metrics = createHubMetrics(
-    () =>
-      live.hub?.counts() ?? {
-        byStatus: new Map(),
-        byProvisioningState: new Map(),
-        byLocation: new Map(),
-        byDistribution: new Map(),
-      },
-  );
+  const catalog = loadExtensionCatalog(settings.extensionCatalogPath);
 
+  // ---- HTTP first, so /healthz answers while NATS and the projections load ----
+  const startup = new Startup<StartedHub>();
+  const metrics = createHubMetrics(() => startup.peek()?.clusters.counts());
+  const configurationMetrics = createConfigurationMetrics(metrics.registry, () =>
+    startup.peek()?.configuration.counts(),
+  );
   const events = new EventLog();
-  const api = buildArmApi({
+  const api = createArmApp({ metrics, logger });
+  const arm = {
+    started: startup,
+    pageSize: settings.pageSize,
+    retryAfterSeconds: settings.retryAfterSeconds,
+    publicUrl: settings.publicUrl,
+  };
+  registerHealth(api, { started: startup, registry: metrics.registry });
+  registerFleetApi(api, {
+    started: startup,
     events,
-    hub: () => live.hub,
-    metrics,
-    logger,
-    pageSize: config.pageSize,
-    retryAfterSeconds: config.retryAfterSeconds,
-    publicUrl: config.publicUrl,
-    ready: () => live.ready,
-    timeScale: config.timeScale,
-    timings: config.timings,
+    timeScale: settings.timeScale,
+    timings: settings.timings,
   });
-  const configMetrics = createConfigurationMetrics(metrics.registry, () => live.configuration?.counts());
-  registerConfigurationRoutes(api, {
-    configuration: () => live.configuration,
-    pageSize: config.pageSize,
-    retryAfterSeconds: config.retryAfterSeconds,
-    publicUrl: config.publicUrl,
-  });
+  registerConnectedClusterRoutes(api, arm);
+  registerConfigurationRoutes(api, arm);
   const page = registerLivePage(api, {
-    hub: () => live.hub,
+    started: startup,
     events,
     logger,
-    feedIntervalMs: config.feedIntervalMs,
-    feedMaxLag: config.feedMaxLag,
-    egressApiUrl: config.egressApiUrl,
+    feedIntervalMs: settings.feedIntervalMs,
+    feedMaxLag: settings.feedMaxLag,
+    egressApiUrl: settings.egressApiUrl,
     metrics,
   });
-  registerClusterConnect(api, {
-    hub: () => live.hub,
-    nc: () => live.nc,
-    authority: () => live.authority,
+  const clusterConnect: ClusterConnectOptions = {
+    started: startup,
     clock,
-    tokenValidityMs: config.clusterConnectTokenValidityMs,
-    timeoutMs: config.clusterConnectTimeoutMs,
-    publicUrl: config.publicUrl,
+    tokenValidityMs: settings.clusterConnectTokenValidityMs,
+    timeoutMs: settings.clusterConnectTimeoutMs,
+    publicUrl: settings.publicUrl,
     logger,
     onRequest: (outcome) => metrics.clusterConnectRequests.inc({ outcome }),
-  });
-  const address = await api.listen({ port: config.port, host: config.host });
+  };
+  registerUserCredential(api, clusterConnect);
+  registerConnectProxy(api, clusterConnect);
+  const address = await api.listen({ port: settings.port, host: settings.host });
   logger.info(
-    { event: 'hub.listening', url: address, timeScale: config.timeScale },
+    { event: 'hub.listening', url: address, timeScale: settings.timeScale },
     `hub listening on ${address}`,
   );
 
+  // ---- NATS and the projections ----
   const nc = await connectNats({
-    url: config.natsUrl,
+    url: settings.natsUrl,
     name: 'hub',
     logger,
     reconnectTimeWaitMs: 250,
     reconnectJitterMs: 250,
   });
-  const gateway = new AgentGateway({
-    nc,
-    hub: () => live.hub,
-    configuration: () => live.configuration,
-    metrics,
+  const storeOptions = {
     logger,
-    maxMessageBytes: config.maxMessageBytes,
-  });
-  const kv = await openKv(nc, config.kvBucket);
-  const authority = await loadAuthority(await openKv(nc, `${config.kvBucket}-authority`));
-  const store = new ProjectionStore({
-    persistence: new KvPersistence(kv),
-    logger,
-    persistIntervalMs: config.persistIntervalMs,
-    heartbeatPersistIntervalMs: config.heartbeatPersistIntervalMs,
-    onWrite: (kind) => metrics.kvWrites.inc({ kind }),
-  });
-  const loaded = await store.load();
-  store.start();
+    persistIntervalMs: settings.persistIntervalMs,
+    heartbeatPersistIntervalMs: settings.heartbeatPersistIntervalMs,
+    onWrite: (kind: 'important' | 'heartbeat') => metrics.kvWrites.inc({ kind }),
+  };
+  const clusterStore = await openProjectionStore<ClusterRecord>(nc, settings.kvBucket, storeOptions);
+  const authority = await loadAuthority(await openKv(nc, `${settings.kvBucket}-authority`));
   // Configuration resources: one document per cluster, in a bucket of their own.
-  const configStore = new ProjectionStore<ClusterConfigRecord>({
-    persistence: new KvPersistence<ClusterConfigRecord>(await openKv(nc, `${config.kvBucket}-config`)),
-    logger,
-    persistIntervalMs: config.persistIntervalMs,
-    heartbeatPersistIntervalMs: config.heartbeatPersistIntervalMs,
-    onWrite: (kind) => metrics.kvWrites.inc({ kind }),
-  });
-  await configStore.load();
-  configStore.start();
-  const configuration: ConfigurationService = new ConfigurationService({
-    store: configStore,
+  const configurationStore = await openProjectionStore<ClusterConfigRecord>(
+    nc,
+    `${settings.kvBucket}-config`,
+    storeOptions,
+  );
+
+  // ---- the hub's objects, each built from the ones before ----
+  const publishControl = controlPublisher(nc);
+  const configuration = new ConfigurationService({
+    store: configurationStore,
     clock,
     catalog,
-    operationTimeoutMs: config.extensionOperationTimeoutMs,
-    protectedSettingsHoldMs: config.protectedSettingsHoldMs,
-    cluster: (ref) => hub.get(ref),
-    publishControl: (ref, message) => gateway.publishControl(ref, message),
+    operationTimeoutMs: settings.extensionOperationTimeoutMs,
+    protectedSettingsHoldMs: settings.protectedSettingsHoldMs,
+    // The parent resource, read from its store: the hub is built next (its DELETE removes these).
+    cluster: (ref) => clusterStore.get(clusterKey(ref)),
+    publishControl,
     logger,
-    metrics: configMetrics,
+    metrics: configurationMetrics,
   });
   const hub = new Hub({
-    store,
+    store: clusterStore,
     clock,
-    timings: config.timings,
+    timings: settings.timings,
     authority,
     metrics,
     logger,
-    publishControl: (ref, message) => gateway.publishControl(ref, message),
+    publishControl,
     onClusterDeleted: (record) => configuration.removeCluster(record.key),
-    onTransition: (record, t) =>
-      events.append({
-        type: 'connectivityStatusChanged',
-        id: resourceId(record.ref),
-        name: record.ref.name,
-        from: t.from,
-        to: t.to,
-        reason: t.reason,
-        time: new Date(t.atMs).toISOString(),
-      }),
+    onTransition: (record, t) => events.append(transitionEvent(record, t)),
   });
-  gateway.start();
+  const bus = new AgentBus({
+    nc,
+    protocol: hub,
+    configuration,
+    metrics,
+    logger,
+    maxMessageBytes: settings.maxMessageBytes,
+  });
+  bus.start();
   const ticker = setInterval(() => {
     hub.tick();
     configuration.tick();
-  }, config.evaluateIntervalMs);
+  }, settings.evaluateIntervalMs);
   ticker.unref();
-  live.hub = hub;
-  live.nc = nc;
-  live.authority = authority;
-  live.configuration = configuration;
-  live.ready = true;
-  logger.info({ event: 'hub.ready', projections: loaded }, `hub ready with ${loaded} projections`);
+  startup.open({ clusters: hub, configuration, nc, authority });
+  logger.info(
+    { event: 'hub.ready', projections: clusterStore.size },
+    `hub ready with ${clusterStore.size} projections`,
+  );
 
   let closing = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -211,9 +174,9 @@ async function main(): Promise<void> {
     clearInterval(ticker);
     page.close();
     await api.close();
-    await gateway.close();
-    await store.close();
-    await configStore.close();
+    await bus.close();
+    await clusterStore.close();
+    await configurationStore.close();
     await nc.drain();
     await telemetry.shutdown();
     logger.info({ event: 'hub.stopped' }, 'hub stopped');

@@ -19,7 +19,16 @@ export interface FleetCounts {
   byDistribution: Map<string, number>;
 }
 
-/** Reasons the agent gateway refuses a message with (others are counted too, from their first occurrence). */
+function noClusters(): FleetCounts {
+  return {
+    byStatus: new Map(),
+    byProvisioningState: new Map(),
+    byLocation: new Map(),
+    byDistribution: new Map(),
+  };
+}
+
+/** Reasons the agent bus refuses a message with (others are counted too, from their first occurrence). */
 export const REJECTION_REASONS: readonly ErrorCode[] = [
   ERROR_CODES.InvalidMessage,
   ERROR_CODES.UnsupportedProtocolVersion,
@@ -54,7 +63,14 @@ export function boundedCounts(
   return out;
 }
 
-export function createHubMetrics(countFleetNow: () => FleetCounts, opts: { cacheMs?: number } = {}) {
+/**
+ * `countFleetNow` is undefined until the hub has loaded its projections (the registry is served from
+ * the start): the fleet gauges then read 0.
+ */
+export function createHubMetrics(
+  countFleetNow: () => FleetCounts | undefined,
+  opts: { cacheMs?: number } = {},
+) {
   const cacheMs = opts.cacheMs ?? 250;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -62,7 +78,7 @@ export function createHubMetrics(countFleetNow: () => FleetCounts, opts: { cache
   let cached: { at: number; counts: FleetCounts } | undefined;
   const countFleet = (): FleetCounts => {
     const t = Date.now();
-    if (!cached || t - cached.at >= cacheMs) cached = { at: t, counts: countFleetNow() };
+    if (!cached || t - cached.at >= cacheMs) cached = { at: t, counts: countFleetNow() ?? noClusters() };
     return cached.counts;
   };
   // Values seen earlier but gone now must read 0, not linger: reset before setting.

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { generateAgentKeyPair } from '../../platform/identity.js';
 import { ENV } from '../../platform/settings.js';
-import type { FeedMessage, Tile } from '../../services/hub/live-feed.js';
+import type { FeedMessage, Tile } from '../../services/hub/live/live-feed.js';
 import { TestFleet } from '../helpers/fleet.js';
 import { waitFor } from '../helpers/wait.js';
 

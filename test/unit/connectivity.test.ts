@@ -6,7 +6,7 @@ import {
   onCertificate,
   onHeartbeat,
   type ConnectivityState,
-} from '../../services/hub/connectivity.js';
+} from '../../services/hub/connected-clusters/connectivity.js';
 
 const MIN = 60_000;
 const THRESHOLD = 15 * MIN;

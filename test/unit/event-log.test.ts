@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventLog } from '../../services/hub/event-log.js';
+import { EventLog } from '../../services/hub/connected-clusters/event-log.js';
 
 const ev = (name: string) => ({
   type: 'connectivityStatusChanged' as const,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type AgentHealth, PROTOCOL_VERSION } from '../../contract/index.js';
-import { parsePutBody } from '../../services/hub/arm-validation.js';
-import { renderResource } from '../../services/hub/projection.js';
+import { parsePutBody } from '../../services/hub/connected-clusters/validation.js';
+import { renderResource } from '../../services/hub/connected-clusters/projection.js';
 import { REF, makeHub, onboard } from './hub-helpers.js';
 
 function report(

@@ -23,8 +23,11 @@ import {
   parseFluxPut,
   parseLinkerPut,
 } from '../../services/hub/configuration/validation.js';
-import type { ClusterRecord } from '../../services/hub/projection.js';
-import { ProjectionStore, type ProjectionPersistence } from '../../services/hub/store.js';
+import type { ClusterRecord } from '../../services/hub/connected-clusters/projection.js';
+import {
+  ProjectionStore,
+  type ProjectionPersistence,
+} from '../../services/hub/persistence/projection-store.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

@@ -12,9 +12,12 @@ import {
 } from '../../contract/index.js';
 import { Hub } from '../../services/hub/hub.js';
 import { createHubMetrics } from '../../services/hub/metrics.js';
-import type { ClusterRecord } from '../../services/hub/projection.js';
-import { parsePutBody } from '../../services/hub/arm-validation.js';
-import { ProjectionStore, type ProjectionPersistence } from '../../services/hub/store.js';
+import type { ClusterRecord } from '../../services/hub/connected-clusters/projection.js';
+import { parsePutBody } from '../../services/hub/connected-clusters/validation.js';
+import {
+  ProjectionStore,
+  type ProjectionPersistence,
+} from '../../services/hub/persistence/projection-store.js';
 
 export class MemoryPersistence implements ProjectionPersistence {
   readonly data = new Map<string, string>();

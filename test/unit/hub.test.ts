@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MessageSigner, generateAgentKeyPair, IdentityAuthority } from '../../platform/identity.js';
 import { encodeMessage, PROTOCOL_VERSION, clusterKey, subjects, isArcError } from '../../contract/index.js';
-import { parsePutBody } from '../../services/hub/arm-validation.js';
-import { ProjectionStore } from '../../services/hub/store.js';
+import { parsePutBody } from '../../services/hub/connected-clusters/validation.js';
+import { ProjectionStore } from '../../services/hub/persistence/projection-store.js';
 import { createLogger } from '../../platform/log.js';
 import { Hub } from '../../services/hub/hub.js';
 import { createHubMetrics } from '../../services/hub/metrics.js';

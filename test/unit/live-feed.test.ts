@@ -2,8 +2,8 @@
 // order, nothing when nothing changed, a lagging client paused and resynchronised by a snapshot once
 // it catches up, resync on request, invalid client messages refused. No sockets.
 import { describe, expect, it } from 'vitest';
-import { EventLog } from '../../services/hub/event-log.js';
-import { LiveFeed, type FeedClient, type FeedMessage, type Tile } from '../../services/hub/live-feed.js';
+import { EventLog } from '../../services/hub/connected-clusters/event-log.js';
+import { LiveFeed, type FeedClient, type FeedMessage, type Tile } from '../../services/hub/live/live-feed.js';
 
 class FakeClient implements FeedClient {
   readonly got: FeedMessage[] = [];

@@ -1,8 +1,8 @@
 // ProjectionStore.whenPersisted: what the hub waits for before answering an agent (a metadata ack, a
 // certificate). The store is not started: flushes are explicit, the persistence is in memory.
 import { describe, expect, it } from 'vitest';
-import type { ClusterRecord } from '../../services/hub/projection.js';
-import { ProjectionStore } from '../../services/hub/store.js';
+import type { ClusterRecord } from '../../services/hub/connected-clusters/projection.js';
+import { ProjectionStore } from '../../services/hub/persistence/projection-store.js';
 import { createLogger } from '../../platform/log.js';
 import { MemoryPersistence } from './hub-helpers.js';
 

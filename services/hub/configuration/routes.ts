@@ -4,10 +4,15 @@
  *   .../connectedClusters/{c}/providers/Microsoft.KubernetesConfiguration/fluxConfigurations[/{name}]
  *   .../connectedClusters/{c}/providers/Microsoft.ServiceLinker/linkers[/{name}[/validateLinker]]
  * plus `.../{name}/operations/{id}` for the Azure-AsyncOperation of each write. Errors go through the
- * app's ARM error handler (arm-api.ts).
+ * app's ARM error handler (arm/app.ts); api-version, paths, paging and async-operation headers are arm/'s too.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { CLUSTER_NAME_PATTERN, ArcError, ERROR_CODES, type ClusterRef } from '../../../contract/index.js';
+import type { ClusterRef } from '../../../contract/index.js';
+import { asyncOperationHeaders, retryAfterWhileInProgress } from '../arm/async-operation.js';
+import { pageOf } from '../arm/paging.js';
+import { apiVersionOf, baseUrl, callerOf } from '../arm/request.js';
+import { PARENT_CLUSTER_PATH, parentRefOf, type ParentClusterParams } from '../arm/resource-path.js';
+import type { Started } from '../startup.js';
 import { renderExtension, renderFlux, renderLinker } from './render.js';
 import { operationId, type ConfigurationService, type ResourceKind } from './service.js';
 import {
@@ -25,53 +30,17 @@ export const CONFIGURATION_API_VERSIONS = ['2023-05-01', '2024-11-01'] as const;
 export const LINKER_API_VERSIONS = ['2022-05-01', '2024-04-01'] as const;
 
 export interface ConfigurationRoutesOptions {
-  configuration: () => ConfigurationService | undefined;
+  started: Started<{ configuration: ConfigurationService }>;
   pageSize: number;
   retryAfterSeconds: number;
   publicUrl: string | undefined;
 }
 
-const CLUSTER =
-  '/subscriptions/:subscriptionId/resourceGroups/:resourceGroup/providers/Microsoft.Kubernetes/connectedClusters/:cluster';
-
-interface Params {
-  subscriptionId: string;
-  resourceGroup: string;
-  cluster: string;
+interface Params extends ParentClusterParams {
   name?: string;
   operationId?: string;
 }
 type Req = FastifyRequest<{ Params: Params }>;
-
-function apiVersion(request: FastifyRequest, supported: readonly string[]): string {
-  const v = (request.query as Record<string, string | undefined>)['api-version'];
-  if (v === undefined || v === '')
-    throw new ArcError(
-      ERROR_CODES.MissingApiVersionParameter,
-      'The api-version query parameter (?api-version=) is required for all requests.',
-      { status: 400, target: 'api-version' },
-    );
-  if (!supported.includes(v))
-    throw new ArcError(
-      ERROR_CODES.InvalidApiVersionParameter,
-      `The api-version '${v}' is invalid. The supported versions are '${supported.join(',')}'.`,
-      { status: 400, target: 'api-version' },
-    );
-  return v;
-}
-
-function refOf(p: Params): ClusterRef {
-  if (!CLUSTER_NAME_PATTERN.test(p.cluster))
-    throw new ArcError(ERROR_CODES.InvalidResourceName, `The resource name '${p.cluster}' is invalid.`, {
-      status: 400,
-      target: 'name',
-    });
-  return { subscriptionId: p.subscriptionId, resourceGroup: p.resourceGroup, name: p.cluster };
-}
-
-function callerOf(request: FastifyRequest): string {
-  return String(request.headers['x-ms-client-principal-name'] ?? 'user@arcfleet.local');
-}
 
 interface KindSpec {
   kind: ResourceKind;
@@ -85,7 +54,7 @@ interface KindSpec {
 const SPECS: Record<ResourceKind, KindSpec> = {
   extension: {
     kind: 'extension',
-    path: `${CLUSTER}/providers/Microsoft.KubernetesConfiguration/extensions`,
+    path: `${PARENT_CLUSTER_PATH}/providers/Microsoft.KubernetesConfiguration/extensions`,
     versions: CONFIGURATION_API_VERSIONS,
     name: EXTENSION_NAME,
     nameMax: 253,
@@ -93,7 +62,7 @@ const SPECS: Record<ResourceKind, KindSpec> = {
   },
   fluxConfiguration: {
     kind: 'fluxConfiguration',
-    path: `${CLUSTER}/providers/Microsoft.KubernetesConfiguration/fluxConfigurations`,
+    path: `${PARENT_CLUSTER_PATH}/providers/Microsoft.KubernetesConfiguration/fluxConfigurations`,
     versions: CONFIGURATION_API_VERSIONS,
     name: EXTENSION_NAME,
     nameMax: 253,
@@ -101,7 +70,7 @@ const SPECS: Record<ResourceKind, KindSpec> = {
   },
   linker: {
     kind: 'linker',
-    path: `${CLUSTER}/providers/Microsoft.ServiceLinker/linkers`,
+    path: `${PARENT_CLUSTER_PATH}/providers/Microsoft.ServiceLinker/linkers`,
     versions: LINKER_API_VERSIONS,
     name: LINKER_NAME,
     nameMax: 128,
@@ -110,16 +79,7 @@ const SPECS: Record<ResourceKind, KindSpec> = {
 };
 
 export function registerConfigurationRoutes(app: FastifyInstance, opts: ConfigurationRoutesOptions): void {
-  const service = (): ConfigurationService => {
-    const s = opts.configuration();
-    if (!s)
-      throw new ArcError(ERROR_CODES.ServiceUnavailable, 'The hub is starting; retry shortly.', {
-        status: 503,
-      });
-    return s;
-  };
-  const base = (request: FastifyRequest): string =>
-    opts.publicUrl ?? `${request.protocol}://${request.headers.host ?? 'localhost'}`;
+  const service = (): ConfigurationService => opts.started.get().configuration;
 
   const nameOf = (spec: KindSpec, p: Params): string => {
     const name = p.name ?? '';
@@ -137,9 +97,8 @@ export function registerConfigurationRoutes(app: FastifyInstance, opts: Configur
     version: string,
   ): void => {
     const path = request.url.split('?')[0]?.replace(/\/+$/, '') ?? '';
-    const url = `${base(request)}${path}/operations/${operationId(r, op)}?api-version=${version}`;
-    void reply.header('Azure-AsyncOperation', url).header('Retry-After', String(opts.retryAfterSeconds));
-    if (op === 'd') void reply.header('Location', url);
+    const url = `${baseUrl(opts.publicUrl, request)}${path}/operations/${operationId(r, op)}?api-version=${version}`;
+    asyncOperationHeaders(reply, url, opts.retryAfterSeconds, { location: op === 'd' });
   };
 
   const list = <T extends { name: string }>(
@@ -148,29 +107,25 @@ export function registerConfigurationRoutes(app: FastifyInstance, opts: Configur
     render: (ref: ClusterRef, r: T) => unknown,
   ) =>
     async function (request: Req) {
-      const version = apiVersion(request, spec.versions);
-      const ref = refOf(request.params);
-      const items = all(service(), ref);
-      const skip = (request.query as Record<string, string | undefined>).$skipToken;
-      const after = skip === undefined ? undefined : Buffer.from(skip, 'base64url').toString();
-      const from = after === undefined ? 0 : items.findIndex((r) => r.name.toLowerCase() > after);
-      const start = from < 0 ? items.length : from;
-      const page = items.slice(start, start + opts.pageSize);
-      const body: { value: unknown[]; nextLink?: string } = { value: page.map((r) => render(ref, r)) };
-      const last = page[page.length - 1];
-      if (last && start + opts.pageSize < items.length)
-        body.nextLink = `${base(request)}${request.url.split('?')[0]}?api-version=${version}&$skipToken=${Buffer.from(last.name.toLowerCase()).toString('base64url')}`;
-      return body;
+      const version = apiVersionOf(request, spec.versions);
+      const ref = parentRefOf(request.params);
+      return pageOf(request, all(service(), ref), {
+        pageSize: opts.pageSize,
+        apiVersion: version,
+        baseUrl: baseUrl(opts.publicUrl, request),
+        keyOf: (r) => r.name.toLowerCase(),
+        render: (r) => render(ref, r),
+      });
     };
 
   const operation = (spec: KindSpec) =>
     async function (request: Req, reply: FastifyReply) {
-      apiVersion(request, spec.versions);
-      const ref = refOf(request.params);
+      apiVersionOf(request, spec.versions);
+      const ref = parentRefOf(request.params);
       const name = nameOf(spec, request.params);
       const id = request.params.operationId ?? '';
       const op = service().operationStatus(ref, spec.kind, name, id);
-      if (op.status === 'InProgress') void reply.header('Retry-After', String(opts.retryAfterSeconds));
+      retryAfterWhileInProgress(reply, op.status, opts.retryAfterSeconds);
       return {
         id: request.url.split('?')[0],
         name: id,
@@ -186,13 +141,13 @@ export function registerConfigurationRoutes(app: FastifyInstance, opts: Configur
     list(ext, (s, ref) => s.listExtensions(ref), renderExtension),
   );
   app.get<{ Params: Params }>(`${ext.path}/:name`, async (request) => {
-    apiVersion(request, ext.versions);
-    const ref = refOf(request.params);
+    apiVersionOf(request, ext.versions);
+    const ref = parentRefOf(request.params);
     return renderExtension(ref, service().getExtension(ref, nameOf(ext, request.params)));
   });
   app.put<{ Params: Params }>(`${ext.path}/:name`, async (request, reply) => {
-    const version = apiVersion(request, ext.versions);
-    const ref = refOf(request.params);
+    const version = apiVersionOf(request, ext.versions);
+    const ref = parentRefOf(request.params);
     const name = nameOf(ext, request.params);
     const s = service();
     s.requireCluster(ref);
@@ -201,8 +156,8 @@ export function registerConfigurationRoutes(app: FastifyInstance, opts: Configur
     return reply.status(created ? 201 : 200).send(renderExtension(ref, record));
   });
   app.patch<{ Params: Params }>(`${ext.path}/:name`, async (request, reply) => {
-    const version = apiVersion(request, ext.versions);
-    const ref = refOf(request.params);
+    const version = apiVersionOf(request, ext.versions);
+    const ref = parentRefOf(request.params);
     const name = nameOf(ext, request.params);
     const s = service();
     s.getExtension(ref, name);
@@ -211,8 +166,8 @@ export function registerConfigurationRoutes(app: FastifyInstance, opts: Configur
     return reply.status(200).send(renderExtension(ref, record));
   });
   app.delete<{ Params: Params }>(`${ext.path}/:name`, async (request, reply) => {
-    const version = apiVersion(request, ext.versions);
-    const ref = refOf(request.params);
+    const version = apiVersionOf(request, ext.versions);
+    const ref = parentRefOf(request.params);
     const record = service().deleteExtension(ref, nameOf(ext, request.params), callerOf(request));
     if (!record) return reply.status(204).send();
     lro(ext, request, reply, record, 'd', version);
@@ -227,13 +182,13 @@ export function registerConfigurationRoutes(app: FastifyInstance, opts: Configur
     list(flux, (s, ref) => s.listFlux(ref), renderFlux),
   );
   app.get<{ Params: Params }>(`${flux.path}/:name`, async (request) => {
-    apiVersion(request, flux.versions);
-    const ref = refOf(request.params);
+    apiVersionOf(request, flux.versions);
+    const ref = parentRefOf(request.params);
     return renderFlux(ref, service().getFlux(ref, nameOf(flux, request.params)));
   });
   app.put<{ Params: Params }>(`${flux.path}/:name`, async (request, reply) => {
-    const version = apiVersion(request, flux.versions);
-    const ref = refOf(request.params);
+    const version = apiVersionOf(request, flux.versions);
+    const ref = parentRefOf(request.params);
     const name = nameOf(flux, request.params);
     const s = service();
     s.requireCluster(ref);
@@ -242,8 +197,8 @@ export function registerConfigurationRoutes(app: FastifyInstance, opts: Configur
     return reply.status(created ? 201 : 200).send(renderFlux(ref, record));
   });
   app.patch<{ Params: Params }>(`${flux.path}/:name`, async (request, reply) => {
-    const version = apiVersion(request, flux.versions);
-    const ref = refOf(request.params);
+    const version = apiVersionOf(request, flux.versions);
+    const ref = parentRefOf(request.params);
     const name = nameOf(flux, request.params);
     const s = service();
     s.getFlux(ref, name);
@@ -252,8 +207,8 @@ export function registerConfigurationRoutes(app: FastifyInstance, opts: Configur
     return reply.status(200).send(renderFlux(ref, record));
   });
   app.delete<{ Params: Params }>(`${flux.path}/:name`, async (request, reply) => {
-    const version = apiVersion(request, flux.versions);
-    const ref = refOf(request.params);
+    const version = apiVersionOf(request, flux.versions);
+    const ref = parentRefOf(request.params);
     const record = service().deleteFlux(ref, nameOf(flux, request.params), callerOf(request));
     if (!record) return reply.status(204).send();
     lro(flux, request, reply, record, 'd', version);
@@ -268,13 +223,13 @@ export function registerConfigurationRoutes(app: FastifyInstance, opts: Configur
     list(lk, (s, ref) => s.listLinkers(ref), renderLinker),
   );
   app.get<{ Params: Params }>(`${lk.path}/:name`, async (request) => {
-    apiVersion(request, lk.versions);
-    const ref = refOf(request.params);
+    apiVersionOf(request, lk.versions);
+    const ref = parentRefOf(request.params);
     return renderLinker(ref, service().getLinker(ref, nameOf(lk, request.params)));
   });
   app.put<{ Params: Params }>(`${lk.path}/:name`, async (request, reply) => {
-    const version = apiVersion(request, lk.versions);
-    const ref = refOf(request.params);
+    const version = apiVersionOf(request, lk.versions);
+    const ref = parentRefOf(request.params);
     const name = nameOf(lk, request.params);
     const s = service();
     s.requireCluster(ref);
@@ -284,13 +239,13 @@ export function registerConfigurationRoutes(app: FastifyInstance, opts: Configur
     return reply.status(created ? 201 : 200).send(renderLinker(ref, record));
   });
   app.delete<{ Params: Params }>(`${lk.path}/:name`, async (request, reply) => {
-    apiVersion(request, lk.versions);
-    const deleted = service().deleteLinker(refOf(request.params), nameOf(lk, request.params));
+    apiVersionOf(request, lk.versions);
+    const deleted = service().deleteLinker(parentRefOf(request.params), nameOf(lk, request.params));
     return reply.status(deleted ? 200 : 204).send();
   });
   app.post<{ Params: Params }>(`${lk.path}/:name/validateLinker`, async (request) => {
-    apiVersion(request, lk.versions);
-    const ref = refOf(request.params);
+    apiVersionOf(request, lk.versions);
+    const ref = parentRefOf(request.params);
     const s = service();
     const started = new Date(s.now()).toISOString();
     const { linker, result } = s.validateLinker(ref, nameOf(lk, request.params));

@@ -20,8 +20,8 @@ import {
   type ClusterRef,
 } from '../../../contract/index.js';
 import type { Logger } from '../../../platform/log.js';
-import type { ClusterRecord } from '../projection.js';
-import type { ProjectionStore } from '../store.js';
+import type { ClusterRecord } from '../connected-clusters/projection.js';
+import type { ProjectionStore } from '../persistence/projection-store.js';
 import {
   applyExtensionStatus,
   deleteExtension,

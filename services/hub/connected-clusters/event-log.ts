@@ -3,7 +3,9 @@
  * for "everything after seq N"; a reader that fell further behind than the buffer learns it
  * (`truncated`) and should re-read the resources.
  */
-import type { ConnectivityStatus } from '../../contract/index.js';
+import { resourceId, type ConnectivityStatus } from '../../../contract/index.js';
+import type { Transition } from './connectivity.js';
+import type { ClusterRecord } from './projection.js';
 
 export interface FleetEvent {
   seq: number;
@@ -41,4 +43,17 @@ export class EventLog {
     }
     return { events, lastSeq: this.nextSeq - 1, truncated };
   }
+}
+
+/** The event of a cluster's connectivity transition, as the log and the live page show it. */
+export function transitionEvent(record: ClusterRecord, t: Transition): Omit<FleetEvent, 'seq'> {
+  return {
+    type: 'connectivityStatusChanged',
+    id: resourceId(record.ref),
+    name: record.ref.name,
+    from: t.from,
+    to: t.to,
+    reason: t.reason,
+    time: new Date(t.atMs).toISOString(),
+  };
 }

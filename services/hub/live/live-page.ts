@@ -9,13 +9,14 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ArcError, ERROR_CODES } from '../../contract/index.js';
-import type { Logger } from '../../platform/log.js';
-import type { EventLog } from './event-log.js';
-import type { Hub } from './hub.js';
+import { ArcError, ERROR_CODES } from '../../../contract/index.js';
+import type { Logger } from '../../../platform/log.js';
+import type { EventLog } from '../connected-clusters/event-log.js';
+import type { ConnectedClusters } from '../connected-clusters/connected-clusters.js';
 import { LiveFeed, type FeedClient, type Tile } from './live-feed.js';
-import type { HubMetrics } from './metrics.js';
-import { renderResource } from './projection.js';
+import type { HubMetrics } from '../metrics.js';
+import { renderResource } from '../connected-clusters/projection.js';
+import type { Started } from '../startup.js';
 
 const PAGE_DIR = fileURLToPath(new URL('./page/', import.meta.url));
 const ASSETS: Record<string, string> = {
@@ -28,7 +29,8 @@ export const FEED_PATH = '/arcfleet/v1/feed';
 const MAX_CLIENT_MESSAGE = 1024;
 
 export interface LivePageOptions {
-  readonly hub: () => Hub | undefined;
+  /** Tiles are empty and details 404 until the hub has started. */
+  readonly started: Started<{ clusters: ConnectedClusters }>;
   readonly events: EventLog;
   readonly logger: Logger;
   readonly feedIntervalMs: number;
@@ -37,10 +39,10 @@ export interface LivePageOptions {
   readonly metrics: HubMetrics;
 }
 
-function tilesOf(hub: Hub | undefined): Iterable<Tile> {
-  if (!hub) return [];
+function tilesOf(clusters: ConnectedClusters | undefined): Iterable<Tile> {
+  if (!clusters) return [];
   return (function* () {
-    for (const r of hub.all()) {
+    for (const r of clusters.all()) {
       const tile: Tile = {
         k: r.key,
         n: r.ref.name,
@@ -60,7 +62,7 @@ export function registerLivePage(
   opts: LivePageOptions,
 ): { close(): void; feed: LiveFeed } {
   const feed = new LiveFeed({
-    tiles: () => tilesOf(opts.hub()),
+    tiles: () => tilesOf(opts.started.peek()?.clusters),
     eventsSince: (seq) => opts.events.since(seq, 10_000),
     chaos: opts.egressApiUrl !== undefined,
     maxLag: opts.feedMaxLag,
@@ -74,7 +76,7 @@ export function registerLivePage(
   app.get('/page/style.css', asset('style.css'));
 
   app.get<{ Params: { key: string } }>('/arcfleet/v1/clusters/:key', async (request) => {
-    const record = opts.hub()?.byKey(request.params.key);
+    const record = opts.started.peek()?.clusters.byKey(request.params.key);
     if (!record)
       throw new ArcError(ERROR_CODES.ResourceNotFound, `No cluster with key '${request.params.key}'.`, {
         status: 404,

@@ -3,8 +3,8 @@
  * `target` and in the message, as ARM does.
  */
 import { z } from 'zod';
-import { ArcError, ERROR_CODES } from '../../contract/index.js';
-import { isValidPublicKey } from '../../platform/identity.js';
+import { ArcError, ERROR_CODES } from '../../../contract/index.js';
+import { isValidPublicKey } from '../../../platform/identity.js';
 import type { DesiredResource } from './projection.js';
 
 const tags = z.record(z.string().max(512), z.string().max(256)).refine((t) => Object.keys(t).length <= 50, {

@@ -1,32 +1,29 @@
 /**
- * The hub's NATS boundary: every inbound agent message is size-checked, decoded, validated,
- * authenticated and dispatched. A bad message is rejected, counted by reason and logged; it never
- * throws out of here.
+ * The hub's NATS boundary with the agents (inbound): every agent message is size-checked, decoded,
+ * validated, authenticated and dispatched to the agent protocol (agent-protocol.ts) or to
+ * configuration/, and answered. A bad message is rejected, counted by reason and logged; it never
+ * throws out of here. Control messages to the agents go out through control.ts.
  */
 import { ROOT_CONTEXT, context, trace } from '@opentelemetry/api';
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import {
-  ArcError,
   ERROR_CODES,
   MessageRejectedError,
   isArcError,
   type ErrorCode,
   DESIRED_STATE_MAX_BYTES,
   agentMessageSchema,
-  controlMessageSchema,
   decodeMessage,
   desiredStateReplySchema,
   encodeMessage,
-  type ControlMessage,
   type ErrorReply,
   type HubReply,
   PROTOCOL_VERSION,
   parseAgentSubject,
   subjects,
-  type ClusterRef,
-} from '../../contract/index.js';
-import { HEADER_IDENTITY, HEADER_SIGNATURE } from '../../platform/identity.js';
-import type { Logger } from '../../platform/log.js';
+} from '../../../contract/index.js';
+import { HEADER_IDENTITY, HEADER_SIGNATURE } from '../../../platform/identity.js';
+import type { Logger } from '../../../platform/log.js';
 import {
   ATTR,
   agentSubjectTemplate,
@@ -34,25 +31,26 @@ import {
   failActiveSpan,
   startMessagingSpan,
   tracingEnabled,
-} from '../../platform/tracing.js';
-import type { ConfigurationService } from './configuration/service.js';
-import type { Hub } from './hub.js';
-import type { HubMetrics } from './metrics.js';
+} from '../../../platform/tracing.js';
+import type { ConfigurationService } from '../configuration/service.js';
+import type { HubMetrics } from '../metrics.js';
+import type { AgentMessages } from './agent-protocol.js';
 
-export interface AgentGatewayOptions {
+export interface AgentBusOptions {
   nc: NatsConnection;
-  hub: () => Hub | undefined;
-  /** Extensions / Flux configurations (`config-pull`, `config-status`); refused while undefined. */
-  configuration?: () => ConfigurationService | undefined;
-  metrics: HubMetrics;
+  /** Register, renew, heartbeat, metadata, agent-health. */
+  protocol: AgentMessages;
+  /** Extensions / Flux configurations (`config-pull`, `config-status`). */
+  configuration: Pick<ConfigurationService, 'desiredState' | 'status' | 'persisted'>;
+  metrics: Pick<HubMetrics, 'rejected'>;
   logger: Logger;
   maxMessageBytes: number;
 }
 
-export class AgentGateway {
+export class AgentBus {
   private sub: Subscription | undefined;
 
-  constructor(private readonly opts: AgentGatewayOptions) {}
+  constructor(private readonly opts: AgentBusOptions) {}
 
   start(): void {
     this.sub = this.opts.nc.subscribe(subjects.hubInbound, {
@@ -65,12 +63,6 @@ export class AgentGateway {
         this.handle(msg);
       },
     });
-  }
-
-  publishControl(ref: ClusterRef, message: ControlMessage): void {
-    // Validate our own output too: the contract is checked on both sides.
-    const checked = controlMessageSchema.parse(message);
-    this.opts.nc.publish(subjects.control(ref), encodeMessage(checked));
   }
 
   handle(msg: Msg): void {
@@ -139,38 +131,40 @@ export class AgentGateway {
         `message ${body.agent}/${body.type} does not match its subject`,
         msg.subject,
       );
-    const hub = this.opts.hub();
-    if (!hub)
-      throw new ArcError(ERROR_CODES.ServiceUnavailable, 'the hub is still loading its projections', {
-        status: 503,
-      });
+    const protocol = this.opts.protocol;
     const signature = msg.headers?.get(HEADER_SIGNATURE) || undefined;
     if (body.type === 'register') {
-      const reply = hub.register(parsed.key, body, msg.subject, msg.data, signature);
+      const reply = protocol.register(parsed.key, body, msg.subject, msg.data, signature);
       this.respondWhenPersisted(msg, parsed.key, reply);
       return;
     }
     const certificate = msg.headers?.get(HEADER_IDENTITY) || undefined;
-    const { record, claims } = hub.authenticate(parsed.key, certificate, signature, msg.subject, msg.data);
+    const { record, claims } = protocol.authenticate(
+      parsed.key,
+      certificate,
+      signature,
+      msg.subject,
+      msg.data,
+    );
     switch (body.type) {
       case 'heartbeat':
-        hub.heartbeat(record, body);
+        protocol.heartbeat(record, body);
         if (msg.reply) msg.respond(encodeMessage({ v: PROTOCOL_VERSION, type: 'ack' }));
         return;
       case 'metadata': {
-        this.respondWhenPersisted(msg, record.key, hub.metadata(record, body));
+        this.respondWhenPersisted(msg, record.key, protocol.metadata(record, body));
         return;
       }
       case 'renew': {
-        this.respondWhenPersisted(msg, record.key, hub.renew(record, claims));
+        this.respondWhenPersisted(msg, record.key, protocol.renew(record, claims));
         return;
       }
       case 'agent-health': {
-        this.respondWhenPersisted(msg, record.key, hub.agentHealth(record, body));
+        this.respondWhenPersisted(msg, record.key, protocol.agentHealth(record, body));
         return;
       }
       case 'config-pull': {
-        const reply = desiredStateReplySchema.parse(this.configuration().desiredState(record, body.agent));
+        const reply = desiredStateReplySchema.parse(this.opts.configuration.desiredState(record, body.agent));
         const encoded = encodeMessage(reply);
         // Counted, logged and answered as an error (handleMessage): the agent logs it and retries.
         if (encoded.byteLength > DESIRED_STATE_MAX_BYTES)
@@ -183,7 +177,7 @@ export class AgentGateway {
         return;
       }
       case 'config-status': {
-        const configuration = this.configuration();
+        const configuration = this.opts.configuration;
         const reply = configuration.status(record, body, msg.subject);
         if (!msg.reply) return;
         configuration.persisted(record.key).then(
@@ -195,24 +189,13 @@ export class AgentGateway {
     }
   }
 
-  private configuration(): ConfigurationService {
-    const c = this.opts.configuration?.();
-    if (!c)
-      throw new ArcError(ERROR_CODES.ServiceUnavailable, 'the hub is still loading its configuration', {
-        status: 503,
-      });
-    return c;
-  }
-
   /**
    * A certificate, a metadata or an agent-health ack is sent once the change is in KV: an agent that has its answer
    * never resends, so an answer the hub could still lose in a crash would lose the change.
    */
   private respondWhenPersisted(msg: Msg, key: string, reply: HubReply): void {
     if (!msg.reply) return;
-    const hub = this.opts.hub();
-    if (!hub) return;
-    hub.persisted(key).then(
+    this.opts.protocol.persisted(key).then(
       () => msg.respond(encodeMessage(reply)),
       // Closing: no answer; the agent times out and asks the next hub.
       () => undefined,

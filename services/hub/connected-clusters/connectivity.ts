@@ -4,7 +4,7 @@
  *   Connecting --heartbeat--> Connected --(no heartbeat for offlineThreshold)--> Offline --heartbeat--> Connected
  *   any --(managedIdentityCertificateExpirationTime <= now)--> Expired   (sticky: only DELETE + PUT leaves it)
  */
-import type { ConnectivityStatus } from '../../contract/index.js';
+import type { ConnectivityStatus } from '../../../contract/index.js';
 
 export interface ConnectivityState {
   readonly status: ConnectivityStatus;

@@ -11,7 +11,7 @@
  * deltas it missed. A client that sees a gap in the sequence asks for one (`{"type":"resync"}`).
  * Pure apart from the injected clients: no sockets here.
  */
-import type { FleetEvent } from './event-log.js';
+import type { FleetEvent } from '../connected-clusters/event-log.js';
 
 export interface Tile {
   /** Cluster key (subscription.resourcegroup.name, lower-cased): stable id of a tile. */

@@ -8,9 +8,8 @@
  * Replies that an agent relies on (a metadata ack, a certificate) wait for `whenPersisted`, so nothing
  * the hub has acknowledged can be lost by a hub crash: an agent that got no reply sends again.
  */
-import type { KV } from 'nats';
-import type { Logger } from '../../platform/log.js';
-import type { ClusterRecord } from './projection.js';
+import type { Logger } from '../../../platform/log.js';
+import type { ClusterRecord } from '../connected-clusters/projection.js';
 
 /** Anything stored by key: the cluster projections, and the configuration documents (configuration/). */
 export interface KeyedRecord {
@@ -21,30 +20,6 @@ export interface ProjectionPersistence<R extends KeyedRecord = ClusterRecord> {
   loadAll(): Promise<R[]>;
   put(record: R): Promise<void>;
   delete(key: string): Promise<void>;
-}
-
-export class KvPersistence<R extends KeyedRecord = ClusterRecord> implements ProjectionPersistence<R> {
-  constructor(private readonly kv: KV) {}
-
-  async loadAll(): Promise<R[]> {
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys()) keys.push(k);
-    const out: R[] = [];
-    const batch = 64;
-    for (let i = 0; i < keys.length; i += batch) {
-      const entries = await Promise.all(keys.slice(i, i + batch).map((k) => this.kv.get(k)));
-      for (const e of entries) if (e && e.operation === 'PUT' && e.value.length > 0) out.push(e.json<R>());
-    }
-    return out;
-  }
-
-  async put(record: R): Promise<void> {
-    await this.kv.put(record.key, JSON.stringify(record));
-  }
-
-  async delete(key: string): Promise<void> {
-    await this.kv.delete(key);
-  }
 }
 
 export interface ProjectionStoreOptions<R extends KeyedRecord = ClusterRecord> {

@@ -11,7 +11,7 @@ import {
   type AgentHealth,
   type ClusterMetadata,
   type ClusterRef,
-} from '../../contract/index.js';
+} from '../../../contract/index.js';
 import { initialConnectivity, type ConnectivityState, type Transition } from './connectivity.js';
 
 export type OperationStatus = 'InProgress' | 'Succeeded' | 'Failed' | 'Canceled';

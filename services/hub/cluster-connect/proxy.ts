@@ -1,18 +1,14 @@
 /**
- * Cluster connect, cloud side:
- * - `POST .../connectedClusters/{name}/listClusterUserCredential` returns a kubeconfig whose server is
- *   this hub's cluster-connect endpoint and whose token (signed by the hub, like an AAD token) is
- *   scoped to that cluster and user;
- * - `/arcfleet/v1/clusterconnect/{subscription}/{resourceGroup}/{name}/...` carries each HTTP request
- *   to the cluster's clusterconnect-agent over NATS (contract/cluster-connect.ts) and streams the answer
- *   back. The hub does not check the token: the cluster does (kube-aad-proxy's role).
- * Failures the hub itself sees answer as Kubernetes `Status` objects, which is what kubectl prints.
+ * Cluster connect, cloud side: `/arcfleet/v1/clusterconnect/{subscription}/{resourceGroup}/{name}/...`
+ * carries each HTTP request to the cluster's clusterconnect-agent over NATS (contract/cluster-connect.ts)
+ * and streams the answer back, with credit-based flow control. The kubeconfig pointing here comes from
+ * listClusterUserCredential (credential.ts). Failures the hub itself sees answer as Kubernetes `Status`
+ * objects, which is what kubectl prints.
  */
 import { once } from 'node:events';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createInbox, headers as natsHeaders, type NatsConnection } from 'nats';
-import { stringify } from 'yaml';
 import {
   CREDIT_WINDOW,
   FRAME_BYTES,
@@ -25,24 +21,21 @@ import {
   headFrameSchema,
   kubeStatus,
   parseFrameJson,
-  type ClusterUserClaims,
   type OpenFrame,
-  ArcError,
   ERROR_CODES,
   clusterKey,
-} from '../../contract/index.js';
-import type { Clock } from '../../platform/clock.js';
-import type { IdentityAuthority } from '../../platform/identity.js';
-import type { Logger } from '../../platform/log.js';
-import { CLUSTER_PATH, apiVersionOf, refOf, type ClusterParams } from './arm-api.js';
-import type { Hub } from './hub.js';
+} from '../../../contract/index.js';
+import type { Clock } from '../../../platform/clock.js';
+import type { IdentityAuthority } from '../../../platform/identity.js';
+import type { Logger } from '../../../platform/log.js';
+import type { ClusterParams } from '../arm/resource-path.js';
+import type { ConnectedClusters } from '../connected-clusters/connected-clusters.js';
+import type { Started } from '../startup.js';
 
 export const CONNECT_PREFIX = '/arcfleet/v1/clusterconnect';
 
 export interface ClusterConnectOptions {
-  hub: () => Hub | undefined;
-  nc: () => NatsConnection | undefined;
-  authority: () => IdentityAuthority | undefined;
+  started: Started<{ clusters: ConnectedClusters; nc: NatsConnection; authority: IdentityAuthority }>;
   clock: Clock;
   /** Simulated ms a user token stays valid. */
   tokenValidityMs: number;
@@ -54,95 +47,7 @@ export interface ClusterConnectOptions {
   onRequest?: (outcome: string) => void;
 }
 
-const credentialBodySchemaKeys = new Set(['authenticationMethod', 'clientProxy']);
-
-/** The user ARM says is calling; arcfleet has no AAD, so a header names the user (default `clusterUser`). */
-function callerOf(request: FastifyRequest): { user: string; groups: string[] } {
-  const h = request.headers;
-  const user = String(h['x-ms-client-principal-name'] ?? h['x-arcfleet-user'] ?? 'clusterUser').slice(0, 256);
-  const rawGroups = String(h['x-arcfleet-groups'] ?? '');
-  const groups = rawGroups === '' ? [] : rawGroups.split(',').map((g) => g.trim().slice(0, 256));
-  return { user, groups: groups.slice(0, 50) };
-}
-
-export function registerClusterConnect(app: FastifyInstance, opts: ClusterConnectOptions): void {
-  app.post<{ Params: ClusterParams }>(`${CLUSTER_PATH}/listClusterUserCredential`, async (request) => {
-    apiVersionOf(request);
-    const ref = refOf(request.params);
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    if (typeof body !== 'object' || Array.isArray(body))
-      throw new ArcError(ERROR_CODES.InvalidRequestContent, 'The request body must be a JSON object.', {
-        status: 400,
-      });
-    for (const k of Object.keys(body))
-      if (!credentialBodySchemaKeys.has(k))
-        throw new ArcError(ERROR_CODES.InvalidRequestContent, `The property '${k}' is not allowed.`, {
-          status: 400,
-          target: k,
-        });
-    const method = body['authenticationMethod'] ?? 'Token';
-    if (method !== 'Token' && method !== 'AAD')
-      throw new ArcError(
-        ERROR_CODES.InvalidParameter,
-        `authenticationMethod must be 'Token' or 'AAD', not ${JSON.stringify(method)}.`,
-        { status: 400, target: 'authenticationMethod' },
-      );
-    const clientProxy = body['clientProxy'] ?? false;
-    if (typeof clientProxy !== 'boolean')
-      throw new ArcError(ERROR_CODES.InvalidParameter, 'clientProxy must be a boolean.', {
-        status: 400,
-        target: 'clientProxy',
-      });
-    const hub = opts.hub();
-    const authority = opts.authority();
-    if (!hub || !authority)
-      throw new ArcError(ERROR_CODES.ServiceUnavailable, 'The hub is starting; retry shortly.', {
-        status: 503,
-      });
-    const record = hub.require(ref);
-    const { user, groups } = callerOf(request);
-    const now = opts.clock.now();
-    const claims: ClusterUserClaims = {
-      v: 1,
-      typ: 'cluster-user',
-      iss: 'arcfleet-hub',
-      aud: record.key,
-      sub: user,
-      groups,
-      iat: now,
-      exp: now + opts.tokenValidityMs,
-      jti: randomUUID(),
-    };
-    const token = authority.signClaims(claims);
-    const base = opts.publicUrl ?? `${request.protocol}://${request.headers.host ?? 'localhost'}`;
-    const server = `${base}${CONNECT_PREFIX}/${encodeURIComponent(ref.subscriptionId)}/${encodeURIComponent(ref.resourceGroup)}/${encodeURIComponent(ref.name)}`;
-    const userName = `clusterUser_${ref.resourceGroup}_${ref.name}`;
-    const kubeconfig = {
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: ref.name, cluster: { server } }],
-      users: [{ name: userName, user: { token } }],
-      contexts: [{ name: ref.name, context: { cluster: ref.name, user: userName } }],
-      'current-context': ref.name,
-      preferences: {},
-    };
-    return {
-      kubeconfigs: [
-        { name: 'credentialForClusterUser', value: Buffer.from(stringify(kubeconfig)).toString('base64') },
-      ],
-      ...(clientProxy
-        ? {
-            hybridConnectionConfig: {
-              expirationTime: Math.floor(claims.exp / 1000),
-              hybridConnectionName: record.key,
-              relay: base,
-              token,
-            },
-          }
-        : {}),
-    };
-  });
-
+export function registerConnectProxy(app: FastifyInstance, opts: ClusterConnectOptions): void {
   void app.register(async (scope) => {
     // Bodies are forwarded as bytes, whatever their type (JSON, merge-patch, protobuf).
     scope.removeAllContentTypeParsers();
@@ -172,15 +77,15 @@ async function forward(
 ): Promise<void> {
   const count = (outcome: string): void => opts.onRequest?.(outcome);
   const params = request.params as ClusterParams;
-  const hub = opts.hub();
-  const nc = opts.nc();
-  if (!hub || !nc) return sendStatus(reply, 503, 'ServiceUnavailable', 'The hub is starting; retry shortly.');
+  const started = opts.started.peek();
+  if (!started) return sendStatus(reply, 503, 'ServiceUnavailable', 'The hub is starting; retry shortly.');
+  const { clusters, nc } = started;
   const ref = {
     subscriptionId: params.subscriptionId,
     resourceGroup: params.resourceGroup,
     name: params.name,
   };
-  const record = hub.get(ref);
+  const record = clusters.get(ref);
   if (!record) {
     count('not_found');
     return sendStatus(

@@ -1,3 +1,7 @@
+/**
+ * The hub's settings, read once from the environment (ARCFLEET_HUB_*, ...; docs/configuration.md) on top
+ * of the settings every process shares (platform/settings.ts).
+ */
 import {
   ENV,
   compileCommonConfig,
@@ -9,7 +13,7 @@ import {
 } from '../../platform/settings.js';
 import { ConfigError } from '../../contract/index.js';
 
-export interface HubConfig extends CommonConfig {
+export interface HubSettings extends CommonConfig {
   readonly port: number;
   readonly host: string;
   readonly publicUrl: string | undefined;
@@ -40,7 +44,7 @@ export interface HubConfig extends CommonConfig {
   readonly extensionCatalogPath: string | undefined;
 }
 
-export function compileHubConfig(env: Env = process.env): HubConfig {
+export function compileHubSettings(env: Env = process.env): HubSettings {
   const publicUrl = readString(env, ENV.hubPublicUrl, '');
   if (publicUrl !== '' && !/^https?:\/\/[^\s/]+/.test(publicUrl))
     throw new ConfigError(ENV.hubPublicUrl, `"${publicUrl}" is not an http(s) URL`);

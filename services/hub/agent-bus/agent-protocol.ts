@@ -1,0 +1,252 @@
+/**
+ * The agent protocol's meaning: what an agent's register, renew, heartbeat, metadata and agent-health
+ * messages do to its cluster's record, and who may send them (bootstrap token, certificate, signature).
+ * The NATS side (subscribing, decoding, replying) is agent-bus.ts; the records are connected-clusters/.
+ */
+import type { ArcTimings } from '../../../platform/settings.js';
+import type { Clock } from '../../../platform/clock.js';
+import {
+  ERROR_CODES,
+  IdentityError,
+  PROTOCOL_VERSION,
+  type AckReply,
+  type AgentHealth,
+  type Heartbeat,
+  type IdentityReply,
+  type MetadataReport,
+  type RegisterRequest,
+} from '../../../contract/index.js';
+import type { IdentityAuthority } from '../../../platform/identity.js';
+import { ProofVerifier, type CertificateClaims } from '../../../platform/identity.js';
+import type { Logger } from '../../../platform/log.js';
+import { ATTR, spanEvent } from '../../../platform/tracing.js';
+import { onCertificate, onHeartbeat } from '../connected-clusters/connectivity.js';
+import type { ConnectedClusters } from '../connected-clusters/connected-clusters.js';
+import { hashToken, healthSignature, type ClusterRecord } from '../connected-clusters/projection.js';
+import type { HubMetrics } from '../metrics.js';
+import type { ProjectionStore } from '../persistence/projection-store.js';
+
+export interface AgentProtocolDeps {
+  /** The records the messages change, and the connectivity state machine they step. */
+  clusters: ConnectedClusters;
+  store: ProjectionStore;
+  clock: Clock;
+  timings: ArcTimings;
+  authority: IdentityAuthority;
+  metrics: HubMetrics;
+  logger: Logger;
+}
+
+/** What the agent bus asks of the hub for each kind of agent message. */
+export interface AgentMessages {
+  register(
+    key: string,
+    req: RegisterRequest,
+    subject: string,
+    payload: Uint8Array,
+    signature: string | undefined,
+  ): IdentityReply;
+  authenticate(
+    key: string,
+    certificate: string | undefined,
+    signature: string | undefined,
+    subject: string,
+    payload: Uint8Array,
+  ): { record: ClusterRecord; claims: CertificateClaims };
+  renew(record: ClusterRecord, claims: CertificateClaims): IdentityReply;
+  heartbeat(record: ClusterRecord, message: Heartbeat): void;
+  metadata(record: ClusterRecord, report: MetadataReport): AckReply;
+  agentHealth(record: ClusterRecord, report: AgentHealth): AckReply;
+  /** Resolves once the cluster's record as it is now is in KV (replies an agent relies on wait for it). */
+  persisted(key: string): Promise<void>;
+}
+
+function identityReply(
+  issued: { certificate: string; claims: CertificateClaims },
+  issuerPublicKey: string,
+): IdentityReply {
+  return {
+    v: PROTOCOL_VERSION,
+    type: 'identity',
+    certificate: issued.certificate,
+    notBefore: new Date(issued.claims.nbf).toISOString(),
+    notAfter: new Date(issued.claims.exp).toISOString(),
+    issuerPublicKey,
+  };
+}
+
+export class AgentProtocol implements Omit<AgentMessages, 'persisted'> {
+  private readonly verifier = new ProofVerifier();
+  private readonly certCache = new Map<string, CertificateClaims>();
+
+  constructor(private readonly deps: AgentProtocolDeps) {}
+
+  register(
+    key: string,
+    req: RegisterRequest,
+    subject: string,
+    payload: Uint8Array,
+    signature: string | undefined,
+  ): IdentityReply {
+    const record = this.deps.store.get(key);
+    if (!record)
+      throw new IdentityError(
+        ERROR_CODES.IdentityRevoked,
+        'no connectedClusters resource exists for this cluster',
+      );
+    if (record.connectivity.status === 'Expired')
+      throw new IdentityError(
+        ERROR_CODES.ClusterExpired,
+        'the cluster certificate has expired; delete the connectedClusters resource and connect again',
+      );
+    const tokenHash = hashToken(req.bootstrapToken);
+    const tokenOk =
+      tokenHash === record.bootstrapTokenHash ||
+      // A retry after a lost reply: the same key may claim again with the token it already used.
+      (record.bootstrapTokenHash === undefined && tokenHash === record.consumedBootstrapTokenHash);
+    if (!tokenOk)
+      throw new IdentityError(
+        ERROR_CODES.InvalidBootstrapToken,
+        'the bootstrap token is unknown or already used',
+      );
+    if (req.agentPublicKey !== record.desired.agentPublicKeyCertificate)
+      throw new IdentityError(
+        ERROR_CODES.IdentityInvalid,
+        'the agent public key does not match properties.agentPublicKeyCertificate',
+      );
+    if (!signature || !this.verifier.verify(req.agentPublicKey, subject, payload, signature))
+      throw new IdentityError(ERROR_CODES.IdentityInvalid, 'the request is not signed by the agent key');
+    const now = this.deps.clock.now();
+    const issued = this.deps.authority.issue(key, req.agentPublicKey, now, this.deps.timings.certValidityMs);
+    record.identity.serials = [issued.claims.serial];
+    record.identity.certExpiresMs = issued.claims.exp;
+    record.connectivity = onCertificate(record.connectivity, issued.claims.exp);
+    record.consumedBootstrapTokenHash = tokenHash;
+    record.bootstrapTokenHash = undefined;
+    if (record.provisioningState === 'Accepted') record.provisioningState = 'Provisioning';
+    this.deps.store.markImportant(key);
+    spanEvent('certificate issued', {
+      [ATTR.clusterKey]: key,
+      'arcfleet.certificate.serial': issued.claims.serial,
+      'arcfleet.certificate.not_after': new Date(issued.claims.exp).toISOString(),
+    });
+    this.deps.logger.info(
+      {
+        event: 'identity.issued',
+        key,
+        serial: issued.claims.serial,
+        notAfter: new Date(issued.claims.exp).toISOString(),
+      },
+      'identity certificate issued',
+    );
+    return identityReply(issued, this.deps.authority.publicKeySpki());
+  }
+
+  /**
+   * Checks `Arc-Identity` + `Arc-Signature` of a message on a cluster's subject. Returns the record
+   * and the certificate claims, or throws IdentityError with the precise reason.
+   */
+  authenticate(
+    key: string,
+    certificate: string | undefined,
+    signature: string | undefined,
+    subject: string,
+    payload: Uint8Array,
+  ): { record: ClusterRecord; claims: CertificateClaims } {
+    if (!certificate)
+      throw new IdentityError(ERROR_CODES.IdentityMissing, 'the message carries no identity certificate');
+    let claims = this.certCache.get(certificate);
+    if (!claims) {
+      claims = this.deps.authority.verifyCertificate(certificate);
+      if (this.certCache.size > 50_000) this.certCache.clear();
+      this.certCache.set(certificate, claims);
+    }
+    if (claims.sub !== key)
+      throw new IdentityError(
+        ERROR_CODES.IdentityForeign,
+        'the identity certificate belongs to another cluster',
+      );
+    const record = this.deps.store.get(key);
+    if (!record || !record.identity.serials.includes(claims.serial))
+      throw new IdentityError(ERROR_CODES.IdentityRevoked, 'the identity certificate has been revoked');
+    if (claims.exp <= this.deps.clock.now())
+      throw new IdentityError(ERROR_CODES.IdentityExpired, 'the identity certificate has expired');
+    if (!signature || !this.verifier.verify(claims.spki, subject, payload, signature))
+      throw new IdentityError(
+        ERROR_CODES.IdentityInvalid,
+        'the message signature does not match the certificate',
+      );
+    return { record, claims };
+  }
+
+  renew(record: ClusterRecord, claims: CertificateClaims): IdentityReply {
+    if (record.connectivity.status === 'Expired')
+      throw new IdentityError(ERROR_CODES.ClusterExpired, 'the cluster certificate has expired');
+    const now = this.deps.clock.now();
+    const issued = this.deps.authority.issue(record.key, claims.spki, now, this.deps.timings.certValidityMs);
+    // Keep the previous serial: the cluster's other agents switch over when they re-read the secret.
+    record.identity.serials = [issued.claims.serial, claims.serial];
+    record.identity.certExpiresMs = issued.claims.exp;
+    record.connectivity = onCertificate(record.connectivity, issued.claims.exp);
+    this.deps.store.markImportant(record.key);
+    spanEvent('certificate renewed', {
+      [ATTR.clusterKey]: record.key,
+      'arcfleet.certificate.serial': issued.claims.serial,
+      'arcfleet.certificate.not_after': new Date(issued.claims.exp).toISOString(),
+    });
+    this.deps.logger.info(
+      { event: 'identity.renewed', key: record.key, serial: issued.claims.serial },
+      'identity renewed',
+    );
+    return identityReply(issued, this.deps.authority.publicKeySpki());
+  }
+
+  heartbeat(record: ClusterRecord, _message: Heartbeat): void {
+    this.refuseExpired(record);
+    this.deps.metrics.heartbeats.inc();
+    const now = this.deps.clock.now();
+    const stepped = this.deps.clusters.applyStep(record, onHeartbeat(record.connectivity, now));
+    if (!stepped) this.deps.store.markHeartbeat(record.key);
+  }
+
+  metadata(record: ClusterRecord, report: MetadataReport): AckReply {
+    this.refuseExpired(record);
+    const now = this.deps.clock.now();
+    if (record.metadata === undefined || report.generation > record.metadata.generation) {
+      const changedAtMs = Date.parse(report.changedAt);
+      record.metadata = { ...report.metadata, generation: report.generation, changedAtMs };
+      this.deps.metrics.metadataReports.inc();
+      this.deps.metrics.metadataSyncLagSeconds.observe(Math.max(0, now - changedAtMs) / 1000);
+      this.deps.store.markImportant(record.key);
+    }
+    // A metadata report proves the agents are alive just as a heartbeat does.
+    this.deps.clusters.applyStep(record, onHeartbeat(record.connectivity, now));
+    this.deps.store.markHeartbeat(record.key);
+    return { v: PROTOCOL_VERSION, type: 'ack', generation: record.metadata.generation };
+  }
+
+  /**
+   * metrics-agent's report of the cluster's agents: fills `arcAgentProfile`. A report whose content is
+   * unchanged (apart from times) keeps the earlier one, so error times say when the problem was first seen.
+   */
+  agentHealth(record: ClusterRecord, report: AgentHealth): AckReply {
+    this.refuseExpired(record);
+    const components = report.components;
+    const agentState = components.every((c) => c.state === 'Running') ? 'Succeeded' : 'Failed';
+    const next = { agentState, components } as const;
+    if (!record.agentHealth || healthSignature(record.agentHealth) !== healthSignature(next)) {
+      record.agentHealth = { ...next, reportedAtMs: this.deps.clock.now() };
+      this.deps.store.markImportant(record.key);
+      this.deps.logger.info(
+        { event: 'hub.agent_health_changed', key: record.key, agentState },
+        'agent health changed',
+      );
+    }
+    return { v: PROTOCOL_VERSION, type: 'ack' };
+  }
+
+  private refuseExpired(record: ClusterRecord): void {
+    if (record.connectivity.status === 'Expired')
+      throw new IdentityError(ERROR_CODES.ClusterExpired, 'the cluster certificate has expired');
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The hub's HTTP server with ARM's conventions, shared by every route on it: JSON bodies only, every
+ * error as `{"error":{"code","message","target"?}}` with ARM's status, a JSON 404 for unknown routes,
+ * and request count and duration per route.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Counter, Histogram } from 'prom-client';
+import { ERROR_CODES, isArcError } from '../../../contract/index.js';
+import type { Logger } from '../../../platform/log.js';
+
+export interface ArmAppOptions {
+  metrics: { apiRequests: Counter<'route' | 'code'>; apiDuration: Histogram<'route'> };
+  logger: Logger;
+}
+
+export function createArmApp(opts: ArmAppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    bodyLimit: 1024 * 1024,
+  });
+
+  // ARM takes JSON only; without this fastify would parse text/plain and answer 400 instead of 415.
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    opts.metrics.apiRequests.inc({ route, code: String(reply.statusCode) });
+    opts.metrics.apiDuration.observe({ route }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((err: unknown, request, reply) => {
+    if (isArcError(err)) return reply.status(err.status).send(err.toArm());
+    const e = err as { statusCode?: number; code?: string; message?: string };
+    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      return reply.status(415).send({
+        error: {
+          code: ERROR_CODES.UnsupportedMediaType,
+          message: 'The request content type must be application/json.',
+        },
+      });
+    if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500)
+      return reply.status(400).send({
+        error: {
+          code: ERROR_CODES.InvalidRequestContent,
+          message: `The request content was invalid: ${e.message}`,
+        },
+      });
+    opts.logger.error({ event: 'api.internal_error', err, url: request.url }, 'internal error');
+    return reply
+      .status(500)
+      .send({ error: { code: ERROR_CODES.InternalServerError, message: 'An internal error occurred.' } });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({
+      error: {
+        code: ERROR_CODES.NotFound,
+        message: `No route for ${request.method} ${request.url.split('?')[0]}.`,
+      },
+    });
+  });
+
+  return app;
+}

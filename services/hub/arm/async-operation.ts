@@ -1,0 +1,25 @@
+/**
+ * ARM's asynchronous-operation headers. A write answers at once and names an operation the client
+ * polls (Azure-AsyncOperation; a DELETE also Location); Retry-After tells pollers how long to wait, on
+ * the write and on each status read while the operation runs.
+ */
+import type { FastifyReply } from 'fastify';
+
+export function asyncOperationHeaders(
+  reply: FastifyReply,
+  operationUrl: string,
+  retryAfterSeconds: number,
+  opts: { location?: boolean } = {},
+): void {
+  void reply.header('Azure-AsyncOperation', operationUrl).header('Retry-After', String(retryAfterSeconds));
+  if (opts.location) void reply.header('Location', operationUrl);
+}
+
+/** On an operation status read: only a running operation asks to be polled again. */
+export function retryAfterWhileInProgress(
+  reply: FastifyReply,
+  status: string,
+  retryAfterSeconds: number,
+): void {
+  if (status === 'InProgress') void reply.header('Retry-After', String(retryAfterSeconds));
+}

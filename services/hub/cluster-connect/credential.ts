@@ -1,0 +1,97 @@
+/**
+ * `POST .../connectedClusters/{name}/listClusterUserCredential`: a kubeconfig whose server is this hub's
+ * cluster-connect endpoint (proxy.ts) and whose token, signed by the hub like an AAD token, is scoped to
+ * that cluster and user. The cluster checks the token, not the hub (kube-aad-proxy's role).
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { stringify } from 'yaml';
+import { ArcError, ERROR_CODES, type ClusterUserClaims } from '../../../contract/index.js';
+import { baseUrl, apiVersionOf } from '../arm/request.js';
+import { CLUSTER_PATH, refOf, type ClusterParams } from '../arm/resource-path.js';
+import { CONNECT_PREFIX, type ClusterConnectOptions } from './proxy.js';
+
+const credentialBodySchemaKeys = new Set(['authenticationMethod', 'clientProxy']);
+
+/** The user ARM says is calling; arcfleet has no AAD, so a header names the user (default `clusterUser`). */
+function callerOf(request: FastifyRequest): { user: string; groups: string[] } {
+  const h = request.headers;
+  const user = String(h['x-ms-client-principal-name'] ?? h['x-arcfleet-user'] ?? 'clusterUser').slice(0, 256);
+  const rawGroups = String(h['x-arcfleet-groups'] ?? '');
+  const groups = rawGroups === '' ? [] : rawGroups.split(',').map((g) => g.trim().slice(0, 256));
+  return { user, groups: groups.slice(0, 50) };
+}
+
+export function registerUserCredential(app: FastifyInstance, opts: ClusterConnectOptions): void {
+  app.post<{ Params: ClusterParams }>(`${CLUSTER_PATH}/listClusterUserCredential`, async (request) => {
+    apiVersionOf(request);
+    const ref = refOf(request.params);
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    if (typeof body !== 'object' || Array.isArray(body))
+      throw new ArcError(ERROR_CODES.InvalidRequestContent, 'The request body must be a JSON object.', {
+        status: 400,
+      });
+    for (const k of Object.keys(body))
+      if (!credentialBodySchemaKeys.has(k))
+        throw new ArcError(ERROR_CODES.InvalidRequestContent, `The property '${k}' is not allowed.`, {
+          status: 400,
+          target: k,
+        });
+    const method = body['authenticationMethod'] ?? 'Token';
+    if (method !== 'Token' && method !== 'AAD')
+      throw new ArcError(
+        ERROR_CODES.InvalidParameter,
+        `authenticationMethod must be 'Token' or 'AAD', not ${JSON.stringify(method)}.`,
+        { status: 400, target: 'authenticationMethod' },
+      );
+    const clientProxy = body['clientProxy'] ?? false;
+    if (typeof clientProxy !== 'boolean')
+      throw new ArcError(ERROR_CODES.InvalidParameter, 'clientProxy must be a boolean.', {
+        status: 400,
+        target: 'clientProxy',
+      });
+    const { clusters, authority } = opts.started.get();
+    const record = clusters.require(ref);
+    const { user, groups } = callerOf(request);
+    const now = opts.clock.now();
+    const claims: ClusterUserClaims = {
+      v: 1,
+      typ: 'cluster-user',
+      iss: 'arcfleet-hub',
+      aud: record.key,
+      sub: user,
+      groups,
+      iat: now,
+      exp: now + opts.tokenValidityMs,
+      jti: randomUUID(),
+    };
+    const token = authority.signClaims(claims);
+    const base = baseUrl(opts.publicUrl, request);
+    const server = `${base}${CONNECT_PREFIX}/${encodeURIComponent(ref.subscriptionId)}/${encodeURIComponent(ref.resourceGroup)}/${encodeURIComponent(ref.name)}`;
+    const userName = `clusterUser_${ref.resourceGroup}_${ref.name}`;
+    const kubeconfig = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: ref.name, cluster: { server } }],
+      users: [{ name: userName, user: { token } }],
+      contexts: [{ name: ref.name, context: { cluster: ref.name, user: userName } }],
+      'current-context': ref.name,
+      preferences: {},
+    };
+    return {
+      kubeconfigs: [
+        { name: 'credentialForClusterUser', value: Buffer.from(stringify(kubeconfig)).toString('base64') },
+      ],
+      ...(clientProxy
+        ? {
+            hybridConnectionConfig: {
+              expirationTime: Math.floor(claims.exp / 1000),
+              hybridConnectionName: record.key,
+              relay: base,
+              token,
+            },
+          }
+        : {}),
+    };
+  });
+}

@@ -1,0 +1,283 @@
+/**
+ * The connectedClusters resources: the ARM operations on them (PUT, PATCH, DELETE, reads, the PUT's
+ * operation) and their connectivity over time, over an injected store, clock and control publisher.
+ * What agents' messages do to a record is agent-bus/agent-protocol.ts. No network code here.
+ */
+import type { ArcTimings } from '../../../platform/settings.js';
+import type { Clock } from '../../../platform/clock.js';
+import {
+  ArcError,
+  ERROR_CODES,
+  PROTOCOL_VERSION,
+  type ClusterRef,
+  clusterKey,
+  type ControlMessage,
+  type ConnectivityStatus,
+  type ProvisioningState,
+} from '../../../contract/index.js';
+import { newBootstrapToken } from '../../../platform/identity.js';
+import type { Logger } from '../../../platform/log.js';
+import { ATTR, spanEvent } from '../../../platform/tracing.js';
+import type { HubMetrics } from '../metrics.js';
+import type { ProjectionStore } from '../persistence/projection-store.js';
+import { evaluate, type Step, type Transition } from './connectivity.js';
+import {
+  hashToken,
+  newRecord,
+  pushTransition,
+  type ClusterRecord,
+  type DesiredResource,
+} from './projection.js';
+import type { PatchChange } from './validation.js';
+
+export const MAX_CLUSTERS_PER_RESOURCE_GROUP = 800;
+
+function rgKey(ref: ClusterRef): string {
+  return `${ref.subscriptionId.toLowerCase()}/${ref.resourceGroup.toLowerCase()}`;
+}
+
+export interface ConnectedClustersDeps {
+  store: ProjectionStore;
+  clock: Clock;
+  timings: ArcTimings;
+  metrics: HubMetrics;
+  logger: Logger;
+  /** Tells a deleted cluster's agents to disconnect. */
+  publishControl: (ref: ClusterRef, message: ControlMessage) => void;
+  /** Hook for change feeds (events API, live page). */
+  onTransition?: (record: ClusterRecord, transition: Transition) => void;
+  /** Removes what belongs to a deleted cluster (its configuration resources); awaited by DELETE. */
+  onClusterDeleted?: (record: ClusterRecord) => Promise<void>;
+}
+
+export interface PutResult {
+  record: ClusterRecord;
+  created: boolean;
+  /** Present when a new one-time bootstrap token was issued. */
+  bootstrapToken: string | undefined;
+}
+
+export class ConnectedClusters {
+  readonly startedAtMs: number;
+  private readonly operations = new Map<string, string>();
+  private perResourceGroup: Map<string, number> | undefined;
+
+  constructor(private readonly deps: ConnectedClustersDeps) {
+    this.startedAtMs = deps.clock.now();
+    for (const r of deps.store.values()) this.operations.set(r.operation.id, r.key);
+  }
+
+  get(ref: ClusterRef): ClusterRecord | undefined {
+    return this.deps.store.get(clusterKey(ref));
+  }
+
+  require(ref: ClusterRef): ClusterRecord {
+    const record = this.get(ref);
+    if (!record)
+      throw new ArcError(
+        ERROR_CODES.ResourceNotFound,
+        `The Resource 'Microsoft.Kubernetes/connectedClusters/${ref.name}' under resource group '${ref.resourceGroup}' was not found.`,
+        { status: 404 },
+      );
+    return record;
+  }
+
+  /** Every projection (the live page's tiles). */
+  all(): IterableIterator<ClusterRecord> {
+    return this.deps.store.values();
+  }
+
+  byKey(key: string): ClusterRecord | undefined {
+    return this.deps.store.get(key);
+  }
+
+  /** All records of a subscription (and resource group), in a stable order for paging. */
+  list(subscriptionId: string, resourceGroup?: string): ClusterRecord[] {
+    const sub = subscriptionId.toLowerCase();
+    const rg = resourceGroup?.toLowerCase();
+    const out: ClusterRecord[] = [];
+    for (const r of this.deps.store.values())
+      if (
+        r.ref.subscriptionId.toLowerCase() === sub &&
+        (rg === undefined || r.ref.resourceGroup.toLowerCase() === rg)
+      )
+        out.push(r);
+    out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return out;
+  }
+
+  /** Kept incrementally: a scan per PUT made onboarding a large fleet quadratic. */
+  private countInResourceGroup(ref: ClusterRef): number {
+    if (!this.perResourceGroup) {
+      this.perResourceGroup = new Map();
+      for (const r of this.deps.store.values()) this.adjustResourceGroup(r.ref, 1);
+    }
+    return this.perResourceGroup.get(rgKey(ref)) ?? 0;
+  }
+
+  private adjustResourceGroup(ref: ClusterRef, delta: number): void {
+    if (!this.perResourceGroup) return;
+    const k = rgKey(ref);
+    this.perResourceGroup.set(k, (this.perResourceGroup.get(k) ?? 0) + delta);
+  }
+
+  operation(id: string): ClusterRecord | undefined {
+    const key = this.operations.get(id);
+    return key === undefined ? undefined : this.deps.store.get(key);
+  }
+
+  counts(): {
+    byStatus: Map<ConnectivityStatus, number>;
+    byProvisioningState: Map<ProvisioningState, number>;
+    byLocation: Map<string, number>;
+    byDistribution: Map<string, number>;
+  } {
+    const byStatus = new Map<ConnectivityStatus, number>();
+    const byProvisioningState = new Map<ProvisioningState, number>();
+    const byLocation = new Map<string, number>();
+    const byDistribution = new Map<string, number>();
+    for (const r of this.deps.store.values()) {
+      byStatus.set(r.connectivity.status, (byStatus.get(r.connectivity.status) ?? 0) + 1);
+      byProvisioningState.set(r.provisioningState, (byProvisioningState.get(r.provisioningState) ?? 0) + 1);
+      const loc = r.desired.location;
+      byLocation.set(loc, (byLocation.get(loc) ?? 0) + 1);
+      const dist = r.desired.distribution ?? r.metadata?.distribution ?? '';
+      byDistribution.set(dist, (byDistribution.get(dist) ?? 0) + 1);
+    }
+    return { byStatus, byProvisioningState, byLocation, byDistribution };
+  }
+
+  put(ref: ClusterRef, desired: DesiredResource, caller: string): PutResult {
+    const key = clusterKey(ref);
+    const existing = this.deps.store.get(key);
+    const now = this.deps.clock.now();
+    const nowIso = new Date(now).toISOString();
+    if (!existing) {
+      if (this.countInResourceGroup(ref) >= MAX_CLUSTERS_PER_RESOURCE_GROUP)
+        throw new ArcError(
+          ERROR_CODES.QuotaExceeded,
+          `Resource group '${ref.resourceGroup}' already holds ${MAX_CLUSTERS_PER_RESOURCE_GROUP} resources of type Microsoft.Kubernetes/connectedClusters.`,
+          { status: 409 },
+        );
+      const token = newBootstrapToken();
+      const record = newRecord(key, ref, desired, nowIso, now, token, caller);
+      this.deps.store.set(record);
+      this.adjustResourceGroup(ref, 1);
+      this.operations.set(record.operation.id, key);
+      this.deps.logger.info(
+        { event: 'cluster.created', key, operationId: record.operation.id },
+        'cluster created',
+      );
+      return { record, created: true, bootstrapToken: token };
+    }
+    if (existing.desired.location !== desired.location)
+      throw new ArcError(
+        ERROR_CODES.InvalidResourceLocation,
+        `The resource '${ref.name}' already exists in location '${existing.desired.location}'. A resource cannot be moved to '${desired.location}'; delete it and connect again.`,
+        { status: 409, target: 'location' },
+      );
+    const onboarded = existing.identity.serials.length > 0;
+    const keyChanged = existing.desired.agentPublicKeyCertificate !== desired.agentPublicKeyCertificate;
+    if (onboarded && keyChanged)
+      throw new ArcError(
+        ERROR_CODES.Conflict,
+        `The cluster '${ref.name}' is already connected with another agent key. Delete it and connect again to replace the agent.`,
+        { status: 409, target: 'properties.agentPublicKeyCertificate' },
+      );
+    existing.desired = desired;
+    existing.lastModifiedAt = nowIso;
+    let token: string | undefined;
+    if (!onboarded) {
+      // Not onboarded yet: a re-run of `connect` gets a fresh token, the old one stops working.
+      token = newBootstrapToken();
+      existing.bootstrapTokenHash = hashToken(token);
+    }
+    this.deps.store.set(existing);
+    return { record: existing, created: false, bootstrapToken: token };
+  }
+
+  patch(ref: ClusterRef, change: PatchChange): ClusterRecord {
+    const record = this.require(ref);
+    const d = record.desired;
+    if (change.tags !== undefined) d.tags = change.tags;
+    if (change.distribution !== undefined) d.distribution = change.distribution;
+    if (change.distributionVersion !== undefined) d.distributionVersion = change.distributionVersion;
+    if (change.azureHybridBenefit !== undefined) d.azureHybridBenefit = change.azureHybridBenefit;
+    if (change.gateway !== undefined) d.extra.gateway = change.gateway;
+    record.lastModifiedAt = new Date(this.deps.clock.now()).toISOString();
+    this.deps.store.set(record);
+    return record;
+  }
+
+  async delete(ref: ClusterRef): Promise<boolean> {
+    const record = this.get(ref);
+    if (!record) return false;
+    await this.deps.store.delete(record.key);
+    await this.deps.onClusterDeleted?.(record);
+    this.adjustResourceGroup(record.ref, -1);
+    this.operations.delete(record.operation.id);
+    this.deps.publishControl(record.ref, {
+      v: PROTOCOL_VERSION,
+      type: 'control',
+      action: 'disconnect',
+      reason: 'The connectedClusters resource was deleted.',
+    });
+    this.deps.logger.info({ event: 'cluster.deleted', key: record.key }, 'cluster deleted');
+    return true;
+  }
+
+  /** Resolves once the cluster's projection as it is now is in KV. */
+  persisted(key: string): Promise<void> {
+    return this.deps.store.whenPersisted(key);
+  }
+
+  /** Re-evaluates every cluster against the clock (Offline, Expired). */
+  tick(): void {
+    const now = this.deps.clock.now();
+    const threshold = this.deps.timings.offlineThresholdMs;
+    for (const record of this.deps.store.values())
+      for (let i = 0; i < 3; i++)
+        if (!this.applyStep(record, evaluate(record.connectivity, now, threshold, this.startedAtMs))) break;
+  }
+
+  /**
+   * Stores a step of the connectivity state machine (from the clock here, from agent messages in the
+   * agent protocol); returns true when the status changed.
+   */
+  applyStep(record: ClusterRecord, step: Step): boolean {
+    record.connectivity = step.state;
+    const t = step.transition;
+    if (!t) return false;
+    pushTransition(record, t);
+    this.deps.metrics.transitions.inc({ from: t.from, to: t.to });
+    if (t.to === 'Connected' && record.provisioningState !== 'Succeeded') {
+      // Inside the span of the message that proved the agents alive (the onboarding trace's last step).
+      spanEvent('marked Connected', {
+        [ATTR.clusterKey]: record.key,
+        'arcfleet.connectivity.from': t.from,
+        'arcfleet.onboarding.seconds': Math.max(0, t.atMs - record.connectRequestedMs) / 1000,
+      });
+      record.provisioningState = 'Succeeded';
+      record.operation = {
+        ...record.operation,
+        status: 'Succeeded',
+        endTime: new Date(t.atMs).toISOString(),
+      };
+      this.deps.metrics.onboardingSeconds.observe(Math.max(0, t.atMs - record.connectRequestedMs) / 1000);
+    }
+    this.deps.store.markImportant(record.key);
+    this.deps.logger.info(
+      {
+        event: 'cluster.transition',
+        key: record.key,
+        from: t.from,
+        to: t.to,
+        reason: t.reason,
+        at: new Date(t.atMs).toISOString(),
+      },
+      `${record.ref.name}: ${t.from} -> ${t.to}`,
+    );
+    this.deps.onTransition?.(record, t);
+    return true;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The ARM routes of Microsoft.Kubernetes/connectedClusters: PUT, GET, PATCH, DELETE of one cluster,
+ * the lists by resource group and subscription, and the status of a PUT's asynchronous operation.
+ * ARM plumbing (api-version, paths, paging, async-operation headers, error bodies) is in arm/.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ArcError, ERROR_CODES } from '../../../contract/index.js';
+import { asyncOperationHeaders, retryAfterWhileInProgress } from '../arm/async-operation.js';
+import { pageOf } from '../arm/paging.js';
+import { apiVersionOf, baseUrl, callerOf } from '../arm/request.js';
+import { CLUSTER_PATH, KUBERNETES_PROVIDER, refOf, type ClusterParams } from '../arm/resource-path.js';
+import type { Started } from '../startup.js';
+import type { ConnectedClusters } from './connected-clusters.js';
+import { renderResource } from './projection.js';
+import { parsePatchBody, parsePutBody } from './validation.js';
+
+export interface ConnectedClusterRoutesOptions {
+  started: Started<{ clusters: ConnectedClusters }>;
+  pageSize: number;
+  /** Seconds suggested to LRO pollers. */
+  retryAfterSeconds: number;
+  /** Base URL for Azure-AsyncOperation and nextLink; taken from the request's Host when unset. */
+  publicUrl: string | undefined;
+}
+
+export function registerConnectedClusterRoutes(
+  app: FastifyInstance,
+  opts: ConnectedClusterRoutesOptions,
+): void {
+  const clusters = (): ConnectedClusters => opts.started.get().clusters;
+
+  app.put<{ Params: ClusterParams }>(CLUSTER_PATH, async (request, reply) => {
+    const apiVersion = apiVersionOf(request);
+    const ref = refOf(request.params);
+    const desired = parsePutBody(request.body);
+    const result = clusters().put(ref, desired, callerOf(request));
+    const r = result.record;
+    const opUrl = `${baseUrl(opts.publicUrl, request)}/subscriptions/${ref.subscriptionId}/${KUBERNETES_PROVIDER}/locations/${r.desired.location}/operationStatuses/${r.operation.id}?api-version=${apiVersion}`;
+    asyncOperationHeaders(reply, opUrl, opts.retryAfterSeconds);
+    if (result.bootstrapToken !== undefined)
+      void reply.header('x-arcfleet-bootstrap-token', result.bootstrapToken);
+    return reply.status(result.created ? 201 : 200).send(renderResource(r));
+  });
+
+  app.get<{ Params: ClusterParams }>(CLUSTER_PATH, async (request) => {
+    apiVersionOf(request);
+    return renderResource(clusters().require(refOf(request.params)));
+  });
+
+  app.patch<{ Params: ClusterParams }>(CLUSTER_PATH, async (request) => {
+    apiVersionOf(request);
+    const ref = refOf(request.params);
+    const all = clusters();
+    all.require(ref);
+    return renderResource(all.patch(ref, parsePatchBody(request.body)));
+  });
+
+  app.delete<{ Params: ClusterParams }>(CLUSTER_PATH, async (request, reply) => {
+    apiVersionOf(request);
+    const deleted = await clusters().delete(refOf(request.params));
+    return reply.status(deleted ? 200 : 204).send();
+  });
+
+  const list = (scope: 'resourceGroup' | 'subscription') =>
+    async function (request: FastifyRequest<{ Params: { subscriptionId: string; resourceGroup?: string } }>) {
+      const apiVersion = apiVersionOf(request);
+      const all = clusters().list(
+        request.params.subscriptionId,
+        scope === 'resourceGroup' ? request.params.resourceGroup : undefined,
+      );
+      return pageOf(request, all, {
+        pageSize: opts.pageSize,
+        apiVersion,
+        baseUrl: baseUrl(opts.publicUrl, request),
+        keyOf: (r) => r.key,
+        render: renderResource,
+      });
+    };
+  app.get(
+    `/subscriptions/:subscriptionId/resourceGroups/:resourceGroup/${KUBERNETES_PROVIDER}/connectedClusters`,
+    list('resourceGroup'),
+  );
+  app.get(`/subscriptions/:subscriptionId/${KUBERNETES_PROVIDER}/connectedClusters`, list('subscription'));
+
+  app.get<{ Params: { subscriptionId: string; location: string; operationId: string } }>(
+    `/subscriptions/:subscriptionId/${KUBERNETES_PROVIDER}/locations/:location/operationStatuses/:operationId`,
+    async (request, reply) => {
+      apiVersionOf(request);
+      const record = clusters().operation(request.params.operationId);
+      if (!record)
+        throw new ArcError(
+          ERROR_CODES.ResourceNotFound,
+          `The operation '${request.params.operationId}' was not found.`,
+          { status: 404 },
+        );
+      const op = record.operation;
+      retryAfterWhileInProgress(reply, op.status, opts.retryAfterSeconds);
+      return {
+        id: request.url.split('?')[0],
+        name: op.id,
+        resourceId: renderResource(record).id,
+        status: op.status,
+        startTime: op.startTime,
+        ...(op.endTime === undefined ? {} : { endTime: op.endTime }),
+      };
+    },
+  );
+}
