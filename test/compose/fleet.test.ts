@@ -18,7 +18,7 @@ import { REPO_ROOT, Steps, buildEnv, composeCommand, ensureEngine, ensureTools, 
 
 const FLEET_SIZE = Number(process.env.FLEET_SIZE ?? 20);
 const PROJECT = 'arcfleet-compose-test';
-/** The offline images, as the README tells an air-gapped site to select them. */
+/** The offline images, as docs/compose.md tells an air-gapped site to select them. */
 const OFFLINE_ENV_FILE = `${REPO_ROOT}deploy/offline/offline.env`;
 /** Every agent is its own compose service, as in the embedded fleet. */
 const AGENTS = AGENT_SERVICES;
