@@ -1,6 +1,12 @@
 /** `az connectedk8s`-like commands and run-time cluster changes. Each returns the text to print. */
 import { writeFile } from 'node:fs/promises';
-import { ArcError, ERROR_CODES, AGENT_NAMES, type AgentName, type ClusterState } from '../../contract/index.js';
+import {
+  ArcError,
+  ERROR_CODES,
+  AGENT_NAMES,
+  type AgentName,
+  type ClusterState,
+} from '../../contract/index.js';
 import type { FleetContext } from '../context.js';
 import { clusterView, clustersTable } from '../format.js';
 import { connectCluster, disconnectCluster } from '../../fleet/onboard.js';

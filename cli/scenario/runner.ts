@@ -15,7 +15,13 @@ import {
   AGENT_NAMES,
 } from '../../contract/index.js';
 import { callGateway } from '../../fleet/clients/egress-gateway.js';
-import { connectCommand, deleteCommand, scaleCommand, setAgentsCommand, upgradeCommand } from '../commands/cluster.js';
+import {
+  connectCommand,
+  deleteCommand,
+  scaleCommand,
+  setAgentsCommand,
+  upgradeCommand,
+} from '../commands/cluster.js';
 import type { FleetContext } from '../context.js';
 import { mapLimit } from '../../platform/limit.js';
 import { delay as sleep } from '../../platform/wait.js';
