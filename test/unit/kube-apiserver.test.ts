@@ -232,6 +232,29 @@ describe('validation and patches', () => {
       ]),
     ).toEqual({ a: [2, 3], b: 'y' });
     expect(() => jsonPatch({}, [{ op: 'remove', path: '/nope' }])).toThrow(/does not exist/);
+    const target = { a: { b: 1 } };
+    expect(jsonPatch(target, [{ op: 'move', from: '/a/b', path: '/c' }])).toEqual({ a: {}, c: 1 });
+    expect(target).toEqual({ a: { b: 1 } }); // the stored object is never mutated
+  });
+
+  it('answers a failed json patch test with 422 Invalid and a malformed one with 400 BadRequest', () => {
+    const failure = (f: () => unknown): { status?: number; reason?: string } => {
+      try {
+        f();
+      } catch (err) {
+        return err as { status?: number; reason?: string };
+      }
+      throw new Error('no error thrown');
+    };
+    expect(failure(() => jsonPatch({ a: 1 }, [{ op: 'test', path: '/a', value: 2 }]))).toMatchObject({
+      status: 422,
+      reason: 'Invalid',
+    });
+    expect(failure(() => jsonPatch({ a: 1 }, [{ op: 'bogus', path: '/a' }]))).toMatchObject({
+      status: 400,
+      reason: 'BadRequest',
+    });
+    expect(failure(() => jsonPatch({ a: 1 }, { op: 'add' }))).toMatchObject({ status: 400 });
   });
 
   it('routes Kubernetes paths', () => {
