@@ -74,6 +74,20 @@ interface Check {
   readonly observed: string;
 }
 
+/**
+ * What the runner needs besides the fleet: the egress gateway's control API and real time. The
+ * defaults are the real ones; unit tests pass fakes (a recorded gateway, a fake clock).
+ */
+export interface RunnerDeps {
+  readonly callGateway: (base: string, method: string, path: string, body?: unknown) => Promise<unknown>;
+  /** Real epoch ms. */
+  readonly now: () => number;
+  /** Waits real ms. */
+  readonly sleep: (ms: number) => Promise<unknown>;
+}
+
+const REAL_DEPS: RunnerDeps = { callGateway, now: () => Date.now(), sleep };
+
 class ExpectationFailed extends Error {}
 
 const PROBE_INTERVAL_MS = 200;
@@ -82,23 +96,25 @@ export async function runScenario(
   scenario: Scenario,
   fleet: ScenarioFleet,
   onStep: (r: StepResult) => void = () => undefined,
+  deps: Partial<RunnerDeps> = {},
 ): Promise<ScenarioReport> {
-  const started = Date.now();
+  const d: RunnerDeps = { ...REAL_DEPS, ...deps };
+  const started = d.now();
   const summary = await fleet.ctx.client.summary();
   const timeScale = summary.timeScale;
   const timings: FleetTimings = summary.timings;
   const results: StepResult[] = [];
-  const runner = new StepRunner(fleet, timeScale, timings);
+  const runner = new StepRunner(fleet, timeScale, timings, d);
   let failedStep: number | undefined;
   for (const [i, step] of scenario.steps.entries()) {
-    const t0 = Date.now();
+    const t0 = d.now();
     let result: StepResult;
     try {
       const detail = await runner.run(step);
-      result = { index: i + 1, step: describeStep(step), ok: true, realMs: Date.now() - t0, detail };
+      result = { index: i + 1, step: describeStep(step), ok: true, realMs: d.now() - t0, detail };
     } catch (err) {
       const detail = err instanceof Error ? err.message : String(err);
-      result = { index: i + 1, step: describeStep(step), ok: false, realMs: Date.now() - t0, detail };
+      result = { index: i + 1, step: describeStep(step), ok: false, realMs: d.now() - t0, detail };
     }
     results.push(result);
     onStep(result);
@@ -113,7 +129,7 @@ export async function runScenario(
     passed: failedStep === undefined,
     steps: results,
     ...(failedStep === undefined ? {} : { failedStep }),
-    realMs: Date.now() - started,
+    realMs: d.now() - started,
   };
 }
 
@@ -124,6 +140,7 @@ class StepRunner {
     private readonly fleet: ScenarioFleet,
     private readonly timeScale: number,
     private readonly timings: FleetTimings,
+    private readonly deps: RunnerDeps,
   ) {}
 
   private simMs(expr: string): number {
@@ -181,7 +198,7 @@ class StepRunner {
     }
     if ('wait' in step) {
       const ms = this.simMs(step.wait);
-      await sleep(this.realMs(ms));
+      await this.deps.sleep(this.realMs(ms));
       return `waited ${this.span(ms)}`;
     }
     if ('kill' in step) return this.fleet.kill(step.kill);
@@ -207,7 +224,7 @@ class StepRunner {
   }
 
   private async chaos(body: Record<string, unknown>): Promise<string> {
-    const res = (await callGateway(this.fleet.gatewayUrl, 'POST', '/v1/chaos', body)) as {
+    const res = (await this.deps.callGateway(this.fleet.gatewayUrl, 'POST', '/v1/chaos', body)) as {
       clusters?: string[];
     };
     const clusters = res.clusters ?? [];
@@ -269,19 +286,19 @@ class StepRunner {
 
   /** Polls until the check passes or `simMs` has passed (one probe at least). */
   private async within(expected: string, check: () => Promise<Check>, simMs: number): Promise<string> {
-    const t0 = Date.now();
+    const t0 = this.deps.now();
     const deadline = t0 + this.realMs(simMs);
     let last: string;
     for (;;) {
       try {
         const r = await check();
-        if (r.ok) return `${expected}: yes after ${this.span((Date.now() - t0) * this.timeScale)}`;
+        if (r.ok) return `${expected}: yes after ${this.span((this.deps.now() - t0) * this.timeScale)}`;
         last = r.observed;
       } catch (err) {
         last = `error: ${err instanceof Error ? err.message : String(err)}`;
       }
-      if (Date.now() >= deadline) break;
-      await sleep(Math.min(PROBE_INTERVAL_MS, Math.max(0, deadline - Date.now())));
+      if (this.deps.now() >= deadline) break;
+      await this.deps.sleep(Math.min(PROBE_INTERVAL_MS, Math.max(0, deadline - this.deps.now())));
     }
     throw new ExpectationFailed(
       `expected ${expected}${simMs > 0 ? ` within ${this.span(simMs)}` : ''}\n` + `observed ${last}`,
@@ -290,7 +307,7 @@ class StepRunner {
 
   /** The check must pass on every probe for `simMs`. */
   private async holds(expected: string, check: () => Promise<Check>, simMs: number): Promise<string> {
-    const t0 = Date.now();
+    const t0 = this.deps.now();
     const end = t0 + this.realMs(simMs);
     for (;;) {
       let r: Check;
@@ -302,10 +319,10 @@ class StepRunner {
       if (!r.ok)
         throw new ExpectationFailed(
           `expected ${expected} throughout ${this.span(simMs)}\n` +
-            `observed ${r.observed} after ${this.span((Date.now() - t0) * this.timeScale)}`,
+            `observed ${r.observed} after ${this.span((this.deps.now() - t0) * this.timeScale)}`,
         );
-      if (Date.now() >= end) return `${expected}: held for ${this.span(simMs)}`;
-      await sleep(Math.min(PROBE_INTERVAL_MS, Math.max(0, end - Date.now())));
+      if (this.deps.now() >= end) return `${expected}: held for ${this.span(simMs)}`;
+      await this.deps.sleep(Math.min(PROBE_INTERVAL_MS, Math.max(0, end - this.deps.now())));
     }
   }
 
