@@ -7,13 +7,8 @@
  * An agent plugs its behaviour in through `LinkedAgentHooks`; the hooks see only "link up" and "link
  * down", never the secrets.
  */
-import type {
-  AgentContext,
-  AgentInstance,
-  AgentLink,
-  ClusterChanges,
-  ClusterSnapshot,
-} from './agent-host.js';
+import type { AgentContext, AgentInstance, ClusterChanges, ClusterSnapshot } from './agent-instance.js';
+import type { AgentLink } from './agent-link.js';
 import { readCertificateClaims } from '../platform/identity.js';
 import type { ControlMessage } from '../contract/index.js';
 

@@ -3,14 +3,14 @@
  * the identity secret, certificate renewal, and forgetting everything on a `disconnect` control.
  */
 import { ROOT_CONTEXT, trace, type Context } from '@opentelemetry/api';
-import {
-  type AgentContext,
-  type AgentFactory,
-  type AgentInstance,
-  type AgentLink,
-  type ClusterChanges,
-  type ClusterSnapshot,
-} from '../../agent-runtime/agent-host.js';
+import type {
+  AgentContext,
+  AgentFactory,
+  AgentInstance,
+  ClusterChanges,
+  ClusterSnapshot,
+} from '../../agent-runtime/agent-instance.js';
+import type { AgentLink } from '../../agent-runtime/agent-link.js';
 import type { Clock } from '../../platform/clock.js';
 import {
   type IdentitySecret,

@@ -4,15 +4,15 @@
  * agent's health (health.ts) and reports it to the hub (`agent-health`, request), which fills
  * `properties.arcAgentProfile`. A failed report is logged and the next interval sends a fresh one.
  */
-import {
-  toIso,
-  type AgentContext,
-  type AgentFactory,
-  type AgentInstance,
-  type AgentLink,
-  type ClusterChanges,
-  type ClusterSnapshot,
-} from '../../agent-runtime/agent-host.js';
+import type {
+  AgentContext,
+  AgentFactory,
+  AgentInstance,
+  ClusterChanges,
+  ClusterSnapshot,
+} from '../../agent-runtime/agent-instance.js';
+import type { AgentLink } from '../../agent-runtime/agent-link.js';
+import { toIso } from '../../agent-runtime/timestamps.js';
 import type { Clock, TimerHandle } from '../../platform/clock.js';
 import { ERROR_CODES, type AgentHealth, PROTOCOL_VERSION, type AgentName } from '../../contract/index.js';
 import { readCertificateClaims } from '../../platform/identity.js';

@@ -6,15 +6,15 @@
  */
 import { createHash } from 'node:crypto';
 import { trace, type Context, type Span } from '@opentelemetry/api';
-import {
-  toIso,
-  type AgentContext,
-  type AgentFactory,
-  type AgentInstance,
-  type AgentLink,
-  type ClusterChanges,
-  type ClusterSnapshot,
-} from '../../agent-runtime/agent-host.js';
+import type {
+  AgentContext,
+  AgentFactory,
+  AgentInstance,
+  ClusterChanges,
+  ClusterSnapshot,
+} from '../../agent-runtime/agent-instance.js';
+import type { AgentLink } from '../../agent-runtime/agent-link.js';
+import { toIso } from '../../agent-runtime/timestamps.js';
 import type { Clock, TimerHandle } from '../../platform/clock.js';
 import {
   metadataOf,

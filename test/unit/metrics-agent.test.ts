@@ -3,12 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type {
-  AgentContext,
-  AgentLink,
-  ClusterSnapshot,
-  RequestResult,
-} from '../../agent-runtime/agent-host.js';
+import type { AgentContext, ClusterSnapshot } from '../../agent-runtime/agent-instance.js';
+import type { AgentLink, RequestResult } from '../../agent-runtime/agent-link.js';
 import { FakeClock } from '../../platform/clock.js';
 import {
   type ClusterState,
