@@ -62,7 +62,7 @@ export function configSyncFactory(
         },
         outboxDepth: () => sync.unreported,
       },
-      DESIRED_STATE_MAX_BYTES,
+      { maxReplyBytes: DESIRED_STATE_MAX_BYTES },
     );
   };
 }
