@@ -186,7 +186,8 @@ export class ResourceSyncAgent implements AgentInstance {
   private onStop(next: LinkedAgentStatus): void {
     this.endFirstSync(next);
     if (next !== 'waiting') return;
-    const expired = this.snapshot.identity?.state === 'Expired';
+    // The life cycle's snapshot: this.snapshot catches up only after the identity was evaluated.
+    const expired = this.linked.cluster.identity?.state === 'Expired';
     if (expired) this.log.error({ event: 'sync.identity_expired' }, 'identity certificate expired; stopped');
     const reason = expired ? 'identity expired' : 'no valid identity';
     this.log.info({ event: 'sync.stopped', reason }, 'stopped: waiting for a valid identity');

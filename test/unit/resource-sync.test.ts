@@ -244,6 +244,16 @@ describe('resource-sync-agent', () => {
     await agent.close();
   });
 
+  it('stops when clusteridentityoperator marks the identity Expired', async () => {
+    const { agent, links, sent, events, onboarding, identity } = await setup();
+    await waitFor(() => reports(sent()), { ...fast, until: (r) => r.length === 1 });
+    agent.update(snapshotOf(clusterState(0), onboarding, { ...identity, state: 'Expired' }), IDENTITY);
+    expect(links[0]?.closed).toBe(true);
+    expect(events('sync.identity_expired')).toHaveLength(1);
+    expect(events('sync.stopped')).toEqual([expect.objectContaining({ reason: 'identity expired' })]);
+    await agent.close();
+  });
+
   it('waits for an identity before connecting', async () => {
     const { agent, links, onboarding, identity, sent } = await setup({ identity: false });
     expect(links).toHaveLength(0);
