@@ -2,7 +2,8 @@
  * The process shell shared by every agent service: config, logger, clock, cluster store, AgentHost,
  * and a drain on SIGTERM/SIGINT. An agent's main.ts is one call to `runAgentService`.
  */
-import { AgentHost, type AgentFactory } from './agent-host.js';
+import { AgentHost } from './agent-host.js';
+import type { AgentFactory } from './agent-instance.js';
 import type { Clock } from '../platform/clock.js';
 import { ClusterStore } from './cluster-store.js';
 import {

@@ -4,7 +4,8 @@
  * hand it to the agent's reconcile; report what changed (`config-status`) until the hub acknowledges
  * it. One reconcile runs at a time; a nudge during a run makes one more run afterwards.
  */
-import type { AgentContext, AgentFactory, AgentLink, ClusterSnapshot } from './agent-host.js';
+import type { AgentContext, AgentFactory, ClusterSnapshot } from './agent-instance.js';
+import type { AgentLink } from './agent-link.js';
 import type { Clock, TimerHandle } from '../platform/clock.js';
 import {
   DESIRED_STATE_MAX_BYTES,
@@ -61,7 +62,7 @@ export function configSyncFactory(
         },
         outboxDepth: () => sync.unreported,
       },
-      DESIRED_STATE_MAX_BYTES,
+      { maxReplyBytes: DESIRED_STATE_MAX_BYTES },
     );
   };
 }

@@ -7,7 +7,8 @@
  */
 import type { Msg, Subscription } from 'nats';
 import { headers as natsHeaders } from 'nats';
-import type { AgentFactory, AgentLink, ClusterSnapshot } from '../../agent-runtime/agent-host.js';
+import type { AgentFactory, ClusterSnapshot } from '../../agent-runtime/agent-instance.js';
+import type { AgentLink } from '../../agent-runtime/agent-link.js';
 import {
   CREDIT_WINDOW,
   FRAME_BYTES,

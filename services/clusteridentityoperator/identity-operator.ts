@@ -3,14 +3,14 @@
  * the identity secret, certificate renewal, and forgetting everything on a `disconnect` control.
  */
 import { ROOT_CONTEXT, trace, type Context } from '@opentelemetry/api';
-import {
-  type AgentContext,
-  type AgentFactory,
-  type AgentInstance,
-  type AgentLink,
-  type ClusterChanges,
-  type ClusterSnapshot,
-} from '../../agent-runtime/agent-host.js';
+import type {
+  AgentContext,
+  AgentFactory,
+  AgentInstance,
+  ClusterChanges,
+  ClusterSnapshot,
+} from '../../agent-runtime/agent-instance.js';
+import type { AgentLink } from '../../agent-runtime/agent-link.js';
 import type { Clock } from '../../platform/clock.js';
 import {
   type IdentitySecret,
@@ -31,6 +31,7 @@ import { readCertificateClaims } from '../../platform/identity.js';
 import { ATTR, failSpan, startInternalSpan, traceFields, tracingEnabled } from '../../platform/tracing.js';
 import { RenewalScheduler, type RenewOutcome } from './renewal.js';
 import { backoffDelay } from '../../platform/backoff.js';
+import { delay } from '../../platform/wait.js';
 
 export const AGENT = 'clusteridentityoperator' as const;
 
@@ -79,7 +80,6 @@ interface Session {
   /** The identity secret as last written or adopted by this session. */
   identity: IdentitySecret | undefined;
   cancelled: boolean;
-  cancelSleep: (() => void) | undefined;
 }
 
 export class IdentityOperator implements AgentInstance {
@@ -137,7 +137,6 @@ export class IdentityOperator implements AgentInstance {
       renewal: undefined,
       identity: undefined,
       cancelled: false,
-      cancelSleep: undefined,
     };
     this.session = session;
     void this.run(session).catch((err: unknown) => {
@@ -151,7 +150,6 @@ export class IdentityOperator implements AgentInstance {
     this.session = undefined;
     s.cancelled = true;
     s.abort.abort(new Error(reason));
-    s.cancelSleep?.();
     s.renewal?.stop();
     const link = s.link;
     s.link = undefined;
@@ -424,16 +422,8 @@ export class IdentityOperator implements AgentInstance {
     };
   }
 
-  /** Real-time wait, cut short when the session ends. */
-  private sleep(s: Session, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(t);
-        s.cancelSleep = undefined;
-        resolve();
-      }
-      s.cancelSleep = done;
-    });
+  /** Real-time wait, cut short when the session ends (its abort signal). */
+  private async sleep(s: Session, ms: number): Promise<void> {
+    await delay(ms, undefined, { signal: s.abort.signal }).catch(() => undefined);
   }
 }

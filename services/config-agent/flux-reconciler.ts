@@ -8,7 +8,7 @@
  * (`faults.fluxApply`) makes the apply fail.
  */
 import { createHash } from 'node:crypto';
-import type { ClusterSnapshot } from '../../agent-runtime/agent-host.js';
+import type { ClusterSnapshot } from '../../agent-runtime/agent-instance.js';
 import type { Clock } from '../../platform/clock.js';
 import type {
   ComplianceState,

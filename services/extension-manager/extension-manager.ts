@@ -11,7 +11,7 @@
  * fails installs and upgrades with Helm's own wording.
  */
 import { createHash } from 'node:crypto';
-import type { ClusterSnapshot } from '../../agent-runtime/agent-host.js';
+import type { ClusterSnapshot } from '../../agent-runtime/agent-instance.js';
 import type { Clock } from '../../platform/clock.js';
 import {
   type CatalogEntry,

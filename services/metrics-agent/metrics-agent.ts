@@ -3,19 +3,21 @@
  * `ARCFLEET_METRICS_AGENT_INTERVAL` (simulated) reads the cluster's agent status files, judges each
  * agent's health (health.ts) and reports it to the hub (`agent-health`, request), which fills
  * `properties.arcAgentProfile`. A failed report is logged and the next interval sends a fresh one.
+ * The identity life cycle (connect, renewal, disconnect, halt on a refusal for good) is the shared
+ * `LinkedAgent`.
  */
-import {
-  toIso,
-  type AgentContext,
-  type AgentFactory,
-  type AgentInstance,
-  type AgentLink,
-  type ClusterChanges,
-  type ClusterSnapshot,
-} from '../../agent-runtime/agent-host.js';
+import type {
+  AgentContext,
+  AgentFactory,
+  AgentInstance,
+  ClusterChanges,
+  ClusterSnapshot,
+} from '../../agent-runtime/agent-instance.js';
+import type { AgentLink } from '../../agent-runtime/agent-link.js';
+import { toIso } from '../../agent-runtime/timestamps.js';
 import type { Clock, TimerHandle } from '../../platform/clock.js';
-import { ERROR_CODES, type AgentHealth, PROTOCOL_VERSION, type AgentName } from '../../contract/index.js';
-import { readCertificateClaims } from '../../platform/identity.js';
+import { type AgentHealth, PROTOCOL_VERSION, type AgentName } from '../../contract/index.js';
+import { HALTING_ERRORS, LinkedAgent, type LinkedAgentLog } from '../../agent-runtime/linked-agent.js';
 import { judgeHealth } from './health.js';
 
 export const AGENT = 'metrics-agent' as const;
@@ -23,12 +25,14 @@ export const AGENT = 'metrics-agent' as const;
 /** The agents every cluster runs (the services this emulator implements), besides metrics-agent. */
 export const EXPECTED_AGENTS: readonly AgentName[] = ['clusteridentityoperator', 'resource-sync-agent'];
 
-/** Refusals after which this certificate will never be accepted again (as in resource-sync-agent). */
-const HALTING_ERRORS: ReadonlySet<string> = new Set([
-  ERROR_CODES.IdentityExpired,
-  ERROR_CODES.IdentityRevoked,
-  ERROR_CODES.ClusterExpired,
-]);
+/** The life-cycle log events of this agent (`health.*`, as before the shared life cycle). */
+const HEALTH_LOG: Partial<LinkedAgentLog> = {
+  linkUp: ['health.connected', 'connected; reporting agent health'],
+  connectFailed: ['health.connect_failed', 'could not connect'],
+  disconnect: ['health.disconnect', 'disconnect: stopping'],
+  closeFailed: ['health.link_close_failed', 'link close failed'],
+  identityUnreadable: ['health.identity_unreadable', 'identity secret unreadable'],
+};
 
 export interface MetricsAgentOptions {
   readonly clock: Clock;
@@ -46,14 +50,9 @@ export function metricsAgentFactory(opts: MetricsAgentOptions): AgentFactory {
 }
 
 export class MetricsAgent implements AgentInstance {
-  private snapshot: ClusterSnapshot;
+  private readonly linked: LinkedAgent;
   private link: AgentLink | undefined;
-  private abort: AbortController | undefined;
   private timer: TimerHandle | undefined;
-  private certificate: string | undefined;
-  /** A certificate the hub refused for good (expired, revoked): not used again. */
-  private haltedCertificate: string | undefined;
-  private closed = false;
   private reporting = false;
   /** What the hub has acknowledged on this link (component states, versions, error messages). */
   private delivered: string | undefined;
@@ -64,86 +63,39 @@ export class MetricsAgent implements AgentInstance {
     private readonly opts: MetricsAgentOptions,
     snapshot: ClusterSnapshot,
   ) {
-    this.snapshot = snapshot;
-    this.evaluate();
+    this.linked = new LinkedAgent(
+      ctx,
+      snapshot,
+      {
+        onLinkUp: (link) => {
+          this.link = link;
+          this.delivered = undefined;
+          this.timer = this.opts.clock.setInterval(() => this.report(), this.opts.intervalMs);
+          this.report();
+        },
+        onLinkDown: () => {
+          this.link = undefined;
+          if (this.timer) this.opts.clock.clear(this.timer);
+          this.timer = undefined;
+        },
+        onStop: (next) => {
+          if (next === 'waiting')
+            this.ctx.logger.info({ event: 'health.stopped' }, 'stopped: waiting for a valid identity');
+        },
+        settle: async () => {
+          await Promise.all([...this.endings]);
+        },
+      },
+      { log: HEALTH_LOG },
+    );
   }
 
   update(snapshot: ClusterSnapshot, changes: ClusterChanges): void {
-    this.snapshot = snapshot;
-    if (changes.identity || changes.onboarding) this.evaluate();
+    this.linked.update(snapshot, changes);
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    this.deactivate();
-    await Promise.all([...this.endings]);
-  }
-
-  /** The usable credentials: the onboarding key and a Valid certificate for that key. */
-  private credentials(): { privateKeyPem: string; certificate: string } | undefined {
-    const { onboarding, identity } = this.snapshot;
-    if (!onboarding || identity?.state !== 'Valid') return undefined;
-    try {
-      if (readCertificateClaims(identity.certificate).spki !== onboarding.publicKey) return undefined;
-    } catch {
-      return undefined;
-    }
-    return { privateKeyPem: onboarding.privateKeyPem, certificate: identity.certificate };
-  }
-
-  private evaluate(): void {
-    if (this.closed) return;
-    const creds = this.credentials();
-    if (creds && creds.certificate === this.haltedCertificate) return;
-    if (!creds) {
-      if (this.abort) {
-        this.ctx.logger.info({ event: 'health.stopped' }, 'stopped: waiting for a valid identity');
-        this.deactivate();
-      }
-      return;
-    }
-    if (this.abort) {
-      if (creds.certificate !== this.certificate) {
-        this.certificate = creds.certificate;
-        this.link?.setCredentials(creds);
-      }
-      return;
-    }
-    this.certificate = creds.certificate;
-    const abort = new AbortController();
-    this.abort = abort;
-    const { subscriptionId, resourceGroup, name } = this.snapshot.state;
-    const opening = this.ctx
-      .openLink({ subscriptionId, resourceGroup, name }, creds, { signal: abort.signal })
-      .then((link) => {
-        if (abort.signal.aborted) {
-          this.track(link.close());
-          return;
-        }
-        this.link = link;
-        this.delivered = undefined;
-        const current = this.credentials();
-        if (current && current.certificate !== creds.certificate) link.setCredentials(current);
-        this.ctx.logger.info({ event: 'health.connected' }, 'connected; reporting agent health');
-        this.timer = this.opts.clock.setInterval(() => this.report(), this.opts.intervalMs);
-        this.report();
-      })
-      .catch((err: unknown) => {
-        if (abort.signal.aborted) return;
-        this.ctx.logger.error({ event: 'health.connect_failed', err }, 'could not connect');
-        if (this.abort === abort) this.abort = undefined;
-      });
-    this.track(opening);
-  }
-
-  private deactivate(): void {
-    this.abort?.abort(new Error('stopped'));
-    this.abort = undefined;
-    if (this.timer) this.opts.clock.clear(this.timer);
-    this.timer = undefined;
-    const link = this.link;
-    this.link = undefined;
-    if (link) this.track(link.close());
+  close(): Promise<void> {
+    return this.linked.close();
   }
 
   private report(): void {
@@ -208,8 +160,7 @@ export class MetricsAgent implements AgentInstance {
         { event: 'health.halted', code: result.reply.code },
         'identity refused for good; waiting for a new certificate',
       );
-      this.haltedCertificate = this.certificate;
-      this.deactivate();
+      this.linked.halt(result.reply.code);
     } else if (result.reply.type === 'error')
       this.ctx.logger.warn(
         { event: 'health.report_refused', code: result.reply.code, detail: result.reply.message },

@@ -2,19 +2,27 @@
  * resource-sync-agent, per cluster: once a Valid identity secret exists, connects, reports the
  * cluster metadata (request; latest generation wins, retried until acked) and heartbeats (publish)
  * every heartbeat interval. Stops on a definitive identity refusal or a `disconnect` control, and
- * resumes when a new certificate appears.
+ * resumes when a new certificate appears. The identity life cycle (when to connect, renewals,
+ * disconnect, halting) is the shared `LinkedAgent`; this module is what happens while the link is up.
  */
 import { createHash } from 'node:crypto';
 import { trace, type Context, type Span } from '@opentelemetry/api';
+import type {
+  AgentContext,
+  AgentFactory,
+  AgentInstance,
+  ClusterChanges,
+  ClusterSnapshot,
+} from '../../agent-runtime/agent-instance.js';
+import type { AgentLink } from '../../agent-runtime/agent-link.js';
 import {
-  toIso,
-  type AgentContext,
-  type AgentFactory,
-  type AgentInstance,
-  type AgentLink,
-  type ClusterChanges,
-  type ClusterSnapshot,
-} from '../../agent-runtime/agent-host.js';
+  HALTING_ERRORS,
+  LinkedAgent,
+  type CertificateChange,
+  type LinkedAgentLog,
+  type LinkedAgentStatus,
+} from '../../agent-runtime/linked-agent.js';
+import { toIso } from '../../agent-runtime/timestamps.js';
 import type { Clock, TimerHandle } from '../../platform/clock.js';
 import {
   metadataOf,
@@ -22,13 +30,11 @@ import {
   type IdentitySecret,
   ERROR_CODES,
   type ClusterMetadata,
-  type ControlMessage,
   type Heartbeat,
   type MetadataReport,
   PROTOCOL_VERSION,
 } from '../../contract/index.js';
 import type { ArcTimings } from '../../platform/settings.js';
-import { readCertificateClaims } from '../../platform/identity.js';
 import {
   ATTR,
   contextFromTraceFields,
@@ -41,18 +47,21 @@ import { backoffDelay } from '../../platform/backoff.js';
 
 export const AGENT = 'resource-sync-agent' as const;
 
-/** Refusals after which this certificate will never be accepted again. */
-export const HALTING_ERRORS: ReadonlySet<string> = new Set([
-  ERROR_CODES.IdentityExpired,
-  ERROR_CODES.IdentityRevoked,
-  ERROR_CODES.ClusterExpired,
-]);
 /** Refusals of a report that resending the same report cannot fix. */
 const UNDELIVERABLE_ERRORS: ReadonlySet<string> = new Set([
   ERROR_CODES.InvalidMessage,
   ERROR_CODES.MessageTooLarge,
   ERROR_CODES.UnsupportedProtocolVersion,
 ]);
+
+/** The life-cycle log events this agent has always written (the integration tests wait for them). */
+const SYNC_LOG: Partial<LinkedAgentLog> = {
+  linkUp: ['sync.connected', 'connected; syncing'],
+  connectFailed: ['sync.connect_failed', 'could not connect'],
+  disconnect: ['sync.disconnect', 'disconnect: stopping'],
+  closeFailed: ['sync.link_close_failed', 'link close failed'],
+  identityUnreadable: ['sync.identity_unreadable', 'identity secret unreadable'],
+};
 
 export interface ResourceSyncOptions {
   readonly clock: Clock;
@@ -68,27 +77,22 @@ export function resourceSyncFactory(opts: ResourceSyncOptions): AgentFactory {
   return (ctx, snapshot) => new ResourceSyncAgent(ctx, opts, snapshot);
 }
 
-export type SyncStatus = 'waiting' | 'connecting' | 'running' | 'halted' | 'disconnected' | 'closed';
-
 interface PendingReport {
   readonly changedAt: string;
   readonly metadata: ClusterMetadata;
 }
 
 export class ResourceSyncAgent implements AgentInstance {
-  private status: SyncStatus = 'waiting';
+  private readonly linked: LinkedAgent;
   private snapshot: ClusterSnapshot;
+  /** The link while syncing (up, and this certificate's first-sync question settled). */
   private link: AgentLink | undefined;
-  private abort: AbortController | undefined;
   private heartbeatTimer: TimerHandle | undefined;
   private retryTimer: TimerHandle | undefined;
   private sending = false;
   private attempt = 0;
-  /** Certificate and key in use (or last used, when halted or disconnected). */
+  /** Certificate in use (or last used, when halted or disconnected). */
   private certificate: string | undefined;
-  private spki: string | undefined;
-  /** Simulated expiry of `certificate`. */
-  private certExpMs = Infinity;
   private readonly outbox = new LatestOutbox<PendingReport>();
   private readonly endings = new Set<Promise<void>>();
   /** The first sync of a new certificate, continuing its onboarding trace (tracing on only). */
@@ -103,90 +107,99 @@ export class ResourceSyncAgent implements AgentInstance {
   ) {
     this.snapshot = snapshot;
     this.offer(snapshot.state);
-    this.evaluate();
+    this.linked = new LinkedAgent(
+      ctx,
+      snapshot,
+      {
+        onCertificate: (s, change) => this.onCertificate(s, change),
+        onLinkUp: (link) => this.onLinkUp(link),
+        onStop: (next) => this.onStop(next),
+        onLinkDown: () => this.onLinkDown(),
+        onSnapshot: (s, changes) => this.onSnapshot(s, changes),
+        outboxDepth: () => (this.outbox.pending ? 1 : 0),
+        settle: async () => {
+          await Promise.all([...this.endings]);
+        },
+      },
+      { log: SYNC_LOG },
+    );
   }
 
-  get currentStatus(): SyncStatus {
-    return this.status;
+  get currentStatus(): LinkedAgentStatus {
+    return this.linked.currentStatus;
   }
 
   update(snapshot: ClusterSnapshot, changes: ClusterChanges): void {
-    this.snapshot = snapshot;
-    if (changes.state) this.offer(snapshot.state);
-    if (changes.identity || changes.onboarding) this.evaluate();
-    if (changes.state) void this.flush();
+    this.linked.update(snapshot, changes);
   }
 
   /** 1 while a metadata report waits to be sent or acknowledged. */
   outboxDepth(): number {
-    return this.outbox.pending ? 1 : 0;
+    return this.linked.outboxDepth();
   }
 
-  async close(): Promise<void> {
-    this.deactivate('closed');
-    await Promise.all([...this.endings]);
+  close(): Promise<void> {
+    return this.linked.close();
   }
 
   private get log(): AgentContext['logger'] {
     return this.ctx.logger;
   }
 
-  /** Starts, switches credentials or stops according to the secrets. */
-  private evaluate(): void {
-    if (this.status === 'closed') return;
-    const { onboarding, identity } = this.snapshot;
-    let spki: string | undefined;
-    let expMs = Infinity;
-    if (onboarding && identity?.state === 'Valid') {
-      try {
-        ({ spki, exp: expMs } = readCertificateClaims(identity.certificate));
-      } catch (err) {
-        this.log.warn({ event: 'sync.identity_unreadable', err }, 'identity secret unreadable');
-      }
-    }
-    const usable = onboarding !== undefined && identity !== undefined && spki === onboarding.publicKey;
-    if (!usable || !identity || !onboarding) {
-      if (this.status === 'running' || this.status === 'connecting') {
-        const reason = identity?.state === 'Expired' ? 'identity expired' : 'no valid identity';
-        if (identity?.state === 'Expired')
-          this.log.error({ event: 'sync.identity_expired' }, 'identity certificate expired; stopped');
-        this.deactivate('waiting');
-        this.log.info({ event: 'sync.stopped', reason }, 'stopped: waiting for a valid identity');
-      }
-      return;
-    }
-    if (this.status === 'running' || this.status === 'connecting') {
-      if (identity.certificate !== this.certificate) {
-        const newKey = spki !== this.spki;
-        this.certificate = identity.certificate;
-        this.spki = spki;
-        this.certExpMs = expMs;
-        this.link?.setCredentials({
-          privateKeyPem: onboarding.privateKeyPem,
-          certificate: identity.certificate,
-        });
-        this.log.info({ event: 'sync.identity_updated', newKey }, 'using the new identity certificate');
-        if (newKey) {
-          this.beginFirstSync(identity);
-          this.resend();
-        }
-      }
-      return;
-    }
-    // waiting, halted or disconnected: (re)start only with a certificate we have not given up on.
-    if (
-      (this.status === 'halted' || this.status === 'disconnected') &&
-      identity.certificate === this.certificate
-    )
-      return;
-    const newKey = spki !== this.spki;
+  private onSnapshot(snapshot: ClusterSnapshot, changes: ClusterChanges): void {
+    this.snapshot = snapshot;
+    if (!changes.state) return;
+    this.offer(snapshot.state);
+    void this.flush();
+  }
+
+  /** A new certificate: a new key means a new onboarding, whose hub may not have our metadata. */
+  private onCertificate(snapshot: ClusterSnapshot, change: CertificateChange): void {
+    this.snapshot = snapshot;
+    const identity = snapshot.identity as IdentitySecret;
     this.certificate = identity.certificate;
-    this.spki = spki;
-    this.certExpMs = expMs;
-    if (newKey) this.outbox.resetAcks();
-    this.resend();
-    this.beginFirstSync(identity);
-    this.activate(onboarding.privateKeyPem, identity.certificate);
+    if (!change.starting)
+      this.log.info(
+        { event: 'sync.identity_updated', newKey: change.newKey },
+        'using the new identity certificate',
+      );
+    if (change.starting || change.newKey) {
+      this.resend();
+      this.beginFirstSync(identity);
+    }
+  }
+
+  private onLinkUp(link: AgentLink): void {
+    // A restarted agent must know whether this certificate's first sync is done before it sends.
+    void this.firstSyncDecided.then(() => {
+      if (this.linked.link !== link) return;
+      this.link = link;
+      this.sendHeartbeat();
+      this.heartbeatTimer = this.opts.clock.setInterval(
+        () => this.sendHeartbeat(),
+        this.opts.timings.heartbeatIntervalMs,
+      );
+      void this.flush();
+    });
+  }
+
+  private onStop(next: LinkedAgentStatus): void {
+    this.endFirstSync(next);
+    if (next !== 'waiting') return;
+    // The life cycle's snapshot: this.snapshot catches up only after the identity was evaluated.
+    const expired = this.linked.cluster.identity?.state === 'Expired';
+    if (expired) this.log.error({ event: 'sync.identity_expired' }, 'identity certificate expired; stopped');
+    const reason = expired ? 'identity expired' : 'no valid identity';
+    this.log.info({ event: 'sync.stopped', reason }, 'stopped: waiting for a valid identity');
+  }
+
+  private onLinkDown(): void {
+    this.link = undefined;
+    if (this.heartbeatTimer) this.opts.clock.clear(this.heartbeatTimer);
+    if (this.retryTimer) this.opts.clock.clear(this.retryTimer);
+    this.heartbeatTimer = undefined;
+    this.retryTimer = undefined;
+    this.attempt = 0;
   }
 
   /**
@@ -204,7 +217,8 @@ export class ResourceSyncAgent implements AgentInstance {
     this.firstSyncDecided = store.readAgentMemo(clusterName, AGENT).then(
       (memo) => {
         if (memo?.firstSyncCertificate === fingerprint || this.certificate !== identity.certificate) return;
-        if (this.status !== 'connecting' && this.status !== 'running') return;
+        const status = this.linked.currentStatus;
+        if (status !== 'connecting' && status !== 'up') return;
         this.endFirstSync('superseded');
         const span = startInternalSpan('first sync', parent, { [ATTR.clusterName]: clusterName });
         this.firstSync = { span, ctx: trace.setSpan(parent, span), fingerprint };
@@ -230,72 +244,6 @@ export class ResourceSyncAgent implements AgentInstance {
     void write.finally(() => this.endings.delete(write));
   }
 
-  private activate(privateKeyPem: string, certificate: string): void {
-    this.status = 'connecting';
-    const abort = new AbortController();
-    this.abort = abort;
-    const { subscriptionId, resourceGroup, name } = this.snapshot.state;
-    void this.ctx
-      .openLink(
-        { subscriptionId, resourceGroup, name },
-        { privateKeyPem, certificate },
-        { onControl: (m) => this.onControl(m), signal: abort.signal },
-      )
-      .then(async (link) => {
-        await this.firstSyncDecided;
-        if (abort.signal.aborted || this.status !== 'connecting') {
-          this.track(link.close());
-          return;
-        }
-        this.link = link;
-        // The secret may have changed while connecting.
-        const current = this.snapshot.identity;
-        const key = this.snapshot.onboarding?.privateKeyPem ?? privateKeyPem;
-        if (current?.state === 'Valid' && current.certificate !== certificate) {
-          link.setCredentials({ privateKeyPem: key, certificate: current.certificate });
-          this.certificate = current.certificate;
-          this.certExpMs = readCertificateClaims(current.certificate).exp;
-        }
-        this.status = 'running';
-        this.log.info({ event: 'sync.connected' }, 'connected; syncing');
-        this.sendHeartbeat();
-        this.heartbeatTimer = this.opts.clock.setInterval(
-          () => this.sendHeartbeat(),
-          this.opts.timings.heartbeatIntervalMs,
-        );
-        void this.flush();
-      })
-      .catch((err: unknown) => {
-        if (abort.signal.aborted) return;
-        this.log.error({ event: 'sync.connect_failed', err }, 'could not connect');
-        if (this.status === 'connecting') this.status = 'waiting';
-      });
-  }
-
-  /** Stops timers and closes the link; the next status says why. */
-  private deactivate(next: SyncStatus): void {
-    this.status = next;
-    this.abort?.abort(new Error(next));
-    this.abort = undefined;
-    if (this.heartbeatTimer) this.opts.clock.clear(this.heartbeatTimer);
-    if (this.retryTimer) this.opts.clock.clear(this.retryTimer);
-    this.heartbeatTimer = undefined;
-    this.retryTimer = undefined;
-    this.attempt = 0;
-    this.endFirstSync(next);
-    const link = this.link;
-    this.link = undefined;
-    if (link) this.track(link.close());
-  }
-
-  private track(p: Promise<void>): void {
-    const guarded = p.catch((err: unknown) => {
-      this.log.warn({ event: 'sync.link_close_failed', err }, 'link close failed');
-    });
-    this.endings.add(guarded);
-    void guarded.finally(() => this.endings.delete(guarded));
-  }
-
   private offer(state: ClusterState): void {
     this.outbox.put(state.generation, {
       changedAt: toIso(state.changedAt, this.opts.clock.now()),
@@ -311,17 +259,18 @@ export class ResourceSyncAgent implements AgentInstance {
 
   /** A certificate past its expiry is never accepted again: stop instead of being refused forever. */
   private expiredLocally(): boolean {
-    if (this.opts.clock.now() < this.certExpMs) return false;
-    this.deactivate('halted');
+    const notAfterMs = this.linked.notAfterMs;
+    if (this.opts.clock.now() < notAfterMs) return false;
+    this.linked.halt('identity expired');
     this.log.error(
-      { event: 'sync.identity_expired', notAfter: new Date(this.certExpMs).toISOString() },
+      { event: 'sync.identity_expired', notAfter: new Date(notAfterMs).toISOString() },
       'identity certificate expired; heartbeats stopped until a new certificate',
     );
     return true;
   }
 
   private sendHeartbeat(): void {
-    if (this.status !== 'running' || !this.link || this.expiredLocally()) return;
+    if (!this.link || this.expiredLocally()) return;
     const message: Heartbeat = {
       v: PROTOCOL_VERSION,
       type: 'heartbeat',
@@ -335,7 +284,7 @@ export class ResourceSyncAgent implements AgentInstance {
   private async flush(): Promise<void> {
     const link = this.link;
     const entry = this.outbox.pending;
-    if (this.sending || this.status !== 'running' || !link || !entry || this.retryTimer) return;
+    if (this.sending || !link || !entry || this.retryTimer) return;
     if (this.expiredLocally()) return;
     this.sending = true;
     const report: MetadataReport = {
@@ -353,7 +302,7 @@ export class ResourceSyncAgent implements AgentInstance {
     } finally {
       this.sending = false;
     }
-    if (this.status !== 'running' || link !== this.link) return;
+    if (link !== this.link) return;
     if (result.ok && result.reply.type === 'ack') {
       this.outbox.ack(entry.generation);
       this.attempt = 0;
@@ -366,7 +315,7 @@ export class ResourceSyncAgent implements AgentInstance {
     if (result.ok && result.reply.type === 'error') {
       const { code, message } = result.reply;
       if (HALTING_ERRORS.has(code)) {
-        this.deactivate('halted');
+        this.linked.halt(code);
         this.log.error(
           { event: 'sync.refused', code, detail: message },
           'the hub refused our identity; heartbeats stopped until a new certificate',
@@ -398,12 +347,6 @@ export class ResourceSyncAgent implements AgentInstance {
       this.retryTimer = undefined;
       void this.flush();
     }, delayMs * this.opts.clock.timeScale);
-  }
-
-  private onControl(message: ControlMessage): void {
-    if (message.action !== 'disconnect' || this.status === 'closed') return;
-    this.log.info({ event: 'sync.disconnect', reason: message.reason }, 'disconnect: stopping');
-    this.deactivate('disconnected');
   }
 }
 

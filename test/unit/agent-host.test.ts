@@ -2,15 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  AgentHost,
-  agentWanted,
-  diffVersions,
-  type AgentInstance,
-  type ClusterChanges,
-  type ClusterSnapshot,
-  type FileVersions,
-} from '../../agent-runtime/agent-host.js';
+import { AgentHost } from '../../agent-runtime/agent-host.js';
+import type { AgentInstance, ClusterChanges, ClusterSnapshot } from '../../agent-runtime/agent-instance.js';
+import { agentWanted, diffVersions, type FileVersions } from '../../agent-runtime/cluster-versions.js';
 import type { ClusterState } from '../../contract/index.js';
 import { ClusterStore } from '../../agent-runtime/cluster-store.js';
 import { createLogger } from '../../platform/log.js';

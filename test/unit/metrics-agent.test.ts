@@ -3,12 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type {
-  AgentContext,
-  AgentLink,
-  ClusterSnapshot,
-  RequestResult,
-} from '../../agent-runtime/agent-host.js';
+import type { AgentContext, ClusterSnapshot } from '../../agent-runtime/agent-instance.js';
+import type { AgentLink, RequestResult } from '../../agent-runtime/agent-link.js';
 import { FakeClock } from '../../platform/clock.js';
 import {
   type ClusterState,
@@ -18,6 +14,7 @@ import {
 } from '../../contract/index.js';
 import { ClusterStore } from '../../agent-runtime/cluster-store.js';
 import { createLogger } from '../../platform/log.js';
+import { waitFor } from '../../platform/wait.js';
 import { MetricsAgent } from '../../services/metrics-agent/metrics-agent.js';
 import { REF, makeHub, onboard } from './hub-helpers.js';
 
@@ -74,6 +71,8 @@ describe('MetricsAgent', () => {
       errors: [],
     });
 
+    // One read of the process beats per report: how the test knows a report's reads are done.
+    const beatReads = vi.spyOn(store, 'readProcessBeats');
     const sent: AgentHealth[] = [];
     let reply: RequestResult = { ok: true, reply: { v: PROTOCOL_VERSION, type: 'ack' } };
     let closed = 0;
@@ -160,10 +159,14 @@ describe('MetricsAgent', () => {
     expect(sent[2]?.components[0]).toMatchObject({ type: 'clusteridentityoperator', state: 'NotRunning' });
     expect(sent[2]?.components[0]?.errors[0]?.message).toMatch(/^clusteridentityoperator is not running/);
 
-    // Unchanged since the last acknowledged report: nothing is sent.
+    // Unchanged since the last acknowledged report: nothing is sent. Asserting an absence: wait
+    // until that interval's report has read the status files (the last read before the send decision).
     clock.advance(60_000);
-    // Asserting an absence: let that interval's file reads finish (they take a few ms) first.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitFor(() => beatReads.mock.settledResults.filter((r) => r.type === 'fulfilled').length, {
+      until: (n) => n === 4,
+      intervalMs: 5,
+      message: "the fourth interval's status reads",
+    });
     expect(sent).toHaveLength(3);
     await store.writeAgentStatus(REF.name, {
       agent: 'clusteridentityoperator',

@@ -1,0 +1,72 @@
+/**
+ * Change detection for the cluster store, pure except for `statCluster`. The host polls thousands of
+ * clusters every second: comparing `inode:mtime:size` tokens costs three `stat`s per cluster, and a
+ * file is read only when its token changed (an atomic write always changes the inode).
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AgentName, ClusterState } from '../contract/index.js';
+import { SECRET_IDENTITY, SECRET_ONBOARDING, type ClusterStore } from './cluster-store.js';
+
+export const CLUSTER_FILES = ['state', 'onboarding', 'identity'] as const;
+export type ClusterFile = (typeof CLUSTER_FILES)[number];
+
+/** Version token per file (`inode:mtime:size`), undefined when the file does not exist. */
+export type FileVersions = Readonly<Record<ClusterFile, string | undefined>>;
+
+export const NO_FILES: FileVersions = { state: undefined, onboarding: undefined, identity: undefined };
+
+export interface VersionDiff {
+  /** Clusters seen now and not before. */
+  readonly added: readonly string[];
+  /** Clusters known before and gone now. */
+  readonly removed: readonly string[];
+  /** Per added or still-present cluster, the files whose version differs (for added: the present files). */
+  readonly changed: ReadonlyMap<string, readonly ClusterFile[]>;
+}
+
+export function diffVersions(
+  known: ReadonlyMap<string, FileVersions>,
+  seen: ReadonlyMap<string, FileVersions>,
+): VersionDiff {
+  const added: string[] = [];
+  const removed: string[] = [];
+  const changed = new Map<string, ClusterFile[]>();
+  for (const [name, now] of seen) {
+    const before = known.get(name);
+    if (!before) added.push(name);
+    const files = CLUSTER_FILES.filter((f) => (before ? before[f] !== now[f] : now[f] !== undefined));
+    if (files.length > 0) changed.set(name, files);
+  }
+  for (const name of known.keys()) if (!seen.has(name)) removed.push(name);
+  return { added, removed, changed };
+}
+
+/** Whether this agent should run for a cluster in this state. */
+export function agentWanted(state: ClusterState | undefined, agent: AgentName): boolean {
+  if (state === undefined || state.stoppedAgents.includes(agent)) return false;
+  // An optional agent runs only with its feature on (no deployment otherwise, as in the Helm chart).
+  return agent !== 'clusterconnect-agent' || state.features.clusterConnect;
+}
+
+/**
+ * The version tokens of one cluster's files. Synchronous on purpose: the host stats clusters in
+ * slices, far cheaper than thousands of thread-pool round trips.
+ */
+export function statCluster(store: ClusterStore, name: string): FileVersions {
+  const dir = store.dir(name);
+  return {
+    state: fileVersion(join(dir, 'cluster.json')),
+    onboarding: fileVersion(join(dir, 'secrets', `${SECRET_ONBOARDING}.json`)),
+    identity: fileVersion(join(dir, 'secrets', `${SECRET_IDENTITY}.json`)),
+  };
+}
+
+function fileVersion(path: string): string | undefined {
+  try {
+    const s = statSync(path, { throwIfNoEntry: false });
+    return s ? `${s.ino}:${s.mtimeMs}:${s.size}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
