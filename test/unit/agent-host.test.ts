@@ -8,8 +8,7 @@ import { agentWanted, diffVersions, type FileVersions } from '../../agent-runtim
 import type { ClusterState } from '../../contract/index.js';
 import { ClusterStore } from '../../agent-runtime/cluster-store.js';
 import { createLogger } from '../../platform/log.js';
-import { ConnectionGate } from '../../platform/limit.js';
-import { backoffDelay } from '../../platform/backoff.js';
+import { clusterState, nodePool } from '../helpers/fixtures.js';
 
 const v = (state?: string, onboarding?: string, identity?: string): FileVersions => ({
   state,
@@ -53,47 +52,6 @@ describe('agentWanted', () => {
   });
 });
 
-describe('backoffDelay', () => {
-  it('is full jitter under an exponential, capped ceiling', () => {
-    const max = (attempt: number): number =>
-      backoffDelay(attempt, { baseMs: 100, maxMs: 1000, random: () => 0.999999 });
-    expect(max(0)).toBe(99);
-    expect(max(2)).toBe(399);
-    expect(max(10)).toBe(999);
-    expect(backoffDelay(3, { baseMs: 100, maxMs: 1000, random: () => 0 })).toBe(1);
-  });
-});
-
-describe('ConnectionGate', () => {
-  it('limits attempts in flight', async () => {
-    const gate = new ConnectionGate({ concurrency: 3, spacingMs: 0 });
-    let inFlight = 0;
-    let peak = 0;
-    await Promise.all(
-      Array.from({ length: 20 }, () =>
-        gate.run(async () => {
-          inFlight++;
-          peak = Math.max(peak, inFlight);
-          await new Promise((r) => setTimeout(r, 2));
-          inFlight--;
-        }),
-      ),
-    );
-    expect(peak).toBe(3);
-    expect(gate.inFlight).toBe(0);
-    expect(gate.queued).toBe(0);
-  });
-
-  it('spaces starts', async () => {
-    const gate = new ConnectionGate({ concurrency: 100, spacingMs: 5 });
-    const starts: number[] = [];
-    await Promise.all(
-      Array.from({ length: 5 }, () => gate.run(() => Promise.resolve(starts.push(Date.now())))),
-    );
-    expect((starts[4] ?? 0) - (starts[0] ?? 0)).toBeGreaterThanOrEqual(18);
-  });
-});
-
 // AgentHost against a real (temporary) cluster store and a fake agent factory: no network.
 class FakeInstance implements AgentInstance {
   readonly updates: Array<{ snapshot: ClusterSnapshot; changes: ClusterChanges }> = [];
@@ -109,34 +67,7 @@ class FakeInstance implements AgentInstance {
 }
 
 function state(name: string, generation = 0): ClusterState {
-  return {
-    name,
-    subscriptionId: 'sub',
-    resourceGroup: 'rg',
-    location: 'westeurope',
-    distribution: 'aks',
-    distributionVersion: '',
-    infrastructure: 'azure',
-    kubernetesVersion: '1.30.4',
-    agentVersion: '1.21.10',
-    nodePools: [
-      {
-        name: 'pool1',
-        vmSize: 'Standard_D4s_v5',
-        osType: 'Linux',
-        osSku: 'Ubuntu',
-        nodeImageVersion: 'x',
-        count: 3,
-        coresPerNode: 4,
-      },
-    ],
-    tags: {},
-    generation,
-    changedAt: '2026-01-01T00:00:00.000Z',
-    stoppedAgents: [],
-    features: { clusterConnect: true },
-    faults: {},
-  };
+  return clusterState(name, { generation, nodePools: [nodePool({ nodeImageVersion: 'x' })] });
 }
 
 describe('AgentHost', () => {

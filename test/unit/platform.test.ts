@@ -1,0 +1,52 @@
+// The platform layer's retry and concurrency primitives: one backoff, one gate, one mapLimit.
+import { describe, expect, it } from 'vitest';
+import { backoffBound, backoffDelay } from '../../platform/backoff.js';
+import { ConnectionGate } from '../../platform/limit.js';
+
+describe('backoffBound', () => {
+  it('doubles from the base and stops at the cap', () => {
+    const opts = { baseMs: 100, maxMs: 1000 };
+    expect([0, 1, 2, 3, 4, 50].map((n) => backoffBound(n, opts))).toEqual([100, 200, 400, 800, 1000, 1000]);
+  });
+});
+
+describe('backoffDelay', () => {
+  it('is full jitter under an exponential, capped ceiling', () => {
+    const max = (attempt: number): number =>
+      backoffDelay(attempt, { baseMs: 100, maxMs: 1000, random: () => 0.999999 });
+    expect(max(0)).toBe(99);
+    expect(max(2)).toBe(399);
+    expect(max(10)).toBe(999);
+    expect(backoffDelay(3, { baseMs: 100, maxMs: 1000, random: () => 0 })).toBe(1);
+  });
+});
+
+describe('ConnectionGate', () => {
+  it('limits attempts in flight', async () => {
+    const gate = new ConnectionGate({ concurrency: 3, spacingMs: 0 });
+    let inFlight = 0;
+    let peak = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        gate.run(async () => {
+          inFlight++;
+          peak = Math.max(peak, inFlight);
+          await new Promise((r) => setTimeout(r, 2));
+          inFlight--;
+        }),
+      ),
+    );
+    expect(peak).toBe(3);
+    expect(gate.inFlight).toBe(0);
+    expect(gate.queued).toBe(0);
+  });
+
+  it('spaces starts', async () => {
+    const gate = new ConnectionGate({ concurrency: 100, spacingMs: 5 });
+    const starts: number[] = [];
+    await Promise.all(
+      Array.from({ length: 5 }, () => gate.run(() => Promise.resolve(starts.push(Date.now())))),
+    );
+    expect((starts[4] ?? 0) - (starts[0] ?? 0)).toBeGreaterThanOrEqual(18);
+  });
+});
