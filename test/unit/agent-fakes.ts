@@ -22,37 +22,20 @@ import {
   type OnboardingSecret,
 } from '../../contract/index.js';
 import { IdentityAuthority, generateAgentKeyPair, type AgentKeyPair } from '../../platform/identity.js';
+import { clusterState as fixtureState, nodePool } from '../helpers/fixtures.js';
 
 export const REF: ClusterRef = { subscriptionId: 'sub-1', resourceGroup: 'rg-1', name: 'c1' };
 export const DAY = 86_400_000;
 
 export function clusterState(generation = 0, nodeCount = 3): ClusterState {
-  return {
-    ...REF,
+  return fixtureState(REF.name, {
+    subscriptionId: REF.subscriptionId,
+    resourceGroup: REF.resourceGroup,
     location: 'eastus',
-    distribution: 'aks',
-    distributionVersion: '',
-    infrastructure: 'azure',
-    kubernetesVersion: '1.30.4',
-    agentVersion: '1.21.10',
-    nodePools: [
-      {
-        name: 'pool1',
-        vmSize: 'Standard_D4s_v5',
-        osType: 'Linux',
-        osSku: 'Ubuntu',
-        nodeImageVersion: 'x',
-        count: nodeCount,
-        coresPerNode: 4,
-      },
-    ],
-    tags: {},
+    nodePools: [nodePool({ nodeImageVersion: 'x', count: nodeCount })],
     generation,
     changedAt: `2026-01-01T00:00:0${generation % 10}.000Z`,
-    stoppedAgents: [],
-    features: { clusterConnect: true },
-    faults: {},
-  };
+  });
 }
 
 /** The hub's certificate authority, for certificates the agents accept. */

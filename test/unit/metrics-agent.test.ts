@@ -17,35 +17,14 @@ import { createLogger } from '../../platform/log.js';
 import { waitFor } from '../../platform/wait.js';
 import { MetricsAgent } from '../../services/metrics-agent/metrics-agent.js';
 import { REF, makeHub, onboard } from './hub-helpers.js';
+import { clusterState, nodePool } from '../helpers/fixtures.js';
 
-const state: ClusterState = {
-  name: REF.name,
+const state: ClusterState = clusterState(REF.name, {
   subscriptionId: REF.subscriptionId,
   resourceGroup: REF.resourceGroup,
   location: 'eastus',
-  distribution: 'aks',
-  distributionVersion: '',
-  infrastructure: 'azure',
-  kubernetesVersion: '1.30.4',
-  agentVersion: '1.21.10',
-  nodePools: [
-    {
-      name: 'pool1',
-      vmSize: 'Standard_D4s_v5',
-      osType: 'Linux',
-      osSku: 'Ubuntu',
-      nodeImageVersion: 'x',
-      count: 3,
-      coresPerNode: 4,
-    },
-  ],
-  tags: {},
-  generation: 0,
-  changedAt: '2026-01-01T00:00:00.000Z',
-  stoppedAgents: [],
-  features: { clusterConnect: true },
-  faults: {},
-};
+  nodePools: [nodePool({ nodeImageVersion: 'x' })],
+});
 
 describe('MetricsAgent', () => {
   let dir: string | undefined;
