@@ -1,0 +1,292 @@
+/**
+ * The broker's trust chain (NATS decentralized auth, docs/broker-identity.md): an operator, three
+ * accounts and the user JWTs they sign, made with the NATS ecosystem's own libraries (`@nats-io/jwt`,
+ * `@nats-io/nkeys`).
+ *
+ *   SYS       the system account: pushes account updates (revocations) to the server
+ *   HUB       the hub, JetStream and KV; never reachable from a cluster
+ *   CLUSTERS  every cluster's agents; JetStream off; deny-all unless a user JWT grants more
+ *
+ * Only the protocol's subjects cross: HUB exports the service `arc.v1.>` (agent → hub requests and
+ * reports; replies flow back) and the stream `arcctl.v1.>` (control); CLUSTERS exports the service
+ * `arcconnect.v1.>` (cluster-connect streams the hub opens). A cluster user may publish only on its
+ * own `arc.v1.<key>.>` and subscribe only to its own control, connect and inbox subjects.
+ *
+ * Pure except for key generation: nothing here touches files or the network.
+ */
+import * as jwt from '@nats-io/jwt';
+import { createAccount, createOperator, createUser, fromSeed } from '@nats-io/nkeys';
+
+/** A key pair as stored (seed = the secret; public key = its name in JWTs). */
+export interface NKey {
+  readonly publicKey: string;
+  readonly seed: string;
+}
+
+export interface AccountTrust {
+  readonly name: string;
+  /** The account's identity; its seed is not needed at run time once the JWT is signed. */
+  readonly publicKey: string;
+  readonly jwt: string;
+  /** Signs this account's user JWTs (held by the hub). */
+  readonly signingKey: NKey;
+}
+
+/** Everything the broker and the hub need; persisted 0600 by its owner. */
+export interface BrokerTrust {
+  readonly operator: { readonly publicKey: string; readonly jwt: string };
+  /** Signs account JWTs (revocations re-sign CLUSTERS): held by the hub. */
+  readonly operatorSigningKey: NKey;
+  readonly system: AccountTrust;
+  readonly hub: AccountTrust;
+  readonly clusters: AccountTrust;
+}
+
+/** Subjects a cluster's agents use, by the cluster key `<sub>.<rg>.<cluster>` (contract/subjects.ts). */
+export function clusterPermissions(key: string) {
+  return {
+    pub: { allow: [`arc.v1.${key}.>`] },
+    sub: { allow: [`arcctl.v1.${key}`, `arcconnect.v1.${key}.>`, `${clusterInboxPrefix(key)}.>`] },
+    // Replies to the hub's cluster-connect requests (`_R_.…` subjects across the account boundary).
+    resp: { max: 1000, ttl: 60_000_000_000 },
+  };
+}
+
+/** The inbox prefix a cluster's connections use (nats.js `inboxPrefix`), inside its permissions. */
+export function clusterInboxPrefix(key: string): string {
+  return `_INBOX.${key}`;
+}
+
+/** The one request a bootstrap (onboarding) user may make. */
+export function bootstrapPermissions(key: string) {
+  return {
+    pub: { allow: [`arc.v1.${key}.clusteridentityoperator.register`] },
+    sub: { allow: [`${clusterInboxPrefix(key)}.>`] },
+  };
+}
+
+const UNLIMITED = {
+  subs: -1,
+  data: -1,
+  payload: -1,
+  imports: -1,
+  exports: -1,
+  wildcards: true,
+  conn: -1,
+  leaf: -1,
+} as const;
+const JETSTREAM = {
+  mem_storage: 256 * 1024 * 1024,
+  disk_storage: 8 * 1024 * 1024 * 1024,
+  streams: -1,
+  consumer: -1,
+};
+
+function nkey(kp: { getPublicKey(): string; getSeed(): Uint8Array }): NKey {
+  return { publicKey: kp.getPublicKey(), seed: new TextDecoder().decode(kp.getSeed()) };
+}
+
+const seedBytes = (k: NKey): Uint8Array => new TextEncoder().encode(k.seed);
+
+/** The CLUSTERS account JWT with `revocations` (user public key → unix seconds: JWTs issued up to then). */
+export function encodeClustersAccount(
+  trust: Pick<BrokerTrust, 'operatorSigningKey' | 'hub'> & { clusters: Omit<AccountTrust, 'jwt'> },
+  revocations: Readonly<Record<string, number>> = {},
+): Promise<string> {
+  return jwt.encodeAccount(
+    trust.clusters.name,
+    trust.clusters.publicKey,
+    {
+      limits: { ...UNLIMITED },
+      signing_keys: [trust.clusters.signingKey.publicKey],
+      // A user minted without permissions can do nothing.
+      default_permissions: { pub: { deny: ['>'] }, sub: { deny: ['>'] } },
+      imports: [
+        // share: the hub sees who called (Nats-Request-Info), so identity comes from the broker.
+        { name: 'arc', subject: 'arc.v1.>', account: trust.hub.publicKey, type: 'service', share: true },
+        { name: 'arcctl', subject: 'arcctl.v1.>', account: trust.hub.publicKey, type: 'stream' },
+      ],
+      exports: [{ name: 'arcconnect', subject: 'arcconnect.v1.>', type: 'service', response_type: 'Stream' }],
+      revocations: { ...revocations },
+    },
+    { signer: seedBytes(trust.operatorSigningKey) },
+  );
+}
+
+/** A new operator, its accounts and their signing keys. */
+export async function createBrokerTrust(): Promise<BrokerTrust> {
+  const operator = createOperator();
+  const operatorSigningKey = nkey(createOperator());
+  const [sys, hub, clusters] = [createAccount(), createAccount(), createAccount()];
+  const signer = { signer: seedBytes(operatorSigningKey) };
+  const signingKeys = new Map<string, NKey>(
+    ['SYS', 'HUB', 'CLUSTERS'].map((n) => [n, nkey(createAccount())] as const),
+  );
+  const account = (kp: typeof sys, name: string, token: string): AccountTrust => ({
+    name,
+    publicKey: kp.getPublicKey(),
+    jwt: token,
+    signingKey: signingKeys.get(name) as NKey,
+  });
+  const sysJwt = await jwt.encodeAccount(
+    'SYS',
+    sys.getPublicKey(),
+    { limits: { ...UNLIMITED }, signing_keys: [(signingKeys.get('SYS') as NKey).publicKey] },
+    signer,
+  );
+  const hubJwt = await jwt.encodeAccount(
+    'HUB',
+    hub.getPublicKey(),
+    {
+      limits: { ...UNLIMITED, ...JETSTREAM },
+      signing_keys: [(signingKeys.get('HUB') as NKey).publicKey],
+      exports: [
+        { name: 'arc', subject: 'arc.v1.>', type: 'service', response_type: 'Singleton' },
+        { name: 'arcctl', subject: 'arcctl.v1.>', type: 'stream' },
+      ],
+      imports: [
+        { name: 'arcconnect', subject: 'arcconnect.v1.>', account: clusters.getPublicKey(), type: 'service' },
+      ],
+    },
+    signer,
+  );
+  const hubTrust = account(hub, 'HUB', hubJwt);
+  const clustersPart = {
+    name: 'CLUSTERS',
+    publicKey: clusters.getPublicKey(),
+    signingKey: signingKeys.get('CLUSTERS') as NKey,
+  };
+  const clustersJwt = await encodeClustersAccount({
+    operatorSigningKey,
+    hub: hubTrust,
+    clusters: clustersPart,
+  });
+  const operatorJwt = await jwt.encodeOperator('arcfleet', operator, {
+    signing_keys: [operatorSigningKey.publicKey],
+    system_account: sys.getPublicKey(),
+  });
+  return {
+    operator: { publicKey: operator.getPublicKey(), jwt: operatorJwt },
+    operatorSigningKey,
+    system: account(sys, 'SYS', sysJwt),
+    hub: hubTrust,
+    clusters: { ...clustersPart, jwt: clustersJwt },
+  };
+}
+
+/** A `.creds` file (user JWT + seed), what nats.js's `credsAuthenticator` reads. */
+export function formatCreds(userJwt: string, user: NKey): string {
+  return new TextDecoder().decode(jwt.fmtCreds(userJwt, fromSeed(seedBytes(user))));
+}
+
+/** A new user key pair (a cluster makes its own; the hub signs only the public key). */
+export function createUserKey(): NKey {
+  return nkey(createUser());
+}
+
+export interface UserOptions {
+  /** Unix seconds (real time) after which the broker refuses and disconnects the user. */
+  readonly expiresAtSec?: number;
+}
+
+const expiry = (o: UserOptions) => (o.expiresAtSec === undefined ? {} : { exp: Math.floor(o.expiresAtSec) });
+
+/** The hub's own user: everything in the HUB account (JetStream, KV, the exported subjects). */
+export function hubUserJwt(trust: BrokerTrust, userPublicKey: string): Promise<string> {
+  return jwt.encodeUser(
+    'hub',
+    userPublicKey,
+    trust.hub.publicKey,
+    {},
+    { signer: seedBytes(trust.hub.signingKey) },
+  );
+}
+
+/** A system-account user (account updates, server events): root-equivalent, the hub's alone. */
+export function systemUserJwt(trust: BrokerTrust, userPublicKey: string): Promise<string> {
+  return jwt.encodeUser(
+    'sys',
+    userPublicKey,
+    trust.system.publicKey,
+    {},
+    {
+      signer: seedBytes(trust.system.signingKey),
+    },
+  );
+}
+
+/** A cluster's user: its own subjects only. */
+export function clusterUserJwt(
+  trust: BrokerTrust,
+  key: string,
+  userPublicKey: string,
+  opts: UserOptions = {},
+): Promise<string> {
+  return jwt.encodeUser(`cluster:${key}`, userPublicKey, trust.clusters.publicKey, clusterPermissions(key), {
+    signer: seedBytes(trust.clusters.signingKey),
+    ...expiry(opts),
+  });
+}
+
+/** An onboarding user: the register request of one cluster, nothing else. */
+export function bootstrapUserJwt(
+  trust: BrokerTrust,
+  key: string,
+  userPublicKey: string,
+  opts: UserOptions = {},
+): Promise<string> {
+  return jwt.encodeUser(
+    `bootstrap:${key}`,
+    userPublicKey,
+    trust.clusters.publicKey,
+    bootstrapPermissions(key),
+    {
+      signer: seedBytes(trust.clusters.signingKey),
+      ...expiry(opts),
+    },
+  );
+}
+
+/** The claims of any of these JWTs (no signature check: the broker checks). */
+export function decodeJwt<T = unknown>(token: string): jwt.ClaimsData<T> {
+  return jwt.decode<T>(token);
+}
+
+export interface ServerConfigOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly monitorPort: number;
+  /** JetStream storage (HUB only). */
+  readonly storeDir: string;
+  /** Where the full resolver keeps account JWTs; pushed updates land there and survive a restart. */
+  readonly resolverDir: string;
+  /** Path of the operator JWT file the config names. */
+  readonly operatorFile: string;
+}
+
+/**
+ * nats-server's configuration: operator mode with the full resolver. The account JWTs are files in
+ * `resolverDir` (`resolverFiles`), written once by the owner, so an update pushed at run time (a
+ * revocation) is what a restarted server loads, not the original.
+ */
+export function natsServerConfig(trust: BrokerTrust, o: ServerConfigOptions): string {
+  const q = JSON.stringify;
+  return [
+    `server_name: arcfleet`,
+    `listen: ${q(`${o.host}:${o.port}`)}`,
+    `http: ${q(`${o.host}:${o.monitorPort}`)}`,
+    `operator: ${q(o.operatorFile)}`,
+    `system_account: ${trust.system.publicKey}`,
+    `resolver: { type: full, dir: ${q(o.resolverDir)}, allow_delete: true, interval: "2m", timeout: "1.9s" }`,
+    `jetstream: { store_dir: ${q(o.storeDir)} }`,
+    '',
+  ].join('\n');
+}
+
+/** The full resolver's files: `<account public key>.jwt` → the account JWT. */
+export function resolverFiles(trust: BrokerTrust): { name: string; content: string }[] {
+  return [trust.system, trust.hub, trust.clusters].map((a) => ({
+    name: `${a.publicKey}.jwt`,
+    content: a.jwt,
+  }));
+}

@@ -1,0 +1,77 @@
+// The broker trust chain's JWTs, as the broker will read them (the real server's verdict on them is
+// test/integration/broker-trust.test.ts).
+import { describe, expect, it } from 'vitest';
+import {
+  bootstrapUserJwt,
+  clusterUserJwt,
+  createBrokerTrust,
+  createUserKey,
+  decodeJwt,
+  encodeClustersAccount,
+  natsServerConfig,
+  resolverFiles,
+} from '../../platform/broker-trust.js';
+
+interface UserClaims {
+  issuer_account: string;
+  pub: { allow: string[] };
+  sub: { allow: string[] };
+}
+
+describe('broker trust', () => {
+  it('signs a cluster user with the CLUSTERS signing key, limited to its own subjects, with an expiry', async () => {
+    const trust = await createBrokerTrust();
+    const user = createUserKey();
+    const token = await clusterUserJwt(trust, 's.rg.c1', user.publicKey, { expiresAtSec: 2_000_000_000 });
+    const claims = decodeJwt<UserClaims>(token);
+    expect(claims.sub).toBe(user.publicKey);
+    expect(claims.iss).toBe(trust.clusters.signingKey.publicKey);
+    expect(claims.exp).toBe(2_000_000_000);
+    expect(claims.nats.issuer_account).toBe(trust.clusters.publicKey);
+    expect(claims.nats.pub?.allow).toEqual(['arc.v1.s.rg.c1.>']);
+    expect(claims.nats.sub?.allow).toEqual([
+      'arcctl.v1.s.rg.c1',
+      'arcconnect.v1.s.rg.c1.>',
+      '_INBOX.s.rg.c1.>',
+    ]);
+  });
+
+  it('lets an onboarding user publish the register request alone', async () => {
+    const trust = await createBrokerTrust();
+    const claims = decodeJwt<UserClaims>(await bootstrapUserJwt(trust, 's.rg.c1', createUserKey().publicKey));
+    expect(claims.nats.pub?.allow).toEqual(['arc.v1.s.rg.c1.clusteridentityoperator.register']);
+    expect(claims.exp).toBeUndefined();
+  });
+
+  it('re-signs CLUSTERS with revocations, keeping its imports and signing key', async () => {
+    const trust = await createBrokerTrust();
+    const revoked = createUserKey().publicKey;
+    const claims = decodeJwt<{
+      revocations: Record<string, number>;
+      signing_keys: string[];
+      imports: { subject: string }[];
+    }>(await encodeClustersAccount(trust, { [revoked]: 1_900_000_000 }));
+    expect(claims.iss).toBe(trust.operatorSigningKey.publicKey);
+    expect(claims.nats.revocations).toEqual({ [revoked]: 1_900_000_000 });
+    expect(claims.nats.signing_keys).toEqual([trust.clusters.signingKey.publicKey]);
+    expect(claims.nats.imports?.map((i) => i.subject)).toEqual(['arc.v1.>', 'arcctl.v1.>']);
+  });
+
+  it('writes an operator-mode server config and one resolver file per account', async () => {
+    const trust = await createBrokerTrust();
+    const conf = natsServerConfig(trust, {
+      host: '127.0.0.1',
+      port: 4222,
+      monitorPort: 8222,
+      storeDir: '/d/js',
+      resolverDir: '/d/jwt',
+      operatorFile: '/d/operator.jwt',
+    });
+    expect(conf).toContain('operator: "/d/operator.jwt"');
+    expect(conf).toContain(`system_account: ${trust.system.publicKey}`);
+    expect(conf).toContain('resolver: { type: full, dir: "/d/jwt"');
+    expect(resolverFiles(trust).map((f) => f.name)).toEqual(
+      [trust.system, trust.hub, trust.clusters].map((a) => `${a.publicKey}.jwt`),
+    );
+  });
+});
