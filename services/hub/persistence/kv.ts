@@ -10,17 +10,15 @@ import {
   type ProjectionStoreOptions,
 } from './projection-store.js';
 import type { ClusterRecord } from '../connected-clusters/projection.js';
+import { waitFor } from '../../../platform/wait.js';
 
-export async function openKv(nc: NatsConnection, bucket: string): Promise<KV> {
-  // JetStream may still be starting right after nats-server comes up; keep trying.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await nc.jetstream().views.kv(bucket, { history: 1 });
-    } catch (err) {
-      if (attempt >= 60) throw err;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+export function openKv(nc: NatsConnection, bucket: string): Promise<KV> {
+  // JetStream may still be starting right after nats-server comes up; keep trying for 30 s.
+  return waitFor(() => nc.jetstream().views.kv(bucket, { history: 1 }), {
+    timeoutMs: 30_000,
+    intervalMs: 500,
+    message: `JetStream KV bucket ${bucket}`,
+  });
 }
 
 export class KvPersistence<R extends KeyedRecord = ClusterRecord> implements ProjectionPersistence<R> {
