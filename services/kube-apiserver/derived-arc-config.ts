@@ -1,0 +1,78 @@
+/**
+ * Why this file: the Arc objects that describe the connection itself rather than a workload: the
+ * azure-identity-certificate Secret, the azure-clusterconfig ConfigMap and the clustermetadata
+ * ConnectedCluster. Split out of derived.ts; each is one object built from cluster.json or the
+ * identity secret file.
+ */
+import type { ClusterState, IdentitySecret } from '../../contract/index.js';
+import type { KubeObject } from '../../agent-runtime/kube-client.js';
+import { ARC_NAMESPACE, kubeletVersion, type DerivedInput } from './derived-meta.js';
+
+function b64(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64');
+}
+
+export function identitySecret(identity: IdentitySecret): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: { name: 'azure-identity-certificate', namespace: ARC_NAMESPACE },
+    data: {
+      'azure-identity-certificate': b64(identity.certificate),
+      'azure-identity-certificate-expiration-time': b64(
+        identity['azure-identity-certificate-expiration-time'],
+      ),
+      'azure-identity-certificate-issued-time': b64(identity.issuedAt),
+      state: b64(identity.state),
+    },
+  };
+}
+
+export function clusterConfig(state: ClusterState): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'azure-clusterconfig', namespace: ARC_NAMESPACE },
+    data: {
+      AZURE_RESOURCE_NAME: state.name,
+      AZURE_RESOURCE_GROUP: state.resourceGroup,
+      AZURE_SUBSCRIPTION_ID: state.subscriptionId,
+      AZURE_REGION: state.location,
+      AZURE_ARC_AGENT_VERSION: state.agentVersion,
+      AZURE_ARC_AUTOUPDATE: 'true',
+      AZURE_ARC_RELEASE_TRAIN: 'stable',
+      CLUSTER_TYPE: 'ConnectedClusters',
+      KUBERNETES_DISTRO: state.distribution,
+      KUBERNETES_INFRA: state.infrastructure,
+    },
+  };
+}
+
+export function clusterMetadata(input: DerivedInput): KubeObject {
+  const { state } = input;
+  let nodeCount = 0;
+  let coreCount = 0;
+  for (const p of state.nodePools) {
+    nodeCount += p.count;
+    coreCount += p.count * p.coresPerNode;
+  }
+  return {
+    apiVersion: 'arc.azure.com/v1beta1',
+    kind: 'ConnectedCluster',
+    metadata: { name: 'clustermetadata' },
+    spec: {},
+    status: {
+      nodeCount,
+      coreCount,
+      arcAgentVersion: state.agentVersion,
+      kubernetesAPIServerVersion: kubeletVersion(state.kubernetesVersion),
+      ...(input.identity
+        ? {
+            managedIdentityCertificateExpirationTime:
+              input.identity['azure-identity-certificate-expiration-time'],
+          }
+        : {}),
+    },
+  };
+}

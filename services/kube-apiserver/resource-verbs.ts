@@ -1,0 +1,118 @@
+/**
+ * Why this file: a request for a Kubernetes resource (as opposed to discovery) is dispatched to its
+ * verb here: the HTTP method, the watch parameter and whether a name is given pick watch, list,
+ * create, get, update, patch or delete; subresources and dryRun are refused with a Status.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { KubeApiOptions } from './api.js';
+import type { ClusterHandle } from './clusters.js';
+import { resourceKey } from './object-store.js';
+import { getObject, list, select } from './read-verbs.js';
+import { header, type RequestInfo } from './responses.js';
+import type { Route } from './routes.js';
+import { KubeStatusError } from './status.js';
+import { toTable, wantsTable } from './table.js';
+import { startWatch } from './watch.js';
+import { create, patch, remove, update } from './write-verbs.js';
+
+/** A request below `/clusters/<name>` that addresses a resource (a collection or one object). */
+export interface ResourceRequest {
+  readonly req: FastifyRequest;
+  readonly reply: FastifyReply;
+  readonly info: RequestInfo;
+  readonly cluster: ClusterHandle;
+  readonly route: Extract<Route, { kind: 'resource' }>;
+  readonly query: URLSearchParams;
+}
+
+export async function serveResource(opts: KubeApiOptions, request: ResourceRequest): Promise<unknown> {
+  const { metrics, logger } = opts;
+  const { req, reply, info: i, cluster, route, query } = request;
+  const r = route.resource;
+  const namespace = r.namespaced ? route.namespace : undefined;
+  const name = route.name;
+  if (namespace) i.namespace = namespace;
+  if (name) i.name = name;
+  if (route.subresource !== undefined)
+    throw new KubeStatusError(
+      'NotFound',
+      `the server could not find the requested resource (${r.plural}/${route.subresource})`,
+    );
+  if (query.has('dryRun') && req.method !== 'GET')
+    throw KubeStatusError.badRequest('dryRun is not supported by the emulated apiserver');
+  const watch = query.get('watch');
+  if (req.method === 'GET' && (watch === 'true' || watch === '1')) {
+    i.verb = 'watch';
+    const selection = select(r, namespace, name, query);
+    const rvParam = query.get('resourceVersion') ?? '';
+    const timeoutSeconds = Number(query.get('timeoutSeconds') ?? '1800');
+    if (rvParam !== '' && !/^\d+$/.test(rvParam))
+      throw KubeStatusError.badRequest(`invalid resourceVersion "${rvParam}": must be a number`);
+    return startWatch({
+      req,
+      reply,
+      cluster,
+      resource: r,
+      selection,
+      fromResourceVersion: rvParam === '' ? undefined : Number(rvParam),
+      timeoutMs:
+        Number.isFinite(timeoutSeconds) && timeoutSeconds > 0
+          ? Math.min(timeoutSeconds, 3600) * 1000
+          : 1_800_000,
+      pollIntervalMs: opts.watchPollIntervalMs,
+      derived: () => cluster.derived(resourceKey(r)),
+      registry: opts.watches,
+      metrics,
+      logger,
+    });
+  }
+  if (name === undefined) {
+    switch (req.method) {
+      case 'GET': {
+        i.verb = 'list';
+        const body = await list(cluster, r, select(r, namespace, undefined, query));
+        if (!wantsTable(header(req, 'accept'))) return reply.send(body);
+        return reply.send(toTable(r.kind, body.items, body.metadata.resourceVersion, Date.now()));
+      }
+      case 'POST':
+        i.verb = 'create';
+        return reply.code(201).send(await create(cluster, r, namespace, req.body as Buffer | undefined));
+      default:
+        i.verb = req.method === 'DELETE' ? 'deletecollection' : 'other';
+        throw new KubeStatusError(
+          'MethodNotAllowed',
+          `${req.method} is not supported on the collection ${r.plural}`,
+        );
+    }
+  }
+  switch (req.method) {
+    case 'GET': {
+      i.verb = 'get';
+      const obj = await getObject(cluster, r, namespace, name);
+      if (!obj) throw KubeStatusError.notFound(r.plural, name, r.group);
+      if (!wantsTable(header(req, 'accept'))) return reply.send(obj);
+      return reply.send(toTable(r.kind, [obj], obj.metadata.resourceVersion ?? '', Date.now()));
+    }
+    case 'PUT':
+      i.verb = 'update';
+      return reply.send(await update(cluster, r, namespace, name, req.body as Buffer | undefined));
+    case 'PATCH':
+      i.verb = 'patch';
+      return reply.send(
+        await patch(
+          cluster,
+          r,
+          namespace,
+          name,
+          header(req, 'content-type')[0] ?? '',
+          req.body as Buffer | undefined,
+        ),
+      );
+    case 'DELETE': {
+      i.verb = 'delete';
+      return reply.send(await remove(cluster, r, namespace, name));
+    }
+    default:
+      throw new KubeStatusError('MethodNotAllowed', `${req.method} is not supported on ${r.plural}/${name}`);
+  }
+}

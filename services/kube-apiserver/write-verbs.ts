@@ -1,0 +1,144 @@
+/**
+ * Why this file: the write verbs (create, update, patch, delete) and the rules that guard them.
+ * Derived objects (nodes, the Arc agents' pods and deployments, the Arc secret and config map) are
+ * read-only; the Arc agents' namespace cannot be deleted; a create needs its namespace. Every write
+ * is persisted before it is answered.
+ */
+import type { KubeObject } from '../../agent-runtime/kube-client.js';
+import { KUBE_RESOURCES, type KubeResource } from '../../contract/index.js';
+import type { ClusterHandle } from './clusters.js';
+import { ARC_NAMESPACE } from './derived.js';
+import { jsonPatch, mergePatch } from './patch.js';
+import { derivedOf, getObject } from './read-verbs.js';
+import { KubeStatusError, successStatus, type KubeStatus } from './status.js';
+import { parseJsonBody, validateObject } from './validate.js';
+
+const NAMESPACED = KUBE_RESOURCES.filter((r) => r.namespaced);
+
+function readonlyError(r: KubeResource, name: string): KubeStatusError {
+  const what = r.group === '' ? r.plural : `${r.plural}.${r.group}`;
+  return new KubeStatusError(
+    'MethodNotAllowed',
+    `${what} "${name}" is derived by the emulator from the cluster store and is read-only`,
+    { name, group: r.group, kind: r.plural },
+  );
+}
+
+async function namespaceExists(cluster: ClusterHandle, namespace: string): Promise<boolean> {
+  const nsResource = KUBE_RESOURCES.find((x) => x.group === '' && x.plural === 'namespaces') as KubeResource;
+  return (await getObject(cluster, nsResource, undefined, namespace)) !== undefined;
+}
+
+export async function create(
+  cluster: ClusterHandle,
+  r: KubeResource,
+  namespace: string | undefined,
+  body: Buffer | undefined,
+): Promise<KubeObject> {
+  if (r.group === '' && r.plural === 'nodes')
+    throw new KubeStatusError(
+      'MethodNotAllowed',
+      'nodes are derived from the node pools of the cluster (cluster.json) and cannot be created',
+      {
+        kind: 'nodes',
+      },
+    );
+  if (r.namespaced && namespace === undefined)
+    throw KubeStatusError.badRequest(
+      `${r.plural} are namespaced: create them under /namespaces/<namespace>/${r.plural}`,
+    );
+  const obj = validateObject(r, parseJsonBody(body), { namespace });
+  if (namespace !== undefined && !(await namespaceExists(cluster, namespace)))
+    throw KubeStatusError.notFound('namespaces', namespace);
+  if ((await derivedOf(cluster, r, namespace)).some((o) => o.metadata.name === obj.metadata.name))
+    throw KubeStatusError.alreadyExists(r.plural, obj.metadata.name, r.group);
+  const created = cluster.objects.create(r, obj);
+  await cluster.persist();
+  return created;
+}
+
+async function checkStoredOrReadonly(
+  cluster: ClusterHandle,
+  r: KubeResource,
+  namespace: string | undefined,
+  name: string,
+): Promise<KubeObject> {
+  const current = cluster.objects.get(r, namespace, name);
+  if (current) return current;
+  if ((await derivedOf(cluster, r, namespace)).some((o) => o.metadata.name === name))
+    throw readonlyError(r, name);
+  throw KubeStatusError.notFound(r.plural, name, r.group);
+}
+
+export async function update(
+  cluster: ClusterHandle,
+  r: KubeResource,
+  namespace: string | undefined,
+  name: string,
+  body: Buffer | undefined,
+): Promise<KubeObject> {
+  const obj = validateObject(r, parseJsonBody(body), { namespace, name });
+  await checkStoredOrReadonly(cluster, r, namespace, name);
+  const updated = cluster.objects.update(r, obj);
+  await cluster.persist();
+  return updated;
+}
+
+export async function patch(
+  cluster: ClusterHandle,
+  r: KubeResource,
+  namespace: string | undefined,
+  name: string,
+  contentType: string,
+  body: Buffer | undefined,
+): Promise<KubeObject> {
+  const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  const apply =
+    type === 'application/merge-patch+json' || type === 'application/strategic-merge-patch+json'
+      ? mergePatch
+      : type === 'application/json-patch+json'
+        ? jsonPatch
+        : undefined;
+  if (!apply)
+    throw new KubeStatusError(
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format (${type || 'no content-type'}); accepted: application/merge-patch+json, application/strategic-merge-patch+json, application/json-patch+json (server-side apply is not emulated)`,
+    );
+  const patchBody = parseJsonBody(body);
+  const current = await checkStoredOrReadonly(cluster, r, namespace, name);
+  const patched = apply(current, patchBody);
+  const obj = validateObject(r, patched, { namespace, name });
+  // A patch is applied to what it read: it conflicts only when it names a resourceVersion itself.
+  const wanted = (patchBody as { metadata?: { resourceVersion?: unknown } } | undefined)?.metadata
+    ?.resourceVersion;
+  obj.metadata.resourceVersion = typeof wanted === 'string' ? wanted : current.metadata.resourceVersion;
+  const updated = cluster.objects.update(r, obj);
+  await cluster.persist();
+  return updated;
+}
+
+export async function remove(
+  cluster: ClusterHandle,
+  r: KubeResource,
+  namespace: string | undefined,
+  name: string,
+): Promise<KubeStatus> {
+  if (r.group === '' && r.plural === 'namespaces' && name === ARC_NAMESPACE)
+    throw new KubeStatusError(
+      'Forbidden',
+      `namespaces "${name}" is forbidden: the Arc agents' namespace cannot be deleted`,
+      {
+        name,
+        kind: 'namespaces',
+      },
+    );
+  await checkStoredOrReadonly(cluster, r, namespace, name);
+  const gone = cluster.objects.delete(r, namespace, name, NAMESPACED);
+  await cluster.persist();
+  return successStatus({
+    name,
+    group: r.group,
+    kind: r.plural,
+    ...(gone.metadata.uid ? { uid: gone.metadata.uid } : {}),
+  });
+}
