@@ -41,13 +41,9 @@ import {
   type FluxRecord,
   type LinkerRecord,
 } from './records.js';
-import {
-  validateFluxDocument,
-  type ExtensionPatch,
-  type ExtensionPut,
-  type FluxPut,
-  type LinkerPut,
-} from './validation.js';
+import { type ExtensionPatch, type ExtensionPut } from './validation-extension.js';
+import { validateFluxDocument, type FluxPut } from './validation-flux.js';
+import { type LinkerPut } from './validation-linker.js';
 
 export interface ConfigurationDeps {
   store: ProjectionStore<ClusterConfigRecord>;
