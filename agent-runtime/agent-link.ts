@@ -18,7 +18,7 @@ import {
 import { HEADER_IDENTITY, HEADER_SIGNATURE, MessageSigner } from '../platform/identity.js';
 import type { Logger } from '../platform/log.js';
 import { connectNats } from '../platform/nats.js';
-import { failSpan } from '../platform/tracing.js';
+import { failSpan } from '../platform/tracing-spans.js';
 import type { ConnectionGate } from '../platform/limit.js';
 import { delay } from '../platform/wait.js';
 import type { LinkMetrics } from './agent-metrics.js';

@@ -17,13 +17,9 @@ import {
   type MessageKind,
 } from '../contract/index.js';
 import type { Logger } from '../platform/log.js';
-import {
-  ATTR,
-  agentSubjectTemplate,
-  injectTraceContext,
-  startMessagingSpan,
-  tracingEnabled,
-} from '../platform/tracing.js';
+import { tracingEnabled } from '../platform/tracing.js';
+import { injectTraceContext } from '../platform/tracing-propagation.js';
+import { ATTR, agentSubjectTemplate, startMessagingSpan } from '../platform/tracing-spans.js';
 
 export type RequestFailure = 'timeout' | 'no-responders' | 'invalid-reply' | 'closed' | 'failed';
 

@@ -28,7 +28,9 @@ import {
 import { SECRET_IDENTITY } from '../../agent-runtime/cluster-store.js';
 import type { ArcTimings } from '../../platform/settings.js';
 import { readCertificateClaims } from '../../platform/identity.js';
-import { ATTR, failSpan, startInternalSpan, traceFields, tracingEnabled } from '../../platform/tracing.js';
+import { tracingEnabled } from '../../platform/tracing.js';
+import { traceFields } from '../../platform/tracing-propagation.js';
+import { ATTR, failSpan, startInternalSpan } from '../../platform/tracing-spans.js';
 import { RenewalScheduler, type RenewOutcome } from './renewal.js';
 import { backoffDelay } from '../../platform/backoff.js';
 import { delay } from '../../platform/wait.js';

@@ -35,13 +35,9 @@ import {
   PROTOCOL_VERSION,
 } from '../../contract/index.js';
 import type { ArcTimings } from '../../platform/settings.js';
-import {
-  ATTR,
-  contextFromTraceFields,
-  failSpan,
-  startInternalSpan,
-  tracingEnabled,
-} from '../../platform/tracing.js';
+import { tracingEnabled } from '../../platform/tracing.js';
+import { contextFromTraceFields } from '../../platform/tracing-propagation.js';
+import { ATTR, failSpan, startInternalSpan } from '../../platform/tracing-spans.js';
 import { LatestOutbox } from './outbox.js';
 import { backoffDelay } from '../../platform/backoff.js';
 

@@ -20,9 +20,9 @@ import { ConfigurationService } from '../../services/hub/configuration/service.j
 import {
   parseExtensionPatch,
   parseExtensionPut,
-  parseFluxPut,
-  parseLinkerPut,
-} from '../../services/hub/configuration/validation.js';
+} from '../../services/hub/configuration/validation-extension.js';
+import { parseFluxPut } from '../../services/hub/configuration/validation-flux.js';
+import { parseLinkerPut } from '../../services/hub/configuration/validation-linker.js';
 import type { ClusterRecord } from '../../services/hub/connected-clusters/projection.js';
 import {
   ProjectionStore,

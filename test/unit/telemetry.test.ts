@@ -12,22 +12,17 @@ import {
 import { headers } from 'nats';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { RateLimitedReporter, initTelemetry, tracingEnabled } from '../../platform/tracing.js';
 import {
   HEADER_TRACEPARENT,
   HEADER_TRACESTATE,
-  OTEL_ENV,
-  OTEL_SDK_ENV,
-  RateLimitedReporter,
-  agentSubjectTemplate,
-  startMessagingSpan,
   contextFromTraceFields,
   extractTraceContext,
-  initTelemetry,
   injectTraceContext,
   traceFields,
-  tracingConfig,
-  tracingEnabled,
-} from '../../platform/tracing.js';
+} from '../../platform/tracing-propagation.js';
+import { OTEL_ENV, OTEL_SDK_ENV, tracingConfig } from '../../platform/tracing-settings.js';
+import { agentSubjectTemplate, startMessagingSpan } from '../../platform/tracing-spans.js';
 import { identitySecretSchema } from '../../contract/index.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';

@@ -24,14 +24,14 @@ import {
 } from '../../../contract/index.js';
 import { HEADER_IDENTITY, HEADER_SIGNATURE } from '../../../platform/identity.js';
 import type { Logger } from '../../../platform/log.js';
+import { tracingEnabled } from '../../../platform/tracing.js';
+import { extractTraceContext } from '../../../platform/tracing-propagation.js';
 import {
   ATTR,
   agentSubjectTemplate,
-  extractTraceContext,
   failActiveSpan,
   startMessagingSpan,
-  tracingEnabled,
-} from '../../../platform/tracing.js';
+} from '../../../platform/tracing-spans.js';
 import type { ConfigurationService } from '../configuration/service.js';
 import type { HubMetrics } from '../metrics.js';
 import type { AgentMessages } from './agent-protocol.js';

@@ -19,7 +19,7 @@ import {
 import type { IdentityAuthority } from '../../../platform/identity.js';
 import { ProofVerifier, type CertificateClaims } from '../../../platform/identity.js';
 import type { Logger } from '../../../platform/log.js';
-import { ATTR, spanEvent } from '../../../platform/tracing.js';
+import { ATTR, spanEvent } from '../../../platform/tracing-spans.js';
 import { onCertificate, onHeartbeat } from '../connected-clusters/connectivity.js';
 import type { ConnectedClusters } from '../connected-clusters/connected-clusters.js';
 import { hashToken, healthSignature, type ClusterRecord } from '../connected-clusters/projection.js';

@@ -19,7 +19,7 @@ import {
   type WriteContext,
 } from './lifecycle.js';
 import type { ClusterConfigRecord, ExtensionRecord, Settings } from './records.js';
-import type { ExtensionPatch, ExtensionPut } from './validation.js';
+import type { ExtensionPatch, ExtensionPut } from './validation-extension.js';
 
 function catalogEntry(catalog: readonly CatalogEntry[], extensionType: string): CatalogEntry {
   const entry = findCatalogEntry(catalog, extensionType);

@@ -12,7 +12,7 @@ import {
   type WriteContext,
 } from './lifecycle.js';
 import type { Audit, ClusterConfigRecord, FluxRecord, Reconciled } from './records.js';
-import type { FluxPut } from './validation.js';
+import type { FluxPut } from './validation-flux.js';
 
 function fluxSpec(
   p: FluxPut,

@@ -3,7 +3,7 @@ import { type CatalogEntry, type ProvisioningState, ArcError, ERROR_CODES } from
 import { findCatalogEntry } from '../../../platform/extension-catalog.js';
 import { newAudit, touch, type WriteContext } from './lifecycle.js';
 import { isBusy, type ClusterConfigRecord, type ExtensionRecord, type LinkerRecord } from './records.js';
-import type { LinkerPut } from './validation.js';
+import type { LinkerPut } from './validation-linker.js';
 
 export function connectorExtension(
   cfg: ClusterConfigRecord,

@@ -14,17 +14,13 @@ import { apiVersionOf, baseUrl, callerOf } from '../arm/request.js';
 import { PARENT_CLUSTER_PATH, parentRefOf, type ParentClusterParams } from '../arm/resource-path.js';
 import type { Started } from '../startup.js';
 import { renderExtension, renderFlux, renderLinker } from './render.js';
-import { operationId, type ConfigurationService, type ResourceKind } from './service.js';
-import {
-  EXTENSION_NAME,
-  LINKER_NAME,
-  checkName,
-  parseExtensionPatch,
-  parseExtensionPut,
-  parseFluxPatch,
-  parseFluxPut,
-  parseLinkerPut,
-} from './validation.js';
+import { operationId } from './arm-operations.js';
+import type { ResourceKind } from './documents.js';
+import type { ConfigurationService } from './service.js';
+import { parseExtensionPatch, parseExtensionPut } from './validation-extension.js';
+import { parseFluxPatch, parseFluxPut } from './validation-flux.js';
+import { parseLinkerPut } from './validation-linker.js';
+import { EXTENSION_NAME, LINKER_NAME, checkName } from './validation-shared.js';
 
 export const CONFIGURATION_API_VERSIONS = ['2023-05-01', '2024-11-01'] as const;
 export const LINKER_API_VERSIONS = ['2022-05-01', '2024-04-01'] as const;

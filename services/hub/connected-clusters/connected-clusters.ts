@@ -17,7 +17,7 @@ import {
 } from '../../../contract/index.js';
 import { newBootstrapToken } from '../../../platform/identity.js';
 import type { Logger } from '../../../platform/log.js';
-import { ATTR, spanEvent } from '../../../platform/tracing.js';
+import { ATTR, spanEvent } from '../../../platform/tracing-spans.js';
 import type { HubMetrics } from '../metrics.js';
 import type { ProjectionStore } from '../persistence/projection-store.js';
 import { evaluate, type Step, type Transition } from './connectivity.js';

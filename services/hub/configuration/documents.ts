@@ -1,0 +1,105 @@
+/**
+ * The base of the hub's configuration service (service.ts): its dependencies and the access to a
+ * cluster's configuration document that both the ARM operations (arm-operations.ts) and the agents'
+ * side (service.ts) use: the parent-cluster check, the current cluster's document, and a write's
+ * context and commit. Split from service.ts to keep each concern's file short.
+ */
+import type { Clock } from '../../../platform/clock.js';
+import {
+  type CatalogEntry,
+  ArcError,
+  ERROR_CODES,
+  type ControlMessage,
+  PROTOCOL_VERSION,
+  type ClusterRef,
+} from '../../../contract/index.js';
+import type { Logger } from '../../../platform/log.js';
+import type { ClusterRecord } from '../connected-clusters/projection.js';
+import type { ProjectionStore } from '../persistence/projection-store.js';
+import type { WriteContext } from './lifecycle.js';
+import type { ConfigurationMetrics } from './metrics.js';
+import { emptyConfig, type ClusterConfigRecord } from './records.js';
+
+export interface ConfigurationDeps {
+  store: ProjectionStore<ClusterConfigRecord>;
+  clock: Clock;
+  catalog: readonly CatalogEntry[];
+  operationTimeoutMs: number;
+  protectedSettingsHoldMs: number;
+  /** The connectedClusters projection (the parent resource). */
+  cluster: (ref: ClusterRef) => ClusterRecord | undefined;
+  publishControl: (ref: ClusterRef, message: ControlMessage) => void;
+  logger: Logger;
+  metrics?: ConfigurationMetrics | undefined;
+}
+
+export type ResourceKind = 'extension' | 'fluxConfiguration' | 'linker';
+
+const KIND_TEXT: Record<ResourceKind, string> = {
+  extension: 'Microsoft.KubernetesConfiguration/extensions',
+  fluxConfiguration: 'Microsoft.KubernetesConfiguration/fluxConfigurations',
+  linker: 'Microsoft.ServiceLinker/linkers',
+};
+
+export abstract class ConfigurationDocuments {
+  constructor(protected readonly deps: ConfigurationDeps) {}
+
+  get catalog(): readonly CatalogEntry[] {
+    return this.deps.catalog;
+  }
+
+  /** ARM answers 404 for a child of a missing parent. */
+  requireCluster(ref: ClusterRef): ClusterRecord {
+    const c = this.deps.cluster(ref);
+    if (!c)
+      throw new ArcError(
+        ERROR_CODES.ResourceNotFound,
+        `The Resource 'Microsoft.Kubernetes/connectedClusters/${ref.name}' under resource group '${ref.resourceGroup}' was not found.`,
+        { status: 404 },
+      );
+    return c;
+  }
+
+  protected doc(ref: ClusterRef): ClusterConfigRecord {
+    const cluster = this.requireCluster(ref);
+    return this.docOf(cluster) ?? emptyConfig(cluster.key, cluster.ref, cluster.identity.principalId);
+  }
+
+  /** The cluster's stored document, unless it is a leftover of an earlier cluster of that name. */
+  protected docOf(cluster: ClusterRecord): ClusterConfigRecord | undefined {
+    const doc = this.deps.store.get(cluster.key);
+    return doc && doc.clusterUid === cluster.identity.principalId ? doc : undefined;
+  }
+
+  protected owned(doc: ClusterConfigRecord): boolean {
+    return this.deps.cluster(doc.ref)?.identity.principalId === doc.clusterUid;
+  }
+
+  protected notFound(kind: ResourceKind, ref: ClusterRef, name: string): ArcError {
+    return new ArcError(
+      ERROR_CODES.ResourceNotFound,
+      `The Resource '${KIND_TEXT[kind]}/${name}' under connected cluster '${ref.name}' was not found.`,
+      { status: 404 },
+    );
+  }
+
+  protected ctx(caller: string): WriteContext {
+    return {
+      nowMs: this.deps.clock.now(),
+      caller,
+      catalog: this.deps.catalog,
+      operationTimeoutMs: this.deps.operationTimeoutMs,
+    };
+  }
+
+  /** Stores the document and nudges the cluster's agents to pull. */
+  protected commit(doc: ClusterConfigRecord, reason: string): void {
+    this.deps.store.set(doc);
+    this.deps.publishControl(doc.ref, {
+      v: PROTOCOL_VERSION,
+      type: 'control',
+      action: 'config-changed',
+      reason,
+    });
+  }
+}
