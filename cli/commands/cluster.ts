@@ -1,15 +1,15 @@
-/** `az connectedk8s`-like commands and run-time cluster changes. Each returns the text to print. */
+/**
+ * `az connectedk8s`-like commands (list, show, connect, delete, kubeconfig), each returning the text
+ * to print, and their commander wiring; the run-time cluster changes are in cluster-changes.ts.
+ */
 import { writeFile } from 'node:fs/promises';
-import {
-  ArcError,
-  ERROR_CODES,
-  AGENT_NAMES,
-  type AgentName,
-  type ClusterState,
-} from '../../contract/index.js';
-import type { FleetContext } from '../context.js';
+import type { Command } from 'commander';
+import { ArcError, ERROR_CODES } from '../../contract/index.js';
+import { loadContext, type FleetContext } from '../context.js';
 import { clusterView, clustersTable } from '../format.js';
 import { connectCluster, disconnectCluster } from '../../fleet/onboard.js';
+import { registerClusterChangeCommands } from './cluster-changes.js';
+import { fleetOptions, outputOption, type GlobalOpts, type Print } from './options.js';
 
 export type OutputFormat = 'json' | 'table';
 
@@ -47,113 +47,6 @@ export async function deleteCommand(ctx: FleetContext, name: string): Promise<st
   return `${state.name}: DELETE ${status}; agents told to stop. \`arcfleet connect ${state.name}\` connects it again`;
 }
 
-async function change(
-  ctx: FleetContext,
-  name: string,
-  fn: (s: ClusterState) => ClusterState,
-): Promise<ClusterState> {
-  await ctx.cluster(name); // NotFound with a clear message
-  const next = await ctx.store.updateState(name, new Date(ctx.clock.now()).toISOString(), fn);
-  if (!next)
-    throw new ArcError(ERROR_CODES.NotFound, `cluster ${name} disappeared from the store`, { status: 404 });
-  return next;
-}
-
-export async function upgradeCommand(ctx: FleetContext, name: string, version: string): Promise<string> {
-  if (!/^v?\d+\.\d+\.\d+$/.test(version))
-    throw new ArcError(
-      ERROR_CODES.InvalidParameter,
-      `--kubernetes-version ${version}: expected e.g. 1.31.2`,
-      {
-        status: 400,
-        target: '--kubernetes-version',
-      },
-    );
-  const before = await ctx.cluster(name);
-  const next = await change(ctx, name, (s) => ({ ...s, kubernetesVersion: version.replace(/^v/, '') }));
-  return `${name}: Kubernetes ${before.kubernetesVersion} → ${next.kubernetesVersion} (generation ${next.generation})`;
-}
-
-export async function scaleCommand(
-  ctx: FleetContext,
-  name: string,
-  pool: string,
-  count: number,
-): Promise<string> {
-  if (!Number.isInteger(count) || count < 0 || count > 5000)
-    throw new ArcError(ERROR_CODES.InvalidParameter, `--count ${count}: expected a whole number 0..5000`, {
-      status: 400,
-      target: '--count',
-    });
-  const before = await ctx.cluster(name);
-  const old = before.nodePools.find((p) => p.name === pool);
-  if (!old)
-    throw new ArcError(
-      ERROR_CODES.NotFound,
-      `cluster ${name} has no node pool "${pool}" (pools: ${before.nodePools.map((p) => p.name).join(', ')})`,
-      { status: 404, target: '--pool' },
-    );
-  const next = await change(ctx, name, (s) => ({
-    ...s,
-    nodePools: s.nodePools.map((p) => (p.name === pool ? { ...p, count } : p)),
-  }));
-  const nodes = next.nodePools.reduce((n, p) => n + p.count, 0);
-  return `${name}: pool ${pool} ${old.count} → ${count} nodes (cluster total ${nodes}, generation ${next.generation})`;
-}
-
-export function parseAgents(agent: string | undefined): AgentName[] {
-  if (agent === undefined) return [...AGENT_NAMES];
-  if (!(AGENT_NAMES as readonly string[]).includes(agent))
-    throw new ArcError(
-      ERROR_CODES.InvalidParameter,
-      `--agent ${agent}: expected one of ${AGENT_NAMES.join(', ')}`,
-      {
-        status: 400,
-        target: '--agent',
-      },
-    );
-  return [agent as AgentName];
-}
-
-export async function setAgentsCommand(
-  ctx: FleetContext,
-  name: string,
-  agents: readonly AgentName[],
-  stop: boolean,
-): Promise<string> {
-  const next = await change(ctx, name, (s) => ({
-    ...s,
-    stoppedAgents: stop
-      ? [...new Set([...s.stoppedAgents, ...agents])]
-      : s.stoppedAgents.filter((a) => !agents.includes(a)),
-  }));
-  return `${name}: stopped agents: ${next.stoppedAgents.length > 0 ? next.stoppedAgents.join(', ') : 'none'}`;
-}
-
-export async function faultCommand(
-  ctx: FleetContext,
-  name: string,
-  faults: { fluxApply?: string; extensionInstall?: string; clear: boolean },
-): Promise<string> {
-  if (!faults.clear && faults.fluxApply === undefined && faults.extensionInstall === undefined)
-    throw new ArcError(ERROR_CODES.InvalidParameter, 'give --flux-apply, --extension-install or --clear', {
-      status: 400,
-      target: '--flux-apply',
-    });
-  const next = await change(ctx, name, (s) => ({
-    ...s,
-    faults: faults.clear
-      ? {}
-      : {
-          ...s.faults,
-          ...(faults.fluxApply === undefined ? {} : { fluxApply: faults.fluxApply }),
-          ...(faults.extensionInstall === undefined ? {} : { extensionInstall: faults.extensionInstall }),
-        },
-  }));
-  const set = Object.entries(next.faults).map(([k, v]) => `${k}: ${v}`);
-  return `${name}: faults: ${set.length > 0 ? set.join('; ') : 'none'}`;
-}
-
 /** `az connectedk8s proxy`'s first half: the kubeconfig from listClusterUserCredential. */
 export async function kubeconfigCommand(
   ctx: FleetContext,
@@ -166,4 +59,44 @@ export async function kubeconfigCommand(
   if (file === undefined) return kubeconfig.trimEnd();
   await writeFile(file, kubeconfig, { mode: 0o600 });
   return `${name}: kubeconfig written to ${file} (kubectl --kubeconfig ${file} get pods -n azure-arc)`;
+}
+
+/**
+ * Adds `list`, `show`, `connect`, `delete`, the `cluster` group (cluster-changes.ts) and `kubeconfig`
+ * to the program, in that order (the order of `arcfleet --help`).
+ */
+export function registerClusterCommands(program: Command, print: Print): void {
+  outputOption(fleetOptions(program.command('list')), 'table')
+    .description('list the connected clusters (json = the ARM LIST body)')
+    .action(async (o: GlobalOpts) => {
+      print(await listCommand(await loadContext(o), parseOutput(o.output ?? 'table'), o.resourceGroup));
+    });
+
+  outputOption(fleetOptions(program.command('show').argument('<name>')), 'json')
+    .description('show one connected cluster, like `az connectedk8s show`')
+    .action(async (name: string, o: GlobalOpts) => {
+      print(await showCommand(await loadContext(o), name, parseOutput(o.output ?? 'json')));
+    });
+
+  fleetOptions(program.command('connect').argument('<name>'))
+    .description('connect (onboard) a cluster from the cluster store, e.g. after delete')
+    .action(async (name: string, o: GlobalOpts) => {
+      print(await connectCommand(await loadContext(o), name));
+    });
+
+  fleetOptions(program.command('delete').argument('<name>'))
+    .description('delete the connectedClusters resource and uninstall its agents')
+    .action(async (name: string, o: GlobalOpts) => {
+      print(await deleteCommand(await loadContext(o), name));
+    });
+
+  registerClusterChangeCommands(program, print);
+
+  fleetOptions(program.command('kubeconfig').argument('<name>'))
+    .option('--file <path>', 'write the kubeconfig here instead of printing it')
+    .option('--user <user>', 'the user the token is for', 'clusterUser')
+    .description('listClusterUserCredential: a kubeconfig that reaches the cluster through cluster connect')
+    .action(async (name: string, o: GlobalOpts & { file?: string; user: string }) => {
+      print(await kubeconfigCommand(await loadContext(o), name, o.user, o.file));
+    });
 }

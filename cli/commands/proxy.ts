@@ -8,9 +8,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { endToEndHeaders, ArcError, ERROR_CODES, type ClusterRef } from '../../contract/index.js';
 import type { HubClient } from '../../fleet/clients/hub-client.js';
+import { loadContext } from '../context.js';
+import { fleetOptions, intArg, type GlobalOpts, type Print } from './options.js';
 
 /** The az CLI's default client proxy port. */
 export const DEFAULT_PROXY_PORT = 47011;
@@ -119,4 +122,30 @@ async function forward(
       );
     } else res.destroy();
   }
+}
+
+/** Adds `proxy` to the program. */
+export function registerProxyCommand(program: Command, print: Print): void {
+  fleetOptions(program.command('proxy').argument('<name>'))
+    .option('--port <port>', 'local port', intArg(0, 65535), DEFAULT_PROXY_PORT)
+    .option('--file <path>', 'write the kubeconfig for the proxy here', 'arcfleet-proxy.kubeconfig')
+    .option('--user <user>', 'the user the token is for', 'clusterUser')
+    .description(
+      'az connectedk8s proxy: a local proxy to the cluster through cluster connect (Ctrl-C stops it)',
+    )
+    .action(async (name: string, o: GlobalOpts & { port: number; file: string; user: string }) => {
+      const ctx = await loadContext(o);
+      const proxy = await startClientProxy(ctx.client, await ctx.ref(name), {
+        port: o.port,
+        user: o.user,
+        kubeconfigFile: o.file,
+      });
+      print(`Proxy is listening on ${proxy.url} for ${name}; kubeconfig: ${o.file}`);
+      print(`Try: kubectl --kubeconfig ${o.file} get pods -n azure-arc   (Ctrl-C stops the proxy)`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await proxy.close();
+    });
 }

@@ -15,13 +15,8 @@ import {
   AGENT_NAMES,
 } from '../../contract/index.js';
 import { callGateway } from '../../fleet/clients/egress-gateway.js';
-import {
-  connectCommand,
-  deleteCommand,
-  scaleCommand,
-  setAgentsCommand,
-  upgradeCommand,
-} from '../commands/cluster.js';
+import { connectCommand, deleteCommand } from '../commands/cluster.js';
+import { scaleCommand, setAgentsCommand, upgradeCommand } from '../commands/cluster-changes.js';
 import type { FleetContext } from '../context.js';
 import { mapLimit } from '../../platform/limit.js';
 import { delay as sleep } from '../../platform/wait.js';

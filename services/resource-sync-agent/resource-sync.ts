@@ -3,10 +3,9 @@
  * cluster metadata (request; latest generation wins, retried until acked) and heartbeats (publish)
  * every heartbeat interval. Stops on a definitive identity refusal or a `disconnect` control, and
  * resumes when a new certificate appears. The identity life cycle (when to connect, renewals,
- * disconnect, halting) is the shared `LinkedAgent`; this module is what happens while the link is up.
+ * disconnect, halting) is the shared `LinkedAgent`; this module is what happens while the link is up:
+ * the heartbeats here, the metadata report in metadata-report.ts, the first sync's trace in first-sync.ts.
  */
-import { createHash } from 'node:crypto';
-import { trace, type Context, type Span } from '@opentelemetry/api';
 import type {
   AgentContext,
   AgentFactory,
@@ -16,39 +15,19 @@ import type {
 } from '../../agent-runtime/agent-instance.js';
 import type { AgentLink } from '../../agent-runtime/agent-link.js';
 import {
-  HALTING_ERRORS,
   LinkedAgent,
   type CertificateChange,
   type LinkedAgentLog,
   type LinkedAgentStatus,
 } from '../../agent-runtime/linked-agent.js';
-import { toIso } from '../../agent-runtime/timestamps.js';
 import type { Clock, TimerHandle } from '../../platform/clock.js';
-import {
-  metadataOf,
-  type ClusterState,
-  type IdentitySecret,
-  ERROR_CODES,
-  type ClusterMetadata,
-  type Heartbeat,
-  type MetadataReport,
-  PROTOCOL_VERSION,
-} from '../../contract/index.js';
+import { type IdentitySecret, type Heartbeat, PROTOCOL_VERSION } from '../../contract/index.js';
 import type { ArcTimings } from '../../platform/settings.js';
-import { tracingEnabled } from '../../platform/tracing.js';
-import { contextFromTraceFields } from '../../platform/tracing-propagation.js';
-import { ATTR, failSpan, startInternalSpan } from '../../platform/tracing-spans.js';
-import { LatestOutbox } from './outbox.js';
-import { backoffDelay } from '../../platform/backoff.js';
+import { AGENT } from './agent.js';
+import { FirstSync } from './first-sync.js';
+import { MetadataReporter } from './metadata-report.js';
 
-export const AGENT = 'resource-sync-agent' as const;
-
-/** Refusals of a report that resending the same report cannot fix. */
-const UNDELIVERABLE_ERRORS: ReadonlySet<string> = new Set([
-  ERROR_CODES.InvalidMessage,
-  ERROR_CODES.MessageTooLarge,
-  ERROR_CODES.UnsupportedProtocolVersion,
-]);
+export { AGENT } from './agent.js';
 
 /** The life-cycle log events this agent has always written (the integration tests wait for them). */
 const SYNC_LOG: Partial<LinkedAgentLog> = {
@@ -73,28 +52,17 @@ export function resourceSyncFactory(opts: ResourceSyncOptions): AgentFactory {
   return (ctx, snapshot) => new ResourceSyncAgent(ctx, opts, snapshot);
 }
 
-interface PendingReport {
-  readonly changedAt: string;
-  readonly metadata: ClusterMetadata;
-}
-
 export class ResourceSyncAgent implements AgentInstance {
   private readonly linked: LinkedAgent;
   private snapshot: ClusterSnapshot;
   /** The link while syncing (up, and this certificate's first-sync question settled). */
   private link: AgentLink | undefined;
   private heartbeatTimer: TimerHandle | undefined;
-  private retryTimer: TimerHandle | undefined;
-  private sending = false;
-  private attempt = 0;
   /** Certificate in use (or last used, when halted or disconnected). */
   private certificate: string | undefined;
-  private readonly outbox = new LatestOutbox<PendingReport>();
   private readonly endings = new Set<Promise<void>>();
-  /** The first sync of a new certificate, continuing its onboarding trace (tracing on only). */
-  private firstSync: { readonly span: Span; readonly ctx: Context; readonly fingerprint: string } | undefined;
-  /** Settles once it is known whether this certificate's first sync is still to come (memo read). */
-  private firstSyncDecided: Promise<void> = Promise.resolve();
+  private readonly firstSync: FirstSync;
+  private readonly reporter: MetadataReporter;
 
   constructor(
     private readonly ctx: AgentContext,
@@ -102,7 +70,23 @@ export class ResourceSyncAgent implements AgentInstance {
     snapshot: ClusterSnapshot,
   ) {
     this.snapshot = snapshot;
-    this.offer(snapshot.state);
+    this.firstSync = new FirstSync({
+      ctx,
+      endings: this.endings,
+      certificate: () => this.certificate,
+      status: () => this.linked.currentStatus,
+    });
+    this.reporter = new MetadataReporter({
+      opts,
+      get log() {
+        return ctx.logger;
+      },
+      firstSync: this.firstSync,
+      link: () => this.link,
+      expiredLocally: () => this.expiredLocally(),
+      halt: (reason) => this.linked.halt(reason),
+    });
+    this.reporter.offer(snapshot.state);
     this.linked = new LinkedAgent(
       ctx,
       snapshot,
@@ -112,7 +96,7 @@ export class ResourceSyncAgent implements AgentInstance {
         onStop: (next) => this.onStop(next),
         onLinkDown: () => this.onLinkDown(),
         onSnapshot: (s, changes) => this.onSnapshot(s, changes),
-        outboxDepth: () => (this.outbox.pending ? 1 : 0),
+        outboxDepth: () => this.reporter.depth,
         settle: async () => {
           await Promise.all([...this.endings]);
         },
@@ -145,8 +129,8 @@ export class ResourceSyncAgent implements AgentInstance {
   private onSnapshot(snapshot: ClusterSnapshot, changes: ClusterChanges): void {
     this.snapshot = snapshot;
     if (!changes.state) return;
-    this.offer(snapshot.state);
-    void this.flush();
+    this.reporter.offer(snapshot.state);
+    void this.reporter.flush();
   }
 
   /** A new certificate: a new key means a new onboarding, whose hub may not have our metadata. */
@@ -160,14 +144,14 @@ export class ResourceSyncAgent implements AgentInstance {
         'using the new identity certificate',
       );
     if (change.starting || change.newKey) {
-      this.resend();
-      this.beginFirstSync(identity);
+      this.reporter.resend(this.snapshot.state);
+      this.firstSync.begin(identity);
     }
   }
 
   private onLinkUp(link: AgentLink): void {
     // A restarted agent must know whether this certificate's first sync is done before it sends.
-    void this.firstSyncDecided.then(() => {
+    void this.firstSync.decided.then(() => {
       if (this.linked.link !== link) return;
       this.link = link;
       this.sendHeartbeat();
@@ -175,12 +159,12 @@ export class ResourceSyncAgent implements AgentInstance {
         () => this.sendHeartbeat(),
         this.opts.timings.heartbeatIntervalMs,
       );
-      void this.flush();
+      void this.reporter.flush();
     });
   }
 
   private onStop(next: LinkedAgentStatus): void {
-    this.endFirstSync(next);
+    this.firstSync.end(next);
     if (next !== 'waiting') return;
     // The life cycle's snapshot: this.snapshot catches up only after the identity was evaluated.
     const expired = this.linked.cluster.identity?.state === 'Expired';
@@ -192,65 +176,8 @@ export class ResourceSyncAgent implements AgentInstance {
   private onLinkDown(): void {
     this.link = undefined;
     if (this.heartbeatTimer) this.opts.clock.clear(this.heartbeatTimer);
-    if (this.retryTimer) this.opts.clock.clear(this.retryTimer);
     this.heartbeatTimer = undefined;
-    this.retryTimer = undefined;
-    this.attempt = 0;
-  }
-
-  /**
-   * One onboarding is one trace: the first sync with a certificate continues the trace that
-   * clusteridentityoperator stored in the identity secret (heartbeat and metadata until the first ack).
-   */
-  private beginFirstSync(identity: IdentitySecret): void {
-    this.endFirstSync('superseded');
-    if (!tracingEnabled() || identity.traceparent === undefined) return;
-    const parent = contextFromTraceFields(identity);
-    if (!trace.getSpanContext(parent)) return;
-    const fingerprint = certificateFingerprint(identity.certificate);
-    const { store, clusterName } = this.ctx;
-    // A restarted agent finds this certificate's first sync already done: its onboarding trace is over.
-    this.firstSyncDecided = store.readAgentMemo(clusterName, AGENT).then(
-      (memo) => {
-        if (memo?.firstSyncCertificate === fingerprint || this.certificate !== identity.certificate) return;
-        const status = this.linked.currentStatus;
-        if (status !== 'connecting' && status !== 'up') return;
-        this.endFirstSync('superseded');
-        const span = startInternalSpan('first sync', parent, { [ATTR.clusterName]: clusterName });
-        this.firstSync = { span, ctx: trace.setSpan(parent, span), fingerprint };
-      },
-      (err: unknown) => this.log.warn({ event: 'sync.memo_unreadable', err }, 'agent memo unreadable'),
-    );
-  }
-
-  /** Ends the first-sync span; `failure` when it ended without an ack. */
-  private endFirstSync(failure?: string, message?: string): void {
-    const first = this.firstSync;
-    if (!first) return;
-    this.firstSync = undefined;
-    if (failure !== undefined) failSpan(first.span, failure, message);
-    first.span.end();
-    if (failure !== undefined) return;
-    const write = this.ctx.store
-      .writeAgentMemo(this.ctx.clusterName, AGENT, { firstSyncCertificate: first.fingerprint })
-      .catch((err: unknown) =>
-        this.log.warn({ event: 'sync.memo_write_failed', err }, 'agent memo write failed'),
-      );
-    this.endings.add(write);
-    void write.finally(() => this.endings.delete(write));
-  }
-
-  private offer(state: ClusterState): void {
-    this.outbox.put(state.generation, {
-      changedAt: toIso(state.changedAt, this.opts.clock.now()),
-      metadata: metadataOf(state),
-    });
-  }
-
-  /** Makes the current state pending again (a new identity: the hub may not have it). */
-  private resend(): void {
-    this.outbox.resetAcks();
-    if (!this.outbox.pending) this.offer(this.snapshot.state);
+    this.reporter.stop();
   }
 
   /** A certificate past its expiry is never accepted again: stop instead of being refused forever. */
@@ -274,78 +201,6 @@ export class ResourceSyncAgent implements AgentInstance {
       agentVersion: this.snapshot.state.agentVersion,
       sentAt: new Date(this.opts.clock.now()).toISOString(),
     };
-    this.link.publish('heartbeat', message, this.firstSync?.ctx);
+    this.link.publish('heartbeat', message, this.firstSync.ctx);
   }
-
-  private async flush(): Promise<void> {
-    const link = this.link;
-    const entry = this.outbox.pending;
-    if (this.sending || !link || !entry || this.retryTimer) return;
-    if (this.expiredLocally()) return;
-    this.sending = true;
-    const report: MetadataReport = {
-      v: PROTOCOL_VERSION,
-      type: 'metadata',
-      agent: AGENT,
-      generation: entry.generation,
-      changedAt: entry.item.changedAt,
-      sentAt: new Date(this.opts.clock.now()).toISOString(),
-      metadata: entry.item.metadata,
-    };
-    let result: Awaited<ReturnType<AgentLink['request']>>;
-    try {
-      result = await link.request('metadata', report, undefined, this.firstSync?.ctx);
-    } finally {
-      this.sending = false;
-    }
-    if (link !== this.link) return;
-    if (result.ok && result.reply.type === 'ack') {
-      this.outbox.ack(entry.generation);
-      this.attempt = 0;
-      this.endFirstSync();
-      this.log.debug({ event: 'sync.metadata_acked', generation: entry.generation }, 'metadata acknowledged');
-      if (this.outbox.pending) void this.flush();
-      return;
-    }
-    let reason: string;
-    if (result.ok && result.reply.type === 'error') {
-      const { code, message } = result.reply;
-      if (HALTING_ERRORS.has(code)) {
-        this.linked.halt(code);
-        this.log.error(
-          { event: 'sync.refused', code, detail: message },
-          'the hub refused our identity; heartbeats stopped until a new certificate',
-        );
-        return;
-      }
-      if (UNDELIVERABLE_ERRORS.has(code)) {
-        this.outbox.ack(entry.generation);
-        this.endFirstSync(code, message);
-        this.log.error(
-          { event: 'sync.metadata_rejected', code, detail: message, generation: entry.generation },
-          'metadata report rejected; dropped',
-        );
-        return;
-      }
-      reason = code;
-    } else if (result.ok) reason = `unexpected reply ${result.reply.type}`;
-    else reason = result.reason;
-    const delayMs = backoffDelay(this.attempt++, {
-      baseMs: this.opts.retryBaseMs ?? 500,
-      maxMs: this.opts.retryCapMs ?? 10_000,
-      ...(this.opts.random ? { random: this.opts.random } : {}),
-    });
-    this.log.warn(
-      { event: 'sync.metadata_retry', reason, attempt: this.attempt, delayMs, generation: entry.generation },
-      'metadata report failed; will retry',
-    );
-    this.retryTimer = this.opts.clock.setTimeout(() => {
-      this.retryTimer = undefined;
-      void this.flush();
-    }, delayMs * this.opts.clock.timeScale);
-  }
-}
-
-function certificateFingerprint(certificate: string): string {
-  return createHash('sha256').update(certificate).digest('hex');
 }
