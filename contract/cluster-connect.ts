@@ -6,7 +6,10 @@
  * One HTTP exchange is one stream:
  *   hub → agent  request  `arcconnect.v1.<key>.open`      JSON OpenFrame; the agent's reply is an ack
  *   hub → agent  publish  `arcconnect.v1.<key>.s.<id>`    `data` (request body bytes), `end`, `credit`, `cancel`
- *   agent → hub  publish  OpenFrame.replyTo               `head` (JSON), `data` (response bytes), `ping`, `end`, `error` (JSON)
+ *   agent → hub  publish  `arc.v1.<key>.clusterconnect-agent.s.<id>`   `head` (JSON), `data` (response bytes), `ping`, `end`, `error` (JSON)
+ * The answer travels on the cluster's own `arc.v1.<key>.>` subjects, not on an inbox the hub names:
+ * a subject a cluster may publish on anyway, and one that still reaches the hub when the broker puts
+ * the clusters and the hub in separate accounts (docs/broker-identity.md).
  * The frame kind travels in the `Arc-Frame` header, so `data` payloads are raw bytes. NATS keeps the
  * order of messages from one connection to one subscription, which is all the ordering a stream needs.
  * Flow control: the agent sends at most `CREDIT_WINDOW` data frames beyond what the hub acknowledged
@@ -41,12 +44,17 @@ export const connectSubjects = {
   all(key: string): string {
     return `arcconnect.v1.${key}.>`;
   },
+  /** Where the agent answers one stream (the hub subscribes to it before the open request). */
+  answer(key: string, streamId: string): string {
+    return `arc.v1.${key}.clusterconnect-agent.s.${streamId}`;
+  },
 };
 
 const headerRecord = z.record(z.string().max(256), z.string().max(16 * 1024));
 
 export const openFrameSchema = z.strictObject({
-  v: z.literal(1),
+  /** 2: the answer goes to `connectSubjects.answer` (1 named a hub inbox in `replyTo`). */
+  v: z.literal(2),
   streamId: z.string().regex(/^[A-Za-z0-9]{8,64}$/),
   method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']),
   /** Path and query below the apiserver root, e.g. `/api/v1/namespaces?limit=10`. */
@@ -54,8 +62,6 @@ export const openFrameSchema = z.strictObject({
   headers: headerRecord,
   /** Whether `data` frames follow with a request body (ended by `end`). */
   hasBody: z.boolean(),
-  /** The hub's inbox for this stream's answer. */
-  replyTo: z.string().min(1).max(256),
 });
 export type OpenFrame = z.infer<typeof openFrameSchema>;
 

@@ -182,7 +182,7 @@ export class ConnectServer {
   private send(open: OpenFrame, kind: string, payload: Uint8Array = new Uint8Array()): boolean {
     const h = natsHeaders();
     h.set(FRAME_HEADER, kind);
-    return this.link?.publishRaw(open.replyTo, payload, h) ?? false;
+    return this.link?.publishRaw(connectSubjects.answer(this.key, open.streamId), payload, h) ?? false;
   }
 
   private answerStatus(open: OpenFrame, status: number, reason: string, message: string): void {

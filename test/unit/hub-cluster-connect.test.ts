@@ -118,10 +118,11 @@ class FakeNats {
     return this.opens[n] as OpenFrame;
   }
 
-  /** Sends a frame to the hub's inbox for this stream. */
+  /** Sends a frame where the agent answers this stream. */
   send(open: OpenFrame, kind: string, data: Uint8Array | object = new Uint8Array()): void {
-    const sub = this.subs.get(open.replyTo);
-    if (!sub) throw new Error(`nobody listens on ${open.replyTo}`);
+    const answer = connectSubjects.answer(KEY, open.streamId);
+    const sub = this.subs.get(answer);
+    if (!sub) throw new Error(`nobody listens on ${answer}`);
     const h = natsHeaders();
     h.set(FRAME_HEADER, kind);
     const payload = data instanceof Uint8Array ? data : Buffer.from(JSON.stringify(data));
@@ -223,7 +224,7 @@ describe('cluster connect proxy', () => {
     expect(t.nats.openSubjects).toEqual([connectSubjects.open(KEY)]);
     expect(t.nats.openTimeouts).toEqual([TIMEOUT_MS]);
     expect(open).toMatchObject({
-      v: 1,
+      v: 2,
       method: 'POST',
       // Everything below /{name}, query included, as the client wrote it.
       path: '/api/v1/namespaces/default/configmaps?fieldManager=kubectl&dryRun=All',

@@ -8,7 +8,7 @@
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createInbox, headers as natsHeaders, type NatsConnection } from 'nats';
+import { headers as natsHeaders, type NatsConnection } from 'nats';
 import {
   CREDIT_WINDOW,
   FRAME_BYTES,
@@ -105,16 +105,14 @@ async function forward(
   const forwarded = endToEndHeaders(Object.entries(request.headers));
   const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   const streamId = randomBytes(12).toString('hex');
-  const inbox = createInbox();
-  const sub = nc.subscribe(inbox);
+  const sub = nc.subscribe(connectSubjects.answer(key, streamId));
   const open: OpenFrame = {
-    v: 1,
+    v: 2,
     streamId,
     method: request.method as OpenFrame['method'],
     path,
     headers: forwarded,
     hasBody: body.length > 0,
-    replyTo: inbox,
   };
   try {
     await nc.request(connectSubjects.open(key), Buffer.from(JSON.stringify(open)), {
