@@ -5,7 +5,7 @@
  * a caller that acknowledges after this resolves has acknowledged something durable.
  */
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 
 export interface AtomicWriteOptions {
@@ -18,17 +18,34 @@ export interface AtomicWriteOptions {
   readonly durable?: boolean;
 }
 
-/** Replaces `path` with `data`, creating its directory when missing. */
-export async function writeFileAtomically(
+/** The writes of each path in flight in this process, chained in call order. */
+const queues = new Map<string, Promise<void>>();
+
+/**
+ * Replaces `path` with `data`, creating its directory when missing. Writes of one path run in the
+ * order they were called, so the last call's content is what stays (the mkdir before the write would
+ * otherwise let concurrent calls overtake each other).
+ */
+export function writeFileAtomically(
   path: string,
   data: string | Buffer,
   opts: AtomicWriteOptions = {},
 ): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFileAtomic(path, data, {
-    fsync: opts.durable ?? true,
-    ...(opts.mode === undefined ? {} : { mode: opts.mode }),
-  });
+  const key = resolve(path);
+  const write = async (): Promise<void> => {
+    await mkdir(dirname(key), { recursive: true });
+    await writeFileAtomic(key, data, {
+      fsync: opts.durable ?? true,
+      ...(opts.mode === undefined ? {} : { mode: opts.mode }),
+    });
+  };
+  const next = (queues.get(key) ?? Promise.resolve()).then(write, write);
+  queues.set(key, next);
+  const forget = (): void => {
+    if (queues.get(key) === next) queues.delete(key);
+  };
+  next.then(forget, forget);
+  return next;
 }
 
 /** `writeFileAtomically` of pretty-printed JSON with a final newline. */

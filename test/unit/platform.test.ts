@@ -1,5 +1,9 @@
-// The platform layer's retry and concurrency primitives: one backoff, one gate, one mapLimit.
+// The platform layer's primitives: one backoff, one gate, one atomic writer.
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SECRET_FILE_MODE, writeJsonAtomically } from '../../platform/atomic-file.js';
 import { backoffBound, backoffDelay } from '../../platform/backoff.js';
 import { ConnectionGate } from '../../platform/limit.js';
 
@@ -48,5 +52,24 @@ describe('ConnectionGate', () => {
       Array.from({ length: 5 }, () => gate.run(() => Promise.resolve(starts.push(Date.now())))),
     );
     expect((starts[4] ?? 0) - (starts[0] ?? 0)).toBeGreaterThanOrEqual(18);
+  });
+});
+
+describe('writeFileAtomically', () => {
+  it('keeps the last of many concurrent writes of one path, and writes secrets 0600', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arcfleet-atomic-'));
+    try {
+      const file = join(dir, 'sub', 'state.json');
+      for (let round = 0; round < 5; round++) {
+        await Promise.all(Array.from({ length: 30 }, (_, i) => writeJsonAtomically(file, { round, i })));
+        expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ round, i: 29 });
+      }
+      const secret = join(dir, 'secret.json');
+      await writeJsonAtomically(secret, { token: 'x' }, { mode: SECRET_FILE_MODE });
+      expect((await stat(secret)).mode & 0o777).toBe(0o600);
+      expect((await readdir(join(dir, 'sub'))).sort()).toEqual(['state.json']); // no temp files left
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
