@@ -7,6 +7,7 @@
 import { headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
 import type { Context } from '@opentelemetry/api';
 import {
+  clusterKey,
   encodeMessage,
   subjects,
   type AgentMessage,
@@ -15,6 +16,12 @@ import {
   type ControlMessage,
   type MessageKind,
 } from '../contract/index.js';
+import {
+  userAuthenticator,
+  userSeedFromPrivateKeyPem,
+  type UserCredentials,
+} from '../platform/broker-keys.js';
+import { clusterInboxPrefix } from '../platform/broker-trust.js';
 import { HEADER_IDENTITY, HEADER_SIGNATURE, MessageSigner } from '../platform/identity.js';
 import type { Logger } from '../platform/log.js';
 import { connectNats } from '../platform/nats.js';
@@ -27,10 +34,15 @@ import { exchange, subscribeControl, traceOutbound, type RequestResult } from '.
 export type { RequestFailure, RequestResult } from './link-wire.js';
 
 export interface LinkCredentials {
-  /** The agent's private key (from the onboarding secret): signs every message. */
+  /** The agent's private key (from the onboarding secret): signs every message; its NATS user key. */
   readonly privateKeyPem: string;
   /** The identity certificate, sent as `Arc-Identity` when present. */
   readonly certificate?: string | undefined;
+  /**
+   * The NATS user JWT the broker authenticates (bootstrap, then the cluster's); none: anonymous, for a
+   * broker without accounts.
+   */
+  readonly natsUserJwt?: string | undefined;
 }
 
 export interface AgentLinkOptions {
@@ -70,6 +82,16 @@ export interface LinkConnectionOptions {
 /** Real ms a closing link waits for its drain before closing anyway (a dead broker never answers). */
 const DRAIN_LIMIT_MS = 2000;
 
+/** The broker credentials a link presents; `current` changes when the cluster's JWT is renewed. */
+interface BrokerUser {
+  current: UserCredentials;
+}
+
+function brokerUser(c: LinkCredentials): BrokerUser | undefined {
+  if (c.natsUserJwt === undefined) return undefined;
+  return { current: { jwt: c.natsUserJwt, seed: userSeedFromPrivateKeyPem(c.privateKeyPem) } };
+}
+
 export class AgentLink {
   private signer: MessageSigner;
   private signerKey: string;
@@ -82,6 +104,8 @@ export class AgentLink {
   private constructor(
     private readonly nc: NatsConnection,
     private readonly opts: AgentLinkOptions,
+    /** The broker user this link presents at its next (re)connect. */
+    private readonly user: BrokerUser | undefined,
   ) {
     this.signer = new MessageSigner(opts.credentials.privateKeyPem);
     this.signerKey = opts.credentials.privateKeyPem;
@@ -91,6 +115,7 @@ export class AgentLink {
   /** Connects (through the gate, if any) and subscribes to the cluster's control subject. */
   static async open(opts: AgentLinkOptions): Promise<AgentLink> {
     const name = opts.connectionName ?? `${opts.agentName}/${opts.ref.name}`;
+    const user = brokerUser(opts.credentials);
     const connectOnce = async (): Promise<NatsConnection> => {
       opts.signal?.throwIfAborted();
       const c = opts.connection;
@@ -98,6 +123,13 @@ export class AgentLink {
         url: opts.natsUrl,
         name,
         logger: opts.logger,
+        // A cluster user may subscribe only to its own inboxes.
+        extra: user
+          ? {
+              authenticator: userAuthenticator(() => user.current),
+              inboxPrefix: clusterInboxPrefix(clusterKey(opts.ref)),
+            }
+          : {},
         ...(c
           ? {
               pingIntervalMs: c.pingIntervalMs,
@@ -109,7 +141,7 @@ export class AgentLink {
       });
     };
     const nc = await (opts.gate ? opts.gate.run(connectOnce) : connectOnce());
-    const link = new AgentLink(nc, opts);
+    const link = new AgentLink(nc, opts, user);
     link.watchStatus();
     if (opts.signal?.aborted) {
       await link.close();
@@ -160,13 +192,29 @@ export class AgentLink {
     return this.controlSub !== undefined && !this.controlSub.isClosed();
   }
 
-  /** Switches key and/or certificate (e.g. a renewed certificate) without reconnecting. */
+  /**
+   * Switches key and/or certificate (e.g. a renewed certificate) without closing the link. A new broker
+   * JWT needs a new connection (the broker checks credentials only when a client connects, and ends
+   * the connection when the old JWT expires): the link reconnects at once with it; subscriptions are
+   * restored and messages published meanwhile are buffered and sent, so nothing is lost.
+   */
   setCredentials(credentials: LinkCredentials): void {
     if (credentials.privateKeyPem !== this.signerKey) {
       this.signer = new MessageSigner(credentials.privateKeyPem);
       this.signerKey = credentials.privateKeyPem;
     }
     this.certificate = credentials.certificate;
+    const next = credentials.natsUserJwt;
+    if (this.user && next !== undefined && next !== this.user.current.jwt) {
+      this.user.current = { jwt: next, seed: userSeedFromPrivateKeyPem(credentials.privateKeyPem) };
+      if (!this.isClosed)
+        this.nc.reconnect().catch((err: unknown) => {
+          this.opts.logger.warn(
+            { event: 'link.reconnect_failed', err },
+            'reconnect with new credentials failed',
+          );
+        });
+    }
   }
 
   /**

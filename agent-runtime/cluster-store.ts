@@ -30,13 +30,23 @@ import {
   type ProcessBeat,
   AGENT_NAMES,
 } from '../contract/index.js';
-import { SECRET_FILE_MODE, writeJsonAtomically, type AtomicWriteOptions } from '../platform/atomic-file.js';
+import {
+  SECRET_FILE_MODE,
+  writeFileAtomically,
+  writeJsonAtomically,
+  type AtomicWriteOptions,
+} from '../platform/atomic-file.js';
+import { formatUserCreds, userSeedFromPrivateKeyPem } from '../platform/broker-keys.js';
 
 /** Parsed status files kept at most (a fleet of 10,000 clusters with 6 agents each fits). */
 const STATUS_CACHE_LIMIT = 100_000;
 
 export const SECRET_ONBOARDING = 'azure-arc-onboarding';
 export const SECRET_IDENTITY = 'azure-identity-certificate';
+/** The cluster's NATS user as a standard `.creds` file (`nats --creds`), 0600. */
+export const SECRET_BROKER_CREDENTIALS = 'azure-arc-broker-credentials';
+/** Secrets stored as something other than JSON, by file extension. */
+const SECRET_EXTENSIONS: Readonly<Record<string, string>> = { [SECRET_BROKER_CREDENTIALS]: '.creds' };
 
 export class ClusterStore {
   readonly root: string;
@@ -101,6 +111,17 @@ export class ClusterStore {
 
   async readIdentity(name: string): Promise<IdentitySecret | undefined> {
     return this.readJson(this.secretPath(name, SECRET_IDENTITY), identitySecretSchema);
+  }
+
+  /**
+   * The cluster's broker credentials for tools (`nats --creds <file>` acts as this cluster); the agents
+   * read the JWT from the identity secret, written after this.
+   */
+  async writeBrokerCredentials(name: string, userJwt: string, privateKeyPem: string): Promise<void> {
+    const creds = formatUserCreds(userJwt, userSeedFromPrivateKeyPem(privateKeyPem));
+    await writeFileAtomically(this.secretPath(name, SECRET_BROKER_CREDENTIALS), creds, {
+      mode: SECRET_FILE_MODE,
+    });
   }
 
   async writeIdentity(name: string, secret: IdentitySecret): Promise<void> {
@@ -230,7 +251,7 @@ export class ClusterStore {
   }
 
   private secretPath(name: string, secret: string): string {
-    return join(this.dir(name), 'secrets', `${secret}.json`);
+    return join(this.dir(name), 'secrets', `${secret}${SECRET_EXTENSIONS[secret] ?? '.json'}`);
   }
 
   private async readJson<T>(path: string, schema: z.ZodType<T>): Promise<T | undefined> {

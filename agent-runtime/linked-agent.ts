@@ -10,7 +10,7 @@
  * the life cycle (e.g. a renewal while connecting) reaches every agent.
  */
 import type { AgentContext, AgentInstance, ClusterChanges, ClusterSnapshot } from './agent-instance.js';
-import type { AgentLink } from './agent-link.js';
+import type { AgentLink, LinkCredentials } from './agent-link.js';
 import { readCertificateClaims } from '../platform/identity.js';
 import { ERROR_CODES, type ControlMessage } from '../contract/index.js';
 
@@ -78,9 +78,17 @@ export type LinkedAgentStatus = 'waiting' | 'connecting' | 'up' | 'halted' | 'di
 interface Usable {
   readonly certificate: string;
   readonly privateKeyPem: string;
+  /** The cluster's broker user, renewed with the certificate. */
+  readonly natsUserJwt: string | undefined;
   readonly spki: string;
   readonly notAfterMs: number;
 }
+
+const linkCredentials = (u: Usable): LinkCredentials => ({
+  privateKeyPem: u.privateKeyPem,
+  certificate: u.certificate,
+  natsUserJwt: u.natsUserJwt,
+});
 
 export class LinkedAgent implements AgentInstance {
   private status: LinkedAgentStatus = 'waiting';
@@ -147,8 +155,8 @@ export class LinkedAgent implements AgentInstance {
     try {
       const { spki, exp } = readCertificateClaims(identity.certificate);
       if (spki !== onboarding.publicKey) return undefined;
-      const { certificate } = identity;
-      return { certificate, privateKeyPem: onboarding.privateKeyPem, spki, notAfterMs: exp };
+      const { certificate, natsUserJwt } = identity;
+      return { certificate, privateKeyPem: onboarding.privateKeyPem, natsUserJwt, spki, notAfterMs: exp };
     } catch (err) {
       const [event, msg] = this.log.identityUnreadable;
       this.ctx.logger.warn({ event, err }, msg);
@@ -172,7 +180,7 @@ export class LinkedAgent implements AgentInstance {
     if (this.status === 'up' || this.status === 'connecting') {
       if (next.certificate !== previous?.certificate) {
         this.used = next;
-        this.current?.setCredentials(next);
+        this.current?.setCredentials(linkCredentials(next));
         this.hooks.onCertificate?.(this.snapshot, change(false));
       }
       return;
@@ -192,15 +200,11 @@ export class LinkedAgent implements AgentInstance {
     const { subscriptionId, resourceGroup, name } = this.snapshot.state;
     const { maxReplyBytes } = this.opts;
     void this.ctx
-      .openLink(
-        { subscriptionId, resourceGroup, name },
-        { privateKeyPem: openWith.privateKeyPem, certificate: openWith.certificate },
-        {
-          onControl: (m) => this.onControl(m),
-          signal: abort.signal,
-          ...(maxReplyBytes === undefined ? {} : { maxReplyBytes }),
-        },
-      )
+      .openLink({ subscriptionId, resourceGroup, name }, linkCredentials(openWith), {
+        onControl: (m) => this.onControl(m),
+        signal: abort.signal,
+        ...(maxReplyBytes === undefined ? {} : { maxReplyBytes }),
+      })
       .then((link) => {
         if (abort.signal.aborted || this.status !== 'connecting') {
           this.track(link.close());
@@ -209,7 +213,7 @@ export class LinkedAgent implements AgentInstance {
         this.current = link;
         // The certificate may have been renewed while connecting.
         const now = this.used;
-        if (now && now.certificate !== openWith.certificate) link.setCredentials(now);
+        if (now && now.certificate !== openWith.certificate) link.setCredentials(linkCredentials(now));
         this.status = 'up';
         const [event, msg] = this.log.linkUp;
         this.ctx.logger.info({ event }, msg);

@@ -215,7 +215,8 @@ async function main(): Promise<void> {
     log(
       `raw NATS publish→subscribe, ${args.rawMessages} messages of ${sample.payload.byteLength} B + identity headers`,
     );
-    const raw = await measureRawRate(fleet.natsUrl, sample, args.rawMessages);
+    const broker = { url: fleet.natsUrl, credentials: await fleet.natsCredentials() };
+    const raw = await measureRawRate(broker, sample, args.rawMessages);
 
     const bg0 = await heartbeatCounter(fleet.hubUrl);
     const bgStart = Date.now();
@@ -226,7 +227,7 @@ async function main(): Promise<void> {
       `hub heartbeat processing, ${args.heartbeats} signed heartbeats over ${items.length} identities (background ${backgroundPerSecond.toFixed(1)}/s)`,
     );
     const hub = await measureHubRate(
-      fleet.natsUrl,
+      broker,
       items,
       args.heartbeats,
       () => heartbeatCounter(fleet?.hubUrl ?? ''),

@@ -7,6 +7,7 @@ import { connect, headers as natsHeaders, type MsgHdrs, type NatsConnection } fr
 import { randomBytes } from 'node:crypto';
 import type { ClusterStore } from '../agent-runtime/cluster-store.js';
 import { type ClusterState, encodeMessage, PROTOCOL_VERSION, subjects } from '../contract/index.js';
+import { userAuthenticator, type UserCredentials } from '../platform/broker-keys.js';
 import { HEADER_IDENTITY, HEADER_SIGNATURE, MessageSigner } from '../platform/identity.js';
 
 export interface RateResult {
@@ -58,10 +59,28 @@ export async function prepareHeartbeats(
   return out;
 }
 
+/** The fleet's broker and the user the bench connects as (the cloud side's: it speaks for any cluster). */
+export interface BenchBroker {
+  readonly url: string;
+  readonly credentials: UserCredentials;
+}
+
+function connectAs(broker: BenchBroker, name: string): Promise<NatsConnection> {
+  return connect({
+    servers: broker.url,
+    name,
+    authenticator: userAuthenticator(() => broker.credentials),
+  });
+}
+
 /** A plain publisher → subscriber pair; messages shaped like heartbeats (same payload and headers). */
-export async function measureRawRate(natsUrl: string, sample: Prepared, count: number): Promise<RateResult> {
-  const pub = await connect({ servers: natsUrl, name: 'bench-raw-pub' });
-  const sub = await connect({ servers: natsUrl, name: 'bench-raw-sub' });
+export async function measureRawRate(
+  broker: BenchBroker,
+  sample: Prepared,
+  count: number,
+): Promise<RateResult> {
+  const pub = await connectAs(broker, 'bench-raw-pub');
+  const sub = await connectAs(broker, 'bench-raw-sub');
   try {
     const subject = `bench.raw.${randomBytes(6).toString('hex')}`;
     let received = 0;
@@ -94,14 +113,14 @@ export async function measureRawRate(natsUrl: string, sample: Prepared, count: n
  * window (ours + background) divided by its length.
  */
 export async function measureHubRate(
-  natsUrl: string,
+  broker: BenchBroker,
   items: readonly Prepared[],
   count: number,
   readCounter: () => Promise<number>,
   backgroundPerSecond: number,
 ): Promise<RateResult & { processed: number }> {
   if (items.length === 0) throw new Error('no onboarded cluster to send heartbeats for');
-  const nc = await connect({ servers: natsUrl, name: 'bench-heartbeats' });
+  const nc = await connectAs(broker, 'bench-heartbeats');
   try {
     const base = await readCounter();
     const start = process.hrtime.bigint();

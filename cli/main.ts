@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { isArcError } from '../contract/index.js';
+import { registerBrokerCommands } from './commands/broker.js';
 import { registerChaosCommands } from './commands/chaos.js';
 import { registerClusterCommands } from './commands/cluster.js';
 import { registerLifecycleCommands } from './commands/lifecycle.js';
@@ -33,6 +34,8 @@ export function buildProgram(): Command {
   registerMoveCommand(program, print, setExitCode);
   // chaos cut|restore|latency|bandwidth|flap|status|run
   registerChaosCommands(program, print, setExitCode);
+  // broker init (compose's one-shot before nats-server)
+  registerBrokerCommands(program, print);
 
   return program;
 }

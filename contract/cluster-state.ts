@@ -73,6 +73,16 @@ export function metadataOf(state: ClusterState): ClusterMetadata {
   };
 }
 
+/**
+ * What a PUT of a cluster not yet onboarded answers besides the resource (arcfleet's stand-in for the
+ * onboarding material `az connectedk8s connect` receives): the one-time token and the broker JWT of
+ * the onboarding user (useless without the cluster's private key, which never leaves the cluster).
+ */
+export const BOOTSTRAP_HEADERS = {
+  token: 'x-arcfleet-bootstrap-token',
+  jwt: 'x-arcfleet-bootstrap-jwt',
+} as const;
+
 /** The helm-values equivalent: what `az connectedk8s connect` hands the agents at install time. */
 export const onboardingSecretSchema = z.strictObject({
   resourceId: z.string(),
@@ -80,6 +90,8 @@ export const onboardingSecretSchema = z.strictObject({
   publicKey: z.string(),
   bootstrapToken: z.string(),
   hubUrl: z.string(),
+  /** The onboarding NATS user (register only), for the key above; absent without broker accounts. */
+  bootstrapJwt: z.string().min(1).max(8192).optional(),
 });
 export type OnboardingSecret = z.infer<typeof onboardingSecretSchema>;
 
@@ -98,6 +110,8 @@ export const identitySecretSchema = z.strictObject({
   tracestate: z.string().max(512).optional(),
   /** base64 SPKI of the hub's signing key (from the identity reply): checks cluster-connect tokens. */
   issuerPublicKey: z.string().max(4096).optional(),
+  /** The cluster's NATS user JWT (same lifetime as the certificate); the agents connect with it. */
+  natsUserJwt: z.string().min(1).max(8192).optional(),
 });
 export type IdentitySecret = z.infer<typeof identitySecretSchema>;
 

@@ -86,6 +86,7 @@ export {
   metadataOf,
   nodePoolSchema,
   onboardingSecretSchema,
+  BOOTSTRAP_HEADERS,
   processBeatSchema,
   type AgentMemo,
   type AgentStatus,

@@ -137,6 +137,11 @@ export const identityReplySchema = z.strictObject({
   notAfter: isoTime,
   /** base64 SPKI of the hub's signing key: agents verify cluster-connect tokens with it. */
   issuerPublicKey: z.string().max(4096).optional(),
+  /**
+   * The cluster's NATS user JWT (docs/broker-identity.md), for the agent key the certificate names and
+   * valid as long as the certificate; absent when the broker runs without accounts.
+   */
+  natsUserJwt: z.string().min(1).max(8192).optional(),
 });
 export const ackReplySchema = z.strictObject({
   v: version,

@@ -9,6 +9,7 @@
  */
 import { join } from 'node:path';
 import type { AgentName } from '../contract/index.js';
+import { BROKER_FILES } from '../platform/broker-files.js';
 import { ENV } from '../platform/settings.js';
 import { findNatsServer } from './nats-server.js';
 import { findPrometheus, prometheusConfigFile, prometheusDir } from './prometheus.js';
@@ -26,6 +27,9 @@ export interface FleetAddresses {
   /** Each agent's /metrics port (loopback). */
   readonly metricsPorts: ReadonlyMap<string, number>;
 }
+
+/** The broker's trust chain and configuration (platform/broker-files.ts). */
+export const brokerDir = (dataDir: string): string => join(dataDir, 'broker');
 
 export const loopback = (port: number): string => `http://127.0.0.1:${port}`;
 
@@ -76,17 +80,8 @@ export const COMPONENTS: readonly Component[] = [
     role: 'the broker (JetStream); agents reach it only outbound',
     run: { kind: 'binary', find: () => findNatsServer() },
     required: true,
-    args: (a) => [
-      '-js',
-      '-a',
-      '127.0.0.1',
-      '-p',
-      String(a.natsPort),
-      '-m',
-      String(a.natsMonitorPort),
-      '-sd',
-      join(a.dataDir, 'nats'),
-    ],
+    // Operator mode (docs/broker-identity.md): the launcher writes nats.conf and the trust chain first.
+    args: (a) => ['-c', join(brokerDir(a.dataDir), BROKER_FILES.config)],
     readyUrl: (a) => `${loopback(a.natsMonitorPort)}/healthz`,
     announce: (a) => `ready on nats://127.0.0.1:${a.natsPort} (monitor ${loopback(a.natsMonitorPort)})`,
   },
@@ -96,6 +91,11 @@ export const COMPONENTS: readonly Component[] = [
     role: 'ARM API, projections, connectivity, configuration, cluster connect, live page',
     run: { kind: 'node' },
     required: true,
+    env: (a) => ({
+      [ENV.natsCreds]: join(brokerDir(a.dataDir), BROKER_FILES.hubCreds),
+      [ENV.natsSystemCreds]: join(brokerDir(a.dataDir), BROKER_FILES.systemCreds),
+      [ENV.brokerKeys]: join(brokerDir(a.dataDir), BROKER_FILES.hubKeys),
+    }),
     readyUrl: (a) => `${loopback(a.hubPort)}/readyz`,
     scrape: (a) => `127.0.0.1:${a.hubPort}`,
     announce: (a) => `ready on ${loopback(a.hubPort)}`,

@@ -1,8 +1,10 @@
 /** What `startFleet` hands back: addresses, the processes, and the operations on a running fleet. */
 import { ArcError, ERROR_CODES, type ClusterState, type ConnectedCluster } from '../contract/index.js';
 import type { ClusterStore } from '../agent-runtime/cluster-store.js';
+import type { UserCredentials } from '../platform/broker-keys.js';
+import { readHubCreds } from '../platform/broker-files.js';
 import type { SimClock } from '../platform/clock.js';
-import { loopback, type ServiceName } from './components.js';
+import { brokerDir, loopback, type ServiceName } from './components.js';
 import type { HubClient, PutResult } from './clients/hub-client.js';
 import type { FleetProcesses } from './fleet-processes.js';
 import { connectCluster } from './onboard.js';
@@ -25,6 +27,11 @@ export interface FleetHandle {
   readonly hubPort: number;
   readonly natsUrl: string;
   readonly natsMonitorUrl: string;
+  /**
+   * The cloud side's NATS user (the hub's, from `<dataDir>/broker/hub.creds`), for tools that must read
+   * the hub's KV or stand in for it (tests, the bench). The broker refuses anonymous clients.
+   */
+  natsCredentials(): Promise<UserCredentials>;
   /** The local Prometheus (with `prometheus: true`). */
   readonly prometheusUrl: string | undefined;
   /** The file_sd JSON listing every /metrics target: `<dataDir>/prometheus/targets.json`. */
@@ -87,6 +94,7 @@ export function createHandle(deps: {
     hubPort: a.hubPort,
     natsUrl: `nats://127.0.0.1:${a.natsPort}`,
     natsMonitorUrl: loopback(a.natsMonitorPort),
+    natsCredentials: () => readHubCreds(brokerDir(plan.dataDir)),
     prometheusUrl: plan.services.includes('prometheus') ? loopback(a.prometheusPort) : undefined,
     targetsFile: deps.targetsFile,
     egressApiUrl: loopback(a.egressApiPort),

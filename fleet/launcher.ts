@@ -1,7 +1,7 @@
 /**
  * Starts a whole fleet from the component table, as a short sequence of named steps:
  *
- *   plan → clean the data dir → cloud side (nats-server, hub) → cluster states → cluster side
+ *   plan → clean the data dir → broker trust → cloud side (nats-server, hub) → cluster states → cluster side
  *   (egress gateway, kube-apiserver, agents) → scrape targets → observability → onboard → supervise
  *
  * The one launcher: `arcfleet up`, the tests, the bench and `arcfleet chaos run` all start fleets here.
@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { ArcError, ERROR_CODES } from '../contract/index.js';
 import { ClusterStore } from '../agent-runtime/cluster-store.js';
 import { mapLimit } from '../platform/limit.js';
-import { component, loopback, type ServiceName } from './components.js';
+import { ensureBrokerFiles } from '../platform/broker-files.js';
+import { brokerDir, component, loopback, type ServiceName } from './components.js';
 import { HubClient } from './clients/hub-client.js';
 import { FleetProcesses } from './fleet-processes.js';
 import { createHandle, type FleetHandle } from './handle.js';
@@ -49,7 +50,7 @@ async function refuseSecondFleet(dataDir: string): Promise<void> {
 
 async function cleanDataDir(plan: FleetPlan, reset: boolean): Promise<void> {
   if (reset)
-    for (const entry of ['clusters', 'nats', 'logs', 'hub', 'fleet.json'])
+    for (const entry of ['clusters', 'nats', 'broker', 'logs', 'hub', 'fleet.json'])
       await rm(join(plan.dataDir, entry), { recursive: true, force: true });
   await mkdir(plan.logDir, { recursive: true });
 }
@@ -76,6 +77,14 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
     for (const name of sides(side)) await fleet.start(name);
   };
   try {
+    if (plan.services.includes('nats-server'))
+      await ensureBrokerFiles({
+        dir: brokerDir(plan.dataDir),
+        storeDir: join(plan.dataDir, 'nats'),
+        host: '127.0.0.1',
+        port: plan.addresses.natsPort,
+        monitorPort: plan.addresses.natsMonitorPort,
+      });
     await startSide('cloud');
     await fleet.saveFleetFile();
 

@@ -36,6 +36,7 @@ export async function connectCluster(
     publicKey: keys.publicKey,
     bootstrapToken: result.bootstrapToken,
     hubUrl: client.baseUrl,
+    ...(result.bootstrapJwt === undefined ? {} : { bootstrapJwt: result.bootstrapJwt }),
   });
   return result;
 }

@@ -16,6 +16,7 @@
  */
 import * as jwt from '@nats-io/jwt';
 import { createAccount, createOperator, createUser, fromSeed } from '@nats-io/nkeys';
+import { fastKeyPair, publicKeyOnly } from './broker-keys.js';
 
 /** A key pair as stored (seed = the secret; public key = its name in JWTs). */
 export interface NKey {
@@ -57,11 +58,14 @@ export function clusterInboxPrefix(key: string): string {
   return `_INBOX.${key}`;
 }
 
-/** The one request a bootstrap (onboarding) user may make. */
+/**
+ * The one request a bootstrap (onboarding) user may make. It may also hear its own cluster's control
+ * subject, so the identity operator's link keeps its subscription when it switches to the cluster user.
+ */
 export function bootstrapPermissions(key: string) {
   return {
     pub: { allow: [`arc.v1.${key}.clusteridentityoperator.register`] },
-    sub: { allow: [`${clusterInboxPrefix(key)}.>`] },
+    sub: { allow: [`arcctl.v1.${key}`, `${clusterInboxPrefix(key)}.>`] },
   };
 }
 
@@ -90,7 +94,10 @@ const seedBytes = (k: NKey): Uint8Array => new TextEncoder().encode(k.seed);
 
 /** The CLUSTERS account JWT with `revocations` (user public key → unix seconds: JWTs issued up to then). */
 export function encodeClustersAccount(
-  trust: Pick<BrokerTrust, 'operatorSigningKey' | 'hub'> & { clusters: Omit<AccountTrust, 'jwt'> },
+  trust: Pick<BrokerTrust, 'operatorSigningKey'> & {
+    hub: { publicKey: string };
+    clusters: Omit<AccountTrust, 'jwt'>;
+  },
   revocations: Readonly<Record<string, number>> = {},
 ): Promise<string> {
   return jwt.encodeAccount(
@@ -215,35 +222,53 @@ export function systemUserJwt(trust: BrokerTrust, userPublicKey: string): Promis
   );
 }
 
+/** Who signs cluster users: the CLUSTERS signing key (the hub keeps one signer, node:crypto backed). */
+export interface ClusterUserSigner {
+  readonly accountPublicKey: string;
+  readonly signer: ReturnType<typeof fastKeyPair>;
+}
+
+export function clusterUserSigner(trust: {
+  clusters: Pick<AccountTrust, 'publicKey' | 'signingKey'>;
+}): ClusterUserSigner {
+  return { accountPublicKey: trust.clusters.publicKey, signer: fastKeyPair(trust.clusters.signingKey.seed) };
+}
+
+function signerOf(trust: BrokerTrust | ClusterUserSigner): ClusterUserSigner {
+  return 'signer' in trust ? trust : clusterUserSigner(trust);
+}
+
 /** A cluster's user: its own subjects only. */
 export function clusterUserJwt(
-  trust: BrokerTrust,
+  trust: BrokerTrust | ClusterUserSigner,
   key: string,
   userPublicKey: string,
   opts: UserOptions = {},
 ): Promise<string> {
-  return jwt.encodeUser(`cluster:${key}`, userPublicKey, trust.clusters.publicKey, clusterPermissions(key), {
-    signer: seedBytes(trust.clusters.signingKey),
-    ...expiry(opts),
-  });
+  const s = signerOf(trust);
+  return jwt.encodeUser(
+    `cluster:${key}`,
+    publicKeyOnly(userPublicKey),
+    publicKeyOnly(s.accountPublicKey),
+    clusterPermissions(key),
+    { signer: s.signer, ...expiry(opts) },
+  );
 }
 
 /** An onboarding user: the register request of one cluster, nothing else. */
 export function bootstrapUserJwt(
-  trust: BrokerTrust,
+  trust: BrokerTrust | ClusterUserSigner,
   key: string,
   userPublicKey: string,
   opts: UserOptions = {},
 ): Promise<string> {
+  const s = signerOf(trust);
   return jwt.encodeUser(
     `bootstrap:${key}`,
-    userPublicKey,
-    trust.clusters.publicKey,
+    publicKeyOnly(userPublicKey),
+    publicKeyOnly(s.accountPublicKey),
     bootstrapPermissions(key),
-    {
-      signer: seedBytes(trust.clusters.signingKey),
-      ...expiry(opts),
-    },
+    { signer: s.signer, ...expiry(opts) },
   );
 }
 

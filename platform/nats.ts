@@ -3,6 +3,7 @@
  */
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
 import { ReconnectBackoff } from './backoff.js';
+import { userAuthenticator, type UserCredentials } from './broker-keys.js';
 import type { Logger } from './log.js';
 
 export interface NatsConnectOptions {
@@ -21,6 +22,8 @@ export interface NatsConnectOptions {
   readonly backoff?: { readonly baseMs: number; readonly maxMs: number };
   /** Real ms before a (re)connection handshake is abandoned (nats.js `timeout`, default 20 s). */
   readonly connectTimeoutMs?: number;
+  /** The NATS user to connect as (a `.creds` file's content, parsed); none: anonymous. */
+  readonly credentials?: UserCredentials | undefined;
   readonly extra?: Partial<ConnectionOptions>;
 }
 
@@ -38,6 +41,9 @@ export async function connectNats(opts: NatsConnectOptions): Promise<NatsConnect
     maxPingOut: opts.maxPingOut ?? 3,
     ...(opts.connectTimeoutMs === undefined ? {} : { timeout: opts.connectTimeoutMs }),
     ...(backoff ? { reconnectDelayHandler: () => backoff.waitMs() } : {}),
+    ...(opts.credentials
+      ? { authenticator: userAuthenticator(() => opts.credentials as UserCredentials) }
+      : {}),
     ...opts.extra,
   });
   void watchStatus(nc, opts.logger, opts.name, backoff);

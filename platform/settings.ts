@@ -45,6 +45,12 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 export const ENV = {
   natsUrl: 'ARCFLEET_NATS_URL',
+  /** This process's own NATS user (a `.creds` file): the hub's HUB-account user. */
+  natsCreds: 'ARCFLEET_NATS_CREDS',
+  /** The hub's SYS-account user, which pushes account updates (revocations) to the broker. */
+  natsSystemCreds: 'ARCFLEET_NATS_SYSTEM_CREDS',
+  /** The hub's signing keys (hub-keys.json): mints cluster users, re-signs the CLUSTERS account. */
+  brokerKeys: 'ARCFLEET_BROKER_KEYS',
   dataDir: 'ARCFLEET_DATA_DIR',
   logLevel: 'ARCFLEET_LOG_LEVEL',
   timeScale: 'ARCFLEET_TIME_SCALE',

@@ -5,6 +5,7 @@
 import { parse as parseYaml } from 'yaml';
 import {
   ArcError,
+  BOOTSTRAP_HEADERS,
   ERROR_CODES,
   type ErrorCode,
   CONNECTED_CLUSTER_TYPE,
@@ -13,7 +14,7 @@ import {
   type ClusterRef,
 } from '../../contract/index.js';
 
-export const BOOTSTRAP_TOKEN_HEADER = 'x-arcfleet-bootstrap-token';
+export const BOOTSTRAP_TOKEN_HEADER = BOOTSTRAP_HEADERS.token;
 
 export interface ConnectedClusterPut {
   readonly location: string;
@@ -31,6 +32,8 @@ export interface PutResult {
   readonly status: number;
   readonly resource: ConnectedCluster;
   readonly bootstrapToken: string | undefined;
+  /** The onboarding user's broker JWT (with accounts on the broker). */
+  readonly bootstrapJwt: string | undefined;
   readonly asyncOperation: string | undefined;
 }
 
@@ -92,6 +95,7 @@ export class HubClient {
       status: res.status,
       resource: (await res.json()) as ConnectedCluster,
       bootstrapToken: res.headers.get(BOOTSTRAP_TOKEN_HEADER) ?? undefined,
+      bootstrapJwt: res.headers.get(BOOTSTRAP_HEADERS.jwt) ?? undefined,
       asyncOperation: res.headers.get('azure-asyncoperation') ?? undefined,
     };
   }

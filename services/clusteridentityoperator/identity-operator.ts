@@ -125,7 +125,12 @@ export class IdentityOperator implements AgentInstance {
     try {
       s.link = await this.ctx.openLink(
         s.ref,
-        { privateKeyPem: s.onboarding.privateKeyPem, certificate: existing?.certificate },
+        {
+          privateKeyPem: s.onboarding.privateKeyPem,
+          certificate: existing?.certificate,
+          // The cluster's broker user once onboarded; before, the onboarding user (register only).
+          natsUserJwt: existing?.natsUserJwt ?? s.onboarding.bootstrapJwt,
+        },
         { onControl: (m) => this.onControl(s, m), signal: s.abort.signal },
       );
     } catch (err) {

@@ -4,7 +4,7 @@
  * `disconnect`: everything clusteridentityoperator writes for the other agents to read.
  */
 import type { Context } from '@opentelemetry/api';
-import { SECRET_IDENTITY } from '../../agent-runtime/cluster-store.js';
+import { SECRET_BROKER_CREDENTIALS, SECRET_IDENTITY } from '../../agent-runtime/cluster-store.js';
 import { clusterKey, type IdentityReply, type IdentitySecret } from '../../contract/index.js';
 import { readCertificateClaims } from '../../platform/identity.js';
 import { traceFields } from '../../platform/tracing-propagation.js';
@@ -40,12 +40,23 @@ export async function acceptIdentity(
     issuedAt: reply.notBefore,
     state: 'Valid',
     ...(reply.issuerPublicKey === undefined ? {} : { issuerPublicKey: reply.issuerPublicKey }),
+    ...(reply.natsUserJwt === undefined ? {} : { natsUserJwt: reply.natsUserJwt }),
     ...(onboardingTrace ? traceFields(onboardingTrace) : {}),
   };
+  if (reply.natsUserJwt !== undefined)
+    await host.ctx.store.writeBrokerCredentials(
+      host.ctx.clusterName,
+      reply.natsUserJwt,
+      s.onboarding.privateKeyPem,
+    );
   await host.ctx.store.writeIdentity(host.ctx.clusterName, secret);
   if (s.cancelled) return;
   s.identity = secret;
-  s.link?.setCredentials({ privateKeyPem: s.onboarding.privateKeyPem, certificate: reply.certificate });
+  s.link?.setCredentials({
+    privateKeyPem: s.onboarding.privateKeyPem,
+    certificate: reply.certificate,
+    natsUserJwt: reply.natsUserJwt,
+  });
   host.log.info(
     { event, notBefore: reply.notBefore, notAfter: reply.notAfter },
     'identity certificate stored',
@@ -86,7 +97,10 @@ export async function forgetIdentity(host: OperatorHost, s: Session): Promise<vo
     } catch {
       // unreadable: ours to remove
     }
-    if (ours) await store.deleteSecret(name, SECRET_IDENTITY);
+    if (ours) {
+      await store.deleteSecret(name, SECRET_IDENTITY);
+      await store.deleteSecret(name, SECRET_BROKER_CREDENTIALS);
+    }
   }
   await store.deleteOnboardingIf(name, s.onboarding.bootstrapToken);
 }

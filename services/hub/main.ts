@@ -25,6 +25,9 @@ import { registerFleetApi } from './connected-clusters/fleet-api.js';
 import type { ClusterRecord } from './connected-clusters/projection.js';
 import { registerConnectedClusterRoutes } from './connected-clusters/routes.js';
 import { registerHealth } from './health.js';
+import type { BrokerUsers } from './broker/broker-users.js';
+import { openHubBroker } from './broker/open.js';
+import { readCreds } from '../../platform/broker-files.js';
 import { Hub } from './hub.js';
 import { registerLivePage } from './live/live-page.js';
 import { createHubMetrics } from './metrics.js';
@@ -39,6 +42,8 @@ interface StartedHub {
   configuration: ConfigurationService;
   nc: NatsConnection;
   authority: IdentityAuthority;
+  /** Mints and revokes the clusters' broker users; undefined for a broker without accounts. */
+  broker: BrokerUsers | undefined;
 }
 
 async function main(): Promise<void> {
@@ -105,6 +110,7 @@ async function main(): Promise<void> {
     logger,
     reconnectTimeWaitMs: 250,
     reconnectJitterMs: 250,
+    credentials: settings.natsCredsPath ? await readCreds(settings.natsCredsPath) : undefined,
   });
   const storeOptions = {
     logger,
@@ -113,7 +119,9 @@ async function main(): Promise<void> {
     onWrite: (kind: 'important' | 'heartbeat') => metrics.kvWrites.inc({ kind }),
   };
   const clusterStore = await openProjectionStore<ClusterRecord>(nc, settings.kvBucket, storeOptions);
-  const authority = await loadAuthority(await openKv(nc, `${settings.kvBucket}-authority`));
+  const authorityKv = await openKv(nc, `${settings.kvBucket}-authority`);
+  const authority = await loadAuthority(authorityKv);
+  const broker = await openHubBroker(settings, { clock, kv: authorityKv, logger });
   // Configuration resources: one document per cluster, in a bucket of their own.
   const configurationStore = await openProjectionStore<ClusterConfigRecord>(
     nc,
@@ -143,7 +151,16 @@ async function main(): Promise<void> {
     metrics,
     logger,
     publishControl,
-    onClusterDeleted: (record) => configuration.removeCluster(record.key),
+    onClusterDeleted: async (record) => {
+      await configuration.removeCluster(record.key);
+      // The cluster's broker user stops working now, not at its expiry: its live connections drop.
+      // A failed push is retried with the next one (the list is kept); meanwhile the hub refuses the
+      // deleted cluster's messages and its JWT still ends at the certificate's expiry.
+      if (!broker) return;
+      // The `disconnect` just published reaches the agents before the revocation closes them.
+      await nc.flush().catch(() => undefined);
+      await broker.users.revoke(record.desired.agentPublicKeyCertificate).catch(() => undefined);
+    },
     onTransition: (record, t) => events.append(transitionEvent(record, t)),
   });
   const bus = new AgentBus({
@@ -153,6 +170,7 @@ async function main(): Promise<void> {
     metrics,
     logger,
     maxMessageBytes: settings.maxMessageBytes,
+    broker: broker?.users,
   });
   bus.start();
   const ticker = setInterval(() => {
@@ -160,7 +178,7 @@ async function main(): Promise<void> {
     configuration.tick();
   }, settings.evaluateIntervalMs);
   ticker.unref();
-  startup.open({ clusters: hub, configuration, nc, authority });
+  startup.open({ clusters: hub, configuration, nc, authority, broker: broker?.users });
   logger.info(
     { event: 'hub.ready', projections: clusterStore.size },
     `hub ready with ${clusterStore.size} projections`,
@@ -177,6 +195,7 @@ async function main(): Promise<void> {
     await bus.close();
     await clusterStore.close();
     await configurationStore.close();
+    await broker?.close();
     await nc.drain();
     await telemetry.shutdown();
     logger.info({ event: 'hub.stopped' }, 'hub stopped');

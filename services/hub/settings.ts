@@ -42,6 +42,12 @@ export interface HubSettings extends CommonConfig {
   readonly protectedSettingsHoldMs: number;
   /** YAML/JSON extension catalog; undefined for the built-in one. */
   readonly extensionCatalogPath: string | undefined;
+  /** The hub's NATS user (.creds); undefined: anonymous (a broker without accounts). */
+  readonly natsCredsPath: string | undefined;
+  /** The SYS user that pushes revocations; required with `brokerKeysPath`. */
+  readonly natsSystemCredsPath: string | undefined;
+  /** hub-keys.json: mints cluster users; undefined: agents get no broker JWT. */
+  readonly brokerKeysPath: string | undefined;
 }
 
 export function compileHubSettings(env: Env = process.env): HubSettings {
@@ -75,5 +81,20 @@ export function compileHubSettings(env: Env = process.env): HubSettings {
     extensionOperationTimeoutMs: readDuration(env, ENV.extensionOperationTimeout, 10 * 60_000),
     protectedSettingsHoldMs: readDuration(env, ENV.protectedSettingsHold, 48 * 3_600_000),
     extensionCatalogPath: readString(env, ENV.extensionCatalog, '') || undefined,
+    ...brokerSettings(env),
   });
+}
+
+function brokerSettings(
+  env: Env,
+): Pick<HubSettings, 'natsCredsPath' | 'natsSystemCredsPath' | 'brokerKeysPath'> {
+  const natsCredsPath = readString(env, ENV.natsCreds, '') || undefined;
+  const natsSystemCredsPath = readString(env, ENV.natsSystemCreds, '') || undefined;
+  const brokerKeysPath = readString(env, ENV.brokerKeys, '') || undefined;
+  if (brokerKeysPath && (!natsSystemCredsPath || !natsCredsPath))
+    throw new ConfigError(
+      ENV.brokerKeys,
+      `minting broker users needs ${ENV.natsCreds} (the hub's user) and ${ENV.natsSystemCreds} (to push revocations)`,
+    );
+  return { natsCredsPath, natsSystemCredsPath, brokerKeysPath };
 }

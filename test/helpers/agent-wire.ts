@@ -4,6 +4,7 @@
  * which the real agents never send.
  */
 import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
+import { userAuthenticator, type UserCredentials } from '../../platform/broker-keys.js';
 import {
   HEADER_IDENTITY,
   HEADER_SIGNATURE,
@@ -36,8 +37,20 @@ export interface Proof {
   readonly privateKeyPem?: string;
 }
 
-export function connectWire(url: string): Promise<NatsConnection> {
-  return connect({ servers: url, name: 'integration-test-wire' });
+/**
+ * A connection that speaks for any cluster. The broker refuses anonymous clients, so it connects as the
+ * cloud side's user (the hub's account), where the hub's subscription hears it as it hears agents.
+ */
+export async function connectWire(fleet: {
+  nats: { url: string };
+  natsCredentials(): Promise<UserCredentials>;
+}): Promise<NatsConnection> {
+  const creds = await fleet.natsCredentials();
+  return connect({
+    servers: fleet.nats.url,
+    name: 'integration-test-wire',
+    authenticator: userAuthenticator(() => creds),
+  });
 }
 
 export function agentSubject(ref: ClusterRef, agent: AgentName, kind: MessageKind): string {

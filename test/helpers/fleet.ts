@@ -23,6 +23,7 @@ import type { SimClock } from '../../platform/clock.js';
 import type { ClusterStore } from '../../agent-runtime/cluster-store.js';
 import { ENV } from '../../platform/settings.js';
 import { connect, type NatsConnection } from 'nats';
+import { userAuthenticator, type UserCredentials } from '../../platform/broker-keys.js';
 import { ArmClient, metricValue } from './arm.js';
 import { connectCluster } from '../../fleet/onboard.js';
 import { waitFor } from './wait.js';
@@ -63,6 +64,11 @@ export interface TestBroker {
   /** Starts it again on the same port and data; resolves once healthy. */
   restart(): Promise<void>;
 }
+
+const constant =
+  <T>(v: T): (() => T) =>
+  () =>
+    v;
 
 export class TestFleet {
   readonly agents = new Map<AgentService, ServiceProcess>();
@@ -258,8 +264,17 @@ export class TestFleet {
    * The hub's persisted projection of a cluster, as stored in JetStream KV (bucket
    * ARCFLEET_HUB_KV_BUCKET, default `arcfleet-clusters`, key = cluster key), or undefined.
    */
+  /** The cloud side's NATS user (the hub's): the broker refuses anonymous clients. */
+  natsCredentials(): Promise<UserCredentials> {
+    return this.handle.natsCredentials();
+  }
+
   async persisted(name: string): Promise<string | undefined> {
-    this.observer ??= await connect({ servers: this.nats.url, name: 'integration-test-observer' });
+    this.observer ??= await connect({
+      servers: this.nats.url,
+      name: 'integration-test-observer',
+      authenticator: userAuthenticator(constant(await this.natsCredentials())),
+    });
     const kv = await this.observer.jetstream().views.kv(this.env[ENV.hubKvBucket] ?? 'arcfleet-clusters', {
       bindOnly: true,
     });

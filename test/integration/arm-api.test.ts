@@ -56,7 +56,7 @@ beforeAll(async () => {
     connect: false,
     env: { ARCFLEET_HUB_PAGE_SIZE: String(PAGE_SIZE) },
   });
-  nc = await connectWire(fleet.nats.url);
+  nc = await connectWire(fleet);
 });
 
 afterAll(async () => {

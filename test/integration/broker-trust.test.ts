@@ -194,7 +194,8 @@ describe('the broker trust chain on nats-server', () => {
     seen.length = 0;
     expect(await requestError(nc, `arc.v1.${A}.clusteridentityoperator.register`)).toBeUndefined();
     expect(seen).toEqual([`arc.v1.${A}.clusteridentityoperator.register`]);
-    expect(await subscribeRefused(nc, `arcctl.v1.${A}`)).toBe(true);
+    expect(await subscribeRefused(nc, `arcctl.v1.${B}`)).toBe(true);
+    expect(await subscribeRefused(nc, `arc.v1.${A}.>`)).toBe(true);
   });
 
   it('disconnects a cluster at its expiry and refuses it after', async () => {

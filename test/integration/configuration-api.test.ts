@@ -199,7 +199,7 @@ beforeAll(async () => {
     timeScale: TIME_SCALE,
     env: { ARCFLEET_HUB_PAGE_SIZE: '2' },
   });
-  nc = await connectWire(fleet.nats.url);
+  nc = await connectWire(fleet);
   a = await newCluster();
 });
 
@@ -439,7 +439,7 @@ describe('protected settings hold (a hub at 20,000×)', () => {
   beforeAll(async () => {
     main = { fleet, nc, a };
     fleet = await TestFleet.start({ clusters: 0, agents: false, connect: false, timeScale: HOLD_TIME_SCALE });
-    nc = await connectWire(fleet.nats.url);
+    nc = await connectWire(fleet);
     a = await newCluster();
   });
 

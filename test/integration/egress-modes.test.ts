@@ -4,6 +4,7 @@
  * lapses by itself, in simulated time). A second cluster's connection shows the rules are per cluster.
  * Time scale 60: `--for 2m` is 2 real seconds.
  */
+import { userAuthenticator } from '../../platform/broker-keys.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { connect, type NatsConnection } from 'nats';
@@ -36,12 +37,19 @@ async function chaos(body: unknown): Promise<void> {
 beforeAll(async () => {
   fleet = await TestFleet.start({ clusters: 2, agents: false, connect: false, gateway: true });
   target = fleet.clusters[0]?.name ?? '';
-  echo = await connect({ servers: fleet.nats.url, name: 'echo' });
+  // The broker refuses anonymous clients: every connection here is the cloud side's user.
+  const creds = await fleet.natsCredentials();
+  const auth = { authenticator: userAuthenticator(() => creds) };
+  echo = await connect({ servers: fleet.nats.url, name: 'echo', ...auth });
   echo.subscribe('test.echo', { callback: (_err, m) => m.respond(new Uint8Array(8)) });
   await echo.flush();
   const via = fleet.env[ENV.egressUrl] ?? '';
-  slow = await connect({ servers: via, name: `resource-sync-agent/${target}`, reconnect: true });
-  other = await connect({ servers: via, name: `resource-sync-agent/${fleet.clusters[1]?.name ?? ''}` });
+  slow = await connect({ servers: via, name: `resource-sync-agent/${target}`, reconnect: true, ...auth });
+  other = await connect({
+    servers: via,
+    name: `resource-sync-agent/${fleet.clusters[1]?.name ?? ''}`,
+    ...auth,
+  });
 }, 60_000);
 
 afterAll(async () => {

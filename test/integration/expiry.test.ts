@@ -27,7 +27,7 @@ beforeAll(async () => {
   await fleet.waitAll('Connected').catch((err: unknown) => {
     throw new Error(`${String(err)}\n${fleet.diagnostics()}`);
   });
-  nc = await connectWire(fleet.nats.url);
+  nc = await connectWire(fleet);
 });
 
 afterAll(async () => {

@@ -105,7 +105,7 @@ describe('Prometheus scraping a fleet of 20', () => {
 
   it('executes every expression of the rule files and dashboards, each returning data', async () => {
     // A message the hub refuses (bad JSON), so the rejected-messages expressions have something to show.
-    nc = await connectWire(fleet.nats.url);
+    nc = await connectWire(fleet);
     const subject = agentSubject(
       fleet.ref(fleet.clusters[5]?.name ?? ''),
       'resource-sync-agent',

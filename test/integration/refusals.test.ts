@@ -51,7 +51,7 @@ beforeAll(async () => {
     throw new Error(`${String(err)}\n${fleet.diagnostics()}`);
   });
   [a, b] = fleet.clusters.map((c) => c.name) as [string, string];
-  nc = await connectWire(fleet.nats.url);
+  nc = await connectWire(fleet);
 });
 
 afterAll(async () => {

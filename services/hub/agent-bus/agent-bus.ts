@@ -18,6 +18,7 @@ import {
   encodeMessage,
   type ErrorReply,
   type HubReply,
+  type IdentityReply,
   PROTOCOL_VERSION,
   parseAgentSubject,
   subjects,
@@ -34,6 +35,7 @@ import {
 } from '../../../platform/tracing-spans.js';
 import type { ConfigurationService } from '../configuration/service.js';
 import type { HubMetrics } from '../metrics.js';
+import type { BrokerUsers } from '../broker/broker-users.js';
 import type { AgentMessages } from './agent-protocol.js';
 
 export interface AgentBusOptions {
@@ -45,6 +47,8 @@ export interface AgentBusOptions {
   metrics: Pick<HubMetrics, 'rejected'>;
   logger: Logger;
   maxMessageBytes: number;
+  /** Mints the cluster's broker user for identity replies; none: a broker without accounts. */
+  broker?: Pick<BrokerUsers, 'clusterJwt'> | undefined;
 }
 
 export class AgentBus {
@@ -135,7 +139,7 @@ export class AgentBus {
     const signature = msg.headers?.get(HEADER_SIGNATURE) || undefined;
     if (body.type === 'register') {
       const reply = protocol.register(parsed.key, body, msg.subject, msg.data, signature);
-      this.respondWhenPersisted(msg, parsed.key, reply);
+      this.respondWhenPersisted(msg, parsed.key, this.withBrokerUser(parsed.key, body.agentPublicKey, reply));
       return;
     }
     const certificate = msg.headers?.get(HEADER_IDENTITY) || undefined;
@@ -156,7 +160,8 @@ export class AgentBus {
         return;
       }
       case 'renew': {
-        this.respondWhenPersisted(msg, record.key, protocol.renew(record, claims));
+        const reply = protocol.renew(record, claims);
+        this.respondWhenPersisted(msg, record.key, this.withBrokerUser(record.key, claims.spki, reply));
         return;
       }
       case 'agent-health': {
@@ -193,13 +198,31 @@ export class AgentBus {
    * A certificate, a metadata or an agent-health ack is sent once the change is in KV: an agent that has its answer
    * never resends, so an answer the hub could still lose in a crash would lose the change.
    */
-  private respondWhenPersisted(msg: Msg, key: string, reply: HubReply): void {
+  private respondWhenPersisted(msg: Msg, key: string, reply: HubReply | Promise<HubReply>): void {
     if (!msg.reply) return;
-    this.opts.protocol.persisted(key).then(
-      () => msg.respond(encodeMessage(reply)),
+    Promise.all([this.opts.protocol.persisted(key), reply]).then(
+      ([, answer]) => msg.respond(encodeMessage(answer)),
       // Closing: no answer; the agent times out and asks the next hub.
       () => undefined,
     );
+  }
+
+  /**
+   * The identity reply with the cluster's broker user (valid until the certificate's expiry). Minting
+   * cannot fail for a valid key; if it does, the agent gets a retryable error and asks again.
+   */
+  private async withBrokerUser(key: string, agentSpki: string, reply: IdentityReply): Promise<HubReply> {
+    const broker = this.opts.broker;
+    if (!broker) return reply;
+    try {
+      const natsUserJwt = await broker.clusterJwt(key, agentSpki, Date.parse(reply.notAfter));
+      return { ...reply, natsUserJwt };
+    } catch (err) {
+      this.opts.metrics.rejected.inc({ reason: ERROR_CODES.InternalServerError });
+      this.opts.logger.error({ event: 'hub.broker_user_failed', key, err }, 'could not mint the broker user');
+      const message = 'the broker credentials could not be issued; retry';
+      return { v: PROTOCOL_VERSION, type: 'error', code: ERROR_CODES.InternalServerError, message };
+    }
   }
 
   async close(): Promise<void> {

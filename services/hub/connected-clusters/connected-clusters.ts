@@ -213,15 +213,16 @@ export class ConnectedClusters {
     const record = this.get(ref);
     if (!record) return false;
     await this.deps.store.delete(record.key);
-    await this.deps.onClusterDeleted?.(record);
-    this.adjustResourceGroup(record.ref, -1);
-    this.operations.delete(record.operation.id);
+    // Told before onClusterDeleted revokes the cluster's broker user, which ends its connections.
     this.deps.publishControl(record.ref, {
       v: PROTOCOL_VERSION,
       type: 'control',
       action: 'disconnect',
       reason: 'The connectedClusters resource was deleted.',
     });
+    await this.deps.onClusterDeleted?.(record);
+    this.adjustResourceGroup(record.ref, -1);
+    this.operations.delete(record.operation.id);
     this.deps.logger.info({ event: 'cluster.deleted', key: record.key }, 'cluster deleted');
     return true;
   }

@@ -4,7 +4,8 @@
  * ARM plumbing (api-version, paths, paging, async-operation headers, error bodies) is in arm/.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ArcError, ERROR_CODES } from '../../../contract/index.js';
+import { ArcError, BOOTSTRAP_HEADERS, ERROR_CODES } from '../../../contract/index.js';
+import type { BrokerUsers } from '../broker/broker-users.js';
 import { asyncOperationHeaders, retryAfterWhileInProgress } from '../arm/async-operation.js';
 import { pageOf } from '../arm/paging.js';
 import { apiVersionOf, baseUrl, callerOf } from '../arm/request.js';
@@ -15,7 +16,7 @@ import { renderResource } from './projection.js';
 import { parsePatchBody, parsePutBody } from './validation.js';
 
 export interface ConnectedClusterRoutesOptions {
-  started: Started<{ clusters: ConnectedClusters }>;
+  started: Started<{ clusters: ConnectedClusters; broker?: Pick<BrokerUsers, 'bootstrapJwt'> | undefined }>;
   pageSize: number;
   /** Seconds suggested to LRO pollers. */
   retryAfterSeconds: number;
@@ -37,8 +38,15 @@ export function registerConnectedClusterRoutes(
     const r = result.record;
     const opUrl = `${baseUrl(opts.publicUrl, request)}/subscriptions/${ref.subscriptionId}/${KUBERNETES_PROVIDER}/locations/${r.desired.location}/operationStatuses/${r.operation.id}?api-version=${apiVersion}`;
     asyncOperationHeaders(reply, opUrl, opts.retryAfterSeconds);
-    if (result.bootstrapToken !== undefined)
-      void reply.header('x-arcfleet-bootstrap-token', result.bootstrapToken);
+    if (result.bootstrapToken !== undefined) {
+      void reply.header(BOOTSTRAP_HEADERS.token, result.bootstrapToken);
+      const broker = opts.started.get().broker;
+      if (broker)
+        void reply.header(
+          BOOTSTRAP_HEADERS.jwt,
+          await broker.bootstrapJwt(r.key, r.desired.agentPublicKeyCertificate),
+        );
+    }
     return reply.status(result.created ? 201 : 200).send(renderResource(r));
   });
 

@@ -1,0 +1,163 @@
+/**
+ * The broker's trust chain on disk, made once per data directory and kept (a restart of nats-server or
+ * of the hub must find the same operator, accounts and pushed revocations):
+ *
+ *   <dir>/trust.json       every signing key (0600): read only by whoever (re)writes these files
+ *   <hubDir>/hub-keys.json what the hub needs to mint cluster users and revoke them (0600)
+ *   <hubDir>/hub.creds     the hub's HUB-account user (0600)
+ *   <hubDir>/system.creds  the hub's SYS-account user, to push account updates (0600)
+ *   <dir>/operator.jwt     named by nats.conf
+ *   <dir>/resolver/        the full resolver's account JWTs: written when missing, then the server's
+ *   <dir>/nats.conf        rewritten on every start (ports and paths may change)
+ *
+ * Paths inside nats.conf are as nats-server sees them (`serverDir`), so compose can mount the
+ * directory elsewhere.
+ */
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { parseCreds, type UserCredentials } from './broker-keys.js';
+import { SECRET_FILE_MODE, writeFileAtomically, writeJsonAtomically } from './atomic-file.js';
+import {
+  createBrokerTrust,
+  createUserKey,
+  formatCreds,
+  hubUserJwt,
+  natsServerConfig,
+  resolverFiles,
+  systemUserJwt,
+  type BrokerTrust,
+} from './broker-trust.js';
+
+export const BROKER_FILES = {
+  trust: 'trust.json',
+  hubKeys: 'hub-keys.json',
+  hubCreds: 'hub.creds',
+  systemCreds: 'system.creds',
+  operatorJwt: 'operator.jwt',
+  resolver: 'resolver',
+  config: 'nats.conf',
+} as const;
+
+const nkeySchema = z.strictObject({ publicKey: z.string(), seed: z.string() });
+const accountSchema = z.strictObject({
+  name: z.string(),
+  publicKey: z.string(),
+  jwt: z.string(),
+  signingKey: nkeySchema,
+});
+const trustSchema = z.strictObject({
+  operator: z.strictObject({ publicKey: z.string(), jwt: z.string() }),
+  operatorSigningKey: nkeySchema,
+  system: accountSchema,
+  hub: accountSchema,
+  clusters: accountSchema,
+});
+
+/** The hub's part of the trust: mint CLUSTERS users, re-sign the CLUSTERS account (revocations). */
+export const hubKeysSchema = z.strictObject({
+  operatorSigningKey: nkeySchema,
+  hub: z.strictObject({ publicKey: z.string() }),
+  clusters: z.strictObject({ name: z.string(), publicKey: z.string(), signingKey: nkeySchema }),
+});
+export type HubKeys = z.infer<typeof hubKeysSchema>;
+
+export interface BrokerFilesOptions {
+  /** Where the files live (this process's view). */
+  readonly dir: string;
+  /**
+   * Where the hub's files go (hub-keys.json, hub.creds, system.creds; default `dir`): compose gives the
+   * hub a volume of its own, without the server's files or trust.json.
+   */
+  readonly hubDir?: string;
+  /** The same directory as nats-server sees it (default `dir`). */
+  readonly serverDir?: string;
+  /** JetStream's store as nats-server sees it. */
+  readonly storeDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly monitorPort: number;
+}
+
+const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+
+const secret = { mode: SECRET_FILE_MODE };
+
+/** Reads `trust.json`, or makes a new chain (and every file derived from it) when there is none. */
+async function loadOrCreateTrust(dir: string, hubDir: string): Promise<BrokerTrust> {
+  const path = join(dir, BROKER_FILES.trust);
+  if (await exists(path)) return trustSchema.parse(JSON.parse(await readFile(path, 'utf8')));
+  const trust = await createBrokerTrust();
+  const hubKeys: HubKeys = {
+    operatorSigningKey: trust.operatorSigningKey,
+    hub: { publicKey: trust.hub.publicKey },
+    clusters: {
+      name: trust.clusters.name,
+      publicKey: trust.clusters.publicKey,
+      signingKey: trust.clusters.signingKey,
+    },
+  };
+  const hubUser = createUserKey();
+  const sysUser = createUserKey();
+  await mkdir(hubDir, { recursive: true, mode: 0o700 });
+  await writeJsonAtomically(join(hubDir, BROKER_FILES.hubKeys), hubKeys, secret);
+  await writeFileAtomically(
+    join(hubDir, BROKER_FILES.hubCreds),
+    formatCreds(await hubUserJwt(trust, hubUser.publicKey), hubUser),
+    secret,
+  );
+  await writeFileAtomically(
+    join(hubDir, BROKER_FILES.systemCreds),
+    formatCreds(await systemUserJwt(trust, sysUser.publicKey), sysUser),
+    secret,
+  );
+  // Last: its presence says the chain is complete.
+  await writeJsonAtomically(path, trust, secret);
+  return trust;
+}
+
+/** Makes or keeps the trust chain in `o.dir` and writes nats.conf for this start; returns its path. */
+export async function ensureBrokerFiles(o: BrokerFilesOptions): Promise<string> {
+  await mkdir(o.dir, { recursive: true, mode: 0o700 });
+  const trust = await loadOrCreateTrust(o.dir, o.hubDir ?? o.dir);
+  const serverDir = o.serverDir ?? o.dir;
+  await writeFileAtomically(join(o.dir, BROKER_FILES.operatorJwt), `${trust.operator.jwt}\n`);
+  const resolverDir = join(o.dir, BROKER_FILES.resolver);
+  await mkdir(resolverDir, { recursive: true, mode: 0o700 });
+  // Only when missing: the server replaces these when the hub pushes an update (a revocation).
+  for (const f of resolverFiles(trust))
+    if (!(await exists(join(resolverDir, f.name))))
+      await writeFileAtomically(join(resolverDir, f.name), f.content);
+  const config = join(o.dir, BROKER_FILES.config);
+  await writeFileAtomically(
+    config,
+    natsServerConfig(trust, {
+      host: o.host,
+      port: o.port,
+      monitorPort: o.monitorPort,
+      storeDir: o.storeDir,
+      resolverDir: join(serverDir, BROKER_FILES.resolver),
+      operatorFile: join(serverDir, BROKER_FILES.operatorJwt),
+    }),
+  );
+  return config;
+}
+
+/** A `.creds` file's user (the hub's, the system user, a cluster's). */
+export async function readCreds(path: string): Promise<UserCredentials> {
+  return parseCreds(await readFile(path, 'utf8'));
+}
+
+/** The hub's own NATS user in a broker directory (tools that must act as the cloud side: tests, bench). */
+export function readHubCreds(dir: string): Promise<UserCredentials> {
+  return readCreds(join(dir, BROKER_FILES.hubCreds));
+}
+
+/** The hub's keys file (hub-keys.json), validated. */
+export async function readHubKeys(path: string): Promise<HubKeys> {
+  return hubKeysSchema.parse(JSON.parse(await readFile(path, 'utf8')));
+}

@@ -1,0 +1,113 @@
+/**
+ * nkeys backed by node:crypto. A cluster's NATS user key IS its managed-identity key (the Ed25519 key
+ * whose public half is `properties.agentPublicKeyCertificate`): the hub names the user from the ARM
+ * resource alone and the private half never leaves the cluster. Signing goes through node:crypto
+ * because nkeys.js signs in pure JavaScript (~7 ms a signature, docs/broker-identity.md), which would
+ * cost a 1,000-cluster onboarding tens of seconds; the JWT encoding stays `@nats-io/jwt`'s.
+ */
+import { createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { Prefix, type KeyPair } from '@nats-io/nkeys';
+// The seed/public-key codec is not re-exported by the package's entry (it has no `exports` map).
+import { Codec } from '@nats-io/nkeys/lib/codec.js';
+import { fmtCreds } from '@nats-io/jwt';
+import type { Authenticator } from 'nats';
+
+/** DER prefix of an Ed25519 PKCS#8 private key; the 32-byte seed follows. */
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+/** DER prefix of an Ed25519 SPKI public key; the 32-byte key follows. */
+const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
+
+const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** The NATS user public key (`U…`) of a base64 SPKI Ed25519 key; throws on anything else. */
+export function userPublicKeyFromSpki(spkiBase64: string): string {
+  const der = Buffer.from(spkiBase64, 'base64');
+  if (der.length !== SPKI_ED25519.length + 32 || !der.subarray(0, SPKI_ED25519.length).equals(SPKI_ED25519))
+    throw new Error('not an Ed25519 SPKI public key');
+  return text(Codec.encode(Prefix.User, der.subarray(SPKI_ED25519.length)));
+}
+
+/** The NATS user seed (`SU…`) of a PKCS#8 PEM Ed25519 private key (for a standard `.creds` file). */
+export function userSeedFromPrivateKeyPem(pem: string): string {
+  const der = createPrivateKey(pem).export({ type: 'pkcs8', format: 'der' });
+  return text(Codec.encodeSeed(Prefix.User, der.subarray(der.length - 32)));
+}
+
+function privateKeyFromSeed(seed: string): { key: KeyObject; publicKey: string } {
+  const { prefix, buf } = Codec.decodeSeed(bytes(seed));
+  const key = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519, Buffer.from(buf)]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+  const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
+  return { key, publicKey: text(Codec.encode(prefix, spki.subarray(SPKI_ED25519.length))) };
+}
+
+/**
+ * An nkeys `KeyPair` that signs with node:crypto, for `@nats-io/jwt`'s `signer` option. Only what the
+ * JWT encoder calls is real; the rest refuses.
+ */
+export function fastKeyPair(seed: string): KeyPair {
+  const { key, publicKey } = privateKeyFromSeed(seed);
+  const refuse = (): never => {
+    throw new Error('not supported by the node:crypto key pair');
+  };
+  return {
+    getPublicKey: () => publicKey,
+    getPrivateKey: () => new Uint8Array(0),
+    getSeed: () => bytes(seed),
+    sign: (input: Uint8Array) => new Uint8Array(sign(null, input, key)),
+    verify: refuse,
+    clear: () => undefined,
+    seal: refuse,
+    open: refuse,
+    getEncryptionKey: refuse,
+  } as unknown as KeyPair;
+}
+
+/** What a NATS user presents: its JWT and its key (the seed stays in this process). */
+export interface UserCredentials {
+  readonly jwt: string;
+  /** nkey seed `SU…`. */
+  readonly seed: string;
+}
+
+/** Parses a `.creds` file (the format `nsc` and `nats` use); throws when it is not one. */
+export function parseCreds(creds: string): UserCredentials {
+  const blocks = [...creds.matchAll(/-{3,}[^\n]*-{3,}\s*\n\s*(\S+)\s*\n\s*-{3,}[^\n]*-{3,}/g)].map(
+    (m) => m[1] ?? '',
+  );
+  const jwt = blocks.find((b) => b.startsWith('eyJ'));
+  const seed = blocks.find((b) => b.startsWith('SU'));
+  if (!jwt || !seed) throw new Error('not a NATS user credentials file (JWT and SU seed)');
+  return { jwt, seed };
+}
+
+/**
+ * A nats.js authenticator signing the server's nonce with node:crypto. `current` is read at every
+ * (re)connect, so a renewed JWT is what the next connection presents.
+ */
+export function userAuthenticator(current: () => UserCredentials): Authenticator {
+  let cached: { seed: string; key: KeyObject; publicKey: string } | undefined;
+  return (nonce?: string) => {
+    const creds = current();
+    if (cached?.seed !== creds.seed) cached = { seed: creds.seed, ...privateKeyFromSeed(creds.seed) };
+    const sig = nonce ? sign(null, Buffer.from(nonce), cached.key).toString('base64url') : '';
+    return { jwt: creds.jwt, nkey: cached.publicKey, sig };
+  };
+}
+
+/**
+ * A public key as `@nats-io/jwt` takes it without decoding it: its own decoding (nkeys.js `fromPublic`)
+ * costs ~5 ms a call, more than the signature.
+ */
+export function publicKeyOnly(publicKey: string): KeyPair {
+  return { getPublicKey: () => publicKey } as unknown as KeyPair;
+}
+
+/** A standard `.creds` file (user JWT + seed), as `nsc` writes it and `nats --creds` reads it. */
+export function formatUserCreds(userJwt: string, seed: string): string {
+  return text(fmtCreds(userJwt, fastKeyPair(seed)));
+}

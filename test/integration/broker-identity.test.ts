@@ -1,0 +1,192 @@
+/**
+ * Identity at the broker, on a whole fleet (docs/broker-identity.md): the fleet's nats-server refuses
+ * anonymous clients; each cluster's agents connect as that cluster's NATS user, minted by the hub at
+ * register and kept in the cluster store (0600); with those credentials a cluster reaches its own
+ * subjects only; a renewal switches every agent to the new JWT before the old one expires; DELETE
+ * revokes the user at the broker and its live connections drop.
+ *
+ * Time scale 120: certificate valid 20 simulated minutes (10 real s), renewal from minute 8 to 9.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type NatsConnection, type NatsError } from 'nats';
+import { SECRET_BROKER_CREDENTIALS } from '../../agent-runtime/cluster-store.js';
+import { clusterKey } from '../../contract/index.js';
+import { BROKER_FILES } from '../../platform/broker-files.js';
+import { parseCreds, userAuthenticator, type UserCredentials } from '../../platform/broker-keys.js';
+import { clusterInboxPrefix, decodeJwt } from '../../platform/broker-trust.js';
+import { TestFleet } from '../helpers/fleet.js';
+import { waitFor } from '../helpers/wait.js';
+
+let fleet: TestFleet;
+const open: NatsConnection[] = [];
+
+const credsPath = (name: string): string =>
+  join(fleet.store.dir(name), 'secrets', `${SECRET_BROKER_CREDENTIALS}.creds`);
+
+async function clusterCreds(name: string): Promise<UserCredentials> {
+  return parseCreds(await readFile(credsPath(name), 'utf8'));
+}
+
+/** Connects as cluster `name`, with the credentials its agents use, as any process holding them could. */
+async function connectAsCluster(name: string, opts: { reconnect?: boolean } = {}): Promise<NatsConnection> {
+  const creds = await clusterCreds(name);
+  const nc = await connect({
+    servers: fleet.nats.url,
+    name: `hostile/${name}`,
+    authenticator: userAuthenticator(() => creds),
+    inboxPrefix: clusterInboxPrefix(clusterKey(fleet.ref(name))),
+    reconnect: opts.reconnect ?? false,
+  });
+  open.push(nc);
+  return nc;
+}
+
+async function requestError(nc: NatsConnection, subject: string): Promise<string | undefined> {
+  try {
+    await nc.request(subject, new Uint8Array(), { timeout: 2000 });
+    return undefined;
+  } catch (err) {
+    return (err as NatsError).code;
+  }
+}
+
+async function subscribeRefused(nc: NatsConnection, subject: string): Promise<boolean> {
+  let refused = false;
+  nc.subscribe(subject, { callback: (err) => (refused ||= err !== null) });
+  await nc.flush();
+  return waitFor(() => refused, { timeoutMs: 3000, message: `refusal of ${subject}` }).catch(() => false);
+}
+
+beforeAll(async () => {
+  fleet = await TestFleet.start({
+    clusters: 3,
+    timeScale: 120,
+    env: {
+      ARCFLEET_CERT_VALIDITY: '20m',
+      ARCFLEET_CERT_RENEW_AFTER: '8m',
+      ARCFLEET_CERT_RENEW_JITTER: '1m',
+      ARCFLEET_HEARTBEAT_INTERVAL: '1m',
+    },
+  });
+  await fleet.waitAll('Connected').catch((err: unknown) => {
+    throw new Error(`${String(err)}\n${fleet.diagnostics()}`);
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(open.map((nc) => nc.close().catch(() => undefined)));
+  await fleet?.stop();
+});
+
+const nameAt = (i: number): string => fleet.clusters[i]?.name ?? '';
+
+describe('the fleet broker', () => {
+  it('refuses anonymous clients', async () => {
+    const err = await connect({ servers: fleet.nats.url, reconnect: false }).then(
+      async (nc) => {
+        await nc.close();
+        return undefined;
+      },
+      (e: NatsError) => e,
+    );
+    expect(err?.code).toBe('AUTHORIZATION_VIOLATION');
+  });
+
+  it('keeps every credential 0600: the hub keys and users, each cluster user', async () => {
+    const broker = join(fleet.dataDir, 'broker');
+    for (const f of [
+      BROKER_FILES.trust,
+      BROKER_FILES.hubKeys,
+      BROKER_FILES.hubCreds,
+      BROKER_FILES.systemCreds,
+    ])
+      expect((await stat(join(broker, f))).mode & 0o777, f).toBe(0o600);
+    for (const c of fleet.clusters) expect((await stat(credsPath(c.name))).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe("a cluster's credentials", () => {
+  it('reach only its own subjects: not another cluster, not everything, not JetStream or KV', async () => {
+    const [a, b] = [nameAt(0), nameAt(1)];
+    const bKey = clusterKey(fleet.ref(b));
+    const nc = await connectAsCluster(a);
+    expect(await subscribeRefused(nc, '>')).toBe(true);
+    expect(await subscribeRefused(nc, `arcctl.v1.${bKey}`)).toBe(true);
+    expect(await subscribeRefused(nc, `_INBOX.${bKey}.>`)).toBe(true);
+    // Answering requests meant for the hub (even its own cluster's) is the hub's alone.
+    expect(await subscribeRefused(nc, `arc.v1.${clusterKey(fleet.ref(a))}.>`)).toBe(true);
+    expect(await requestError(nc, `arc.v1.${bKey}.resource-sync-agent.heartbeat`)).toBe(
+      'PERMISSIONS_VIOLATION',
+    );
+    expect(await requestError(nc, '$JS.API.INFO')).toBe('PERMISSIONS_VIOLATION');
+    expect(await requestError(nc, '$KV.arcfleet-clusters-authority.identity-authority')).toBe(
+      'PERMISSIONS_VIOLATION',
+    );
+  });
+
+  it('are renewed with the certificate: the agents switch before the old JWT expires, no gap', async () => {
+    const name = nameAt(2);
+    const first = await clusterCreds(name);
+    const firstExp = decodeJwt(first.jwt).exp ?? 0;
+    expect(firstExp * 1000).toBeGreaterThan(Date.now());
+    // Only the JWT is compared (and shown on failure): the seed is a secret.
+    const renewedJwt = await waitFor(async () => (await clusterCreds(name)).jwt, {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+      until: (jwt) => jwt !== first.jwt,
+      message: `${name} broker credentials renewed`,
+    });
+    expect(decodeJwt(renewedJwt).exp ?? 0).toBeGreaterThan(firstExp);
+    // Past the first JWT's expiry: no connection of this cluster was ended by the broker for using an
+    // expired JWT (every agent had switched), and the cluster kept reporting (heartbeat every 0.5 s).
+    await waitFor(() => Date.now(), { timeoutMs: 20_000, until: (t) => t > firstExp * 1000 + 1500 });
+    const res = await fetch(`${fleet.handle.natsMonitorUrl}/connz?state=closed&limit=10000`);
+    const closed = ((await res.json()) as { connections?: { name?: string; reason?: string }[] }).connections;
+    const ended = (closed ?? []).filter(
+      (c) => c.name?.endsWith(`/${name}`) && /expired/i.test(c.reason ?? ''),
+    );
+    expect(ended.map((c) => `${c.name ?? ''}: ${c.reason ?? ''}`)).toEqual([]);
+    const seen = Date.parse((await fleet.get(name)).properties.lastConnectivityTime ?? '');
+    await waitFor(() => fleet.get(name), {
+      timeoutMs: 5000,
+      until: (c) =>
+        c.properties.connectivityStatus === 'Connected' &&
+        Date.parse(c.properties.lastConnectivityTime ?? '') > seen,
+      message: `${name} still reporting after its first broker JWT expired`,
+    });
+  });
+
+  it('are revoked by DELETE: live connections drop within a second, reconnects are refused', async () => {
+    const [gone, kept] = [nameAt(1), nameAt(0)];
+    const creds = await clusterCreds(gone);
+    const nc = await connectAsCluster(gone);
+    const other = await connectAsCluster(kept);
+    const closed = nc.closed();
+    const del = await fleet.arm.delete(fleet.ref(gone));
+    expect(del.status).toBe(200);
+    const deletedAt = Date.now();
+    const reason = await Promise.race([
+      closed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('still connected after 1 s')), 1000)),
+    ]);
+    expect(Date.now() - deletedAt).toBeLessThan(1000);
+    expect(String(reason)).toMatch(/revoked/i);
+    const again = await connect({
+      servers: fleet.nats.url,
+      authenticator: userAuthenticator(() => creds),
+      reconnect: false,
+    }).then(
+      async (c) => {
+        await c.close();
+        return undefined;
+      },
+      (e: NatsError) => e,
+    );
+    expect(again?.code).toBe('AUTHORIZATION_VIOLATION');
+    // The other cluster is untouched.
+    expect(other.isClosed()).toBe(false);
+    expect((await fleet.get(kept)).properties.connectivityStatus).toBe('Connected');
+  });
+});
