@@ -4,7 +4,7 @@
  * and a switch to renewed credentials without reconnecting (a renewal must not drop the link).
  * Wire details (tracing, reply classification, control decoding) are in link-wire.ts.
  */
-import { headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
+import { type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
 import type { Context } from '@opentelemetry/api';
 import {
   clusterKey,
@@ -22,22 +22,19 @@ import {
   type UserCredentials,
 } from '../platform/broker-keys.js';
 import { clusterInboxPrefix } from '../platform/broker-trust.js';
-import { HEADER_IDENTITY, HEADER_SIGNATURE, MessageSigner } from '../platform/identity.js';
 import type { Logger } from '../platform/log.js';
 import { connectNats } from '../platform/nats.js';
 import { failSpan } from '../platform/tracing-spans.js';
 import type { ConnectionGate } from '../platform/limit.js';
 import { delay } from '../platform/wait.js';
 import type { LinkMetrics } from './agent-metrics.js';
-import { exchange, subscribeControl, traceOutbound, type RequestResult } from './link-wire.js';
+import { exchange, subscribeControl, traceHeaders, traceOutbound, type RequestResult } from './link-wire.js';
 
 export type { RequestFailure, RequestResult } from './link-wire.js';
 
 export interface LinkCredentials {
-  /** The agent's private key (from the onboarding secret): signs every message; its NATS user key. */
+  /** The cluster's private key (from the onboarding secret): its NATS user key. */
   readonly privateKeyPem: string;
-  /** The identity certificate, sent as `Arc-Identity` when present. */
-  readonly certificate?: string | undefined;
   /**
    * The NATS user JWT the broker authenticates (bootstrap, then the cluster's); none: anonymous, for a
    * broker without accounts.
@@ -93,9 +90,6 @@ function brokerUser(c: LinkCredentials): BrokerUser | undefined {
 }
 
 export class AgentLink {
-  private signer: MessageSigner;
-  private signerKey: string;
-  private certificate: string | undefined;
   private controlSub: Subscription | undefined;
   private invalidControl = 0;
   private closing: Promise<void> | undefined;
@@ -106,11 +100,7 @@ export class AgentLink {
     private readonly opts: AgentLinkOptions,
     /** The broker user this link presents at its next (re)connect. */
     private readonly user: BrokerUser | undefined,
-  ) {
-    this.signer = new MessageSigner(opts.credentials.privateKeyPem);
-    this.signerKey = opts.credentials.privateKeyPem;
-    this.certificate = opts.credentials.certificate;
-  }
+  ) {}
 
   /** Connects (through the gate, if any) and subscribes to the cluster's control subject. */
   static async open(opts: AgentLinkOptions): Promise<AgentLink> {
@@ -193,42 +183,36 @@ export class AgentLink {
   }
 
   /**
-   * Switches key and/or certificate (e.g. a renewed certificate) without closing the link. A new broker
-   * JWT needs a new connection (the broker checks credentials only when a client connects, and ends
-   * the connection when the old JWT expires): the link reconnects at once with it; subscriptions are
-   * restored and messages published meanwhile are buffered and sent, so nothing is lost.
+   * Switches to a renewed broker JWT without closing the link. A new JWT needs a new connection (the
+   * broker checks credentials only when a client connects, and ends the connection when the old JWT
+   * expires): the link reconnects at once with it; subscriptions are restored and messages published
+   * meanwhile are buffered and sent, so nothing is lost.
    */
   setCredentials(credentials: LinkCredentials): void {
-    if (credentials.privateKeyPem !== this.signerKey) {
-      this.signer = new MessageSigner(credentials.privateKeyPem);
-      this.signerKey = credentials.privateKeyPem;
-    }
-    this.certificate = credentials.certificate;
     const next = credentials.natsUserJwt;
-    if (this.user && next !== undefined && next !== this.user.current.jwt) {
-      this.user.current = { jwt: next, seed: userSeedFromPrivateKeyPem(credentials.privateKeyPem) };
-      if (!this.isClosed)
-        this.nc.reconnect().catch((err: unknown) => {
-          this.opts.logger.warn(
-            { event: 'link.reconnect_failed', err },
-            'reconnect with new credentials failed',
-          );
-        });
-    }
+    if (!this.user || next === undefined || next === this.user.current.jwt) return;
+    this.user.current = { jwt: next, seed: userSeedFromPrivateKeyPem(credentials.privateKeyPem) };
+    if (!this.isClosed)
+      this.nc.reconnect().catch((err: unknown) => {
+        this.opts.logger.warn(
+          { event: 'link.reconnect_failed', err },
+          'reconnect with new credentials failed',
+        );
+      });
   }
 
   /**
-   * Fire-and-forget, signed. False when the link is closed. With tracing on, a PRODUCER span (child of
+   * Fire-and-forget. False when the link is closed. With tracing on, a PRODUCER span (child of
    * `parent`, default the active context) whose context travels in the message headers.
    */
   publish(kind: MessageKind, message: AgentMessage, parent?: Context): boolean {
     if (this.isClosed) return false;
     const subject = subjects.agentToHub(this.opts.ref, this.opts.agentName, kind);
     const payload = encodeMessage(message);
-    const headers = this.proof(subject, payload);
+    const headers = traceHeaders();
     const span = traceOutbound(this.opts, 'publish', kind, subject, payload, headers, parent);
     try {
-      this.nc.publish(subject, payload, { headers });
+      this.nc.publish(subject, payload, headers ? { headers } : undefined);
       this.opts.metrics?.sent(kind);
       span?.end();
       return true;
@@ -242,7 +226,7 @@ export class AgentLink {
   }
 
   /**
-   * Signed request; never throws. With tracing on, a CLIENT span (child of `parent`, default the
+   * Request; never throws. With tracing on, a CLIENT span (child of `parent`, default the
    * active context) whose context travels in the message headers; failed on a failure or error reply.
    */
   async request(
@@ -254,7 +238,7 @@ export class AgentLink {
     const subject = subjects.agentToHub(this.opts.ref, this.opts.agentName, kind);
     if (this.isClosed) return { ok: false, reason: 'closed', error: new Error('link closed') };
     const payload = encodeMessage(message);
-    const headers = this.proof(subject, payload);
+    const headers = traceHeaders();
     const span = traceOutbound(this.opts, 'send', kind, subject, payload, headers, parent);
     const result = await exchange(this.nc, subject, payload, headers, {
       timeoutMs: timeoutMs ?? this.opts.requestTimeoutMs ?? 5000,
@@ -289,7 +273,7 @@ export class AgentLink {
     });
   }
 
-  /** Unsigned publish on the pair's connection (data frames of an agent-specific protocol). */
+  /** Raw publish on the pair's connection (data frames of an agent-specific protocol). */
   publishRaw(subject: string, payload: Uint8Array, hdrs?: MsgHdrs): boolean {
     if (this.isClosed) return false;
     try {
@@ -312,13 +296,5 @@ export class AgentLink {
       if (!this.nc.isClosed()) await this.nc.close();
     })();
     return this.closing;
-  }
-
-  /** The signature (and certificate) the hub checks on every message. */
-  private proof(subject: string, payload: Uint8Array): MsgHdrs {
-    const h = headers();
-    h.set(HEADER_SIGNATURE, this.signer.sign(subject, payload));
-    if (this.certificate !== undefined) h.set(HEADER_IDENTITY, this.certificate);
-    return h;
   }
 }

@@ -4,7 +4,7 @@
  * Plain functions over a connection, so the link class stays about credentials and closing.
  */
 import { context, trace, type Context, type Span } from '@opentelemetry/api';
-import type { MsgHdrs, NatsConnection, Subscription } from 'nats';
+import { headers, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
 import {
   controlMessageSchema,
   decodeMessage,
@@ -31,16 +31,21 @@ export type RequestResult =
  * Starts the messaging span of an outbound message and puts its context in the headers, so the hub's
  * span continues the agent's trace. Undefined with tracing off (no cost per message).
  */
+/** Headers for an outbound message's trace context; none (no header bytes at all) without tracing. */
+export function traceHeaders(): MsgHdrs | undefined {
+  return tracingEnabled() ? headers() : undefined;
+}
+
 export function traceOutbound(
   pair: { readonly agentName: AgentName; readonly ref: ClusterRef },
   operation: 'publish' | 'send',
   kind: MessageKind,
   subject: string,
   payload: Uint8Array,
-  headers: MsgHdrs,
+  headers: MsgHdrs | undefined,
   parent: Context | undefined,
 ): Span | undefined {
-  if (!tracingEnabled()) return undefined;
+  if (!tracingEnabled() || !headers) return undefined;
   const base = parent ?? context.active();
   const span = startMessagingSpan({
     operation,
@@ -67,12 +72,15 @@ export async function exchange(
   nc: NatsConnection,
   subject: string,
   payload: Uint8Array,
-  headers: MsgHdrs,
+  headers: MsgHdrs | undefined,
   opts: ExchangeOptions,
 ): Promise<RequestResult> {
   let data: Uint8Array;
   try {
-    const msg = await nc.request(subject, payload, { timeout: opts.timeoutMs, headers });
+    const msg = await nc.request(subject, payload, {
+      timeout: opts.timeoutMs,
+      ...(headers ? { headers } : {}),
+    });
     data = msg.data;
   } catch (err) {
     const error = err instanceof Error ? err : new Error(String(err));

@@ -86,7 +86,6 @@ interface Usable {
 
 const linkCredentials = (u: Usable): LinkCredentials => ({
   privateKeyPem: u.privateKeyPem,
-  certificate: u.certificate,
   natsUserJwt: u.natsUserJwt,
 });
 

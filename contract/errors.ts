@@ -15,9 +15,7 @@ export const ERROR_CODES = {
   MessageTooLarge: 'MessageTooLarge',
   // identity
   InvalidBootstrapToken: 'InvalidBootstrapToken',
-  IdentityMissing: 'IdentityMissing',
   IdentityInvalid: 'IdentityInvalid',
-  IdentityForeign: 'IdentityForeign',
   IdentityRevoked: 'IdentityRevoked',
   IdentityExpired: 'IdentityExpired',
   ClusterExpired: 'ClusterExpired',

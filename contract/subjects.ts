@@ -1,5 +1,5 @@
 /**
- * NATS subject scheme, protocol version 1. Documented in docs/protocol.md.
+ * NATS subject scheme (`v1` in the subjects; messages carry their own version, PROTOCOL_VERSION). Documented in docs/protocol.md.
  *
  *   arc.v1.<sub>.<rg>.<cluster>.<agent>.<kind>   cluster agent → hub (publish or request)
  *   arcctl.v1.<sub>.<rg>.<cluster>               hub → that cluster's agents (control)
@@ -9,7 +9,11 @@
  * case-insensitive) and escaped: any character outside [a-z0-9-] becomes `_` + two hex digits of
  * each UTF-8 byte. The same encoding makes JetStream KV keys.
  */
-export const PROTOCOL_VERSION = 1 as const;
+/**
+ * Message version. 2: the caller's identity is the subject the broker let it publish on (its NATS
+ * user, docs/broker-identity.md); v1's per-message `Arc-Identity`/`Arc-Signature` headers are gone.
+ */
+export const PROTOCOL_VERSION = 2 as const;
 
 export const AGENT_NAMES = [
   'clusteridentityoperator',

@@ -44,7 +44,7 @@ export class FleetProcesses {
       command: row.run.kind === 'node' ? process.execPath : row.run.find(),
       args:
         row.run.kind === 'node'
-          ? [join(this.plan.distDir, 'services', name, 'main.js')]
+          ? [...(this.opts.nodeArgs?.[name] ?? []), join(this.plan.distDir, 'services', name, 'main.js')]
           : (row.args?.(a) ?? []),
       env: { ...(row.run.kind === 'node' ? this.plan.serviceEnv : process.env), ...row.env?.(a) },
       logDir: this.plan.logDir,

@@ -59,4 +59,6 @@ export interface StartFleetOptions {
   readonly restartPolicy?: Partial<RestartPolicyOptions>;
   /** Keep each service's JSON log lines in memory as well as in its log file (tests assert on them). */
   readonly captureLogs?: boolean;
+  /** Extra Node arguments per Node service (e.g. `{ hub: ['--cpu-prof', '--cpu-prof-dir=…'] }`). */
+  readonly nodeArgs?: Partial<Record<string, readonly string[]>>;
 }

@@ -109,8 +109,9 @@ export function encodeClustersAccount(
       // A user minted without permissions can do nothing.
       default_permissions: { pub: { deny: ['>'] }, sub: { deny: ['>'] } },
       imports: [
-        // share: the hub sees who called (Nats-Request-Info), so identity comes from the broker.
-        { name: 'arc', subject: 'arc.v1.>', account: trust.hub.publicKey, type: 'service', share: true },
+        // No `share`: it would add a Nats-Request-Info header (the caller's account, user, JWT claims)
+        // to every message; the subject already names the caller (a user publishes only its own).
+        { name: 'arc', subject: 'arc.v1.>', account: trust.hub.publicKey, type: 'service' },
         { name: 'arcctl', subject: 'arcctl.v1.>', account: trust.hub.publicKey, type: 'stream' },
       ],
       exports: [{ name: 'arcconnect', subject: 'arcconnect.v1.>', type: 'service', response_type: 'Stream' }],

@@ -1,12 +1,9 @@
 /**
- * Managed-identity certificates and message proofs.
- *
- * The real Arc agents hold an MSI certificate and use it for mTLS. Over NATS we emulate that with:
- * - a certificate: `base64url(JSON claims) "." base64url(Ed25519 signature by the hub)`, binding the
- *   cluster key, the agent public key and a validity window (simulated time);
- * - a proof on every message: NATS headers `Arc-Identity` (the certificate) and `Arc-Signature`
- *   (Ed25519 signature, by the agent's private key, over `subject "\n" payload`).
- * So a message proves both "the hub vouched for this key for this cluster" and "the sender holds it".
+ * Managed-identity certificates: the agent key pair, and the certificate the hub issues for it
+ * (`base64url(JSON claims) "." base64url(Ed25519 signature by the hub)`, binding the cluster key, the
+ * agent public key and a validity window in simulated time). The real Arc agents hold an MSI
+ * certificate; here it dates the identity (`managedIdentityCertificateExpirationTime`), while the
+ * broker authenticates each connection with the same key (docs/broker-identity.md).
  */
 import {
   createPrivateKey,
@@ -20,9 +17,6 @@ import {
 } from 'node:crypto';
 import { z } from 'zod';
 import { ERROR_CODES, IdentityError } from '../contract/index.js';
-
-export const HEADER_IDENTITY = 'Arc-Identity';
-export const HEADER_SIGNATURE = 'Arc-Signature';
 
 export interface AgentKeyPair {
   /** base64 SPKI DER: the value of `properties.agentPublicKeyCertificate`. */
@@ -161,41 +155,4 @@ export function verifySignedClaims(token: string, signerSpki: string): unknown {
 export function readCertificateClaims(certificate: string): CertificateClaims {
   const body = certificate.split('.')[0] ?? '';
   return certificateClaimsSchema.parse(JSON.parse(Buffer.from(body, 'base64url').toString('utf8')));
-}
-
-export function signingInput(subject: string, payload: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from(`${subject}\n`), payload]);
-}
-
-/** Agent side: holds the private key and signs outgoing messages. */
-export class MessageSigner {
-  private readonly key: KeyObject;
-  constructor(privateKeyPem: string) {
-    this.key = createPrivateKey(privateKeyPem);
-  }
-  sign(subject: string, payload: Uint8Array): string {
-    return sign(null, signingInput(subject, payload), this.key).toString('base64');
-  }
-}
-
-/** Hub side: checks a message signature against the public key the certificate (or registration) names. */
-export class ProofVerifier {
-  private readonly keys = new Map<string, KeyObject>();
-  verify(spki: string, subject: string, payload: Uint8Array, signatureBase64: string): boolean {
-    let key = this.keys.get(spki);
-    if (!key) {
-      try {
-        key = publicKeyFromBase64(spki);
-      } catch {
-        return false;
-      }
-      if (this.keys.size > 100_000) this.keys.clear();
-      this.keys.set(spki, key);
-    }
-    try {
-      return verify(null, signingInput(subject, payload), key, Buffer.from(signatureBase64, 'base64'));
-    } catch {
-      return false;
-    }
-  }
 }

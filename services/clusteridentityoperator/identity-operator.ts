@@ -127,7 +127,6 @@ export class IdentityOperator implements AgentInstance {
         s.ref,
         {
           privateKeyPem: s.onboarding.privateKeyPem,
-          certificate: existing?.certificate,
           // The cluster's broker user once onboarded; before, the onboarding user (register only).
           natsUserJwt: existing?.natsUserJwt ?? s.onboarding.bootstrapJwt,
         },

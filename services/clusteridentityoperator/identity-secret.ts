@@ -52,11 +52,7 @@ export async function acceptIdentity(
   await host.ctx.store.writeIdentity(host.ctx.clusterName, secret);
   if (s.cancelled) return;
   s.identity = secret;
-  s.link?.setCredentials({
-    privateKeyPem: s.onboarding.privateKeyPem,
-    certificate: reply.certificate,
-    natsUserJwt: reply.natsUserJwt,
-  });
+  s.link?.setCredentials({ privateKeyPem: s.onboarding.privateKeyPem, natsUserJwt: reply.natsUserJwt });
   host.log.info(
     { event, notBefore: reply.notBefore, notAfter: reply.notAfter },
     'identity certificate stored',

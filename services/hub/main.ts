@@ -12,6 +12,8 @@ import { connectNats } from '../../platform/nats.js';
 import { clockFromConfig } from '../../platform/settings.js';
 import { initTelemetry } from '../../platform/tracing.js';
 import { AgentBus } from './agent-bus/agent-bus.js';
+import { AgentProtocol } from './agent-bus/agent-protocol.js';
+import { ConnectedClusters } from './connected-clusters/connected-clusters.js';
 import { controlPublisher } from './agent-bus/control.js';
 import { createArmApp } from './arm/app.js';
 import { registerUserCredential } from './cluster-connect/credential.js';
@@ -28,7 +30,6 @@ import { registerHealth } from './health.js';
 import type { BrokerUsers } from './broker/broker-users.js';
 import { openHubBroker } from './broker/open.js';
 import { readCreds } from '../../platform/broker-files.js';
-import { Hub } from './hub.js';
 import { registerLivePage } from './live/live-page.js';
 import { createHubMetrics } from './metrics.js';
 import { loadAuthority } from './persistence/authority.js';
@@ -38,7 +39,7 @@ import { Startup } from './startup.js';
 
 /** What the routes serve from once the hub has started. */
 interface StartedHub {
-  clusters: Hub;
+  clusters: ConnectedClusters;
   configuration: ConfigurationService;
   nc: NatsConnection;
   authority: IdentityAuthority;
@@ -143,11 +144,10 @@ async function main(): Promise<void> {
     logger,
     metrics: configurationMetrics,
   });
-  const hub = new Hub({
+  const hub = new ConnectedClusters({
     store: clusterStore,
     clock,
     timings: settings.timings,
-    authority,
     metrics,
     logger,
     publishControl,
@@ -163,9 +163,18 @@ async function main(): Promise<void> {
     },
     onTransition: (record, t) => events.append(transitionEvent(record, t)),
   });
+  const agents = new AgentProtocol({
+    clusters: hub,
+    store: clusterStore,
+    clock,
+    timings: settings.timings,
+    authority,
+    metrics,
+    logger,
+  });
   const bus = new AgentBus({
     nc,
-    protocol: hub,
+    protocol: agents,
     configuration,
     metrics,
     logger,

@@ -34,11 +34,8 @@ export const REJECTION_REASONS: readonly ErrorCode[] = [
   ERROR_CODES.UnsupportedProtocolVersion,
   ERROR_CODES.MessageTooLarge,
   ERROR_CODES.InvalidBootstrapToken,
-  ERROR_CODES.IdentityMissing,
   ERROR_CODES.IdentityInvalid,
-  ERROR_CODES.IdentityForeign,
   ERROR_CODES.IdentityRevoked,
-  ERROR_CODES.IdentityExpired,
   ERROR_CODES.ClusterExpired,
   ERROR_CODES.InternalServerError,
 ];

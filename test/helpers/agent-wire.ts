@@ -1,16 +1,11 @@
 /**
- * Speaking the agent protocol by hand, with the real `nats` client and the real signing code from
- * shared/: for tests that must present a foreign, expired or missing identity, or malformed messages,
- * which the real agents never send.
+ * Speaking the agent protocol by hand, with the real `nats` client, as the cloud side's user (it may
+ * speak for any cluster): for tests that send what the real agents never send (a used token, a deleted
+ * cluster, malformed messages). What a cluster's own user may not do is test/integration/broker-identity.
  */
-import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
+import { connect, type NatsConnection, type NatsError } from 'nats';
 import { userAuthenticator, type UserCredentials } from '../../platform/broker-keys.js';
-import {
-  HEADER_IDENTITY,
-  HEADER_SIGNATURE,
-  MessageSigner,
-  type AgentKeyPair,
-} from '../../platform/identity.js';
+import type { AgentKeyPair } from '../../platform/identity.js';
 import {
   encodeMessage,
   PROTOCOL_VERSION,
@@ -30,13 +25,6 @@ export interface WireReply {
   generation?: number;
 }
 
-export interface Proof {
-  /** Arc-Identity header (omit for none). */
-  readonly certificate?: string;
-  /** Signs with this key (omit for no Arc-Signature). */
-  readonly privateKeyPem?: string;
-}
-
 /**
  * A connection that speaks for any cluster. The broker refuses anonymous clients, so it connects as the
  * cloud side's user (the hub's account), where the hub's subscription hears it as it hears agents.
@@ -53,33 +41,38 @@ export async function connectWire(fleet: {
   });
 }
 
+/** The error code a connection as `creds` is refused with; undefined when the broker accepts it. */
+export async function connectRefusal(url: string, creds: UserCredentials): Promise<string | undefined> {
+  try {
+    const nc = await connect({
+      servers: url,
+      authenticator: userAuthenticator(() => creds),
+      reconnect: false,
+    });
+    await nc.close();
+    return undefined;
+  } catch (err) {
+    return (err as NatsError).code;
+  }
+}
+
 export function agentSubject(ref: ClusterRef, agent: AgentName, kind: MessageKind): string {
   return subjects.agentToHub(ref, agent, kind);
 }
 
-/** Request with the given payload and proof; returns the hub's decoded reply. */
+/** Request with the given payload; returns the hub's decoded reply. */
 export async function requestRaw(
   nc: NatsConnection,
   subject: string,
   payload: Uint8Array,
-  proof: Proof = {},
   timeoutMs = 5000,
 ): Promise<WireReply> {
-  const h = natsHeaders();
-  if (proof.certificate !== undefined) h.set(HEADER_IDENTITY, proof.certificate);
-  if (proof.privateKeyPem !== undefined)
-    h.set(HEADER_SIGNATURE, new MessageSigner(proof.privateKeyPem).sign(subject, payload));
-  const msg = await nc.request(subject, payload, { timeout: timeoutMs, headers: h });
+  const msg = await nc.request(subject, payload, { timeout: timeoutMs });
   return JSON.parse(new TextDecoder().decode(msg.data)) as WireReply;
 }
 
-export function request(
-  nc: NatsConnection,
-  subject: string,
-  body: object,
-  proof: Proof = {},
-): Promise<WireReply> {
-  return requestRaw(nc, subject, encodeMessage(body), proof);
+export function request(nc: NatsConnection, subject: string, body: object): Promise<WireReply> {
+  return requestRaw(nc, subject, encodeMessage(body));
 }
 
 export function heartbeatBody(agent: AgentName = 'resource-sync-agent', sentAt = new Date()): object {
@@ -99,23 +92,18 @@ export function register(
   keys: AgentKeyPair,
   bootstrapToken: string,
 ): Promise<WireReply> {
-  return request(
-    nc,
-    agentSubject(ref, 'clusteridentityoperator', 'register'),
-    {
-      v: PROTOCOL_VERSION,
-      type: 'register',
-      agent: 'clusteridentityoperator',
-      bootstrapToken,
-      agentPublicKey: keys.publicKey,
-      agentVersion: '1.21.10',
-      sentAt: new Date().toISOString(),
-    },
-    { privateKeyPem: keys.privateKeyPem },
-  );
+  return request(nc, agentSubject(ref, 'clusteridentityoperator', 'register'), {
+    v: PROTOCOL_VERSION,
+    type: 'register',
+    agent: 'clusteridentityoperator',
+    bootstrapToken,
+    agentPublicKey: keys.publicKey,
+    agentVersion: '1.21.10',
+    sentAt: new Date().toISOString(),
+  });
 }
 
-/** A signed heartbeat request (the hub acks requests): what resource-sync-agent sends. */
-export function heartbeat(nc: NatsConnection, ref: ClusterRef, proof: Proof): Promise<WireReply> {
-  return request(nc, agentSubject(ref, 'resource-sync-agent', 'heartbeat'), heartbeatBody(), proof);
+/** A heartbeat request (the hub acks requests): what resource-sync-agent sends. */
+export function heartbeat(nc: NatsConnection, ref: ClusterRef): Promise<WireReply> {
+  return request(nc, agentSubject(ref, 'resource-sync-agent', 'heartbeat'), heartbeatBody());
 }

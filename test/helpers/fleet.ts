@@ -6,7 +6,7 @@
  * gateway on their path. On top: ARM calls, waits for connectivity statuses, and diagnostics.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HubClient, PutResult } from '../../fleet/clients/hub-client.js';
@@ -20,10 +20,10 @@ import {
   type ClusterRef,
 } from '../../contract/index.js';
 import type { SimClock } from '../../platform/clock.js';
-import type { ClusterStore } from '../../agent-runtime/cluster-store.js';
 import { ENV } from '../../platform/settings.js';
 import { connect, type NatsConnection } from 'nats';
-import { userAuthenticator, type UserCredentials } from '../../platform/broker-keys.js';
+import { SECRET_BROKER_CREDENTIALS, type ClusterStore } from '../../agent-runtime/cluster-store.js';
+import { parseCreds, userAuthenticator, type UserCredentials } from '../../platform/broker-keys.js';
 import { ArmClient, metricValue } from './arm.js';
 import { connectCluster } from '../../fleet/onboard.js';
 import { waitFor } from './wait.js';
@@ -264,6 +264,16 @@ export class TestFleet {
    * The hub's persisted projection of a cluster, as stored in JetStream KV (bucket
    * ARCFLEET_HUB_KV_BUCKET, default `arcfleet-clusters`, key = cluster key), or undefined.
    */
+  /** Where a cluster's NATS user is kept (its clusteridentityoperator writes it, 0600). */
+  clusterCredentialsPath(name: string): string {
+    return join(this.store.dir(name), 'secrets', `${SECRET_BROKER_CREDENTIALS}.creds`);
+  }
+
+  /** A cluster's NATS user, as its agents present it. */
+  async clusterCredentials(name: string): Promise<UserCredentials> {
+    return parseCreds(await readFile(this.clusterCredentialsPath(name), 'utf8'));
+  }
+
   /** The cloud side's NATS user (the hub's): the broker refuses anonymous clients. */
   natsCredentials(): Promise<UserCredentials> {
     return this.handle.natsCredentials();

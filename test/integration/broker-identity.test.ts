@@ -7,27 +7,23 @@
  *
  * Time scale 120: certificate valid 20 simulated minutes (10 real s), renewal from minute 8 to 9.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection, type NatsError } from 'nats';
-import { SECRET_BROKER_CREDENTIALS } from '../../agent-runtime/cluster-store.js';
 import { clusterKey } from '../../contract/index.js';
 import { BROKER_FILES } from '../../platform/broker-files.js';
-import { parseCreds, userAuthenticator, type UserCredentials } from '../../platform/broker-keys.js';
+import { userAuthenticator, type UserCredentials } from '../../platform/broker-keys.js';
 import { clusterInboxPrefix, decodeJwt } from '../../platform/broker-trust.js';
+import { connectRefusal } from '../helpers/agent-wire.js';
 import { TestFleet } from '../helpers/fleet.js';
 import { waitFor } from '../helpers/wait.js';
 
 let fleet: TestFleet;
 const open: NatsConnection[] = [];
 
-const credsPath = (name: string): string =>
-  join(fleet.store.dir(name), 'secrets', `${SECRET_BROKER_CREDENTIALS}.creds`);
-
-async function clusterCreds(name: string): Promise<UserCredentials> {
-  return parseCreds(await readFile(credsPath(name), 'utf8'));
-}
+const credsPath = (name: string): string => fleet.clusterCredentialsPath(name);
+const clusterCreds = (name: string): Promise<UserCredentials> => fleet.clusterCredentials(name);
 
 /** Connects as cluster `name`, with the credentials its agents use, as any process holding them could. */
 async function connectAsCluster(name: string, opts: { reconnect?: boolean } = {}): Promise<NatsConnection> {
@@ -173,20 +169,17 @@ describe("a cluster's credentials", () => {
     ]);
     expect(Date.now() - deletedAt).toBeLessThan(1000);
     expect(String(reason)).toMatch(/revoked/i);
-    const again = await connect({
-      servers: fleet.nats.url,
-      authenticator: userAuthenticator(() => creds),
-      reconnect: false,
-    }).then(
-      async (c) => {
-        await c.close();
-        return undefined;
-      },
-      (e: NatsError) => e,
-    );
-    expect(again?.code).toBe('AUTHORIZATION_VIOLATION');
+    expect(await connectRefusal(fleet.nats.url, creds)).toBe('AUTHORIZATION_VIOLATION');
     // The other cluster is untouched.
     expect(other.isClosed()).toBe(false);
     expect((await fleet.get(kept)).properties.connectivityStatus).toBe('Connected');
+  });
+
+  it('stay revoked when the broker restarts: the pushed account JWT is what it loads', async () => {
+    const gone = nameAt(1);
+    const creds = await clusterCreds(gone);
+    await fleet.nats.restart();
+    expect(await connectRefusal(fleet.nats.url, creds)).toBe('AUTHORIZATION_VIOLATION');
+    await fleet.waitStatus(nameAt(0), 'Connected');
   });
 });

@@ -11,14 +11,7 @@ import type { NatsConnection, Subscription } from 'nats';
 import { generateAgentKeyPair, type AgentKeyPair } from '../../platform/identity.js';
 import { type DesiredStateReply, PROTOCOL_VERSION, subjects, type ClusterRef } from '../../contract/index.js';
 import type { ArmErrorBody, ArmResponse } from '../helpers/arm.js';
-import {
-  agentSubject,
-  connectWire,
-  heartbeat,
-  register,
-  request,
-  type Proof,
-} from '../helpers/agent-wire.js';
+import { agentSubject, connectWire, heartbeat, register, request } from '../helpers/agent-wire.js';
 import { TestFleet } from '../helpers/fleet.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -36,7 +29,6 @@ let seq = 0;
 interface Cluster {
   ref: ClusterRef;
   keys: AgentKeyPair;
-  proof: Required<Proof>;
   controls: string[];
   sub: Subscription;
 }
@@ -93,8 +85,7 @@ async function newCluster(): Promise<Cluster> {
   expect(res.status, res.text).toBe(201);
   const identity = await register(nc, ref, keys, res.headers.get('x-arcfleet-bootstrap-token') ?? '');
   expect(identity.type, JSON.stringify(identity)).toBe('identity');
-  const proof = { certificate: identity.certificate ?? '', privateKeyPem: keys.privateKeyPem };
-  expect((await heartbeat(nc, ref, proof)).type).toBe('ack');
+  expect((await heartbeat(nc, ref)).type).toBe('ack');
   await waitFor(() => fleet.arm.cluster(ref), {
     until: (c) => c.properties.provisioningState === 'Succeeded',
     message: `${ref.name} Succeeded`,
@@ -104,19 +95,19 @@ async function newCluster(): Promise<Cluster> {
     callback: (_err, msg) => controls.push(JSON.parse(new TextDecoder().decode(msg.data)).action),
   });
   await nc.flush();
-  return { ref, keys, proof, controls, sub };
+  return { ref, keys, controls, sub };
 }
 
 async function pull(
   c: Cluster,
   agent: 'extension-manager' | 'config-agent' | 'metrics-agent',
 ): Promise<DesiredStateReply> {
-  const reply = await request(
-    nc,
-    agentSubject(c.ref, agent, 'config-pull'),
-    { v: PROTOCOL_VERSION, type: 'config-pull', agent, sentAt: new Date(fleet.clock.now()).toISOString() },
-    c.proof,
-  );
+  const reply = await request(nc, agentSubject(c.ref, agent, 'config-pull'), {
+    v: PROTOCOL_VERSION,
+    type: 'config-pull',
+    agent,
+    sentAt: new Date(fleet.clock.now()).toISOString(),
+  });
   expect(reply.type, JSON.stringify(reply)).toBe('desired-state');
   return reply as unknown as DesiredStateReply;
 }
@@ -126,35 +117,25 @@ function reportExtensions(
   extensions: Json[],
   agent: 'extension-manager' | 'config-agent' = 'extension-manager',
 ) {
-  return request(
-    nc,
-    agentSubject(c.ref, agent, 'config-status'),
-    {
-      v: PROTOCOL_VERSION,
-      type: 'config-status',
-      agent,
-      sentAt: new Date(fleet.clock.now()).toISOString(),
-      extensions,
-      fluxConfigurations: [],
-    },
-    c.proof,
-  );
+  return request(nc, agentSubject(c.ref, agent, 'config-status'), {
+    v: PROTOCOL_VERSION,
+    type: 'config-status',
+    agent,
+    sentAt: new Date(fleet.clock.now()).toISOString(),
+    extensions,
+    fluxConfigurations: [],
+  });
 }
 
 function reportFlux(c: Cluster, fluxConfigurations: Json[]) {
-  return request(
-    nc,
-    agentSubject(c.ref, 'config-agent', 'config-status'),
-    {
-      v: PROTOCOL_VERSION,
-      type: 'config-status',
-      agent: 'config-agent',
-      sentAt: new Date(fleet.clock.now()).toISOString(),
-      extensions: [],
-      fluxConfigurations,
-    },
-    c.proof,
-  );
+  return request(nc, agentSubject(c.ref, 'config-agent', 'config-status'), {
+    v: PROTOCOL_VERSION,
+    type: 'config-status',
+    agent: 'config-agent',
+    sentAt: new Date(fleet.clock.now()).toISOString(),
+    extensions: [],
+    fluxConfigurations,
+  });
 }
 
 function installed(name: string, generation: number, over: Json = {}): Json {
@@ -420,13 +401,17 @@ describe('extensions', () => {
     const before = await fleet.metric('arcfleet_hub_rejected_messages_total', { reason: 'InvalidMessage' });
     const reply = await reportExtensions(a, [installed('flux', 2)], 'config-agent');
     expect(reply).toMatchObject({ type: 'error', code: 'InvalidMessage' });
-    const unsigned = await request(nc, agentSubject(a.ref, 'extension-manager', 'config-pull'), {
-      v: 1,
-      type: 'config-pull',
-      agent: 'extension-manager',
-      sentAt: new Date().toISOString(),
-    });
-    expect(unsigned).toMatchObject({ type: 'error', code: 'IdentityMissing' });
+    const gone = await request(
+      nc,
+      agentSubject({ ...a.ref, name: 'cfg-never-created' }, 'extension-manager', 'config-pull'),
+      {
+        v: PROTOCOL_VERSION,
+        type: 'config-pull',
+        agent: 'extension-manager',
+        sentAt: new Date().toISOString(),
+      },
+    );
+    expect(gone).toMatchObject({ type: 'error', code: 'IdentityRevoked' });
     expect(await fleet.metric('arcfleet_hub_rejected_messages_total', { reason: 'InvalidMessage' })).toBe(
       before + 1,
     );

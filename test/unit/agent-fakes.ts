@@ -49,6 +49,8 @@ export class FakeAuthority {
       'azure-identity-certificate-expiration-time': new Date(claims.exp).toISOString(),
       issuedAt: new Date(claims.nbf).toISOString(),
       state: 'Valid',
+      // Stands in for the cluster's NATS user JWT, one per certificate (what a link presents).
+      natsUserJwt: `jwt.${certificate.slice(-24)}`,
     };
   }
 
@@ -61,6 +63,7 @@ export class FakeAuthority {
       notBefore: secret.issuedAt,
       notAfter: secret['azure-identity-certificate-expiration-time'],
       issuerPublicKey: this.authority.publicKeySpki(),
+      ...(secret.natsUserJwt ? { natsUserJwt: secret.natsUserJwt } : {}),
     };
   }
 }
@@ -90,8 +93,8 @@ export interface Sent {
   readonly op: 'publish' | 'request';
   readonly kind: MessageKind;
   readonly message: AgentMessage;
-  /** The certificate the message was sent with (the `Arc-Identity` header). */
-  readonly certificate: string | undefined;
+  /** The broker JWT of the connection the message went over (none: the bootstrap-less fake). */
+  readonly natsUserJwt: string | undefined;
 }
 
 export type Responder = (kind: MessageKind, message: AgentMessage) => RequestResult | Promise<RequestResult>;
@@ -128,13 +131,13 @@ export class FakeLink {
     const link = {
       publish: (kind: MessageKind, message: AgentMessage): boolean => {
         if (this.closed || !this.connected) return false;
-        this.sent.push({ op: 'publish', kind, message, certificate: this.credentials.certificate });
+        this.sent.push({ op: 'publish', kind, message, natsUserJwt: this.credentials.natsUserJwt });
         return true;
       },
       request: async (kind: MessageKind, message: AgentMessage): Promise<RequestResult> => {
         if (this.closed) return fail('closed');
         if (!this.connected) return fail('timeout');
-        this.sent.push({ op: 'request', kind, message, certificate: this.credentials.certificate });
+        this.sent.push({ op: 'request', kind, message, natsUserJwt: this.credentials.natsUserJwt });
         return this.responder()(kind, message);
       },
       setCredentials: (credentials: LinkCredentials): void => {

@@ -5,6 +5,7 @@ import {
   MessageRejectedError,
   agentMessageSchema,
   decodeMessage,
+  PROTOCOL_VERSION,
 } from '../../contract/index.js';
 import { judgeHealth, majorVersion } from '../../services/metrics-agent/health.js';
 
@@ -153,7 +154,7 @@ describe('majorVersion', () => {
 
 describe('agent-health message schema (the hub boundary)', () => {
   const ok = {
-    v: 1,
+    v: PROTOCOL_VERSION,
     type: 'agent-health',
     agent: 'metrics-agent',
     sentAt: '2026-01-01T00:00:00.000Z',

@@ -29,12 +29,13 @@ function report(
 
 describe('hub agent health', () => {
   it('no arcAgentProfile until metrics-agent reports; then agentState, systemComponents, agentErrors', () => {
-    const { hub, clock } = makeHub();
-    onboard(hub, REF, clock);
+    const h = makeHub();
+    const { hub, agents, clock } = h;
+    onboard(h, REF, clock);
     const record = hub.require(REF);
     expect(renderResource(record).properties.arcAgentProfile).toBeUndefined();
 
-    hub.agentHealth(record, report(clock.now()));
+    agents.agentHealth(record, report(clock.now()));
     expect(renderResource(record).properties.arcAgentProfile).toEqual({
       desiredAgentVersion: null,
       agentAutoUpgrade: 'Enabled',
@@ -48,7 +49,7 @@ describe('hub agent health', () => {
 
     clock.advance(60_000);
     const downAt = new Date(clock.now()).toISOString();
-    hub.agentHealth(record, report(clock.now(), 'NotRunning'));
+    agents.agentHealth(record, report(clock.now(), 'NotRunning'));
     const p = renderResource(record).properties.arcAgentProfile;
     expect(p?.['agentState']).toBe('Failed');
     expect(p?.['agentErrors']).toEqual([
@@ -62,20 +63,21 @@ describe('hub agent health', () => {
 
     // The same problem reported again keeps the time it was first seen.
     clock.advance(60_000);
-    hub.agentHealth(record, report(clock.now(), 'NotRunning'));
+    agents.agentHealth(record, report(clock.now(), 'NotRunning'));
     expect(
       (renderResource(record).properties.arcAgentProfile?.['agentErrors'] as Array<{ time: string }>)[0]
         ?.time,
     ).toBe(downAt);
 
-    hub.agentHealth(record, report(clock.now()));
+    agents.agentHealth(record, report(clock.now()));
     expect(renderResource(record).properties.arcAgentProfile?.['agentState']).toBe('Succeeded');
     expect(renderResource(record).properties.arcAgentProfile?.['agentErrors']).toEqual([]);
   });
 
   it("merges the user's arcAgentProfile: their settings win, the reported fields are read-only", () => {
-    const { hub, clock } = makeHub();
-    const { keys } = onboard(hub, REF, clock);
+    const h = makeHub();
+    const { hub, agents, clock } = h;
+    const { keys } = onboard(h, REF, clock);
     hub.put(
       REF,
       parsePutBody({
@@ -93,7 +95,7 @@ describe('hub agent health', () => {
       'u',
     );
     const record = hub.require(REF);
-    hub.agentHealth(record, report(clock.now(), 'NotRunning'));
+    agents.agentHealth(record, report(clock.now(), 'NotRunning'));
     const p = renderResource(record).properties.arcAgentProfile;
     expect(p).toMatchObject({
       agentAutoUpgrade: 'Disabled',

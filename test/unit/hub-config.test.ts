@@ -11,6 +11,7 @@ import {
   type ControlMessage,
   clusterKey,
   type ClusterRef,
+  PROTOCOL_VERSION,
 } from '../../contract/index.js';
 import { BUILTIN_EXTENSION_CATALOG } from '../../platform/extension-catalog.js';
 import { createLogger } from '../../platform/log.js';
@@ -104,7 +105,7 @@ function report(agent: 'extension-manager' | 'config-agent', body: Partial<Confi
   svc.status(
     cluster!,
     {
-      v: 1,
+      v: PROTOCOL_VERSION,
       type: 'config-status',
       agent,
       sentAt: new Date(clock.now()).toISOString(),

@@ -1,16 +1,10 @@
 import { FakeClock } from '../../platform/clock.js';
 import { DEFAULT_TIMINGS } from '../../platform/settings.js';
-import { IdentityAuthority, MessageSigner, generateAgentKeyPair } from '../../platform/identity.js';
+import { IdentityAuthority, generateAgentKeyPair } from '../../platform/identity.js';
 import { createLogger } from '../../platform/log.js';
-import {
-  type ControlMessage,
-  encodeMessage,
-  PROTOCOL_VERSION,
-  clusterKey,
-  subjects,
-  type ClusterRef,
-} from '../../contract/index.js';
-import { Hub } from '../../services/hub/hub.js';
+import { type ControlMessage, PROTOCOL_VERSION, clusterKey, type ClusterRef } from '../../contract/index.js';
+import { AgentProtocol } from '../../services/hub/agent-bus/agent-protocol.js';
+import { ConnectedClusters } from '../../services/hub/connected-clusters/connected-clusters.js';
 import { createHubMetrics } from '../../services/hub/metrics.js';
 import type { ClusterRecord } from '../../services/hub/connected-clusters/projection.js';
 import { parsePutBody } from '../../services/hub/connected-clusters/validation.js';
@@ -48,56 +42,62 @@ export function makeHub(
   });
   const authorityPem = opts.authorityPem ?? IdentityAuthority.generatePem();
   const controls: Array<{ ref: ClusterRef; message: ControlMessage }> = [];
-  const holder: { hub?: Hub } = {};
+  const holder: { hub?: ConnectedClusters } = {};
   const metrics = createHubMetrics(() => holder.hub!.counts());
-  const hub = new Hub({
-    store,
-    clock,
-    timings: DEFAULT_TIMINGS,
-    authority: new IdentityAuthority(authorityPem),
-    metrics,
-    logger,
+  const deps = { store, clock, timings: DEFAULT_TIMINGS, metrics, logger };
+  const hub = new ConnectedClusters({
+    ...deps,
     publishControl: (ref, message) => controls.push({ ref, message }),
   });
   holder.hub = hub;
-  return { hub, clock, store, persistence, metrics, controls, authorityPem };
+  const agents = new AgentProtocol({
+    ...deps,
+    clusters: hub,
+    authority: new IdentityAuthority(authorityPem),
+  });
+  return { hub, agents, clock, store, persistence, metrics, controls, authorityPem };
 }
+
+export type TestHub = Pick<ReturnType<typeof makeHub>, 'hub' | 'agents'>;
 
 export const REF: ClusterRef = { subscriptionId: 'sub-1', resourceGroup: 'rg-1', name: 'c1' };
 
+export function registerBody(keys: { publicKey: string }, bootstrapToken: string, nowMs = Date.now()) {
+  return {
+    v: PROTOCOL_VERSION,
+    type: 'register' as const,
+    agent: 'clusteridentityoperator' as const,
+    bootstrapToken,
+    agentPublicKey: keys.publicKey,
+    agentVersion: '1.21.10',
+    sentAt: new Date(nowMs).toISOString(),
+  };
+}
+
 /** PUTs a cluster and registers its agent, returning what the agents would hold. */
-export function onboard(hub: Hub, ref: ClusterRef = REF, clock?: FakeClock) {
+export function onboard(h: TestHub, ref: ClusterRef = REF, clock?: FakeClock) {
   const keys = generateAgentKeyPair();
-  const put = hub.put(
+  const put = h.hub.put(
     ref,
     parsePutBody({ location: 'eastus', properties: { agentPublicKeyCertificate: keys.publicKey } }),
     'u',
   );
-  const signer = new MessageSigner(keys.privateKeyPem);
-  const subject = subjects.agentToHub(ref, 'clusteridentityoperator', 'register');
-  const body = {
-    v: PROTOCOL_VERSION,
-    type: 'register' as const,
-    agent: 'clusteridentityoperator' as const,
-    bootstrapToken: put.bootstrapToken!,
-    agentPublicKey: keys.publicKey,
-    agentVersion: '1.21.10',
-    sentAt: new Date(clock?.now() ?? Date.now()).toISOString(),
-  };
-  const payload = encodeMessage(body);
-  const identity = hub.register(clusterKey(ref), body, subject, payload, signer.sign(subject, payload));
-  return { keys, signer, identity, put, key: clusterKey(ref) };
+  const key = clusterKey(ref);
+  const identity = h.agents.register(key, registerBody(keys, put.bootstrapToken!, clock?.now()));
+  return { keys, identity, put, key };
 }
 
-export function signedHeartbeat(ref: ClusterRef, signer: MessageSigner, nowMs: number) {
-  const subject = subjects.agentToHub(ref, 'resource-sync-agent', 'heartbeat');
-  const body = {
+export function heartbeatBody(nowMs: number) {
+  return {
     v: PROTOCOL_VERSION,
     type: 'heartbeat' as const,
     agent: 'resource-sync-agent' as const,
     agentVersion: '1.21.10',
     sentAt: new Date(nowMs).toISOString(),
   };
-  const payload = encodeMessage(body);
-  return { subject, body, payload, signature: signer.sign(subject, payload) };
+}
+
+/** A heartbeat on the cluster's subject, as the agent bus dispatches it. */
+export function beat(h: TestHub, key: string, nowMs: number): void {
+  h.agents.heartbeat(h.agents.recordOf(key), heartbeatBody(nowMs));
 }

@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { MessageSigner, generateAgentKeyPair, IdentityAuthority } from '../../platform/identity.js';
-import { encodeMessage, PROTOCOL_VERSION, clusterKey, subjects, isArcError } from '../../contract/index.js';
+import { generateAgentKeyPair, IdentityAuthority } from '../../platform/identity.js';
+import { PROTOCOL_VERSION, clusterKey, isArcError } from '../../contract/index.js';
 import { parsePutBody } from '../../services/hub/connected-clusters/validation.js';
 import { ProjectionStore } from '../../services/hub/persistence/projection-store.js';
 import { createLogger } from '../../platform/log.js';
-import { Hub } from '../../services/hub/hub.js';
+import { AgentProtocol } from '../../services/hub/agent-bus/agent-protocol.js';
+import { ConnectedClusters } from '../../services/hub/connected-clusters/connected-clusters.js';
 import { createHubMetrics } from '../../services/hub/metrics.js';
 import { DEFAULT_TIMINGS } from '../../platform/settings.js';
 import { FakeClock } from '../../platform/clock.js';
-import { REF, makeHub, onboard, signedHeartbeat } from './hub-helpers.js';
+import { REF, beat, makeHub, onboard, registerBody } from './hub-helpers.js';
 
 const MIN = 60_000;
 const DAY = 86_400_000;
@@ -24,8 +25,9 @@ function codeOf(fn: () => unknown): string | undefined {
 
 describe('hub onboarding', () => {
   it('PUT creates Accepted/Connecting with a one-time token; register issues a 90-day certificate', () => {
-    const { hub, clock } = makeHub();
-    const { identity, put, key } = onboard(hub, REF, clock);
+    const h = makeHub();
+    const { hub, clock } = h;
+    const { identity, put, key } = onboard(h, REF, clock);
     expect(put.created).toBe(true);
     expect(put.record.provisioningState).toBe('Provisioning');
     expect(Date.parse(identity.notAfter) - clock.now()).toBe(90 * DAY);
@@ -36,12 +38,12 @@ describe('hub onboarding', () => {
   });
 
   it('first heartbeat: Connected, provisioningState Succeeded, operation Succeeded', () => {
-    const { hub, clock } = makeHub();
-    const { signer, identity, key } = onboard(hub, REF, clock);
+    const h = makeHub();
+    const { hub, clock } = h;
+    const { key } = onboard(h, REF, clock);
     clock.advance(5000);
-    const hb = signedHeartbeat(REF, signer, clock.now());
-    const { record } = hub.authenticate(key, identity.certificate, hb.signature, hb.subject, hb.payload);
-    hub.heartbeat(record, hb.body);
+    beat(h, key, clock.now());
+    const record = hub.get(REF)!;
     expect(record.connectivity.status).toBe('Connected');
     expect(record.connectivity.lastHeartbeatMs).toBe(clock.now());
     expect(record.provisioningState).toBe('Succeeded');
@@ -49,136 +51,70 @@ describe('hub onboarding', () => {
   });
 
   it('a bootstrap token works once; a retry by the same key after a lost reply still succeeds', () => {
-    const { hub, clock } = makeHub();
-    const { keys, put } = onboard(hub, REF, clock);
-    const signer = new MessageSigner(keys.privateKeyPem);
-    const subject = subjects.agentToHub(REF, 'clusteridentityoperator', 'register');
-    const body = {
-      v: PROTOCOL_VERSION,
-      type: 'register' as const,
-      agent: 'clusteridentityoperator' as const,
-      bootstrapToken: put.bootstrapToken!,
-      agentPublicKey: keys.publicKey,
-      agentVersion: '1',
-      sentAt: new Date().toISOString(),
-    };
-    const payload = encodeMessage(body);
-    expect(
-      codeOf(() => hub.register(clusterKey(REF), body, subject, payload, signer.sign(subject, payload))),
-    ).toBe(undefined);
+    const h = makeHub();
+    const { agents, clock } = h;
+    const { keys, put } = onboard(h, REF, clock);
+    const body = registerBody(keys, put.bootstrapToken!);
+    expect(codeOf(() => agents.register(clusterKey(REF), body))).toBe(undefined);
     // Another key holding the same (used) token is refused.
     const other = generateAgentKeyPair();
-    const forged = { ...body, agentPublicKey: other.publicKey };
-    const fp = encodeMessage(forged);
-    expect(
-      codeOf(() =>
-        hub.register(
-          clusterKey(REF),
-          forged,
-          subject,
-          fp,
-          new MessageSigner(other.privateKeyPem).sign(subject, fp),
-        ),
-      ),
-    ).toBe('IdentityInvalid');
-    const wrongToken = { ...body, bootstrapToken: 'x'.repeat(32) };
-    const wp = encodeMessage(wrongToken);
-    expect(
-      codeOf(() => hub.register(clusterKey(REF), wrongToken, subject, wp, signer.sign(subject, wp))),
-    ).toBe('InvalidBootstrapToken');
-  });
-
-  it('refuses missing, foreign, forged, revoked and expired identities', () => {
-    const { hub, clock } = makeHub();
-    const a = onboard(hub, REF, clock);
-    const refB = { ...REF, name: 'c2' };
-    const b = onboard(hub, refB, clock);
-    const hb = signedHeartbeat(REF, a.signer, clock.now());
-    expect(codeOf(() => hub.authenticate(a.key, undefined, hb.signature, hb.subject, hb.payload))).toBe(
-      'IdentityMissing',
-    );
-    // B's certificate on A's subject.
-    const hbB = signedHeartbeat(REF, b.signer, clock.now());
-    expect(
-      codeOf(() => hub.authenticate(a.key, b.identity.certificate, hbB.signature, hbB.subject, hbB.payload)),
-    ).toBe('IdentityForeign');
-    // A's certificate with B's signature: not the holder of A's key.
-    expect(
-      codeOf(() => hub.authenticate(a.key, a.identity.certificate, hbB.signature, hb.subject, hb.payload)),
-    ).toBe('IdentityInvalid');
-    // A certificate from another authority.
-    const foreignAuthority = new IdentityAuthority(IdentityAuthority.generatePem());
-    const fake = foreignAuthority.issue(a.key, a.keys.publicKey, clock.now(), DAY).certificate;
-    expect(codeOf(() => hub.authenticate(a.key, fake, hb.signature, hb.subject, hb.payload))).toBe(
+    expect(codeOf(() => agents.register(clusterKey(REF), { ...body, agentPublicKey: other.publicKey }))).toBe(
       'IdentityInvalid',
     );
-    // Expired.
-    clock.advance(91 * DAY);
-    const late = signedHeartbeat(REF, a.signer, clock.now());
-    expect(
-      codeOf(() =>
-        hub.authenticate(a.key, a.identity.certificate, late.signature, late.subject, late.payload),
-      ),
-    ).toBe('IdentityExpired');
+    expect(codeOf(() => agents.register(clusterKey(REF), { ...body, bootstrapToken: 'x'.repeat(32) }))).toBe(
+      'InvalidBootstrapToken',
+    );
   });
 
-  it('DELETE revokes: the old identity is refused and the agents are told to disconnect', async () => {
-    const { hub, clock, controls } = makeHub();
-    const a = onboard(hub, REF, clock);
+  it('refuses messages on the subject of a cluster with no record (IdentityRevoked) or Expired', () => {
+    const h = makeHub();
+    const { agents, clock } = h;
+    const a = onboard(h, REF, clock);
+    expect(codeOf(() => agents.recordOf(clusterKey({ ...REF, name: 'nobody' })))).toBe('IdentityRevoked');
+    clock.advance(91 * DAY);
+    h.hub.tick();
+    expect(codeOf(() => beat(h, a.key, clock.now()))).toBe('ClusterExpired');
+    expect(codeOf(() => agents.renew(agents.recordOf(a.key)))).toBe('ClusterExpired');
+  });
+
+  it('DELETE revokes: the record is gone and the agents are told to disconnect', async () => {
+    const h = makeHub();
+    const { hub, agents, clock, controls } = h;
+    const a = onboard(h, REF, clock);
     expect(await hub.delete(REF)).toBe(true);
     expect(controls).toHaveLength(1);
     expect(controls[0]?.message.action).toBe('disconnect');
-    const hb = signedHeartbeat(REF, a.signer, clock.now());
-    expect(
-      codeOf(() => hub.authenticate(a.key, a.identity.certificate, hb.signature, hb.subject, hb.payload)),
-    ).toBe('IdentityRevoked');
-    // connect again: a new record, the old certificate still refused.
-    onboard(hub, REF, clock);
-    expect(
-      codeOf(() => hub.authenticate(a.key, a.identity.certificate, hb.signature, hb.subject, hb.payload)),
-    ).toBe('IdentityRevoked');
+    expect(codeOf(() => agents.recordOf(a.key))).toBe('IdentityRevoked');
+    // connect again: a new record with the new key (the old key's broker user is revoked).
+    const b = onboard(h, REF, clock);
+    expect(agents.recordOf(a.key).desired.agentPublicKeyCertificate).toBe(b.keys.publicKey);
   });
 
-  it('renewal issues a new certificate and keeps the previous serial valid for the other agents', () => {
-    const { hub, clock } = makeHub();
-    const a = onboard(hub, REF, clock);
+  it('renewal issues a new certificate for the resource key and keeps the previous serial', () => {
+    const h = makeHub();
+    const { agents, clock } = h;
+    const a = onboard(h, REF, clock);
     clock.advance(46 * DAY);
-    const record = hub.get(REF)!;
-    const hb = signedHeartbeat(REF, a.signer, clock.now());
-    const auth = hub.authenticate(a.key, a.identity.certificate, hb.signature, hb.subject, hb.payload);
-    const renewed = hub.renew(record, auth.claims);
+    const record = agents.recordOf(a.key);
+    const renewed = agents.renew(record);
     expect(Date.parse(renewed.notAfter)).toBe(clock.now() + 90 * DAY);
     expect(record.identity.serials).toHaveLength(2);
-    expect(() =>
-      hub.authenticate(a.key, renewed.certificate, hb.signature, hb.subject, hb.payload),
-    ).not.toThrow();
-    expect(() =>
-      hub.authenticate(a.key, a.identity.certificate, hb.signature, hb.subject, hb.payload),
-    ).not.toThrow();
+    expect(renewed.certificate).not.toBe(a.identity.certificate);
   });
 
   it('Offline after 15 minutes of silence, back on heartbeat; Expired sticky until delete + connect', async () => {
-    const { hub, clock } = makeHub();
-    const a = onboard(hub, REF, clock);
-    const beat = () => {
-      const hb = signedHeartbeat(REF, a.signer, clock.now());
-      const { record } = hub.authenticate(
-        a.key,
-        a.identity.certificate,
-        hb.signature,
-        hb.subject,
-        hb.payload,
-      );
-      hub.heartbeat(record, hb.body);
-    };
-    beat();
+    const h = makeHub();
+    const { hub, clock } = h;
+    const a = onboard(h, REF, clock);
+    const beatA = () => beat(h, a.key, clock.now());
+    beatA();
     clock.advance(15 * MIN - 1);
     hub.tick();
     expect(hub.get(REF)!.connectivity.status).toBe('Connected');
     clock.advance(1);
     hub.tick();
     expect(hub.get(REF)!.connectivity.status).toBe('Offline');
-    beat();
+    beatA();
     expect(hub.get(REF)!.connectivity.status).toBe('Connected');
     clock.advance(90 * DAY);
     hub.tick();
@@ -198,16 +134,15 @@ describe('hub onboarding', () => {
     );
     expect(hub.get(REF)!.connectivity.status).toBe('Expired');
     await hub.delete(REF);
-    const b = onboard(hub, REF, clock);
-    const hb = signedHeartbeat(REF, b.signer, clock.now());
-    const { record } = hub.authenticate(b.key, b.identity.certificate, hb.signature, hb.subject, hb.payload);
-    hub.heartbeat(record, hb.body);
+    const b = onboard(h, REF, clock);
+    beat(h, b.key, clock.now());
     expect(hub.get(REF)!.connectivity.status).toBe('Connected');
   });
 
   it('metadata: latest generation wins, older reports are acknowledged but ignored', () => {
-    const { hub, clock } = makeHub();
-    const a = onboard(hub, REF, clock);
+    const h = makeHub();
+    const { hub, agents, clock } = h;
+    const a = onboard(h, REF, clock);
     const record = hub.get(REF)!;
     const meta = {
       kubernetesVersion: '1.30.4',
@@ -227,16 +162,17 @@ describe('hub onboarding', () => {
       sentAt: new Date(clock.now()).toISOString(),
       metadata: { ...meta, kubernetesVersion: k8s },
     });
-    expect(hub.metadata(record, report(2, '1.31.1')).generation).toBe(2);
-    expect(hub.metadata(record, report(1, '1.29.0')).generation).toBe(2);
+    expect(agents.metadata(record, report(2, '1.31.1')).generation).toBe(2);
+    expect(agents.metadata(record, report(1, '1.29.0')).generation).toBe(2);
     expect(record.metadata?.kubernetesVersion).toBe('1.31.1');
     expect(record.connectivity.status).toBe('Connected');
     expect(a.key).toBe(record.key);
   });
 
   it('rejects a PUT that would move the location or swap the key of a connected cluster', () => {
-    const { hub, clock } = makeHub();
-    const a = onboard(hub, REF, clock);
+    const h = makeHub();
+    const { hub, clock } = h;
+    const a = onboard(h, REF, clock);
     expect(
       codeOf(() =>
         hub.put(
@@ -261,15 +197,12 @@ describe('hub onboarding', () => {
 
 describe('projection store', () => {
   it('heartbeats do not cost a KV write each; transitions and metadata are written on the next flush', async () => {
-    const { hub, clock, store, persistence } = makeHub();
-    const a = onboard(hub, REF, clock);
+    const h = makeHub();
+    const { clock, store, persistence } = h;
+    const a = onboard(h, REF, clock);
     await store.flush();
     const afterOnboard = persistence.puts;
-    const hb = () => {
-      const m = signedHeartbeat(REF, a.signer, clock.now());
-      const { record } = hub.authenticate(a.key, a.identity.certificate, m.signature, m.subject, m.payload);
-      hub.heartbeat(record, m.body);
-    };
+    const hb = () => beat(h, a.key, clock.now());
     hb(); // transition Connecting -> Connected: important
     await store.flush();
     expect(persistence.puts).toBe(afterOnboard + 1);
@@ -284,7 +217,7 @@ describe('projection store', () => {
 
   it('a new hub over the same persistence and authority key keeps every projection and identity', async () => {
     const first = makeHub();
-    const a = onboard(first.hub, REF, first.clock);
+    const a = onboard(first, REF, first.clock);
     await first.store.close();
     const clock = new FakeClock(first.clock.now() + 5000);
     const logger = createLogger('test', 'silent');
@@ -295,20 +228,21 @@ describe('projection store', () => {
       heartbeatPersistIntervalMs: 30_000,
     });
     expect(await store.load()).toBe(1);
-    const holder: { hub?: Hub } = {};
-    const hub2 = new Hub({
+    const holder: { hub?: ConnectedClusters } = {};
+    const deps = {
       store,
       clock,
       timings: DEFAULT_TIMINGS,
-      authority: new IdentityAuthority(first.authorityPem),
       metrics: createHubMetrics(() => holder.hub!.counts()),
       logger,
-      publishControl: () => undefined,
-    });
-    const hb = signedHeartbeat(REF, a.signer, clock.now());
-    expect(() =>
-      hub2.authenticate(a.key, a.identity.certificate, hb.signature, hb.subject, hb.payload),
-    ).not.toThrow();
+    };
+    const hub2 = new ConnectedClusters({ ...deps, publishControl: () => undefined });
+    holder.hub = hub2;
+    const authority = new IdentityAuthority(first.authorityPem);
+    const agents2 = new AgentProtocol({ ...deps, clusters: hub2, authority });
+    expect(() => beat({ hub: hub2, agents: agents2 }, a.key, clock.now())).not.toThrow();
+    // The same authority key: the certificates the agents hold still verify.
+    expect(authority.verifyCertificate(a.identity.certificate).sub).toBe(a.key);
     expect(hub2.operation(hub2.get(REF)!.operation.id)?.key).toBe(a.key);
   });
 });

@@ -74,10 +74,10 @@ describe('clusteridentityoperator', () => {
     /** The certificate is stored and the link presents it (renewal is scheduled in the same step). */
     const registered = async () => {
       const stored = await waitFor(identity, { ...fast, message: 'the identity secret' });
-      await waitFor(() => fake.links[0]?.credentials.certificate, {
+      await waitFor(() => fake.links[0]?.credentials.natsUserJwt, {
         ...fast,
-        until: (c) => c === stored?.certificate,
-        message: 'the link to present the stored certificate',
+        until: (c) => c === stored?.natsUserJwt,
+        message: "the link to present the stored certificate's broker JWT",
       });
       return stored;
     };
@@ -103,8 +103,8 @@ describe('clusteridentityoperator', () => {
     expect(links).toHaveLength(1);
     const register = ofKind(sent(), 'register');
     expect(register).toHaveLength(1);
-    // The first call carries no certificate: the bootstrap token is the proof.
-    expect(register[0]?.certificate).toBeUndefined();
+    // The first call goes over the onboarding connection: the bootstrap token is the proof.
+    expect(register[0]?.natsUserJwt).toBeUndefined();
     expect(register[0]?.message).toMatchObject({
       type: 'register',
       agent: 'clusteridentityoperator',
@@ -119,15 +119,15 @@ describe('clusteridentityoperator', () => {
       'azure-identity-certificate-expiration-time': new Date(clock.now() + 90 * DAY).toISOString(),
     });
     expect(stored?.issuerPublicKey).toEqual(expect.any(String));
-    // The same link now presents the certificate (the other agents read it from the secret); the
-    // switch follows the write.
-    await waitFor(() => links[0]?.credentials.certificate, {
+    // The same link now presents the cluster's broker JWT (the other agents read it from the secret);
+    // the switch follows the write.
+    await waitFor(() => links[0]?.credentials.natsUserJwt, {
       ...fast,
-      until: (c) => c === stored?.certificate,
+      until: (c) => c === stored?.natsUserJwt,
     });
     expect(links[0]?.credentials).toEqual({
       privateKeyPem: keys.privateKeyPem,
-      certificate: stored?.certificate,
+      natsUserJwt: stored?.natsUserJwt,
     });
     await agent.close();
     expect(links[0]?.closed).toBe(true);
@@ -148,14 +148,14 @@ describe('clusteridentityoperator', () => {
     });
     const renew = ofKind(sent(), 'renew');
     expect(renew).toHaveLength(1);
-    expect(renew[0]?.certificate).toBe(first?.certificate);
+    expect(renew[0]?.natsUserJwt).toBe(first?.natsUserJwt);
     expect(renewed).toMatchObject({
       state: 'Valid',
       issuedAt: new Date(issuedAt + RENEW_AT_MS).toISOString(),
     });
-    await waitFor(() => links[0]?.credentials.certificate, {
+    await waitFor(() => links[0]?.credentials.natsUserJwt, {
       ...fast,
-      until: (c) => c === renewed?.certificate,
+      until: (c) => c === renewed?.natsUserJwt,
     });
     expect(links).toHaveLength(1);
     expect(events('identity.renewed')).toHaveLength(1);
@@ -215,9 +215,9 @@ describe('clusteridentityoperator', () => {
       identity: (a, keys, now) => a.issue(keys, now),
     });
     const agent = start();
-    // Connects presenting the stored certificate, and sends nothing until the renewal window.
+    // Connects presenting the stored certificate's broker JWT, and sends nothing until the renewal window.
     await waitFor(() => links.length, { ...fast, until: (n) => n === 1 });
-    expect(links[0]?.credentials.certificate).toBe(existing?.certificate);
+    expect(links[0]?.credentials.natsUserJwt).toBe(existing?.natsUserJwt);
     clock.advance(RENEW_AT_MS);
     await waitFor(identity, { ...fast, until: (id) => id?.certificate !== existing?.certificate });
     expect(sent().map((s) => s.kind)).toEqual(['renew']);

@@ -53,7 +53,7 @@ describe('LinkedAgent', () => {
     linked.update(snapshotOf(clusterState(0), onboarding, renewed), IDENTITY);
     await waitFor(() => seen, { ...fast, until: (s) => s.includes('up') });
     expect(links).toHaveLength(1);
-    expect(links[0]?.credentials.certificate).toBe(renewed.certificate);
+    expect(links[0]?.credentials.natsUserJwt).toBe(renewed.natsUserJwt);
     await linked.close();
     expect(seen).toEqual(['up', 'down:instance closing']);
   });

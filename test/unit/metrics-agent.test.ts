@@ -36,8 +36,9 @@ describe('MetricsAgent', () => {
     dir = await mkdtemp(join(tmpdir(), 'metrics-agent-'));
     const store = new ClusterStore(dir);
     await store.writeState(state);
-    const { hub, clock: hubClock } = makeHub();
-    const { keys, identity } = onboard(hub, REF, hubClock);
+    const h = makeHub();
+    const { clock: hubClock } = h;
+    const { keys, identity } = onboard(h, REF, hubClock);
     const clock = new FakeClock();
     let realNow = 1_000_000;
     await store.writeAgentStatus(REF.name, {

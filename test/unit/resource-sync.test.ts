@@ -78,11 +78,11 @@ describe('resource-sync-agent', () => {
     expect(links).toHaveLength(1);
     expect(links[0]?.credentials).toEqual({
       privateKeyPem: keys.privateKeyPem,
-      certificate: identity.certificate,
+      natsUserJwt: identity.natsUserJwt,
     });
-    // At once: one heartbeat, then the metadata report, both with the identity certificate.
+    // At once: one heartbeat, then the metadata report, both as the cluster's broker user.
     expect(types(sent())).toEqual(['heartbeat', 'metadata']);
-    expect(sent().every((s) => s.certificate === identity.certificate)).toBe(true);
+    expect(sent().every((s) => s.natsUserJwt === identity.natsUserJwt)).toBe(true);
     expect(heartbeats(sent())[0]).toMatchObject({ agent: 'resource-sync-agent', agentVersion: '1.21.10' });
     expect(reports(sent())[0]).toMatchObject({
       agent: 'resource-sync-agent',
@@ -170,7 +170,7 @@ describe('resource-sync-agent', () => {
     expect(events('sync.identity_updated')).toEqual([expect.objectContaining({ newKey: false })]);
     clock.advance(HEARTBEAT_MS);
     expect(links).toHaveLength(1);
-    expect(sent().at(-1)).toMatchObject({ kind: 'heartbeat', certificate: renewed.certificate });
+    expect(sent().at(-1)).toMatchObject({ kind: 'heartbeat', natsUserJwt: renewed.natsUserJwt });
     // Same key: the hub already has the metadata, nothing is resent.
     expect(reports(sent())).toHaveLength(1);
     await agent.close();
@@ -196,7 +196,7 @@ describe('resource-sync-agent', () => {
     });
     await waitFor(() => reports(sent()), { ...fast, until: (r) => r.length === 2 });
     expect(links).toHaveLength(2);
-    expect(links[1]?.credentials.certificate).toBe(identity2.certificate);
+    expect(links[1]?.credentials.natsUserJwt).toBe(identity2.natsUserJwt);
     // The new hub record knows nothing: the unchanged generation 0 is reported again.
     expect(reports(sent()).map((r) => r.generation)).toEqual([0, 0]);
     await agent.close();

@@ -13,6 +13,7 @@ import {
   encodeToken,
   parseAgentSubject,
   subjects,
+  PROTOCOL_VERSION,
 } from '../../contract/index.js';
 
 function rejection(fn: () => unknown): { code: string; message: string } | undefined {
@@ -27,7 +28,7 @@ function rejection(fn: () => unknown): { code: string; message: string } | undef
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const heartbeat = {
-  v: 1,
+  v: PROTOCOL_VERSION,
   type: 'heartbeat',
   agent: 'resource-sync-agent',
   agentVersion: '1.21.10',
@@ -57,7 +58,7 @@ describe('message boundary', () => {
       'MessageTooLarge',
     );
     expect(
-      rejection(() => decodeMessage(agentMessageSchema, encodeMessage({ ...heartbeat, v: 2 }), 's', 1024))
+      rejection(() => decodeMessage(agentMessageSchema, encodeMessage({ ...heartbeat, v: 1 }), 's', 1024))
         ?.code,
     ).toBe('UnsupportedProtocolVersion');
   });

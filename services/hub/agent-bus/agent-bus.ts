@@ -1,6 +1,7 @@
 /**
  * The hub's NATS boundary with the agents (inbound): every agent message is size-checked, decoded,
- * validated, authenticated and dispatched to the agent protocol (agent-protocol.ts) or to
+ * validated, matched to its cluster's record (the subject names the cluster: the broker let only that
+ * cluster's user publish there) and dispatched to the agent protocol (agent-protocol.ts) or to
  * configuration/, and answered. A bad message is rejected, counted by reason and logged; it never
  * throws out of here. Control messages to the agents go out through control.ts.
  */
@@ -12,8 +13,7 @@ import {
   isArcError,
   type ErrorCode,
   DESIRED_STATE_MAX_BYTES,
-  agentMessageSchema,
-  decodeMessage,
+  decodeAgentMessage,
   desiredStateReplySchema,
   encodeMessage,
   type ErrorReply,
@@ -22,8 +22,8 @@ import {
   PROTOCOL_VERSION,
   parseAgentSubject,
   subjects,
+  type ParsedAgentSubject,
 } from '../../../contract/index.js';
-import { HEADER_IDENTITY, HEADER_SIGNATURE } from '../../../platform/identity.js';
 import type { Logger } from '../../../platform/log.js';
 import { tracingEnabled } from '../../../platform/tracing.js';
 import { extractTraceContext } from '../../../platform/tracing-propagation.js';
@@ -50,6 +50,8 @@ export interface AgentBusOptions {
   /** Mints the cluster's broker user for identity replies; none: a broker without accounts. */
   broker?: Pick<BrokerUsers, 'clusterJwt'> | undefined;
 }
+
+const SUBJECT_CACHE_MAX = 200_000;
 
 export class AgentBus {
   private sub: Subscription | undefined;
@@ -120,15 +122,26 @@ export class AgentBus {
     }
   }
 
+  /** Parsed subjects: a fleet has few (clusters × kinds); bounded all the same. */
+  private readonly subjects = new Map<string, ParsedAgentSubject | undefined>();
+
+  private parse(subject: string): ParsedAgentSubject | undefined {
+    if (this.subjects.has(subject)) return this.subjects.get(subject);
+    const parsed = parseAgentSubject(subject);
+    if (this.subjects.size >= SUBJECT_CACHE_MAX) this.subjects.clear();
+    this.subjects.set(subject, parsed);
+    return parsed;
+  }
+
   private dispatch(msg: Msg): void {
-    const parsed = parseAgentSubject(msg.subject);
+    const parsed = this.parse(msg.subject);
     if (!parsed)
       throw new MessageRejectedError(
         ERROR_CODES.InvalidMessage,
         `unknown subject ${msg.subject}`,
         msg.subject,
       );
-    const body = decodeMessage(agentMessageSchema, msg.data, msg.subject, this.opts.maxMessageBytes);
+    const body = decodeAgentMessage(parsed.kind, msg.data, msg.subject, this.opts.maxMessageBytes);
     if (body.type !== parsed.kind || body.agent !== parsed.agent)
       throw new MessageRejectedError(
         ERROR_CODES.InvalidMessage,
@@ -136,20 +149,12 @@ export class AgentBus {
         msg.subject,
       );
     const protocol = this.opts.protocol;
-    const signature = msg.headers?.get(HEADER_SIGNATURE) || undefined;
     if (body.type === 'register') {
-      const reply = protocol.register(parsed.key, body, msg.subject, msg.data, signature);
+      const reply = protocol.register(parsed.key, body);
       this.respondWhenPersisted(msg, parsed.key, this.withBrokerUser(parsed.key, body.agentPublicKey, reply));
       return;
     }
-    const certificate = msg.headers?.get(HEADER_IDENTITY) || undefined;
-    const { record, claims } = protocol.authenticate(
-      parsed.key,
-      certificate,
-      signature,
-      msg.subject,
-      msg.data,
-    );
+    const record = protocol.recordOf(parsed.key);
     switch (body.type) {
       case 'heartbeat':
         protocol.heartbeat(record, body);
@@ -160,8 +165,9 @@ export class AgentBus {
         return;
       }
       case 'renew': {
-        const reply = protocol.renew(record, claims);
-        this.respondWhenPersisted(msg, record.key, this.withBrokerUser(record.key, claims.spki, reply));
+        const reply = protocol.renew(record);
+        const spki = record.desired.agentPublicKeyCertificate;
+        this.respondWhenPersisted(msg, record.key, this.withBrokerUser(record.key, spki, reply));
         return;
       }
       case 'agent-health': {

@@ -1,6 +1,9 @@
 /**
  * The agent protocol's meaning: what an agent's register, renew, heartbeat, metadata and agent-health
- * messages do to its cluster's record, and who may send them (bootstrap token, certificate, signature).
+ * messages do to its cluster's record. Who sent a message is settled before it arrives: the broker lets
+ * a cluster's NATS user publish only on that cluster's subjects (docs/broker-identity.md), so the
+ * subject names the caller. What is left to check here is the record: it exists (not deleted), is not
+ * Expired, and register presents the one-time token and the key the resource names.
  * The NATS side (subscribing, decoding, replying) is agent-bus.ts; the records are connected-clusters/.
  */
 import type { ArcTimings } from '../../../platform/settings.js';
@@ -16,8 +19,7 @@ import {
   type MetadataReport,
   type RegisterRequest,
 } from '../../../contract/index.js';
-import type { IdentityAuthority } from '../../../platform/identity.js';
-import { ProofVerifier, type CertificateClaims } from '../../../platform/identity.js';
+import type { CertificateClaims, IdentityAuthority } from '../../../platform/identity.js';
 import type { Logger } from '../../../platform/log.js';
 import { ATTR, spanEvent } from '../../../platform/tracing-spans.js';
 import { onCertificate, onHeartbeat } from '../connected-clusters/connectivity.js';
@@ -39,21 +41,10 @@ export interface AgentProtocolDeps {
 
 /** What the agent bus asks of the hub for each kind of agent message. */
 export interface AgentMessages {
-  register(
-    key: string,
-    req: RegisterRequest,
-    subject: string,
-    payload: Uint8Array,
-    signature: string | undefined,
-  ): IdentityReply;
-  authenticate(
-    key: string,
-    certificate: string | undefined,
-    signature: string | undefined,
-    subject: string,
-    payload: Uint8Array,
-  ): { record: ClusterRecord; claims: CertificateClaims };
-  renew(record: ClusterRecord, claims: CertificateClaims): IdentityReply;
+  register(key: string, req: RegisterRequest): IdentityReply;
+  /** The record of the cluster a message's subject names; IdentityRevoked when there is none. */
+  recordOf(key: string): ClusterRecord;
+  renew(record: ClusterRecord): IdentityReply;
   heartbeat(record: ClusterRecord, message: Heartbeat): void;
   metadata(record: ClusterRecord, report: MetadataReport): AckReply;
   agentHealth(record: ClusterRecord, report: AgentHealth): AckReply;
@@ -75,19 +66,10 @@ function identityReply(
   };
 }
 
-export class AgentProtocol implements Omit<AgentMessages, 'persisted'> {
-  private readonly verifier = new ProofVerifier();
-  private readonly certCache = new Map<string, CertificateClaims>();
-
+export class AgentProtocol implements AgentMessages {
   constructor(private readonly deps: AgentProtocolDeps) {}
 
-  register(
-    key: string,
-    req: RegisterRequest,
-    subject: string,
-    payload: Uint8Array,
-    signature: string | undefined,
-  ): IdentityReply {
+  register(key: string, req: RegisterRequest): IdentityReply {
     const record = this.deps.store.get(key);
     if (!record)
       throw new IdentityError(
@@ -114,8 +96,6 @@ export class AgentProtocol implements Omit<AgentMessages, 'persisted'> {
         ERROR_CODES.IdentityInvalid,
         'the agent public key does not match properties.agentPublicKeyCertificate',
       );
-    if (!signature || !this.verifier.verify(req.agentPublicKey, subject, payload, signature))
-      throw new IdentityError(ERROR_CODES.IdentityInvalid, 'the request is not signed by the agent key');
     const now = this.deps.clock.now();
     const issued = this.deps.authority.issue(key, req.agentPublicKey, now, this.deps.timings.certValidityMs);
     record.identity.serials = [issued.claims.serial];
@@ -142,50 +122,27 @@ export class AgentProtocol implements Omit<AgentMessages, 'persisted'> {
     return identityReply(issued, this.deps.authority.publicKeySpki());
   }
 
-  /**
-   * Checks `Arc-Identity` + `Arc-Signature` of a message on a cluster's subject. Returns the record
-   * and the certificate claims, or throws IdentityError with the precise reason.
-   */
-  authenticate(
-    key: string,
-    certificate: string | undefined,
-    signature: string | undefined,
-    subject: string,
-    payload: Uint8Array,
-  ): { record: ClusterRecord; claims: CertificateClaims } {
-    if (!certificate)
-      throw new IdentityError(ERROR_CODES.IdentityMissing, 'the message carries no identity certificate');
-    let claims = this.certCache.get(certificate);
-    if (!claims) {
-      claims = this.deps.authority.verifyCertificate(certificate);
-      if (this.certCache.size > 50_000) this.certCache.clear();
-      this.certCache.set(certificate, claims);
-    }
-    if (claims.sub !== key)
-      throw new IdentityError(
-        ERROR_CODES.IdentityForeign,
-        'the identity certificate belongs to another cluster',
-      );
+  recordOf(key: string): ClusterRecord {
     const record = this.deps.store.get(key);
-    if (!record || !record.identity.serials.includes(claims.serial))
-      throw new IdentityError(ERROR_CODES.IdentityRevoked, 'the identity certificate has been revoked');
-    if (claims.exp <= this.deps.clock.now())
-      throw new IdentityError(ERROR_CODES.IdentityExpired, 'the identity certificate has expired');
-    if (!signature || !this.verifier.verify(claims.spki, subject, payload, signature))
+    if (!record)
       throw new IdentityError(
-        ERROR_CODES.IdentityInvalid,
-        'the message signature does not match the certificate',
+        ERROR_CODES.IdentityRevoked,
+        'no connectedClusters resource exists for this cluster (deleted)',
       );
-    return { record, claims };
+    return record;
   }
 
-  renew(record: ClusterRecord, claims: CertificateClaims): IdentityReply {
+  persisted(key: string): Promise<void> {
+    return this.deps.store.whenPersisted(key);
+  }
+
+  renew(record: ClusterRecord): IdentityReply {
     if (record.connectivity.status === 'Expired')
       throw new IdentityError(ERROR_CODES.ClusterExpired, 'the cluster certificate has expired');
     const now = this.deps.clock.now();
-    const issued = this.deps.authority.issue(record.key, claims.spki, now, this.deps.timings.certValidityMs);
-    // Keep the previous serial: the cluster's other agents switch over when they re-read the secret.
-    record.identity.serials = [issued.claims.serial, claims.serial];
+    const spki = record.desired.agentPublicKeyCertificate;
+    const issued = this.deps.authority.issue(record.key, spki, now, this.deps.timings.certValidityMs);
+    record.identity.serials = [issued.claims.serial, ...record.identity.serials.slice(0, 1)];
     record.identity.certExpiresMs = issued.claims.exp;
     record.connectivity = onCertificate(record.connectivity, issued.claims.exp);
     this.deps.store.markImportant(record.key);

@@ -47,8 +47,10 @@ export class BrokerUsers {
   clusterJwt(key: string, agentSpki: string, notAfterSimMs: number): Promise<string> {
     const { clock } = this.opts;
     const realMs = Date.now() + (notAfterSimMs - clock.now()) / clock.timeScale;
+    // Rounded down: the broker compares whole seconds, and the credential must not outlive the
+    // certificate (the hub marks the cluster Expired at the certificate's expiry).
     return clusterUserJwt(this.signer, key, userPublicKeyFromSpki(agentSpki), {
-      expiresAtSec: Math.ceil(realMs / 1000),
+      expiresAtSec: Math.floor(realMs / 1000),
     });
   }
 
