@@ -16,11 +16,14 @@ import { BROKER_FILES } from '../../platform/broker-files.js';
 import { userAuthenticator, type UserCredentials } from '../../platform/broker-keys.js';
 import { clusterInboxPrefix, decodeJwt } from '../../platform/broker-trust.js';
 import { connectRefusal } from '../helpers/agent-wire.js';
+import { requestError, subscribeRefused } from '../helpers/nats-probes.js';
 import { TestFleet } from '../helpers/fleet.js';
 import { waitFor } from '../helpers/wait.js';
 
 let fleet: TestFleet;
 const open: NatsConnection[] = [];
+/** The credentials of the cluster DELETE revoked. */
+let revoked: UserCredentials | undefined;
 
 const credsPath = (name: string): string => fleet.clusterCredentialsPath(name);
 const clusterCreds = (name: string): Promise<UserCredentials> => fleet.clusterCredentials(name);
@@ -37,22 +40,6 @@ async function connectAsCluster(name: string, opts: { reconnect?: boolean } = {}
   });
   open.push(nc);
   return nc;
-}
-
-async function requestError(nc: NatsConnection, subject: string): Promise<string | undefined> {
-  try {
-    await nc.request(subject, new Uint8Array(), { timeout: 2000 });
-    return undefined;
-  } catch (err) {
-    return (err as NatsError).code;
-  }
-}
-
-async function subscribeRefused(nc: NatsConnection, subject: string): Promise<boolean> {
-  let refused = false;
-  nc.subscribe(subject, { callback: (err) => (refused ||= err !== null) });
-  await nc.flush();
-  return waitFor(() => refused, { timeoutMs: 3000, message: `refusal of ${subject}` }).catch(() => false);
 }
 
 beforeAll(async () => {
@@ -157,6 +144,8 @@ describe("a cluster's credentials", () => {
   it('are revoked by DELETE: live connections drop within a second, reconnects are refused', async () => {
     const [gone, kept] = [nameAt(1), nameAt(0)];
     const creds = await clusterCreds(gone);
+    // Its agents delete their copy on `disconnect`; the next test presents it again.
+    revoked = creds;
     const nc = await connectAsCluster(gone);
     const other = await connectAsCluster(kept);
     const closed = nc.closed();
@@ -176,8 +165,8 @@ describe("a cluster's credentials", () => {
   });
 
   it('stay revoked when the broker restarts: the pushed account JWT is what it loads', async () => {
-    const gone = nameAt(1);
-    const creds = await clusterCreds(gone);
+    const creds = revoked;
+    if (!creds) throw new Error('the revocation test did not run');
     await fleet.nats.restart();
     expect(await connectRefusal(fleet.nats.url, creds)).toBe('AUTHORIZATION_VIOLATION');
     await fleet.waitStatus(nameAt(0), 'Connected');

@@ -3,12 +3,12 @@
  * real credentials and hostile clients: anonymous refused; a cluster reaches the hub on its own
  * subjects and nothing else (not another cluster's, not `>`, not JetStream or KV); control reaches only
  * its cluster; an onboarding user can only register; expiry and a pushed revocation disconnect.
- * (docs/broker-identity.md; the fleet does not run the broker this way yet.)
+ * The files are the fleet's (platform/broker-files.ts); the fleet-level checks are broker-identity.test.ts.
  */
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, credsAuthenticator, type NatsConnection, type NatsError } from 'nats';
+import { connect, credsAuthenticator, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   bootstrapUserJwt,
@@ -19,12 +19,12 @@ import {
   encodeClustersAccount,
   formatCreds,
   hubUserJwt,
-  natsServerConfig,
-  resolverFiles,
   systemUserJwt,
   type BrokerTrust,
 } from '../../platform/broker-trust.js';
+import { BROKER_FILES, ensureBrokerFiles } from '../../platform/broker-files.js';
 import { ServiceProcess } from '../../fleet/process.js';
+import { requestError, subscribeRefused } from '../helpers/nats-probes.js';
 import { findNatsServer } from '../../fleet/nats-server.js';
 import { freePort } from '../../fleet/ports.js';
 import { waitFor } from '../helpers/wait.js';
@@ -68,48 +68,17 @@ async function cluster(
   return { nc: await connectAs(token, user, clusterInboxPrefix(key)), publicKey: user.publicKey };
 }
 
-/** The error a request fails with (undefined when it succeeds). */
-async function requestError(nc: NatsConnection, subject: string): Promise<string | undefined> {
-  try {
-    await nc.request(subject, new Uint8Array(), { timeout: 2000 });
-    return undefined;
-  } catch (err) {
-    return (err as NatsError).code;
-  }
-}
-
-/** Whether the server refuses a subscription (the callback gets the permissions error). */
-async function subscribeRefused(nc: NatsConnection, subject: string): Promise<boolean> {
-  let refused = false;
-  nc.subscribe(subject, { callback: (err) => (refused ||= err !== null) });
-  await nc.flush();
-  return waitFor(() => refused, {
-    timeoutMs: 2000,
-    message: `refusal of a subscription to ${subject}`,
-  }).catch(() => false);
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'arcfleet-trust-'));
-  trust = await createBrokerTrust();
-  const resolverDir = join(dir, 'jwt');
-  await mkdir(resolverDir, { recursive: true });
-  for (const f of resolverFiles(trust)) await writeFile(join(resolverDir, f.name), f.content);
-  const operatorFile = join(dir, 'operator.jwt');
-  await writeFile(operatorFile, trust.operator.jwt);
   const [port, monitorPort] = [await freePort(), await freePort()];
-  const config = join(dir, 'nats.conf');
-  await writeFile(
-    config,
-    natsServerConfig(trust, {
-      host: '127.0.0.1',
-      port,
-      monitorPort,
-      storeDir: join(dir, 'js'),
-      resolverDir,
-      operatorFile,
-    }),
-  );
+  const config = await ensureBrokerFiles({
+    dir,
+    storeDir: join(dir, 'js'),
+    host: '127.0.0.1',
+    port,
+    monitorPort,
+  });
+  trust = JSON.parse(await readFile(join(dir, BROKER_FILES.trust), 'utf8')) as BrokerTrust;
   server = ServiceProcess.start({
     name: 'nats-server',
     command: findNatsServer(),
