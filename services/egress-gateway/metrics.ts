@@ -1,6 +1,6 @@
 /**
  * The gateway's Prometheus metrics on a Registry of its own: bytes and connections by mode, rules by
- * mode. No per-cluster labels.
+ * mode, permission violations the broker reported by operation. No per-cluster labels.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { EFFECTIVE_KINDS, MODE_KINDS, type EffectiveKind, type ModeKind } from './rules.js';
@@ -26,6 +26,13 @@ export function createGatewayMetrics(sources: {
     labelNames: ['outcome', 'mode'],
     registers: [registry],
   });
+  const permissionViolations = new Counter({
+    name: 'arcfleet_egress_permission_violations_total',
+    help: "Permission violations nats-server reported to cluster-side clients (a publish or subscription outside the cluster's own subjects)",
+    labelNames: ['operation'],
+    registers: [registry],
+  });
+  for (const operation of ['publish', 'subscribe']) permissionViolations.inc({ operation }, 0);
   new Gauge({
     name: 'arcfleet_egress_active_connections',
     help: 'Open agent connections by the mode currently applied',
@@ -49,7 +56,7 @@ export function createGatewayMetrics(sources: {
   for (const mode of EFFECTIVE_KINDS) {
     for (const direction of ['egress', 'ingress'] as const) bytes.inc({ mode, direction }, 0);
   }
-  return { registry, bytes, connections };
+  return { registry, bytes, connections, permissionViolations };
 }
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -12,6 +12,8 @@ import { createServer, connect as dial, type Server, type Socket } from 'node:ne
 import type { Logger } from '../../platform/log.js';
 import type { ConnectionOutcome, Direction, GatewayMetrics } from './metrics.js';
 import type { Effective, EffectiveKind } from './rules.js';
+import { RateLimitedReporter } from '../../platform/tracing.js';
+import { BrokerErrorScanner } from './broker-errors.js';
 import { sniffConnect } from './sniff.js';
 
 export interface ProxyOptions {
@@ -41,6 +43,8 @@ class Conn {
   cluster: string | undefined;
   mode: Effective = { kind: 'open' };
   private sniffBuf: Buffer = Buffer.alloc(0);
+  private agent: string | undefined;
+  private readonly brokerErrors = new BrokerErrorScanner();
   private closed = false;
   private peerGone = false;
   readonly up: Lane;
@@ -73,7 +77,10 @@ class Conn {
     client.on('data', (chunk: Buffer) =>
       this.cluster === undefined ? this.sniff(chunk) : this.send(this.up, chunk),
     );
-    upstream.on('data', (chunk: Buffer) => this.send(this.down, chunk));
+    upstream.on('data', (chunk: Buffer) => {
+      this.scan(chunk);
+      this.send(this.down, chunk);
+    });
     for (const s of [client, upstream]) {
       s.on('error', () => this.sideClosed());
       s.on('close', () => this.sideClosed());
@@ -94,6 +101,7 @@ class Conn {
       return;
     }
     this.cluster = r.cluster;
+    this.agent = r.agent;
     const buffered = this.sniffBuf;
     this.sniffBuf = Buffer.alloc(0);
     this.mode = this.opts.modeOf(r.cluster);
@@ -109,6 +117,17 @@ class Conn {
     this.count('accepted');
     this.proxy.register(this);
     this.send(this.up, buffered);
+  }
+
+  /** Counts the permission violations nats-server reports to this client (broker-errors.ts). */
+  private scan(chunk: Buffer): void {
+    for (const v of this.brokerErrors.feed(chunk)) {
+      this.opts.metrics.permissionViolations.inc({ operation: v.operation });
+      this.proxy.violations.report(
+        'egress.permission_violation',
+        `the broker refused ${this.agent ?? '?'}/${this.cluster ?? '?'} a ${v.operation} on ${v.subject}`,
+      );
+    }
   }
 
   private count(outcome: ConnectionOutcome): void {
@@ -195,10 +214,13 @@ class Conn {
 
 export class EgressProxy {
   private readonly server: Server;
+  /** One log line per cluster, operation and subject a minute; the counter has every one. */
+  readonly violations: RateLimitedReporter;
   private readonly byCluster = new Map<string, Set<Conn>>();
   private readonly all = new Set<Conn>();
 
   constructor(private readonly opts: ProxyOptions) {
+    this.violations = new RateLimitedReporter(opts.logger);
     this.server = createServer({ noDelay: true }, (client) => this.accept(client));
     this.server.on('error', (err) =>
       opts.logger.error({ event: 'egress.server_error', err }, 'listener error'),

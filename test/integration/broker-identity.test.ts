@@ -17,11 +17,14 @@ import { userAuthenticator, type UserCredentials } from '../../platform/broker-k
 import { clusterInboxPrefix, decodeJwt } from '../../platform/broker-trust.js';
 import { connectRefusal } from '../helpers/agent-wire.js';
 import { requestError, subscribeRefused } from '../helpers/nats-probes.js';
+import { ENV } from '../../platform/settings.js';
+import { metricValue } from '../helpers/arm.js';
 import { TestFleet } from '../helpers/fleet.js';
 import { waitFor } from '../helpers/wait.js';
 
 let fleet: TestFleet;
 const open: NatsConnection[] = [];
+const VIOLATIONS = 'arcfleet_egress_permission_violations_total';
 /** The credentials of the cluster DELETE revoked. */
 let revoked: UserCredentials | undefined;
 
@@ -31,8 +34,9 @@ const clusterCreds = (name: string): Promise<UserCredentials> => fleet.clusterCr
 /** Connects as cluster `name`, with the credentials its agents use, as any process holding them could. */
 async function connectAsCluster(name: string, opts: { reconnect?: boolean } = {}): Promise<NatsConnection> {
   const creds = await clusterCreds(name);
+  // Through the egress gateway, the cluster's only way out (which counts what the broker refuses).
   const nc = await connect({
-    servers: fleet.nats.url,
+    servers: fleet.env[ENV.egressUrl] ?? '',
     name: `hostile/${name}`,
     authenticator: userAuthenticator(() => creds),
     inboxPrefix: clusterInboxPrefix(clusterKey(fleet.ref(name))),
@@ -45,6 +49,7 @@ async function connectAsCluster(name: string, opts: { reconnect?: boolean } = {}
 beforeAll(async () => {
   fleet = await TestFleet.start({
     clusters: 3,
+    gateway: true,
     timeScale: 120,
     env: {
       ARCFLEET_CERT_VALIDITY: '20m',
@@ -94,6 +99,11 @@ describe("a cluster's credentials", () => {
   it('reach only its own subjects: not another cluster, not everything, not JetStream or KV', async () => {
     const [a, b] = [nameAt(0), nameAt(1)];
     const bKey = clusterKey(fleet.ref(b));
+    const violations = async (operation: string): Promise<number> =>
+      metricValue(await (await fetch(`${fleet.gatewayApiUrl ?? ''}/metrics`)).text(), VIOLATIONS, {
+        operation,
+      });
+    const [publishBefore, subscribeBefore] = [await violations('publish'), await violations('subscribe')];
     const nc = await connectAsCluster(a);
     expect(await subscribeRefused(nc, '>')).toBe(true);
     expect(await subscribeRefused(nc, `arcctl.v1.${bKey}`)).toBe(true);
@@ -107,6 +117,9 @@ describe("a cluster's credentials", () => {
     expect(await requestError(nc, '$KV.arcfleet-clusters-authority.identity-authority')).toBe(
       'PERMISSIONS_VIOLATION',
     );
+    // Each attempt is counted where an operator sees it (and the real agents caused none meanwhile).
+    expect(await violations('subscribe')).toBe(subscribeBefore + 4);
+    expect(await violations('publish')).toBe(publishBefore + 3);
   });
 
   it('are renewed with the certificate: the agents switch before the old JWT expires, no gap', async () => {
