@@ -43,7 +43,7 @@ function parse(): Args {
       clusters: { type: 'string' },
       'time-scale': { type: 'string', default: '60' },
       heartbeats: { type: 'string', default: '300000' },
-      'raw-messages': { type: 'string', default: '200000' },
+      'raw-messages': { type: 'string', default: '1000000' },
       timeout: { type: 'string', default: '900' },
       'heartbeat-interval': { type: 'string', default: '60s' },
       'steady-seconds': { type: 'string', default: '10' },
@@ -62,7 +62,7 @@ function parse(): Args {
   if (values.help) {
     process.stdout.write(
       'usage: npm run bench -- [--clusters N (200)] [--time-scale X (60)] [--heartbeats M (300000)]\n' +
-        '                        [--raw-messages R (200000)] [--heartbeat-interval SIM (60s)]\n' +
+        '                        [--raw-messages R (1000000)] [--heartbeat-interval SIM (60s)]\n' +
         '                        [--steady-seconds S (10)] [--timeout SECONDS (900)] [--data-dir DIR]\n' +
         '                        [--heartbeat-clusters C (10): cluster users publishing the hub-rate heartbeats]\n' +
         '                        [--cpu-prof SERVICE ...] (V8 CPU profiles in DIR/profiles; keep --data-dir)\n' +

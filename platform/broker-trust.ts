@@ -69,6 +69,19 @@ export function bootstrapPermissions(key: string) {
   };
 }
 
+/** Heartbeats of every cluster: `arc.v1.<sub>.<rg>.<cluster>.resource-sync-agent.heartbeat`. */
+export const HEARTBEAT_SUBJECT = 'arc.v1.*.*.*.resource-sync-agent.heartbeat';
+
+/** The agent → hub subjects that are requests (or cluster-connect frames): everything but heartbeats. */
+export const SERVICE_AGENT_SUBJECTS: readonly string[] = [
+  'arc.v1.*.*.*.clusteridentityoperator.>',
+  'arc.v1.*.*.*.resource-sync-agent.metadata',
+  'arc.v1.*.*.*.metrics-agent.>',
+  'arc.v1.*.*.*.config-agent.>',
+  'arc.v1.*.*.*.extension-manager.>',
+  'arc.v1.*.*.*.clusterconnect-agent.>',
+];
+
 const UNLIMITED = {
   subs: -1,
   data: -1,
@@ -109,12 +122,23 @@ export function encodeClustersAccount(
       // A user minted without permissions can do nothing.
       default_permissions: { pub: { deny: ['>'] }, sub: { deny: ['>'] } },
       imports: [
-        // No `share`: it would add a Nats-Request-Info header (the caller's account, user, JWT claims)
-        // to every message; the subject already names the caller (a user publishes only its own).
-        { name: 'arc', subject: 'arc.v1.>', account: trust.hub.publicKey, type: 'service' },
+        // Every agent → hub subject but the heartbeat, as services (replies flow back). No `share`: it
+        // would add the caller's claims in a header to every message; the subject already names the
+        // caller (a user publishes only its own).
+        ...SERVICE_AGENT_SUBJECTS.map((subject) => ({
+          name: `arc ${subject}`,
+          subject,
+          account: trust.hub.publicKey,
+          type: 'service' as const,
+        })),
         { name: 'arcctl', subject: 'arcctl.v1.>', account: trust.hub.publicKey, type: 'stream' },
       ],
-      exports: [{ name: 'arcconnect', subject: 'arcconnect.v1.>', type: 'service', response_type: 'Stream' }],
+      exports: [
+        { name: 'arcconnect', subject: 'arcconnect.v1.>', type: 'service', response_type: 'Stream' },
+        // Heartbeats (most of the traffic, never answered) reach the hub as a stream: no service-import
+        // bookkeeping or header per message.
+        { name: 'heartbeats', subject: HEARTBEAT_SUBJECT, type: 'stream' },
+      ],
       revocations: { ...revocations },
     },
     { signer: seedBytes(trust.operatorSigningKey) },
@@ -154,6 +178,7 @@ export async function createBrokerTrust(): Promise<BrokerTrust> {
       ],
       imports: [
         { name: 'arcconnect', subject: 'arcconnect.v1.>', account: clusters.getPublicKey(), type: 'service' },
+        { name: 'heartbeats', subject: HEARTBEAT_SUBJECT, account: clusters.getPublicKey(), type: 'stream' },
       ],
     },
     signer,

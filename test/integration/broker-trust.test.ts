@@ -127,11 +127,21 @@ describe('the broker trust chain on nats-server', () => {
     seen.length = 0;
     const a = await cluster(A);
     const b = await cluster(B);
-    const reply = await a.nc.request(`arc.v1.${A}.resource-sync-agent.heartbeat`, new Uint8Array(), {
+    // A request crosses as a service (answered); a heartbeat as a stream (never answered).
+    const reply = await a.nc.request(`arc.v1.${A}.resource-sync-agent.metadata`, new Uint8Array(), {
       timeout: 2000,
     });
     expect(new TextDecoder().decode(reply.data)).toBe('ok');
-    expect(seen).toEqual([`arc.v1.${A}.resource-sync-agent.heartbeat`]);
+    a.nc.publish(`arc.v1.${A}.resource-sync-agent.heartbeat`, new Uint8Array());
+    await waitFor(() => seen.length, {
+      timeoutMs: 2000,
+      until: (n) => n === 2,
+      message: 'the heartbeat at the hub',
+    });
+    expect(seen).toEqual([
+      `arc.v1.${A}.resource-sync-agent.metadata`,
+      `arc.v1.${A}.resource-sync-agent.heartbeat`,
+    ]);
 
     const got = { a: 0, b: 0 };
     a.nc.subscribe(`arcctl.v1.${A}`, { callback: () => got.a++ });

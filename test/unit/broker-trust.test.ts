@@ -1,7 +1,10 @@
 // The broker trust chain's JWTs, as the broker will read them (the real server's verdict on them is
 // test/integration/broker-trust.test.ts).
 import { describe, expect, it } from 'vitest';
+import { subjects, type AgentName, type MessageKind } from '../../contract/index.js';
 import {
+  HEARTBEAT_SUBJECT,
+  SERVICE_AGENT_SUBJECTS,
   bootstrapUserJwt,
   clusterUserJwt,
   createBrokerTrust,
@@ -11,6 +14,17 @@ import {
   natsServerConfig,
   resolverFiles,
 } from '../../platform/broker-trust.js';
+
+/** NATS subject matching: `*` one token, `>` the rest. */
+function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const t = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return t.length > i;
+    if (i >= t.length || (p[i] !== '*' && p[i] !== t[i])) return false;
+  }
+  return p.length === t.length;
+}
 
 interface UserClaims {
   issuer_account: string;
@@ -49,12 +63,45 @@ describe('broker trust', () => {
     const claims = decodeJwt<{
       revocations: Record<string, number>;
       signing_keys: string[];
-      imports: { subject: string }[];
+      imports: { subject: string; type: string }[];
+      exports: { subject: string; type: string }[];
     }>(await encodeClustersAccount(trust, { [revoked]: 1_900_000_000 }));
     expect(claims.iss).toBe(trust.operatorSigningKey.publicKey);
     expect(claims.nats.revocations).toEqual({ [revoked]: 1_900_000_000 });
     expect(claims.nats.signing_keys).toEqual([trust.clusters.signingKey.publicKey]);
-    expect(claims.nats.imports?.map((i) => i.subject)).toEqual(['arc.v1.>', 'arcctl.v1.>']);
+    // Every agent → hub subject but heartbeats as services; heartbeats go out as a stream.
+    expect(claims.nats.imports?.map((i) => `${i.type} ${i.subject}`)).toEqual([
+      ...SERVICE_AGENT_SUBJECTS.map((subject) => `service ${subject}`),
+      'stream arcctl.v1.>',
+    ]);
+    expect(claims.nats.exports?.map((e) => `${e.type} ${e.subject}`)).toEqual([
+      'service arcconnect.v1.>',
+      `stream ${HEARTBEAT_SUBJECT}`,
+    ]);
+    // Together they carry every message an agent sends to the hub, each by exactly one route (two
+    // would deliver it twice).
+    const ref = { subscriptionId: 's', resourceGroup: 'rg', name: 'c' };
+    const sent: [AgentName, MessageKind][] = [
+      ['clusteridentityoperator', 'register'],
+      ['clusteridentityoperator', 'renew'],
+      ['resource-sync-agent', 'metadata'],
+      ['resource-sync-agent', 'heartbeat'],
+      ['metrics-agent', 'agent-health'],
+      ['config-agent', 'config-pull'],
+      ['config-agent', 'config-status'],
+      ['extension-manager', 'config-pull'],
+      ['extension-manager', 'config-status'],
+    ];
+    const routes = [...SERVICE_AGENT_SUBJECTS, HEARTBEAT_SUBJECT];
+    for (const [agent, kind] of sent) {
+      const subject = subjects.agentToHub(ref, agent, kind);
+      expect(
+        routes.filter((r) => subjectMatches(r, subject)),
+        subject,
+      ).toHaveLength(1);
+    }
+    const connectFrame = `arc.v1.s.rg.c.clusterconnect-agent.s.1234`;
+    expect(routes.filter((r) => subjectMatches(r, connectFrame))).toHaveLength(1);
   });
 
   it('writes an operator-mode server config and one resolver file per account', async () => {
