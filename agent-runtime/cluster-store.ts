@@ -119,9 +119,22 @@ export class ClusterStore {
    */
   async writeBrokerCredentials(name: string, userJwt: string, privateKeyPem: string): Promise<void> {
     const creds = formatUserCreds(userJwt, userSeedFromPrivateKeyPem(privateKeyPem));
-    await writeFileAtomically(this.secretPath(name, SECRET_BROKER_CREDENTIALS), creds, {
-      mode: SECRET_FILE_MODE,
-    });
+    await writeFileAtomically(this.brokerCredentialsPath(name), creds, { mode: SECRET_FILE_MODE });
+  }
+
+  /** Where the cluster's `.creds` file is (for `nats --creds`). */
+  brokerCredentialsPath(name: string): string {
+    return this.secretPath(name, SECRET_BROKER_CREDENTIALS);
+  }
+
+  /** The cluster's `.creds` file, or undefined before it onboarded. */
+  async readBrokerCredentials(name: string): Promise<string | undefined> {
+    try {
+      return await readFile(this.brokerCredentialsPath(name), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
   }
 
   async writeIdentity(name: string, secret: IdentitySecret): Promise<void> {

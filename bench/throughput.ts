@@ -4,11 +4,9 @@
  * its own cluster's NATS user so it crosses the account boundary as an agent's does, counted by the
  * hub's own `arcfleet_hub_heartbeats_total`).
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { randomBytes } from 'node:crypto';
-import { SECRET_BROKER_CREDENTIALS, type ClusterStore } from '../agent-runtime/cluster-store.js';
+import type { ClusterStore } from '../agent-runtime/cluster-store.js';
 import {
   type ClusterState,
   clusterKey,
@@ -65,10 +63,7 @@ export async function prepareHeartbeats(
   const out: Prepared[] = [];
   for (const c of clusters) {
     if (out.length >= limit) break;
-    const creds = await readFile(
-      join(store.dir(c.name), 'secrets', `${SECRET_BROKER_CREDENTIALS}.creds`),
-      'utf8',
-    ).catch(() => undefined);
+    const creds = await store.readBrokerCredentials(c.name);
     if (!creds) continue;
     const subject = subjects.agentToHub(c, 'resource-sync-agent', 'heartbeat');
     const payload = encodeMessage({

@@ -23,7 +23,6 @@ export {
   agentErrorSchema,
   agentHealthSchema,
   agentMessageSchema,
-  agentMessageSchemaByKind,
   decodeAgentMessage,
   isWellFormedHeartbeat,
   ISO_TIME_PATTERN,

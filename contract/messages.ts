@@ -133,15 +133,9 @@ export type AgentMessage = z.infer<typeof agentMessageSchema>;
  * The schema of each kind, for a receiver that already knows the kind from the subject: one object
  * schema to run instead of the union (the hub's hot path; a body of another type fails it).
  */
-export const agentMessageSchemaByKind = {
-  register: registerRequestSchema,
-  renew: renewRequestSchema,
-  heartbeat: heartbeatSchema,
-  metadata: metadataReportSchema,
-  'agent-health': agentHealthSchema,
-  'config-pull': configPullSchema,
-  'config-status': configStatusSchema,
-} as const satisfies Record<MessageKind, z.ZodType<AgentMessage>>;
+const agentMessageSchemaByKind = Object.fromEntries(
+  agentMessageSchema.options.map((schema) => [schema.shape.type.value, schema]),
+) as unknown as Readonly<Record<MessageKind, z.ZodType<AgentMessage>>>;
 
 // hub → agent replies and control
 export const identityReplySchema = z.strictObject({
@@ -298,5 +292,5 @@ export function decodeAgentMessage(
 ): AgentMessage {
   const raw = parsePayload(data, subject, maxBytes);
   if (kind === 'heartbeat' && isWellFormedHeartbeat(raw)) return raw;
-  return validate(agentMessageSchemaByKind[kind] as z.ZodType<AgentMessage>, raw, subject);
+  return validate(agentMessageSchemaByKind[kind], raw, subject);
 }

@@ -224,28 +224,30 @@ export interface UserOptions {
 
 const expiry = (o: UserOptions) => (o.expiresAtSec === undefined ? {} : { exp: Math.floor(o.expiresAtSec) });
 
+/** One user JWT of `account`, signed by `signer`, with `permissions` and an optional expiry. */
+function userJwt(
+  name: string,
+  userPublicKey: string,
+  accountPublicKey: string,
+  permissions: object,
+  signer: ReturnType<typeof fastKeyPair>,
+  opts: UserOptions = {},
+): Promise<string> {
+  return jwt.encodeUser(name, publicKeyOnly(userPublicKey), publicKeyOnly(accountPublicKey), permissions, {
+    signer,
+    ...expiry(opts),
+  });
+}
+
 /** The hub's own user: everything in the HUB account (JetStream, KV, the exported subjects). */
 export function hubUserJwt(trust: BrokerTrust, userPublicKey: string): Promise<string> {
-  return jwt.encodeUser(
-    'hub',
-    userPublicKey,
-    trust.hub.publicKey,
-    {},
-    { signer: seedBytes(trust.hub.signingKey) },
-  );
+  return userJwt('hub', userPublicKey, trust.hub.publicKey, {}, fastKeyPair(trust.hub.signingKey.seed));
 }
 
 /** A system-account user (account updates, server events): root-equivalent, the hub's alone. */
 export function systemUserJwt(trust: BrokerTrust, userPublicKey: string): Promise<string> {
-  return jwt.encodeUser(
-    'sys',
-    userPublicKey,
-    trust.system.publicKey,
-    {},
-    {
-      signer: seedBytes(trust.system.signingKey),
-    },
-  );
+  const signer = fastKeyPair(trust.system.signingKey.seed);
+  return userJwt('sys', userPublicKey, trust.system.publicKey, {}, signer);
 }
 
 /** Who signs cluster users: the CLUSTERS signing key (the hub keeps one signer, node:crypto backed). */
@@ -272,12 +274,13 @@ export function clusterUserJwt(
   opts: UserOptions = {},
 ): Promise<string> {
   const s = signerOf(trust);
-  return jwt.encodeUser(
+  return userJwt(
     `cluster:${key}`,
-    publicKeyOnly(userPublicKey),
-    publicKeyOnly(s.accountPublicKey),
+    userPublicKey,
+    s.accountPublicKey,
     clusterPermissions(key),
-    { signer: s.signer, ...expiry(opts) },
+    s.signer,
+    opts,
   );
 }
 
@@ -289,13 +292,8 @@ export function bootstrapUserJwt(
   opts: UserOptions = {},
 ): Promise<string> {
   const s = signerOf(trust);
-  return jwt.encodeUser(
-    `bootstrap:${key}`,
-    publicKeyOnly(userPublicKey),
-    publicKeyOnly(s.accountPublicKey),
-    bootstrapPermissions(key),
-    { signer: s.signer, ...expiry(opts) },
-  );
+  const permissions = bootstrapPermissions(key);
+  return userJwt(`bootstrap:${key}`, userPublicKey, s.accountPublicKey, permissions, s.signer, opts);
 }
 
 /** The claims of any of these JWTs (no signature check: the broker checks). */

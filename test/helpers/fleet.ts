@@ -6,7 +6,7 @@
  * gateway on their path. On top: ARM calls, waits for connectivity statuses, and diagnostics.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HubClient, PutResult } from '../../fleet/clients/hub-client.js';
@@ -22,7 +22,7 @@ import {
 import type { SimClock } from '../../platform/clock.js';
 import { ENV } from '../../platform/settings.js';
 import { connect, type NatsConnection } from 'nats';
-import { SECRET_BROKER_CREDENTIALS, type ClusterStore } from '../../agent-runtime/cluster-store.js';
+import type { ClusterStore } from '../../agent-runtime/cluster-store.js';
 import { parseCreds, userAuthenticator, type UserCredentials } from '../../platform/broker-keys.js';
 import { ArmClient, metricValue } from './arm.js';
 import { connectCluster } from '../../fleet/onboard.js';
@@ -266,12 +266,14 @@ export class TestFleet {
    */
   /** Where a cluster's NATS user is kept (its clusteridentityoperator writes it, 0600). */
   clusterCredentialsPath(name: string): string {
-    return join(this.store.dir(name), 'secrets', `${SECRET_BROKER_CREDENTIALS}.creds`);
+    return this.store.brokerCredentialsPath(name);
   }
 
   /** A cluster's NATS user, as its agents present it. */
   async clusterCredentials(name: string): Promise<UserCredentials> {
-    return parseCreds(await readFile(this.clusterCredentialsPath(name), 'utf8'));
+    const creds = await this.store.readBrokerCredentials(name);
+    if (creds === undefined) throw new Error(`${name} has no broker credentials in the cluster store`);
+    return parseCreds(creds);
   }
 
   /** The cloud side's NATS user (the hub's): the broker refuses anonymous clients. */

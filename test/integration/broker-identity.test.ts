@@ -28,12 +28,9 @@ const VIOLATIONS = 'arcfleet_egress_permission_violations_total';
 /** The credentials of the cluster DELETE revoked. */
 let revoked: UserCredentials | undefined;
 
-const credsPath = (name: string): string => fleet.clusterCredentialsPath(name);
-const clusterCreds = (name: string): Promise<UserCredentials> => fleet.clusterCredentials(name);
-
 /** Connects as cluster `name`, with the credentials its agents use, as any process holding them could. */
 async function connectAsCluster(name: string, opts: { reconnect?: boolean } = {}): Promise<NatsConnection> {
-  const creds = await clusterCreds(name);
+  const creds = await fleet.clusterCredentials(name);
   // Through the egress gateway, the cluster's only way out (which counts what the broker refuses).
   const nc = await connect({
     servers: fleet.env[ENV.egressUrl] ?? '',
@@ -91,7 +88,8 @@ describe('the fleet broker', () => {
       BROKER_FILES.systemCreds,
     ])
       expect((await stat(join(broker, f))).mode & 0o777, f).toBe(0o600);
-    for (const c of fleet.clusters) expect((await stat(credsPath(c.name))).mode & 0o777).toBe(0o600);
+    for (const c of fleet.clusters)
+      expect((await stat(fleet.clusterCredentialsPath(c.name))).mode & 0o777).toBe(0o600);
   });
 });
 
@@ -124,11 +122,11 @@ describe("a cluster's credentials", () => {
 
   it('are renewed with the certificate: the agents switch before the old JWT expires, no gap', async () => {
     const name = nameAt(2);
-    const first = await clusterCreds(name);
+    const first = await fleet.clusterCredentials(name);
     const firstExp = decodeJwt(first.jwt).exp ?? 0;
     expect(firstExp * 1000).toBeGreaterThan(Date.now());
     // Only the JWT is compared (and shown on failure): the seed is a secret.
-    const renewedJwt = await waitFor(async () => (await clusterCreds(name)).jwt, {
+    const renewedJwt = await waitFor(async () => (await fleet.clusterCredentials(name)).jwt, {
       timeoutMs: 20_000,
       intervalMs: 200,
       until: (jwt) => jwt !== first.jwt,
@@ -156,7 +154,7 @@ describe("a cluster's credentials", () => {
 
   it('are revoked by DELETE: live connections drop within a second, reconnects are refused', async () => {
     const [gone, kept] = [nameAt(1), nameAt(0)];
-    const creds = await clusterCreds(gone);
+    const creds = await fleet.clusterCredentials(gone);
     // Its agents delete their copy on `disconnect`; the next test presents it again.
     revoked = creds;
     const nc = await connectAsCluster(gone);
