@@ -9,16 +9,26 @@
  */
 import { join } from 'node:path';
 import type { AgentName } from '../contract/index.js';
-import { BROKER_FILES } from '../platform/broker-files.js';
+import { BROKER_FILES, brokerNodeFiles } from '../platform/broker-files.js';
 import { ENV } from '../platform/settings.js';
 import { findNatsServer } from './nats-server.js';
 import { findPrometheus, prometheusConfigFile, prometheusDir } from './prometheus.js';
 
+/** One node of the broker: client, monitoring and route ports (loopback). */
+export interface NatsNodeAddress {
+  readonly port: number;
+  readonly monitorPort: number;
+  readonly routePort: number;
+}
+
 /** Every port and URL of one fleet, chosen before anything starts (free ports unless given). */
 export interface FleetAddresses {
   readonly dataDir: string;
+  /** Node 0's client port (every node serves every client). */
   readonly natsPort: number;
   readonly natsMonitorPort: number;
+  /** Every node of the broker; more than one make a NATS cluster. */
+  readonly natsNodes: readonly NatsNodeAddress[];
   readonly hubPort: number;
   readonly egressPort: number;
   readonly egressApiPort: number;
@@ -33,9 +43,17 @@ export const brokerDir = (dataDir: string): string => join(dataDir, 'broker');
 
 export const loopback = (port: number): string => `http://127.0.0.1:${port}`;
 
+function natsNode(a: FleetAddresses, i: number): NatsNodeAddress {
+  const node = a.natsNodes[i];
+  if (!node) throw new Error(`no broker node ${i}`);
+  return node;
+}
+
 /** Every process a fleet can run. */
 export type ServiceName =
   'nats-server' | 'hub' | 'egress-gateway' | 'kube-apiserver' | AgentName | 'prometheus';
+/** A process of the fleet: its row's name, or `<row>-<i>` when the row runs several instances. */
+export type ProcessName = ServiceName | `${ServiceName}-${number}`;
 /** The processes this repository builds (`dist/services/<name>/main.js`). */
 export type NodeServiceName = Exclude<ServiceName, 'nats-server' | 'prometheus'>;
 
@@ -51,17 +69,40 @@ export interface Component {
   readonly required?: boolean;
   /** An agent of every emulated cluster (one process hosts all clusters). */
   readonly agent?: boolean;
+  /** How many processes the row runs (default 1); each function below gets the instance's index. */
+  readonly instances?: (a: FleetAddresses) => number;
   /** Binary arguments (binaries only). */
-  readonly args?: (a: FleetAddresses) => readonly string[];
+  readonly args?: (a: FleetAddresses, i: number) => readonly string[];
   /** Environment of this row beyond the fleet-wide settings. */
-  readonly env?: (a: FleetAddresses) => Readonly<Record<string, string>>;
+  readonly env?: (a: FleetAddresses, i: number) => Readonly<Record<string, string>>;
   /** Answers 200 once the process is ready; none: started is ready. */
-  readonly readyUrl?: (a: FleetAddresses) => string;
+  readonly readyUrl?: (a: FleetAddresses, i: number) => string;
   /** host:port Prometheus scrapes for its /metrics. */
-  readonly scrape?: (a: FleetAddresses) => string;
+  readonly scrape?: (a: FleetAddresses, i: number) => string;
   /** The launcher's line once it is ready ("ready on nats://…"). */
-  readonly announce?: (a: FleetAddresses) => string;
+  readonly announce?: (a: FleetAddresses, i: number) => string;
 }
+
+/** One process of a row. */
+export interface ProcessInstance {
+  readonly name: ProcessName;
+  readonly row: Component;
+  readonly index: number;
+}
+
+/** The processes a row runs: the row's name alone, or `<row>-0` … `<row>-<n-1>`. */
+export function rowInstances(row: Component, a: FleetAddresses): ProcessInstance[] {
+  const n = row.instances?.(a) ?? 1;
+  return Array.from({ length: n }, (_, index) => ({
+    name: n === 1 ? row.name : (`${row.name}-${index}` as ProcessName),
+    row,
+    index,
+  }));
+}
+
+/** Every node's client URL, comma-separated (ARCFLEET_NATS_URL: clients fail over between them). */
+export const natsUrls = (a: FleetAddresses): string =>
+  a.natsNodes.map((n) => `nats://127.0.0.1:${n.port}`).join(',');
 
 const agentRow = (name: AgentName, role: string): Component => ({
   name,
@@ -80,10 +121,13 @@ export const COMPONENTS: readonly Component[] = [
     role: 'the broker (JetStream); agents reach it only outbound',
     run: { kind: 'binary', find: () => findNatsServer() },
     required: true,
+    // One per broker node: several make a NATS cluster (`--brokers`).
+    instances: (a) => a.natsNodes.length,
     // Operator mode (docs/broker-identity.md): the launcher writes nats.conf and the trust chain first.
-    args: (a) => ['-c', join(brokerDir(a.dataDir), BROKER_FILES.config)],
-    readyUrl: (a) => `${loopback(a.natsMonitorPort)}/healthz`,
-    announce: (a) => `ready on nats://127.0.0.1:${a.natsPort} (monitor ${loopback(a.natsMonitorPort)})`,
+    args: (a, i) => ['-c', join(brokerDir(a.dataDir), brokerNodeFiles(i, a.natsNodes.length).config)],
+    readyUrl: (a, i) => `${loopback(natsNode(a, i).monitorPort)}/healthz`,
+    announce: (a, i) =>
+      `ready on nats://127.0.0.1:${natsNode(a, i).port} (monitor ${loopback(natsNode(a, i).monitorPort)})`,
   },
   {
     name: 'hub',

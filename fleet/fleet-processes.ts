@@ -1,12 +1,22 @@
 /**
- * The running processes of one fleet, one `ServiceProcess` per component row: start a row (spawn,
- * wait for its readiness URL, announce it), start it again in place (same ports, same data), stop
- * them all in reverse table order, report a crash, and keep `<dataDir>/fleet.json` current.
+ * The running processes of one fleet, one `ServiceProcess` per instance of a component row (most rows
+ * run one; the broker one per node): start a row (spawn its instances together, wait for each one's
+ * readiness URL, announce it), start one again in place (same ports, same data), stop them all in
+ * reverse table order, report a crash, and keep `<dataDir>/fleet.json` current.
  */
 import { join } from 'node:path';
 import { ArcError, ERROR_CODES } from '../contract/index.js';
 import { waitFor } from '../platform/wait.js';
-import { COMPONENTS, component, loopback, type ServiceName } from './components.js';
+import {
+  COMPONENTS,
+  component,
+  loopback,
+  natsUrls,
+  rowInstances,
+  type ProcessInstance,
+  type ProcessName,
+  type ServiceName,
+} from './components.js';
 import { readFleetFile, writeFleetFile, type FleetFile } from './fleet-file.js';
 import type { StartFleetOptions } from './options.js';
 import type { FleetPlan } from './plan.js';
@@ -15,7 +25,8 @@ import { DEFAULT_RESTART_POLICY } from './supervisor.js';
 import { Supervisor } from './supervision.js';
 
 export class FleetProcesses {
-  readonly processes = new Map<ServiceName, ServiceProcess>();
+  readonly processes = new Map<ProcessName, ServiceProcess>();
+  private readonly instances = new Map<ProcessName, ProcessInstance>();
   readonly supervisor: Supervisor;
   private stopped = false;
   private readonly startedAt = new Date().toISOString();
@@ -34,47 +45,60 @@ export class FleetProcesses {
     });
   }
 
-  /** Spawns a row's process, waits until it is ready and announces it. */
+  /**
+   * Spawns a row's processes, waits until each is ready and announces it. Together: the nodes of a
+   * NATS cluster are healthy only once they see each other.
+   */
   async start(name: ServiceName): Promise<void> {
     this.checkAborted();
-    const row = component(name);
+    const instances = rowInstances(component(name), this.plan.addresses);
+    await Promise.all(instances.map((i) => this.startInstance(i)));
+  }
+
+  private async startInstance(instance: ProcessInstance): Promise<void> {
+    const { row, index, name } = instance;
     const a = this.plan.addresses;
     const proc = ServiceProcess.start({
       name,
       command: row.run.kind === 'node' ? process.execPath : row.run.find(),
       args:
         row.run.kind === 'node'
-          ? [...(this.opts.nodeArgs?.[name] ?? []), join(this.plan.distDir, 'services', name, 'main.js')]
-          : (row.args?.(a) ?? []),
-      env: { ...(row.run.kind === 'node' ? this.plan.serviceEnv : process.env), ...row.env?.(a) },
+          ? [
+              ...(this.opts.nodeArgs?.[row.name] ?? []),
+              join(this.plan.distDir, 'services', row.name, 'main.js'),
+            ]
+          : (row.args?.(a, index) ?? []),
+      env: { ...(row.run.kind === 'node' ? this.plan.serviceEnv : process.env), ...row.env?.(a, index) },
       logDir: this.plan.logDir,
       detached: this.plan.detached,
       ...(this.opts.captureLogs ? { capture: true } : {}),
     });
     this.processes.set(name, proc);
+    this.instances.set(name, instance);
     this.supervisor.watch(name, proc);
-    await this.waitReady(name, proc, () => this.interrupted() ?? this.failureError());
-    if (row.announce) this.log(`${name} ${row.announce(a)}`);
+    await this.waitReady(instance, proc, () => this.interrupted() ?? this.failureError());
+    if (row.announce) this.log(`${name} ${row.announce(a, index)}`);
   }
 
-  /** Starts a row again in place; resolves once it is ready. */
-  async respawn(name: ServiceName): Promise<void> {
+  /** Starts a process again in place; resolves once it is ready. */
+  async respawn(name: ProcessName): Promise<void> {
     const proc = this.processes.get(name);
-    if (!proc) return this.start(name);
+    const instance = this.instances.get(name);
+    if (!proc || !instance) return this.start(name as ServiceName);
     if (proc.running) await proc.stop();
     proc.spawn();
     this.supervisor.watch(name, proc);
-    await this.waitReady(name, proc, () =>
+    await this.waitReady(instance, proc, () =>
       proc.exited ? new ArcError(ERROR_CODES.InternalServerError, proc.describeExit()) : undefined,
     );
   }
 
   private async waitReady(
-    name: ServiceName,
+    { row, index, name }: ProcessInstance,
     proc: ServiceProcess,
     abort: () => Error | undefined,
   ): Promise<void> {
-    const url = component(name).readyUrl?.(this.plan.addresses);
+    const url = row.readyUrl?.(this.plan.addresses, index);
     if (url === undefined) return;
     const timeoutMs = this.opts.startTimeoutMs ?? 30_000;
     await waitFor(
@@ -140,7 +164,7 @@ export class FleetProcesses {
       subscriptionId: p.subscriptionId,
       resourceGroup: p.resourceGroup,
       hubUrl: loopback(p.addresses.hubPort),
-      natsUrl: `nats://127.0.0.1:${p.addresses.natsPort}`,
+      natsUrl: natsUrls(p.addresses),
       natsMonitorUrl: loopback(p.addresses.natsMonitorPort),
       egressApiUrl: loopback(p.addresses.egressApiPort),
       kubeApiserverUrl: loopback(p.addresses.kubeApiserverPort),
@@ -165,13 +189,20 @@ export class FleetProcesses {
     if (this.stopped) return;
     this.stopped = true;
     this.supervisor.stop();
-    const order = COMPONENTS.map((c) => c.name)
-      .filter((n) => this.processes.has(n))
-      .reverse();
-    // The agents together (they only hold client connections), then each server in turn.
-    const agents = order.filter((n) => component(n).agent === true);
-    await Promise.all(agents.map((n) => this.processes.get(n)?.stop(graceMs)));
-    for (const n of order) if (!agents.includes(n)) await this.processes.get(n)?.stop(graceMs);
+    const rank = (n: ProcessName): number =>
+      COMPONENTS.indexOf(this.instances.get(n)?.row ?? component(n as ServiceName));
+    const order = [...this.processes.keys()].sort((x, y) => rank(y) - rank(x));
+    // The agents together (they only hold client connections), then each server in turn; the nodes
+    // of a NATS cluster together (a node alone cannot finish its JetStream shutdown).
+    const isAgent = (n: ProcessName): boolean => this.instances.get(n)?.row.agent === true;
+    await Promise.all(order.filter(isAgent).map((n) => this.processes.get(n)?.stop(graceMs)));
+    const servers = order.filter((n) => !isAgent(n));
+    for (const row of [...new Set(servers.map((n) => this.instances.get(n)?.row))])
+      await Promise.all(
+        servers
+          .filter((n) => this.instances.get(n)?.row === row)
+          .map((n) => this.processes.get(n)?.stop(graceMs)),
+      );
     for (const p of this.processes.values()) p.close();
     const file = await readFleetFile(this.plan.dataDir);
     if (file && file.launcherPid === process.pid) await writeFleetFile({ ...file, pids: {} });

@@ -4,7 +4,7 @@ import type { ClusterStore } from '../agent-runtime/cluster-store.js';
 import type { UserCredentials } from '../platform/broker-keys.js';
 import { readHubCreds } from '../platform/broker-files.js';
 import type { SimClock } from '../platform/clock.js';
-import { brokerDir, loopback, type ServiceName } from './components.js';
+import { brokerDir, loopback, natsUrls, type ProcessName, type ServiceName } from './components.js';
 import type { HubClient, PutResult } from './clients/hub-client.js';
 import type { FleetProcesses } from './fleet-processes.js';
 import { connectCluster } from './onboard.js';
@@ -25,8 +25,12 @@ export interface FleetHandle {
   readonly dataDir: string;
   readonly hubUrl: string;
   readonly hubPort: number;
+  /** Every broker node's URL, comma-separated (platform/nats.ts connects to any of them). */
   readonly natsUrl: string;
+  /** Node 0's monitoring endpoint. */
   readonly natsMonitorUrl: string;
+  /** Every broker node's monitoring endpoint (`/varz`, `/connz`, `/jsz`). */
+  readonly natsMonitorUrls: readonly string[];
   /**
    * The cloud side's NATS user (the hub's, from `<dataDir>/broker/hub.creds`), for tools that must read
    * the hub's KV or stand in for it (tests, the bench). The broker refuses anonymous clients.
@@ -54,13 +58,13 @@ export interface FleetHandle {
   readonly serviceEnv: Readonly<NodeJS.ProcessEnv>;
   pids(): Record<string, number>;
   /** The process of a component (its logs, its restarts), or undefined when the fleet does not run it. */
-  process(name: ServiceName): ServiceProcess | undefined;
+  process(name: ProcessName): ServiceProcess | undefined;
   /** A process that exited without being asked to, described; undefined while all run. */
   failure(): string | undefined;
   /** Sends a signal to one service (e.g. SIGKILL the hub) as an intentional stop: it is not restarted. */
-  kill(name: ServiceName, signal?: NodeJS.Signals): void;
+  kill(name: ProcessName, signal?: NodeJS.Signals): void;
   /** Sends a signal to one service as a crash would (default SIGKILL): the supervisor restarts it. */
-  crash(name: ServiceName, signal?: NodeJS.Signals): void;
+  crash(name: ProcessName, signal?: NodeJS.Signals): void;
   /** Per service: pid, restarts and last unasked exit. */
   supervision(): ServiceSupervision[];
   /**
@@ -69,7 +73,7 @@ export interface FleetHandle {
    */
   unsupervise(): void;
   /** Stops (SIGTERM→SIGKILL) if still running, then starts the service again; waits until it is ready. */
-  restart(name: ServiceName): Promise<void>;
+  restart(name: ProcessName): Promise<void>;
   /** Onboards (again) a cluster that is in the store. */
   connect(name: string): Promise<PutResult>;
   list(): Promise<ConnectedCluster[]>;
@@ -92,8 +96,9 @@ export function createHandle(deps: {
     dataDir: plan.dataDir,
     hubUrl: loopback(a.hubPort),
     hubPort: a.hubPort,
-    natsUrl: `nats://127.0.0.1:${a.natsPort}`,
+    natsUrl: natsUrls(a),
     natsMonitorUrl: loopback(a.natsMonitorPort),
+    natsMonitorUrls: a.natsNodes.map((n) => loopback(n.monitorPort)),
     natsCredentials: () => readHubCreds(brokerDir(plan.dataDir)),
     prometheusUrl: plan.services.includes('prometheus') ? loopback(a.prometheusPort) : undefined,
     targetsFile: deps.targetsFile,

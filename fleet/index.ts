@@ -11,6 +11,7 @@ export {
   type Component,
   type FleetAddresses,
   type NodeServiceName,
+  type ProcessName,
   type ServiceName,
 } from './components.js';
 export {
@@ -23,5 +24,6 @@ export {
   type WaitOptions,
 } from './launcher.js';
 export type { StartFleetOptions } from './options.js';
+export { CONNECTIONS_PER_BROKER, MAX_BROKERS, defaultBrokerCount } from './plan.js';
 export { ServiceProcess, type LogLine } from './process.js';
 export type { ServiceSupervision } from './supervision.js';

@@ -18,7 +18,7 @@ import { ArcError, ERROR_CODES } from '../contract/index.js';
 import { ClusterStore } from '../agent-runtime/cluster-store.js';
 import { mapLimit } from '../platform/limit.js';
 import { ensureBrokerFiles } from '../platform/broker-files.js';
-import { brokerDir, component, loopback, type ServiceName } from './components.js';
+import { brokerDir, component, loopback, rowInstances, type ServiceName } from './components.js';
 import { HubClient } from './clients/hub-client.js';
 import { FleetProcesses } from './fleet-processes.js';
 import { createHandle, type FleetHandle } from './handle.js';
@@ -59,7 +59,12 @@ async function cleanDataDir(plan: FleetPlan, reset: boolean): Promise<void> {
 function scrapeTargets(plan: FleetPlan): { service: string; address: string }[] {
   return plan.services.flatMap((name) => {
     const row = component(name);
-    return row.scrape ? [{ service: name, address: row.scrape(plan.addresses) }] : [];
+    const scrape = row.scrape;
+    if (!scrape) return [];
+    return rowInstances(row, plan.addresses).map((i) => ({
+      service: i.name,
+      address: scrape(plan.addresses, i.index),
+    }));
   });
 }
 
@@ -80,10 +85,11 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
     if (plan.services.includes('nats-server'))
       await ensureBrokerFiles({
         dir: brokerDir(plan.dataDir),
-        storeDir: join(plan.dataDir, 'nats'),
-        host: '127.0.0.1',
-        port: plan.addresses.natsPort,
-        monitorPort: plan.addresses.natsMonitorPort,
+        nodes: plan.addresses.natsNodes.map((n, i, all) => ({
+          host: '127.0.0.1',
+          ...n,
+          storeDir: all.length === 1 ? join(plan.dataDir, 'nats') : join(plan.dataDir, 'nats', String(i)),
+        })),
       });
     await startSide('cloud');
     await fleet.saveFleetFile();

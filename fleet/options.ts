@@ -25,7 +25,13 @@ export interface StartFleetOptions {
   readonly epochMs?: number;
   /** Default: a free port. */
   readonly hubPort?: number;
+  /** Node 0's client port (default: a free port). */
   readonly natsPort?: number;
+  /**
+   * nats-server nodes; several make a NATS cluster with routes and JetStream replicated on up to three
+   * (default `defaultBrokerCount(clusters)`: one up to 2,000 clusters).
+   */
+  readonly brokers?: number;
   /** Children in their own process group, unref'd: they outlive the launcher (`arcfleet down` stops them). */
   readonly detach?: boolean;
   /** Extra environment for every child (e.g. ARCFLEET_OFFLINE_THRESHOLD); the launcher's own settings win. */

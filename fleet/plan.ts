@@ -14,7 +14,9 @@ import {
   DEFAULT_SERVICES,
   component,
   loopback,
+  natsUrls,
   type FleetAddresses,
+  type NatsNodeAddress,
   type ServiceName,
 } from './components.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, generateFleet } from './generator.js';
@@ -26,6 +28,25 @@ export const DEFAULT_DATA_DIR = '.arcfleet';
 export const DEFAULT_CLUSTER_COUNT = 10;
 /** One simulated minute per real second: a fleet connects visibly fast, 15 simulated min of silence ≈ 15 s. */
 export const DEFAULT_TIME_SCALE = 60;
+
+/** Most broker nodes a local fleet runs. */
+export const MAX_BROKERS = 9;
+/**
+ * Client connections one broker node is given: each holds a file descriptor, and a process may open
+ * 20,000 here (a hard limit), so a node stays well below it with room for routes and JetStream files.
+ */
+export const CONNECTIONS_PER_BROKER = 12_000;
+/** NATS connections per emulated cluster: one per agent (the six services). */
+const CONNECTIONS_PER_CLUSTER = 6;
+
+/**
+ * Broker nodes for a fleet of `clusters`: one while its connections fit one node; otherwise enough
+ * nodes for them, and at least three, so replicated JetStream keeps a quorum when one node dies.
+ */
+export function defaultBrokerCount(clusters: number): number {
+  const needed = Math.ceil((clusters * CONNECTIONS_PER_CLUSTER) / CONNECTIONS_PER_BROKER);
+  return needed <= 1 ? 1 : Math.min(MAX_BROKERS, Math.max(3, needed));
+}
 
 export interface FleetPlan {
   readonly dataDir: string;
@@ -91,21 +112,36 @@ async function freePorts(count: number, taken: Set<number>): Promise<number[]> {
   return out;
 }
 
-async function chooseAddresses(opts: StartFleetOptions, dataDir: string): Promise<FleetAddresses> {
+async function chooseAddresses(
+  opts: StartFleetOptions,
+  dataDir: string,
+  brokers: number,
+): Promise<FleetAddresses> {
   if (opts.hubPort !== undefined) await assertPortFree(opts.hubPort, '--hub-port');
   if (opts.natsPort !== undefined) await assertPortFree(opts.natsPort, 'nats port');
   const taken = new Set<number>(
     [opts.hubPort, opts.natsPort, opts.prometheusPort].filter((p) => p !== undefined),
   );
-  const [hub, nats, monitor, egress, egressApi, kube, prom] = await freePorts(7, taken);
+  const [hub, egress, egressApi, kube, prom] = await freePorts(5, taken);
   const metricsPorts = new Map<string, number>();
   const ports = await freePorts(AGENT_SERVICES.length, taken);
   AGENT_SERVICES.forEach((name, i) => metricsPorts.set(name, ports[i] as number));
+  const natsNodes: NatsNodeAddress[] = [];
+  for (let i = 0; i < brokers; i++) {
+    const [port, monitorPort, routePort] = await freePorts(3, taken);
+    natsNodes.push({
+      port: i === 0 && opts.natsPort !== undefined ? opts.natsPort : (port as number),
+      monitorPort: monitorPort as number,
+      routePort: routePort as number,
+    });
+  }
+  const node0 = natsNodes[0] as NatsNodeAddress;
   return {
     dataDir,
     hubPort: opts.hubPort ?? (hub as number),
-    natsPort: opts.natsPort ?? (nats as number),
-    natsMonitorPort: monitor as number,
+    natsPort: node0.port,
+    natsMonitorPort: node0.monitorPort,
+    natsNodes,
     egressPort: egress as number,
     egressApiPort: egressApi as number,
     kubeApiserverPort: kube as number,
@@ -123,7 +159,9 @@ function fleetEnv(
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...opts.env,
-    [ENV.natsUrl]: `nats://127.0.0.1:${a.natsPort}`,
+    [ENV.natsUrl]: natsUrls(a),
+    // Every JetStream bucket on up to three nodes: one node may die without losing a write.
+    [ENV.jetstreamReplicas]: String(Math.min(3, a.natsNodes.length)),
     [ENV.hubPort]: String(a.hubPort),
     [ENV.hubHost]: '127.0.0.1',
     [ENV.hubPublicUrl]: loopback(a.hubPort),
@@ -162,7 +200,14 @@ export async function planFleet(opts: StartFleetOptions): Promise<FleetPlan> {
         `${join(distDir, 'services', name, 'main.js')} is missing; build first: npm run build`,
       );
   }
-  const addresses = await chooseAddresses(opts, dataDir);
+  const brokers = opts.brokers ?? defaultBrokerCount(clusters.length);
+  if (!Number.isInteger(brokers) || brokers < 1 || brokers > MAX_BROKERS)
+    throw new ArcError(
+      ERROR_CODES.InvalidParameter,
+      `brokers must be a whole number from 1 to ${MAX_BROKERS} (got ${brokers})`,
+      { status: 400 },
+    );
+  const addresses = await chooseAddresses(opts, dataDir, brokers);
   return {
     dataDir,
     logDir: join(dataDir, 'logs'),

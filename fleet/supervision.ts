@@ -5,13 +5,13 @@
  * `<dataDir>/logs/supervisor.log` as JSON lines.
  */
 import { appendFile } from 'node:fs/promises';
-import type { ServiceName } from './components.js';
+import type { ProcessName } from './components.js';
 import type { ServiceProcess } from './process.js';
 import { RestartPolicy, type RestartPolicyOptions } from './supervisor.js';
 
 /** What the supervisor saw of one service: shown by `arcfleet ps` (from fleet.json). */
 export interface ServiceSupervision {
-  readonly service: ServiceName;
+  readonly service: ProcessName;
   readonly pid: number | undefined;
   readonly running: boolean;
   readonly restarts: number;
@@ -37,7 +37,7 @@ export interface SupervisorDeps {
   readonly policy: RestartPolicyOptions;
   readonly logFile: string;
   /** Starts the service again and waits until it is ready. */
-  readonly respawn: (name: ServiceName) => Promise<void>;
+  readonly respawn: (name: ProcessName) => Promise<void>;
   /** Progress lines for the user. */
   readonly log: (line: string) => void;
   /** After every change worth persisting (fleet.json). */
@@ -48,13 +48,13 @@ export class Supervisor {
   /** Off while starting (a failure then aborts start-up); on once the fleet is up. */
   active = false;
   private stopped = false;
-  private readonly entries = new Map<ServiceName, Entry>();
+  private readonly entries = new Map<ProcessName, Entry>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly deps: SupervisorDeps) {}
 
   /** Watches a (re)spawned process: an unasked exit while active is a crash. */
-  watch(name: ServiceName, proc: ServiceProcess): void {
+  watch(name: ProcessName, proc: ServiceProcess): void {
     const entry = this.entries.get(name);
     if (entry) entry.startedAtMs = Date.now();
     else
@@ -72,7 +72,7 @@ export class Supervisor {
   }
 
   /** The service a crash was given up on, with why; undefined while none. */
-  gaveUp(name: ServiceName): string | undefined {
+  gaveUp(name: ProcessName): string | undefined {
     return this.entries.get(name)?.gaveUp;
   }
 
@@ -88,7 +88,7 @@ export class Supervisor {
     this.pause();
   }
 
-  report(processes: ReadonlyMap<ServiceName, ServiceProcess>): ServiceSupervision[] {
+  report(processes: ReadonlyMap<ProcessName, ServiceProcess>): ServiceSupervision[] {
     return [...this.entries].map(([service, e]) => {
       const proc = processes.get(service);
       return {
@@ -123,7 +123,7 @@ export class Supervisor {
     void appendFile(this.deps.logFile, `${line}\n`).catch(() => undefined);
   }
 
-  private onCrash(name: ServiceName, proc: ServiceProcess, how = proc.how()): void {
+  private onCrash(name: ProcessName, proc: ServiceProcess, how = proc.how()): void {
     const entry = this.entries.get(name);
     if (!entry) return;
     const pid = proc.pid;
@@ -161,7 +161,7 @@ export class Supervisor {
   }
 
   private async restartAfterCrash(
-    name: ServiceName,
+    name: ProcessName,
     proc: ServiceProcess,
     generation: number,
   ): Promise<void> {

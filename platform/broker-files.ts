@@ -10,6 +10,9 @@
  *   <dir>/resolver/        the full resolver's account JWTs: written when missing, then the server's
  *   <dir>/nats.conf        rewritten on every start (ports and paths may change)
  *
+ * A broker of several nodes (a NATS cluster) has `nats-<i>.conf` and `resolver-<i>/` per node instead:
+ * each node's full resolver keeps its own copy.
+ *
  * Paths inside nats.conf are as nats-server sees them (`serverDir`), so compose can mount the
  * directory elsewhere.
  */
@@ -23,11 +26,11 @@ import {
   createUserKey,
   formatCreds,
   hubUserJwt,
-  natsServerConfig,
   resolverFiles,
   systemUserJwt,
   type BrokerTrust,
 } from './broker-trust.js';
+import { natsServerConfig } from './broker-server-config.js';
 
 export const BROKER_FILES = {
   trust: 'trust.json',
@@ -72,11 +75,28 @@ export interface BrokerFilesOptions {
   readonly hubDir?: string;
   /** The same directory as nats-server sees it (default `dir`). */
   readonly serverDir?: string;
-  /** JetStream's store as nats-server sees it. */
-  readonly storeDir: string;
+  /** One per broker node; several make a NATS cluster (each needs `routePort`). */
+  readonly nodes: readonly BrokerNode[];
+}
+
+export interface BrokerNode {
+  /** Where it listens (clients, monitor, routes). */
   readonly host: string;
   readonly port: number;
   readonly monitorPort: number;
+  /** Route listener (a cluster of several nodes only). */
+  readonly routePort?: number;
+  /** How the other nodes reach its routes (default `host`): a compose service name. */
+  readonly routeHost?: string;
+  /** JetStream's store as nats-server sees it. */
+  readonly storeDir: string;
+}
+
+/** A node's config file and resolver directory in the broker directory. */
+export function brokerNodeFiles(index: number, nodeCount: number): { config: string; resolver: string } {
+  return nodeCount === 1
+    ? { config: BROKER_FILES.config, resolver: BROKER_FILES.resolver }
+    : { config: `nats-${index}.conf`, resolver: `${BROKER_FILES.resolver}-${index}` };
 }
 
 const exists = (path: string): Promise<boolean> =>
@@ -120,31 +140,53 @@ async function loadOrCreateTrust(dir: string, hubDir: string): Promise<BrokerTru
   return trust;
 }
 
-/** Makes or keeps the trust chain in `o.dir` and writes nats.conf for this start; returns its path. */
-export async function ensureBrokerFiles(o: BrokerFilesOptions): Promise<string> {
+/**
+ * Makes or keeps the trust chain in `o.dir` and writes each node's config for this start; returns the
+ * config paths, one per node.
+ */
+export async function ensureBrokerFiles(o: BrokerFilesOptions): Promise<string[]> {
   await mkdir(o.dir, { recursive: true, mode: 0o700 });
   const trust = await loadOrCreateTrust(o.dir, o.hubDir ?? o.dir);
   const serverDir = o.serverDir ?? o.dir;
   await writeFileAtomically(join(o.dir, BROKER_FILES.operatorJwt), `${trust.operator.jwt}\n`);
-  const resolverDir = join(o.dir, BROKER_FILES.resolver);
-  await mkdir(resolverDir, { recursive: true, mode: 0o700 });
-  // Only when missing: the server replaces these when the hub pushes an update (a revocation).
-  for (const f of resolverFiles(trust))
-    if (!(await exists(join(resolverDir, f.name))))
-      await writeFileAtomically(join(resolverDir, f.name), f.content);
-  const config = join(o.dir, BROKER_FILES.config);
-  await writeFileAtomically(
-    config,
-    natsServerConfig(trust, {
-      host: o.host,
-      port: o.port,
-      monitorPort: o.monitorPort,
-      storeDir: o.storeDir,
-      resolverDir: join(serverDir, BROKER_FILES.resolver),
-      operatorFile: join(serverDir, BROKER_FILES.operatorJwt),
-    }),
-  );
-  return config;
+  const routeOf = (n: BrokerNode): string => {
+    if (n.routePort === undefined) throw new Error('every node of a NATS cluster needs a routePort');
+    return `${n.routeHost ?? n.host}:${n.routePort}`;
+  };
+  const configs: string[] = [];
+  for (const [i, node] of o.nodes.entries()) {
+    const files = brokerNodeFiles(i, o.nodes.length);
+    const resolverDir = join(o.dir, files.resolver);
+    await mkdir(resolverDir, { recursive: true, mode: 0o700 });
+    // Only when missing: the server replaces these when the hub pushes an update (a revocation).
+    for (const f of resolverFiles(trust))
+      if (!(await exists(join(resolverDir, f.name))))
+        await writeFileAtomically(join(resolverDir, f.name), f.content);
+    const config = join(o.dir, files.config);
+    const clustered = o.nodes.length > 1;
+    await writeFileAtomically(
+      config,
+      natsServerConfig(trust, {
+        host: node.host,
+        port: node.port,
+        monitorPort: node.monitorPort,
+        storeDir: node.storeDir,
+        resolverDir: join(serverDir, files.resolver),
+        operatorFile: join(serverDir, BROKER_FILES.operatorJwt),
+        ...(clustered
+          ? {
+              serverName: `arcfleet-${i}`,
+              cluster: {
+                listen: `${node.host}:${node.routePort ?? 0}`,
+                routes: o.nodes.filter((n) => n !== node).map(routeOf),
+              },
+            }
+          : {}),
+      }),
+    );
+    configs.push(config);
+  }
+  return configs;
 }
 
 /** A `.creds` file's user (the hub's, the system user, a cluster's). */

@@ -301,37 +301,6 @@ export function decodeJwt<T = unknown>(token: string): jwt.ClaimsData<T> {
   return jwt.decode<T>(token);
 }
 
-export interface ServerConfigOptions {
-  readonly host: string;
-  readonly port: number;
-  readonly monitorPort: number;
-  /** JetStream storage (HUB only). */
-  readonly storeDir: string;
-  /** Where the full resolver keeps account JWTs; pushed updates land there and survive a restart. */
-  readonly resolverDir: string;
-  /** Path of the operator JWT file the config names. */
-  readonly operatorFile: string;
-}
-
-/**
- * nats-server's configuration: operator mode with the full resolver. The account JWTs are files in
- * `resolverDir` (`resolverFiles`), written once by the owner, so an update pushed at run time (a
- * revocation) is what a restarted server loads, not the original.
- */
-export function natsServerConfig(trust: BrokerTrust, o: ServerConfigOptions): string {
-  const q = JSON.stringify;
-  return [
-    `server_name: arcfleet`,
-    `listen: ${q(`${o.host}:${o.port}`)}`,
-    `http: ${q(`${o.host}:${o.monitorPort}`)}`,
-    `operator: ${q(o.operatorFile)}`,
-    `system_account: ${trust.system.publicKey}`,
-    `resolver: { type: full, dir: ${q(o.resolverDir)}, allow_delete: true, interval: "2m", timeout: "1.9s" }`,
-    `jetstream: { store_dir: ${q(o.storeDir)} }`,
-    '',
-  ].join('\n');
-}
-
 /** The full resolver's files: `<account public key>.jwt` → the account JWT. */
 export function resolverFiles(trust: BrokerTrust): { name: string; content: string }[] {
   return [trust.system, trust.hub, trust.clusters].map((a) => ({

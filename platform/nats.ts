@@ -7,6 +7,7 @@ import { userAuthenticator, type UserCredentials } from './broker-keys.js';
 import type { Logger } from './log.js';
 
 export interface NatsConnectOptions {
+  /** One URL, or every node's of a NATS cluster, comma-separated. */
   readonly url: string;
   readonly name: string;
   readonly logger: Logger;
@@ -30,7 +31,7 @@ export interface NatsConnectOptions {
 export async function connectNats(opts: NatsConnectOptions): Promise<NatsConnection> {
   const backoff = opts.backoff ? new ReconnectBackoff(opts.backoff) : undefined;
   const nc = await connect({
-    servers: opts.url,
+    servers: opts.url.split(','),
     name: opts.name,
     maxReconnectAttempts: -1,
     reconnect: true,

@@ -44,7 +44,10 @@ export interface CommonConfig {
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export const ENV = {
+  /** The broker: one nats:// URL, or every node's of a NATS cluster, comma-separated. */
   natsUrl: 'ARCFLEET_NATS_URL',
+  /** Nodes each JetStream bucket of the hub is stored on (1–5; at most the broker's node count). */
+  jetstreamReplicas: 'ARCFLEET_JETSTREAM_REPLICAS',
   /** This process's own NATS user (a `.creds` file): the hub's HUB-account user. */
   natsCreds: 'ARCFLEET_NATS_CREDS',
   /** The hub's SYS-account user, which pushes account updates (revocations) to the broker. */
@@ -154,8 +157,10 @@ export function compileCommonConfig(env: Env = process.env): CommonConfig {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
     throw new ConfigError(ENV.logLevel, `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   const natsUrl = readString(env, ENV.natsUrl, 'nats://127.0.0.1:4222');
-  if (!/^(nats|tls|ws|wss):\/\/[^\s]+$/.test(natsUrl))
-    throw new ConfigError(ENV.natsUrl, `"${natsUrl}" is not a nats:// URL`);
+  // A NATS cluster: every node's URL, comma-separated; clients fail over between them.
+  for (const url of natsUrl.split(','))
+    if (!/^(nats|tls|ws|wss):\/\/[^\s,]+$/.test(url))
+      throw new ConfigError(ENV.natsUrl, `"${url}" is not a nats:// URL`);
   return Object.freeze({
     natsUrl,
     dataDir: readString(env, ENV.dataDir, '.arcfleet'),

@@ -35,16 +35,13 @@ export function registerBrokerCommands(program: Command, print: (text: string) =
         port: number;
         monitorPort: number;
       }) => {
-        const config = await ensureBrokerFiles({
+        const [config] = await ensureBrokerFiles({
           dir: resolve(o.dir),
           ...(o.hubDir ? { hubDir: resolve(o.hubDir) } : {}),
           ...(o.serverDir ? { serverDir: o.serverDir } : {}),
-          storeDir: o.storeDir,
-          host: o.host,
-          port: o.port,
-          monitorPort: o.monitorPort,
+          nodes: [{ storeDir: o.storeDir, host: o.host, port: o.port, monitorPort: o.monitorPort }],
         });
-        print(`broker configuration: ${config}`);
+        print(`broker configuration: ${config ?? ''}`);
       },
     );
 }

@@ -4,7 +4,12 @@
  * size limit, so the wiring of the group sits beside it here.
  */
 import { type Command, Option } from 'commander';
-import { DEFAULT_CLUSTER_COUNT, DEFAULT_DATA_DIR, DEFAULT_TIME_SCALE } from '../../fleet/index.js';
+import {
+  DEFAULT_CLUSTER_COUNT,
+  DEFAULT_DATA_DIR,
+  DEFAULT_TIME_SCALE,
+  MAX_BROKERS,
+} from '../../fleet/index.js';
 import { parseDuration } from '../../platform/duration.js';
 import { parseOutput } from './cluster.js';
 import { initFleet } from './init.js';
@@ -21,6 +26,11 @@ export function registerLifecycleCommands(program: Command, print: Print, setExi
     .option('--seed <seed>', 'seed of the generated fleet', '1')
     .option('--time-scale <x>', 'simulated seconds per real second', positiveNumber, DEFAULT_TIME_SCALE)
     .option('--hub-port <port>', 'hub HTTP port (default: a free port)', intArg(1, 65_535))
+    .option(
+      '--brokers <k>',
+      'nats-server nodes; several make a NATS cluster, JetStream on 3 (default: 1 up to 2,000 clusters, then 3+)',
+      intArg(1, MAX_BROKERS),
+    )
     .option('--detach', 'leave the fleet running in the background once all clusters are Connected', false)
     .option('--timeout <duration>', 'how long to wait for all clusters to be Connected (real time)', '180s')
     .option('--data-dir <dir>', 'fleet data directory (wiped on start)', DEFAULT_DATA_DIR)
@@ -42,6 +52,7 @@ export function registerLifecycleCommands(program: Command, print: Print, setExi
         seed: string;
         timeScale: number;
         hubPort?: number;
+        brokers?: number;
         detach: boolean;
         backgroundLauncher?: boolean;
         timeout: string;
@@ -66,6 +77,7 @@ export function registerLifecycleCommands(program: Command, print: Print, setExi
             dataDir: o.dataDir,
             ...(o.spec === undefined ? {} : { specFile: o.spec }),
             ...(o.hubPort === undefined ? {} : { hubPort: o.hubPort }),
+            ...(o.brokers === undefined ? {} : { brokers: o.brokers }),
             ...(o.subscription === undefined ? {} : { subscriptionId: o.subscription }),
             ...(o.resourceGroup === undefined ? {} : { resourceGroup: o.resourceGroup }),
             ...(o.distDir === undefined ? {} : { distDir: o.distDir }),

@@ -10,6 +10,7 @@ import { compileGatewayConfig } from './config.js';
 import { Gateway } from './gateway.js';
 import { createGatewayMetrics } from './metrics.js';
 import { EgressProxy } from './proxy.js';
+import { Upstreams } from './upstreams.js';
 import type { ClusterLabels } from '../../contract/index.js';
 
 async function main(): Promise<void> {
@@ -38,8 +39,7 @@ async function main(): Promise<void> {
     rulesByMode: () => gateway.rulesByMode(),
   });
   const proxy = new EgressProxy({
-    upstreamHost: config.upstreamHost,
-    upstreamPort: config.upstreamPort,
+    upstreams: new Upstreams(config.upstreams),
     logger,
     metrics,
     modeOf: (cluster) => gateway.effective(cluster),

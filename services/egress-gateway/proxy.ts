@@ -15,10 +15,11 @@ import type { Effective, EffectiveKind } from './rules.js';
 import { RateLimitedReporter } from '../../platform/tracing.js';
 import { BrokerErrorScanner } from './broker-errors.js';
 import { sniffConnect } from './sniff.js';
+import type { Upstreams } from './upstreams.js';
 
 export interface ProxyOptions {
-  readonly upstreamHost: string;
-  readonly upstreamPort: number;
+  /** The broker's nodes, dialled round-robin. */
+  readonly upstreams: Upstreams;
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
   /** The mode to apply to a cluster's connections now. */
@@ -240,10 +241,18 @@ export class EgressProxy {
   }
 
   private accept(client: Socket): void {
-    const upstream = dial({ host: this.opts.upstreamHost, port: this.opts.upstreamPort, noDelay: true });
+    const node = this.opts.upstreams.next();
+    const upstream = dial({ host: node.host, port: node.port, noDelay: true });
     const conn = new Conn(client, upstream, this, this.opts);
     this.all.add(conn);
+    let reached = false;
+    upstream.once('connect', () => {
+      reached = true;
+      this.opts.upstreams.ok(node);
+    });
     upstream.once('error', (err) => {
+      // The agent reconnects (its link backs off); its next connection goes to another node.
+      if (!reached) this.opts.upstreams.failed(node);
       if (conn.cluster === undefined) {
         this.opts.logger.warn(
           { event: 'egress.upstream_error', err: err.message },

@@ -33,7 +33,7 @@ import { readCreds } from '../../platform/broker-files.js';
 import { registerLivePage } from './live/live-page.js';
 import { createHubMetrics } from './metrics.js';
 import { loadAuthority } from './persistence/authority.js';
-import { openKv, openProjectionStore } from './persistence/kv.js';
+import { openKv, openProjectionStore, untilJetStream } from './persistence/kv.js';
 import { compileHubSettings } from './settings.js';
 import { Startup } from './startup.js';
 
@@ -118,10 +118,11 @@ async function main(): Promise<void> {
     persistIntervalMs: settings.persistIntervalMs,
     heartbeatPersistIntervalMs: settings.heartbeatPersistIntervalMs,
     onWrite: (kind: 'important' | 'heartbeat') => metrics.kvWrites.inc({ kind }),
+    replicas: settings.jetstreamReplicas,
   };
   const clusterStore = await openProjectionStore<ClusterRecord>(nc, settings.kvBucket, storeOptions);
-  const authorityKv = await openKv(nc, `${settings.kvBucket}-authority`);
-  const authority = await loadAuthority(authorityKv);
+  const authorityKv = await openKv(nc, `${settings.kvBucket}-authority`, settings.jetstreamReplicas);
+  const authority = await untilJetStream('the identity authority', () => loadAuthority(authorityKv));
   const broker = await openHubBroker(settings, { clock, kv: authorityKv, logger });
   // Configuration resources: one document per cluster, in a bucket of their own.
   const configurationStore = await openProjectionStore<ClusterConfigRecord>(

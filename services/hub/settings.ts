@@ -26,6 +26,8 @@ export interface HubSettings extends CommonConfig {
   readonly pageSize: number;
   readonly retryAfterSeconds: number;
   readonly kvBucket: string;
+  /** Nodes each KV bucket is stored on (a NATS cluster: 3, so one node may die). */
+  readonly jetstreamReplicas: number;
   /** Real ms between live feed deltas (the page). */
   readonly feedIntervalMs: number;
   /** Unacknowledged feed messages after which a client is sent a snapshot once it catches up. */
@@ -73,6 +75,7 @@ export function compileHubSettings(env: Env = process.env): HubSettings {
     pageSize: readNumber(env, ENV.hubPageSize, 100, { min: 1, max: 1000, integer: true }),
     retryAfterSeconds: readNumber(env, ENV.hubRetryAfter, 1, { min: 0, max: 600, integer: true }),
     kvBucket: readString(env, ENV.hubKvBucket, 'arcfleet-clusters'),
+    jetstreamReplicas: readNumber(env, ENV.jetstreamReplicas, 1, { min: 1, max: 5, integer: true }),
     feedIntervalMs: readDuration(env, ENV.hubFeedInterval, 250),
     feedMaxLag: readNumber(env, ENV.hubFeedMaxLag, 40, { min: 1, max: 100_000, integer: true }),
     egressApiUrl: egressApiUrl === '' ? undefined : egressApiUrl.replace(/\/$/, ''),

@@ -10,7 +10,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HubClient, PutResult } from '../../fleet/clients/hub-client.js';
-import { startFleet, type FleetHandle, type ServiceName, type ServiceProcess } from '../../fleet/index.js';
+import {
+  startFleet,
+  type FleetHandle,
+  type ProcessName,
+  type ServiceName,
+  type ServiceProcess,
+} from '../../fleet/index.js';
 import {
   type ConnectedCluster,
   type ConnectivityStatus,
@@ -52,6 +58,8 @@ export interface TestFleetOptions {
   readonly seed?: number;
   /** Run the egress gateway and point the agents at it (default false). */
   readonly gateway?: boolean;
+  /** nats-server nodes (default 1; several make a NATS cluster, processes `nats-server-<i>`). */
+  readonly brokers?: number;
   /** Also run Prometheus on the launcher's scrape targets (default false). */
   readonly prometheus?: boolean;
   readonly scrapeInterval?: string;
@@ -90,7 +98,7 @@ export class TestFleet {
   readonly puts = new Map<string, PutResult>();
 
   private constructor(readonly handle: FleetHandle) {
-    const proc = (name: ServiceName): ServiceProcess => {
+    const proc = (name: ProcessName): ServiceProcess => {
       const p = handle.process(name);
       if (!p) throw new Error(`${name} is not running`);
       return p;
@@ -102,10 +110,12 @@ export class TestFleet {
     }
     this.gateway = handle.process('egress-gateway');
     this.gatewayApiUrl = this.gateway ? handle.egressApiUrl : undefined;
+    // One broker node: `nats-server`; a NATS cluster: node 0 stands for the broker here.
+    const broker = handle.process('nats-server') ? 'nats-server' : 'nats-server-0';
     this.nats = {
       url: handle.natsUrl,
-      stop: () => proc('nats-server').stop(),
-      restart: () => handle.restart('nats-server'),
+      stop: () => proc(broker).stop(),
+      restart: () => handle.restart(broker),
     };
     this.dataDir = handle.dataDir;
     this.env = handle.serviceEnv;
@@ -133,6 +143,7 @@ export class TestFleet {
         subscriptionId: randomUUID(),
         resourceGroup: `it-${randomBytes(4).toString('hex')}`,
         timeScale: opts.timeScale ?? 60,
+        ...(opts.brokers === undefined ? {} : { brokers: opts.brokers }),
         env: { ...FAST_TIMINGS, ...opts.env },
         connect: false,
         supervise: false,
@@ -164,7 +175,7 @@ export class TestFleet {
     return p;
   }
 
-  service(name: ServiceName): ServiceProcess {
+  service(name: ProcessName): ServiceProcess {
     const p = this.handle.process(name);
     if (!p) throw new Error(`${name} was not started`);
     return p;

@@ -71,18 +71,15 @@ async function cluster(
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'arcfleet-trust-'));
   const [port, monitorPort] = [await freePort(), await freePort()];
-  const config = await ensureBrokerFiles({
+  const [config] = await ensureBrokerFiles({
     dir,
-    storeDir: join(dir, 'js'),
-    host: '127.0.0.1',
-    port,
-    monitorPort,
+    nodes: [{ storeDir: join(dir, 'js'), host: '127.0.0.1', port, monitorPort }],
   });
   trust = JSON.parse(await readFile(join(dir, BROKER_FILES.trust), 'utf8')) as BrokerTrust;
   server = ServiceProcess.start({
     name: 'nats-server',
     command: findNatsServer(),
-    args: ['-c', config],
+    args: ['-c', config ?? ''],
     env: process.env,
     logDir: dir,
     detached: false,

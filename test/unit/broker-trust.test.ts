@@ -11,9 +11,9 @@ import {
   createUserKey,
   decodeJwt,
   encodeClustersAccount,
-  natsServerConfig,
   resolverFiles,
 } from '../../platform/broker-trust.js';
+import { natsServerConfig } from '../../platform/broker-server-config.js';
 
 /** NATS subject matching: `*` one token, `>` the rest. */
 function subjectMatches(pattern: string, subject: string): boolean {
@@ -120,5 +120,34 @@ describe('broker trust', () => {
     expect(resolverFiles(trust).map((f) => f.name)).toEqual(
       [trust.system, trust.hub, trust.clusters].map((a) => `${a.publicKey}.jwt`),
     );
+  });
+
+  it('makes a node of a NATS cluster: its own name, routes to the others, no client URLs advertised', async () => {
+    const trust = await createBrokerTrust();
+    const conf = natsServerConfig(trust, {
+      host: '127.0.0.1',
+      port: 4222,
+      monitorPort: 8222,
+      storeDir: '/d/js-1',
+      resolverDir: '/d/jwt-1',
+      operatorFile: '/d/operator.jwt',
+      serverName: 'arcfleet-1',
+      cluster: { listen: '127.0.0.1:6223', routes: ['127.0.0.1:6222', '127.0.0.1:6224'] },
+    });
+    expect(conf).toContain('server_name: arcfleet-1');
+    expect(conf).toContain('listen: "127.0.0.1:6223"');
+    expect(conf).toContain('no_advertise: true');
+    expect(conf).toContain('routes: ["nats-route://127.0.0.1:6222", "nats-route://127.0.0.1:6224"]');
+    // A single server has no cluster block at all.
+    const single = natsServerConfig(trust, {
+      host: '127.0.0.1',
+      port: 4222,
+      monitorPort: 8222,
+      storeDir: '/d/js',
+      resolverDir: '/d/jwt',
+      operatorFile: '/d/operator.jwt',
+    });
+    expect(single).not.toContain('cluster');
+    expect(single).toContain('server_name: arcfleet\n');
   });
 });

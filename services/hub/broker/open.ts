@@ -8,6 +8,7 @@ import { readCreds, readHubKeys } from '../../../platform/broker-files.js';
 import type { Clock } from '../../../platform/clock.js';
 import type { Logger } from '../../../platform/log.js';
 import { connectNats } from '../../../platform/nats.js';
+import { untilJetStream } from '../persistence/kv.js';
 import type { HubSettings } from '../settings.js';
 import { BOOTSTRAP_LIFETIME_SEC, BrokerUsers } from './broker-users.js';
 import { Revocations } from './revocations.js';
@@ -32,13 +33,15 @@ export async function openHubBroker(
     credentials: await readCreds(settings.natsSystemCredsPath),
   });
   const certLifetimeSec = settings.timings.certValidityMs / deps.clock.timeScale / 1000;
-  const revocations = await Revocations.open({
-    keys,
-    system,
-    kv: deps.kv,
-    maxUserLifetimeSec: Math.ceil(Math.max(certLifetimeSec, BOOTSTRAP_LIFETIME_SEC)) + 60,
-    logger: deps.logger,
-  });
+  const revocations = await untilJetStream('the broker revocations', () =>
+    Revocations.open({
+      keys,
+      system,
+      kv: deps.kv,
+      maxUserLifetimeSec: Math.ceil(Math.max(certLifetimeSec, BOOTSTRAP_LIFETIME_SEC)) + 60,
+      logger: deps.logger,
+    }),
+  );
   return {
     users: new BrokerUsers({ keys, clock: deps.clock, revocations }),
     close: () => system.drain(),

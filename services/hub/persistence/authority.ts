@@ -15,9 +15,11 @@ export async function loadAuthority(kv: KV): Promise<IdentityAuthority> {
   try {
     await kv.create(AUTHORITY_KEY, pem);
     return new IdentityAuthority(pem);
-  } catch {
-    // Another hub created it first: use theirs.
+  } catch (err) {
+    // Another hub created it first: use theirs. Nothing there: the create itself failed (JetStream
+    // unavailable), and a key that is not stored must not sign anything.
     const e = await kv.get(AUTHORITY_KEY);
-    return new IdentityAuthority(e?.string() ?? pem);
+    if (!e || e.operation !== 'PUT' || e.value.length === 0) throw err;
+    return new IdentityAuthority(e.string());
   }
 }

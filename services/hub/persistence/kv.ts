@@ -12,12 +12,30 @@ import {
 import type { ClusterRecord } from '../connected-clusters/projection.js';
 import { waitFor } from '../../../platform/wait.js';
 
-export function openKv(nc: NatsConnection, bucket: string): Promise<KV> {
-  // JetStream may still be starting right after nats-server comes up; keep trying for 30 s.
-  return waitFor(() => nc.jetstream().views.kv(bucket, { history: 1 }), {
-    timeoutMs: 30_000,
+export function openKv(nc: NatsConnection, bucket: string, replicas = 1): Promise<KV> {
+  // JetStream may still be starting right after nats-server comes up (a NATS cluster first elects its
+  // meta leader); keep trying for 60 s.
+  return waitFor(() => nc.jetstream().views.kv(bucket, { history: 1, replicas }), {
+    timeoutMs: 60_000,
     intervalMs: 500,
     message: `JetStream KV bucket ${bucket}`,
+  });
+}
+
+/** Real ms the hub waits at start for JetStream to answer (a NATS cluster electing a leader). */
+const JETSTREAM_START_MS = 60_000;
+
+/**
+ * Runs a start-up step that reads or writes JetStream until it succeeds: right after a broker node dies,
+ * JetStream answers nothing until the survivors elect a new leader (4–9 s in nats-server 2.9), and a
+ * hub (re)started then must wait, not exit.
+ */
+export function untilJetStream<T>(what: string, step: () => Promise<T>): Promise<T> {
+  return waitFor(step, {
+    timeoutMs: JETSTREAM_START_MS,
+    intervalMs: 500,
+    until: () => true,
+    message: what,
   });
 }
 
@@ -49,13 +67,14 @@ export class KvPersistence<R extends KeyedRecord = ClusterRecord> implements Pro
 export async function openProjectionStore<R extends KeyedRecord>(
   nc: NatsConnection,
   bucket: string,
-  opts: Omit<ProjectionStoreOptions<R>, 'persistence'>,
+  opts: Omit<ProjectionStoreOptions<R>, 'persistence'> & { readonly replicas?: number },
 ): Promise<ProjectionStore<R>> {
+  const { replicas, ...storeOpts } = opts;
   const store = new ProjectionStore<R>({
-    ...opts,
-    persistence: new KvPersistence<R>(await openKv(nc, bucket)),
+    ...storeOpts,
+    persistence: new KvPersistence<R>(await openKv(nc, bucket, replicas)),
   });
-  await store.load();
+  await untilJetStream(`the records of ${bucket}`, () => store.load());
   store.start();
   return store;
 }

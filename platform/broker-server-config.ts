@@ -1,0 +1,61 @@
+/**
+ * nats-server's configuration for one broker node: operator mode with the full resolver, JetStream,
+ * and, when the broker is a NATS cluster, the node's routes to the others.
+ *
+ *   natsServerConfig(trust, { host, port, monitorPort, storeDir, resolverDir, operatorFile })
+ *   natsServerConfig(trust, { ..., serverName: 'arcfleet-1',
+ *                             cluster: { listen: '127.0.0.1:6223', routes: ['127.0.0.1:6222', …] } })
+ */
+import type { BrokerTrust } from './broker-trust.js';
+
+/** The NATS cluster's name (every node of one fleet's broker). */
+export const BROKER_CLUSTER_NAME = 'arcfleet';
+
+export interface ServerConfigOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly monitorPort: number;
+  /** Unique per node of a cluster (JetStream's peers are named by it); default `arcfleet`. */
+  readonly serverName?: string;
+  /** JetStream storage (HUB only). */
+  readonly storeDir: string;
+  /** Where the full resolver keeps account JWTs; pushed updates land there and survive a restart. */
+  readonly resolverDir: string;
+  /** Path of the operator JWT file the config names. */
+  readonly operatorFile: string;
+  /** This node's route listener and every other node's (`host:port`); none: a single server. */
+  readonly cluster?: { readonly listen: string; readonly routes: readonly string[] };
+}
+
+/**
+ * The account JWTs are files in `resolverDir` (`resolverFiles`), written once by the owner, so an update
+ * pushed at run time (a revocation) is what a restarted server loads, not the original; in a cluster
+ * the full resolver passes pushed updates to every node.
+ *
+ * `no_advertise`: a node does not tell clients the other nodes' client URLs, or agents would learn them
+ * and reconnect around the egress gateway (their only way out).
+ */
+export function natsServerConfig(trust: BrokerTrust, o: ServerConfigOptions): string {
+  const q = JSON.stringify;
+  const cluster = o.cluster
+    ? [
+        'cluster: {',
+        `  name: ${BROKER_CLUSTER_NAME}`,
+        `  listen: ${q(o.cluster.listen)}`,
+        '  no_advertise: true',
+        `  routes: [${o.cluster.routes.map((r) => q(`nats-route://${r}`)).join(', ')}]`,
+        '}',
+      ]
+    : [];
+  return [
+    `server_name: ${o.serverName ?? BROKER_CLUSTER_NAME}`,
+    `listen: ${q(`${o.host}:${o.port}`)}`,
+    `http: ${q(`${o.host}:${o.monitorPort}`)}`,
+    `operator: ${q(o.operatorFile)}`,
+    `system_account: ${trust.system.publicKey}`,
+    `resolver: { type: full, dir: ${q(o.resolverDir)}, allow_delete: true, interval: "2m", timeout: "1.9s" }`,
+    `jetstream: { store_dir: ${q(o.storeDir)} }`,
+    ...cluster,
+    '',
+  ].join('\n');
+}
