@@ -6,6 +6,9 @@
  *   status/<agent>.json                       each running agent's status (metrics-agent reads them)
  *   agents/<agent>.json                       what an agent remembers across its restarts
  * and, per agent process, `<dataDir>/run/<agent>.alive.json` (ProcessBeat: the process is alive).
+ * Every write of cluster.json or of the onboarding or identity secret, and every removed cluster, is
+ * also a line of the change journal `<dataDir>/run/cluster-changes.journal` (cluster-journal.ts), so
+ * the agent hosts look only at what changed: write those files through this class only.
  *
  * This is the "inside" of each cluster: the agents read and write it; the hub never sees it. Writes
  * are atomic (temp file + rename) so a reader never sees half a file.
@@ -37,6 +40,7 @@ import {
   type AtomicWriteOptions,
 } from '../platform/atomic-file.js';
 import { formatUserCreds, userSeedFromPrivateKeyPem } from '../platform/broker-keys.js';
+import { ClusterChangeReader, ClusterJournal, type ClusterChange } from './cluster-journal.js';
 
 /** Parsed status files kept at most (a fleet of 10,000 clusters with 6 agents each fits). */
 const STATUS_CACHE_LIMIT = 100_000;
@@ -47,14 +51,26 @@ export const SECRET_IDENTITY = 'azure-identity-certificate';
 export const SECRET_BROKER_CREDENTIALS = 'azure-arc-broker-credentials';
 /** Secrets stored as something other than JSON, by file extension. */
 const SECRET_EXTENSIONS: Readonly<Record<string, string>> = { [SECRET_BROKER_CREDENTIALS]: '.creds' };
+/** The secrets the agent hosts watch, with their journal line. */
+const WATCHED_SECRETS: Readonly<Record<string, ClusterChange>> = {
+  [SECRET_ONBOARDING]: 'onboarding',
+  [SECRET_IDENTITY]: 'identity',
+};
 
 export class ClusterStore {
   readonly root: string;
+  private readonly journal: ClusterJournal;
   private beats: { at: number; value: ReadonlyMap<string, ProcessBeat> } | undefined;
   private readonly statusCache = new Map<string, { version: string; status: AgentStatus }>();
 
   constructor(dataDir: string) {
     this.root = join(dataDir, 'clusters');
+    this.journal = new ClusterJournal(join(dataDir, 'run', 'cluster-changes.journal'));
+  }
+
+  /** A reader of the change journal from now on (its first read asks for a full scan). */
+  changeReader(): ClusterChangeReader {
+    return new ClusterChangeReader(this.journal.path);
   }
 
   dir(name: string): string {
@@ -77,6 +93,7 @@ export class ClusterStore {
 
   async writeState(state: ClusterState): Promise<void> {
     await this.writeJson(join(this.dir(state.name), 'cluster.json'), state);
+    await this.journal.append(state.name, 'state');
   }
 
   /** Read-modify-write of the cluster state; bumps generation and changedAt. */
@@ -107,6 +124,7 @@ export class ClusterStore {
 
   async writeOnboarding(name: string, secret: OnboardingSecret): Promise<void> {
     await this.writeJson(this.secretPath(name, SECRET_ONBOARDING), secret, { mode: SECRET_FILE_MODE });
+    await this.journal.append(name, 'onboarding');
   }
 
   async readIdentity(name: string): Promise<IdentitySecret | undefined> {
@@ -139,10 +157,13 @@ export class ClusterStore {
 
   async writeIdentity(name: string, secret: IdentitySecret): Promise<void> {
     await this.writeJson(this.secretPath(name, SECRET_IDENTITY), secret, { mode: SECRET_FILE_MODE });
+    await this.journal.append(name, 'identity');
   }
 
   async deleteSecret(name: string, secret: string): Promise<void> {
     await rm(this.secretPath(name, secret), { force: true });
+    const watched = WATCHED_SECRETS[secret];
+    if (watched) await this.journal.append(name, watched);
   }
 
   /**
@@ -168,6 +189,8 @@ export class ClusterStore {
       .catch(() => false);
     if (!ours) await link(taken, path).catch(() => undefined);
     await rm(taken, { force: true });
+    // Also when put back: a host may have looked while the secret was taken.
+    await this.journal.append(name, 'onboarding');
     return ours;
   }
 
@@ -257,6 +280,7 @@ export class ClusterStore {
 
   async remove(name: string): Promise<void> {
     await rm(this.dir(name), { recursive: true, force: true });
+    await this.journal.append(name, 'removed');
   }
 
   private statusPath(name: string, agent: string): string {
