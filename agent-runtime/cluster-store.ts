@@ -13,16 +13,13 @@
  * This is the "inside" of each cluster: the agents read and write it; the hub never sees it. Writes
  * are atomic (temp file + rename) so a reader never sees half a file.
  */
-import { statSync } from 'node:fs';
 import { link, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import {
   agentMemoSchema,
-  agentStatusSchema,
   clusterStateSchema,
-  processBeatSchema,
   identitySecretSchema,
   onboardingSecretSchema,
   type AgentMemo,
@@ -31,7 +28,6 @@ import {
   type IdentitySecret,
   type OnboardingSecret,
   type ProcessBeat,
-  AGENT_NAMES,
 } from '../contract/index.js';
 import {
   SECRET_FILE_MODE,
@@ -40,10 +36,8 @@ import {
   type AtomicWriteOptions,
 } from '../platform/atomic-file.js';
 import { formatUserCreds, userSeedFromPrivateKeyPem } from '../platform/broker-keys.js';
+import { AgentStatusReader, type AgentStatuses } from './agent-status-reader.js';
 import { ClusterChangeReader, ClusterJournal, type ClusterChange } from './cluster-journal.js';
-
-/** Parsed status files kept at most (a fleet of 10,000 clusters with 6 agents each fits). */
-const STATUS_CACHE_LIMIT = 100_000;
 
 export const SECRET_ONBOARDING = 'azure-arc-onboarding';
 export const SECRET_IDENTITY = 'azure-identity-certificate';
@@ -60,11 +54,16 @@ const WATCHED_SECRETS: Readonly<Record<string, ClusterChange>> = {
 export class ClusterStore {
   readonly root: string;
   private readonly journal: ClusterJournal;
-  private beats: { at: number; value: ReadonlyMap<string, ProcessBeat> } | undefined;
-  private readonly statusCache = new Map<string, { version: string; status: AgentStatus }>();
+  private readonly statusReader: AgentStatusReader;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, opts: { readonly now?: () => number } = {}) {
     this.root = join(dataDir, 'clusters');
+    this.statusReader = new AgentStatusReader({
+      clusterDir: (name) => this.dir(name),
+      beatPath: (agent) => this.beatPath(agent),
+      readJson: (path, schema) => this.readJson(path, schema),
+      ...opts,
+    });
     this.journal = new ClusterJournal(join(dataDir, 'run', 'cluster-changes.journal'));
   }
 
@@ -207,40 +206,11 @@ export class ClusterStore {
 
   /**
    * Every readable status file of the cluster; unreadable or invalid ones are listed in `invalid`.
-   * Parsed files are kept by path, size and mtime: status files change when an agent starts or stops,
-   * while metrics-agent asks about every cluster every interval.
+   * Cached (agent-status-reader.ts): status files change when an agent starts or stops, while
+   * metrics-agent asks about every cluster every interval.
    */
-  async readAgentStatuses(name: string): Promise<{ statuses: AgentStatus[]; invalid: string[] }> {
-    let files: string[];
-    try {
-      files = (await readdir(join(this.dir(name), 'status'))).filter((f) => f.endsWith('.json'));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { statuses: [], invalid: [] };
-      throw err;
-    }
-    const statuses: AgentStatus[] = [];
-    const invalid: string[] = [];
-    for (const file of files) {
-      const path = join(this.dir(name), 'status', file);
-      try {
-        const st = statSync(path);
-        const version = `${st.size}:${st.mtimeMs}`;
-        const cached = this.statusCache.get(path);
-        if (cached?.version === version) {
-          statuses.push(cached.status);
-          continue;
-        }
-        const status = await this.readJson(path, agentStatusSchema);
-        if (!status) continue;
-        if (this.statusCache.size >= STATUS_CACHE_LIMIT) this.statusCache.clear();
-        this.statusCache.set(path, { version, status });
-        statuses.push(status);
-      } catch (err) {
-        // Removed between the listing and the read: the agent stopped; not an invalid file.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') invalid.push(file);
-      }
-    }
-    return { statuses, invalid };
+  async readAgentStatuses(name: string): Promise<AgentStatuses> {
+    return this.statusReader.statuses(name);
   }
 
   /** Refreshes this agent process's liveness (one file per process). */
@@ -249,19 +219,11 @@ export class ClusterStore {
   }
 
   /**
-   * Every agent process's last beat, by agent. Cached for `maxAgeMs` (real), since one metrics-agent
-   * process asks once per cluster per interval.
+   * Every agent process's last beat, by agent. A read started less than `maxAgeMs` (real) ago is
+   * shared, since one metrics-agent process asks once per cluster per interval.
    */
   async readProcessBeats(maxAgeMs = 250): Promise<ReadonlyMap<string, ProcessBeat>> {
-    const now = Date.now();
-    if (this.beats && now - this.beats.at < maxAgeMs) return this.beats.value;
-    const value = new Map<string, ProcessBeat>();
-    for (const agent of AGENT_NAMES) {
-      const beat = await this.readJson(this.beatPath(agent), processBeatSchema).catch(() => undefined);
-      if (beat) value.set(agent, beat);
-    }
-    this.beats = { at: now, value };
-    return value;
+    return this.statusReader.processBeats(maxAgeMs);
   }
 
   private beatPath(agent: string): string {
