@@ -2,8 +2,10 @@
  * `AgentHost` polls the cluster store and keeps one agent instance per cluster: created when the
  * cluster appears (unless the agent is in `stoppedAgents`), closed when it disappears or is stopped,
  * told about changes (state generation, onboarding secret, identity secret). One process hosts many
- * clusters, so a poll must stay cheap: three `stat`s per cluster, and a file is read only when its
- * version changed (cluster-versions.ts).
+ * clusters, so a poll must stay cheap: it reads the store's change journal (cluster-journal.ts) and
+ * stats only the clusters named there; a file is read only when its version changed
+ * (cluster-versions.ts). A full scan (three `stat`s per cluster) happens at start, when the journal
+ * was rotated or replaced, and every `rescanIntervalMs` to catch what bypassed the journal (hand edits).
  *
  * A cluster's error never leaves its instance: it is logged (`event` field) and the host carries on.
  * Pieces: agent-instance.ts (what an agent sees), agent-context.ts (its links), status-beat.ts (the
@@ -21,10 +23,10 @@ import {
   NO_FILES,
   agentWanted,
   diffVersions,
-  statCluster,
   type ClusterFile,
   type FileVersions,
 } from './cluster-versions.js';
+import { ClusterScan } from './cluster-scan.js';
 import { StatusBeat } from './status-beat.js';
 import { newEntry, nothingPending, readChanged, type Entry } from './cluster-entry.js';
 
@@ -33,6 +35,8 @@ export interface AgentHostOptions {
   readonly store: ClusterStore;
   /** Real ms between polls of the cluster store. */
   readonly pollIntervalMs: number;
+  /** Real ms between full scans of the store, besides those the journal asks for (default 60 s). */
+  readonly rescanIntervalMs?: number;
   readonly logger: Logger;
   readonly factory: AgentFactory;
   readonly natsUrl: string;
@@ -67,8 +71,10 @@ export class AgentHost {
   private closingAll: Promise<void> | undefined;
   private readonly links = new Set<AgentLink>();
   private readonly beat: StatusBeat | undefined;
+  private readonly scan: ClusterScan;
 
   constructor(private readonly opts: AgentHostOptions) {
+    this.scan = new ClusterScan(opts.store, opts);
     this.gate = new ConnectionGate(opts.gate);
     if (opts.statusIntervalMs !== undefined)
       this.beat = new StatusBeat({ ...opts, intervalMs: opts.statusIntervalMs });
@@ -79,6 +85,11 @@ export class AgentHost {
     if (this.closed || this.timer || this.polling) return;
     this.schedule(0);
     this.beat?.start();
+  }
+
+  /** Full scans of the store so far (the journal makes most polls incremental). */
+  get fullScans(): number {
+    return this.scan.fullScans;
   }
 
   /** Aggregate figures for the metrics (one process hosts many clusters: no per-cluster values). */
@@ -112,7 +123,7 @@ export class AgentHost {
     return n;
   }
 
-  /** One poll: list, stat, read changed files, reconcile. Never throws. */
+  /** One poll: journal (or list), stat, read changed files, reconcile. Never throws. */
   async pollOnce(): Promise<void> {
     if (this.polling) return this.polling;
     this.polling = this.poll().finally(() => {
@@ -146,17 +157,8 @@ export class AgentHost {
 
   private async poll(): Promise<void> {
     try {
-      const names = await this.opts.store.list();
-      const seen = new Map<string, FileVersions>();
-      // Synchronous stats in slices: the event loop gets a turn between slices.
-      const slice = this.opts.statSlice ?? 250;
-      for (let i = 0; i < names.length; i += slice) {
-        if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-        for (const name of names.slice(i, i + slice)) seen.set(name, statCluster(this.opts.store, name));
-      }
+      const { known, seen } = await this.scan.look(this.entries);
       if (this.closed) return;
-      const known = new Map<string, FileVersions>();
-      for (const [name, e] of this.entries) known.set(name, e.versions);
       const diff = diffVersions(known, seen);
       for (const name of diff.removed) {
         await this.guard(name, 'host.cluster_removed_failed', () => this.forget(name));

@@ -6,6 +6,7 @@ import { AgentHost } from './agent-host.js';
 import type { AgentFactory } from './agent-instance.js';
 import type { Clock } from '../platform/clock.js';
 import { ClusterStore } from './cluster-store.js';
+import { DEFAULT_RESCAN_INTERVAL_MS } from './cluster-scan.js';
 import {
   ENV,
   clockFromConfig,
@@ -46,6 +47,7 @@ export function runAgentService(
 function start(agent: AgentName, makeFactory: (deps: AgentServiceDeps) => AgentFactory): void {
   const config = compileCommonConfig();
   const pollIntervalMs = readDuration(process.env, ENV.clusterPollInterval, 1000);
+  const rescanIntervalMs = readDuration(process.env, ENV.clusterRescanInterval, DEFAULT_RESCAN_INTERVAL_MS);
   const statusIntervalMs = readDuration(process.env, ENV.agentStatusInterval, DEFAULT_STATUS_INTERVAL_MS);
   const logger = createLogger(agent, config.logLevel);
   const telemetry = initTelemetry(agent, { env: process.env, logger });
@@ -56,6 +58,7 @@ function start(agent: AgentName, makeFactory: (deps: AgentServiceDeps) => AgentF
     agentName: agent,
     store: new ClusterStore(config.dataDir),
     pollIntervalMs,
+    rescanIntervalMs,
     logger,
     natsUrl: link.url,
     connection: link,

@@ -6,20 +6,20 @@
  *   status/<agent>.json                       each running agent's status (metrics-agent reads them)
  *   agents/<agent>.json                       what an agent remembers across its restarts
  * and, per agent process, `<dataDir>/run/<agent>.alive.json` (ProcessBeat: the process is alive).
+ * Every write of cluster.json or of the onboarding or identity secret, and every removed cluster, is
+ * also a line of the change journal `<dataDir>/run/cluster-changes.journal` (cluster-journal.ts), so
+ * the agent hosts look only at what changed: write those files through this class only.
  *
  * This is the "inside" of each cluster: the agents read and write it; the hub never sees it. Writes
  * are atomic (temp file + rename) so a reader never sees half a file.
  */
-import { statSync } from 'node:fs';
 import { link, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import {
   agentMemoSchema,
-  agentStatusSchema,
   clusterStateSchema,
-  processBeatSchema,
   identitySecretSchema,
   onboardingSecretSchema,
   type AgentMemo,
@@ -28,7 +28,6 @@ import {
   type IdentitySecret,
   type OnboardingSecret,
   type ProcessBeat,
-  AGENT_NAMES,
 } from '../contract/index.js';
 import {
   SECRET_FILE_MODE,
@@ -37,9 +36,8 @@ import {
   type AtomicWriteOptions,
 } from '../platform/atomic-file.js';
 import { formatUserCreds, userSeedFromPrivateKeyPem } from '../platform/broker-keys.js';
-
-/** Parsed status files kept at most (a fleet of 10,000 clusters with 6 agents each fits). */
-const STATUS_CACHE_LIMIT = 100_000;
+import { AgentStatusReader, type AgentStatuses } from './agent-status-reader.js';
+import { ClusterChangeReader, ClusterJournal, type ClusterChange } from './cluster-journal.js';
 
 export const SECRET_ONBOARDING = 'azure-arc-onboarding';
 export const SECRET_IDENTITY = 'azure-identity-certificate';
@@ -47,14 +45,31 @@ export const SECRET_IDENTITY = 'azure-identity-certificate';
 export const SECRET_BROKER_CREDENTIALS = 'azure-arc-broker-credentials';
 /** Secrets stored as something other than JSON, by file extension. */
 const SECRET_EXTENSIONS: Readonly<Record<string, string>> = { [SECRET_BROKER_CREDENTIALS]: '.creds' };
+/** The secrets the agent hosts watch, with their journal line. */
+const WATCHED_SECRETS: Readonly<Record<string, ClusterChange>> = {
+  [SECRET_ONBOARDING]: 'onboarding',
+  [SECRET_IDENTITY]: 'identity',
+};
 
 export class ClusterStore {
   readonly root: string;
-  private beats: { at: number; value: ReadonlyMap<string, ProcessBeat> } | undefined;
-  private readonly statusCache = new Map<string, { version: string; status: AgentStatus }>();
+  private readonly journal: ClusterJournal;
+  private readonly statusReader: AgentStatusReader;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, opts: { readonly now?: () => number } = {}) {
     this.root = join(dataDir, 'clusters');
+    this.statusReader = new AgentStatusReader({
+      clusterDir: (name) => this.dir(name),
+      beatPath: (agent) => this.beatPath(agent),
+      readJson: (path, schema) => this.readJson(path, schema),
+      ...opts,
+    });
+    this.journal = new ClusterJournal(join(dataDir, 'run', 'cluster-changes.journal'));
+  }
+
+  /** A reader of the change journal from now on (its first read asks for a full scan). */
+  changeReader(): ClusterChangeReader {
+    return new ClusterChangeReader(this.journal.path);
   }
 
   dir(name: string): string {
@@ -77,6 +92,7 @@ export class ClusterStore {
 
   async writeState(state: ClusterState): Promise<void> {
     await this.writeJson(join(this.dir(state.name), 'cluster.json'), state);
+    await this.journal.append(state.name, 'state');
   }
 
   /** Read-modify-write of the cluster state; bumps generation and changedAt. */
@@ -107,6 +123,7 @@ export class ClusterStore {
 
   async writeOnboarding(name: string, secret: OnboardingSecret): Promise<void> {
     await this.writeJson(this.secretPath(name, SECRET_ONBOARDING), secret, { mode: SECRET_FILE_MODE });
+    await this.journal.append(name, 'onboarding');
   }
 
   async readIdentity(name: string): Promise<IdentitySecret | undefined> {
@@ -139,10 +156,13 @@ export class ClusterStore {
 
   async writeIdentity(name: string, secret: IdentitySecret): Promise<void> {
     await this.writeJson(this.secretPath(name, SECRET_IDENTITY), secret, { mode: SECRET_FILE_MODE });
+    await this.journal.append(name, 'identity');
   }
 
   async deleteSecret(name: string, secret: string): Promise<void> {
     await rm(this.secretPath(name, secret), { force: true });
+    const watched = WATCHED_SECRETS[secret];
+    if (watched) await this.journal.append(name, watched);
   }
 
   /**
@@ -168,6 +188,8 @@ export class ClusterStore {
       .catch(() => false);
     if (!ours) await link(taken, path).catch(() => undefined);
     await rm(taken, { force: true });
+    // Also when put back: a host may have looked while the secret was taken.
+    await this.journal.append(name, 'onboarding');
     return ours;
   }
 
@@ -184,40 +206,11 @@ export class ClusterStore {
 
   /**
    * Every readable status file of the cluster; unreadable or invalid ones are listed in `invalid`.
-   * Parsed files are kept by path, size and mtime: status files change when an agent starts or stops,
-   * while metrics-agent asks about every cluster every interval.
+   * Cached (agent-status-reader.ts): status files change when an agent starts or stops, while
+   * metrics-agent asks about every cluster every interval.
    */
-  async readAgentStatuses(name: string): Promise<{ statuses: AgentStatus[]; invalid: string[] }> {
-    let files: string[];
-    try {
-      files = (await readdir(join(this.dir(name), 'status'))).filter((f) => f.endsWith('.json'));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { statuses: [], invalid: [] };
-      throw err;
-    }
-    const statuses: AgentStatus[] = [];
-    const invalid: string[] = [];
-    for (const file of files) {
-      const path = join(this.dir(name), 'status', file);
-      try {
-        const st = statSync(path);
-        const version = `${st.size}:${st.mtimeMs}`;
-        const cached = this.statusCache.get(path);
-        if (cached?.version === version) {
-          statuses.push(cached.status);
-          continue;
-        }
-        const status = await this.readJson(path, agentStatusSchema);
-        if (!status) continue;
-        if (this.statusCache.size >= STATUS_CACHE_LIMIT) this.statusCache.clear();
-        this.statusCache.set(path, { version, status });
-        statuses.push(status);
-      } catch (err) {
-        // Removed between the listing and the read: the agent stopped; not an invalid file.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') invalid.push(file);
-      }
-    }
-    return { statuses, invalid };
+  async readAgentStatuses(name: string): Promise<AgentStatuses> {
+    return this.statusReader.statuses(name);
   }
 
   /** Refreshes this agent process's liveness (one file per process). */
@@ -226,19 +219,11 @@ export class ClusterStore {
   }
 
   /**
-   * Every agent process's last beat, by agent. Cached for `maxAgeMs` (real), since one metrics-agent
-   * process asks once per cluster per interval.
+   * Every agent process's last beat, by agent. A read started less than `maxAgeMs` (real) ago is
+   * shared, since one metrics-agent process asks once per cluster per interval.
    */
   async readProcessBeats(maxAgeMs = 250): Promise<ReadonlyMap<string, ProcessBeat>> {
-    const now = Date.now();
-    if (this.beats && now - this.beats.at < maxAgeMs) return this.beats.value;
-    const value = new Map<string, ProcessBeat>();
-    for (const agent of AGENT_NAMES) {
-      const beat = await this.readJson(this.beatPath(agent), processBeatSchema).catch(() => undefined);
-      if (beat) value.set(agent, beat);
-    }
-    this.beats = { at: now, value };
-    return value;
+    return this.statusReader.processBeats(maxAgeMs);
   }
 
   private beatPath(agent: string): string {
@@ -257,6 +242,7 @@ export class ClusterStore {
 
   async remove(name: string): Promise<void> {
     await rm(this.dir(name), { recursive: true, force: true });
+    await this.journal.append(name, 'removed');
   }
 
   private statusPath(name: string, agent: string): string {

@@ -1,7 +1,8 @@
 /**
- * Change detection for the cluster store, pure except for `statCluster`. The host polls thousands of
- * clusters every second: comparing `inode:mtime:size` tokens costs three `stat`s per cluster, and a
- * file is read only when its token changed (an atomic write always changes the inode).
+ * Change detection for the cluster store, pure except for `statCluster` and `clusterExists`. Comparing
+ * `inode:mtime:size` tokens costs three `stat`s per cluster looked at (every cluster on a full scan,
+ * the journal's otherwise), and a file is read only when its token changed (an atomic write always
+ * changes the inode).
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,6 +61,15 @@ export function statCluster(store: ClusterStore, name: string): FileVersions {
     onboarding: fileVersion(join(dir, 'secrets', `${SECRET_ONBOARDING}.json`)),
     identity: fileVersion(join(dir, 'secrets', `${SECRET_IDENTITY}.json`)),
   };
+}
+
+/** Whether the cluster's directory exists (what a full scan lists), for a cluster the journal names. */
+export function clusterExists(store: ClusterStore, name: string): boolean {
+  try {
+    return statSync(store.dir(name), { throwIfNoEntry: false })?.isDirectory() === true;
+  } catch {
+    return false;
+  }
 }
 
 function fileVersion(path: string): string | undefined {

@@ -74,6 +74,7 @@ export const ENV = {
   hubRetryAfter: 'ARCFLEET_HUB_RETRY_AFTER',
   hubKvBucket: 'ARCFLEET_HUB_KV_BUCKET',
   clusterPollInterval: 'ARCFLEET_CLUSTER_POLL_INTERVAL',
+  clusterRescanInterval: 'ARCFLEET_CLUSTER_RESCAN_INTERVAL',
   agentStatusInterval: 'ARCFLEET_AGENT_STATUS_INTERVAL',
   metricsAgentInterval: 'ARCFLEET_METRICS_AGENT_INTERVAL',
   agentVersion: 'ARCFLEET_AGENT_VERSION',

@@ -143,6 +143,8 @@ describe('AgentHost', () => {
     await host.pollOnce();
     expect(instances.get('c2')?.[0]?.closed).toBe(1);
     expect(host.running).toBe(1);
+    // Every change above came through the store's change journal: one full scan, the first poll's.
+    expect(host.fullScans).toBe(1);
 
     await host.close();
     expect(instances.get('c1')?.[1]?.closed).toBe(1);
