@@ -153,7 +153,14 @@ export type AgentMetrics = ReturnType<typeof createAgentMetrics>;
  */
 export function startAgentMetrics(
   service: string,
-  deps: { env: NodeJS.ProcessEnv; dataDir: string; logger: Logger; clock: { now(): number } },
+  deps: {
+    env: NodeJS.ProcessEnv;
+    dataDir: string;
+    logger: Logger;
+    clock: { now(): number };
+    /** This process among its agent kind's (`<agent>-<shard>` in a sharded fleet): names its port file. */
+    instance?: string;
+  },
 ): { link: LinkMetrics; serve(host: { stats(): AgentHostStats }): void } {
   let host: { stats(): AgentHostStats } | undefined;
   const empty: AgentHostStats = {
@@ -178,7 +185,7 @@ export function startAgentMetrics(
       const bind = deps.env[ENV.metricsHost];
       startMetricsServer({
         registry: metrics.registry,
-        service,
+        service: deps.instance ?? service,
         port,
         ...(bind ? { host: bind } : {}),
         dataDir: deps.dataDir,

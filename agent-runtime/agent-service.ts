@@ -13,6 +13,7 @@ import {
   compileAgentLinkConfig,
   compileCommonConfig,
   readDuration,
+  readShard,
   type CommonConfig,
 } from '../platform/settings.js';
 import { createLogger, type Logger } from '../platform/log.js';
@@ -52,11 +53,19 @@ function start(agent: AgentName, makeFactory: (deps: AgentServiceDeps) => AgentF
   const logger = createLogger(agent, config.logLevel);
   const telemetry = initTelemetry(agent, { env: process.env, logger });
   const clock = clockFromConfig(config);
-  const link = compileAgentLinkConfig(process.env, config.natsUrl);
-  const metrics = startAgentMetrics(agent, { env: process.env, dataDir: config.dataDir, logger, clock });
+  // A sharded fleet: this process hosts only its shard's clusters and leaves through its shard's gateway.
+  const shard = readShard(process.env);
+  const link = compileAgentLinkConfig(process.env, config.natsUrl, shard);
+  const metrics = startAgentMetrics(agent, {
+    env: process.env,
+    dataDir: config.dataDir,
+    logger,
+    clock,
+    ...(shard.count > 1 ? { instance: `${agent}-${shard.index ?? 'all'}` } : {}),
+  });
   const host = new AgentHost({
     agentName: agent,
-    store: new ClusterStore(config.dataDir),
+    store: new ClusterStore(config.dataDir, { shard }),
     pollIntervalMs,
     rescanIntervalMs,
     logger,
@@ -77,6 +86,7 @@ function start(agent: AgentName, makeFactory: (deps: AgentServiceDeps) => AgentF
       egressUrl: link.viaEgress ? link.url : undefined,
       pollIntervalMs,
       timeScale: clock.timeScale,
+      shard: `${shard.index ?? 'all'}/${shard.count}`,
     },
     `${agent} started`,
   );

@@ -42,8 +42,8 @@ export interface AgentStatuses {
 export interface AgentStatusReaderOptions {
   /** `<dataDir>/clusters/<name>` */
   readonly clusterDir: (name: string) => string;
-  /** `<dataDir>/run/<agent>.alive.json` */
-  readonly beatPath: (agent: string) => string;
+  /** `<dataDir>/run/<agent>.alive.json` (a sharded fleet: one per shard) */
+  readonly beatPath: (agent: string, shard: number) => string;
   /** Reads and validates a JSON file; undefined when it does not exist. */
   readonly readJson: <T>(path: string, schema: z.ZodType<T>) => Promise<T | undefined>;
   /** Real ms now (default Date.now). */
@@ -60,7 +60,11 @@ interface Listing {
 export class AgentStatusReader {
   private readonly files = new Map<string, { version: string; status: AgentStatus }>();
   private readonly listings = new Map<string, Listing>();
-  private beats: { at: number; value: Promise<ReadonlyMap<string, ProcessBeat>> } | undefined;
+  /** Per shard (the agent processes of one shard). */
+  private readonly beats = new Map<
+    number,
+    { at: number; value: Promise<ReadonlyMap<string, ProcessBeat>> }
+  >();
   private readonly now: () => number;
 
   constructor(private readonly opts: AgentStatusReaderOptions) {
@@ -94,19 +98,20 @@ export class AgentStatusReader {
    * Every agent process's last beat, by agent: a read started less than `maxAgeMs` ago (finished or
    * still in flight) is shared.
    */
-  processBeats(maxAgeMs: number): Promise<ReadonlyMap<string, ProcessBeat>> {
+  processBeats(maxAgeMs: number, shard = 0): Promise<ReadonlyMap<string, ProcessBeat>> {
     const now = this.now();
-    if (this.beats && now - this.beats.at < maxAgeMs) return this.beats.value;
-    const value = this.readBeats();
-    this.beats = { at: now, value };
+    const cached = this.beats.get(shard);
+    if (cached && now - cached.at < maxAgeMs) return cached.value;
+    const value = this.readBeats(shard);
+    this.beats.set(shard, { at: now, value });
     return value;
   }
 
-  private async readBeats(): Promise<ReadonlyMap<string, ProcessBeat>> {
+  private async readBeats(shard: number): Promise<ReadonlyMap<string, ProcessBeat>> {
     const value = new Map<string, ProcessBeat>();
     for (const agent of AGENT_NAMES) {
       const beat = await this.opts
-        .readJson(this.opts.beatPath(agent), processBeatSchema)
+        .readJson(this.opts.beatPath(agent, shard), processBeatSchema)
         .catch(() => undefined);
       if (beat) value.set(agent, beat);
     }

@@ -46,6 +46,7 @@ export class ClusterScan {
     const rescanMs = this.opts.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS;
     if (journal.kind === 'changes' && now - this.lastFullScanMs < rescanMs) {
       for (const name of journal.clusters) {
+        if (!this.store.hosts(name)) continue; // another shard's cluster
         const e = entries.get(name);
         if (e) known.set(name, e.versions);
         if (clusterExists(this.store, name)) seen.set(name, statCluster(this.store, name));

@@ -20,6 +20,10 @@ import type { z } from 'zod';
 import {
   agentMemoSchema,
   clusterStateSchema,
+  inShard,
+  shardOf,
+  SINGLE_SHARD,
+  type Shard,
   identitySecretSchema,
   onboardingSecretSchema,
   type AgentMemo,
@@ -56,13 +60,17 @@ export class ClusterStore {
   private readonly journal: ClusterJournal;
   private readonly statusReader: AgentStatusReader;
 
-  constructor(dataDir: string, opts: { readonly now?: () => number } = {}) {
+  /** The shard this process serves: `list()` and the change journal name only its clusters. */
+  readonly shard: Shard;
+
+  constructor(dataDir: string, opts: { readonly now?: () => number; readonly shard?: Shard } = {}) {
     this.root = join(dataDir, 'clusters');
+    this.shard = opts.shard ?? SINGLE_SHARD;
     this.statusReader = new AgentStatusReader({
       clusterDir: (name) => this.dir(name),
-      beatPath: (agent) => this.beatPath(agent),
+      beatPath: (agent, shard) => this.beatPath(agent, shard),
       readJson: (path, schema) => this.readJson(path, schema),
-      ...opts,
+      ...(opts.now ? { now: opts.now } : {}),
     });
     this.journal = new ClusterJournal(join(dataDir, 'run', 'cluster-changes.journal'));
   }
@@ -72,6 +80,11 @@ export class ClusterStore {
     return new ClusterChangeReader(this.journal.path);
   }
 
+  /** Whether this process serves the cluster (always, unless the fleet is sharded). */
+  hosts(name: string): boolean {
+    return inShard(name, this.shard);
+  }
+
   dir(name: string): string {
     return join(this.root, name);
   }
@@ -79,7 +92,7 @@ export class ClusterStore {
   async list(): Promise<string[]> {
     try {
       const entries = await readdir(this.root, { withFileTypes: true });
-      return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+      return entries.filter((e) => e.isDirectory() && this.hosts(e.name)).map((e) => e.name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
@@ -213,21 +226,23 @@ export class ClusterStore {
     return this.statusReader.statuses(name);
   }
 
-  /** Refreshes this agent process's liveness (one file per process). */
+  /** Refreshes this agent process's liveness (one file per process: per agent and shard). */
   async writeProcessBeat(beat: ProcessBeat): Promise<void> {
-    await this.writeJson(this.beatPath(beat.agent), beat, { durable: false });
+    await this.writeJson(this.beatPath(beat.agent, this.shard.index ?? 0), beat, { durable: false });
   }
 
   /**
-   * Every agent process's last beat, by agent. A read started less than `maxAgeMs` (real) ago is
-   * shared, since one metrics-agent process asks once per cluster per interval.
+   * The last beat of every agent process serving `cluster` (its shard's), by agent. A read started less
+   * than `maxAgeMs` (real) ago is shared, since one metrics-agent process asks once per cluster per
+   * interval.
    */
-  async readProcessBeats(maxAgeMs = 250): Promise<ReadonlyMap<string, ProcessBeat>> {
-    return this.statusReader.processBeats(maxAgeMs);
+  async readProcessBeats(cluster: string, maxAgeMs = 250): Promise<ReadonlyMap<string, ProcessBeat>> {
+    return this.statusReader.processBeats(maxAgeMs, shardOf(cluster, this.shard.count));
   }
 
-  private beatPath(agent: string): string {
-    return join(dirname(this.root), 'run', `${agent}.alive.json`);
+  private beatPath(agent: string, shard: number): string {
+    const file = this.shard.count === 1 ? `${agent}.alive.json` : `${agent}.${shard}.alive.json`;
+    return join(dirname(this.root), 'run', file);
   }
 
   async readAgentMemo(name: string, agent: string): Promise<AgentMemo | undefined> {

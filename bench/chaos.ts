@@ -6,7 +6,7 @@
  * feed) and the peak rate of new agent connections at the gateway, which shows the full-jitter
  * back-off spreading the reconnects instead of a single burst.
  */
-import { callGateway } from '../fleet/clients/egress-gateway.js';
+import { callGateways } from '../fleet/clients/egress-gateway.js';
 import type { FleetHandle } from '../fleet/index.js';
 import { percentile } from './metrics-latency.js';
 
@@ -84,13 +84,19 @@ export async function runChaosBench(
 ): Promise<ChaosBenchResult> {
   const { log } = opts;
   const n = fleet.clusters.length;
-  const gatewayMetrics = `${fleet.egressApiUrl}/metrics`;
-  const accepted = (): Promise<number> =>
-    counter(gatewayMetrics, 'arcfleet_egress_connections_total', 'outcome="accepted"');
+  // Every shard's gateway accepts its own shard's connections: the fleet's count is their sum.
+  const accepted = async (): Promise<number> => {
+    const each = await Promise.all(
+      fleet.egressApiUrls.map((u) =>
+        counter(`${u}/metrics`, 'arcfleet_egress_connections_total', 'outcome="accepted"'),
+      ),
+    );
+    return each.reduce((a, b) => a + b, 0);
+  };
 
   log(`cutting the egress of all ${n} clusters (reject)`);
   const cutAt = Date.now();
-  await callGateway(fleet.egressApiUrl, 'POST', '/v1/chaos', {
+  await callGateways(fleet.egressApiUrls, 'POST', '/v1/chaos', {
     action: 'cut',
     mode: 'reject',
     targets: { percent: 100, seed: 1 },
@@ -103,7 +109,7 @@ export async function runChaosBench(
   log(`all Offline after ${cutToAllOfflineSeconds.toFixed(1)} s; restoring`);
   const restoreAt = Date.now();
   const restoreSim = fleet.clock.now();
-  await callGateway(fleet.egressApiUrl, 'POST', '/v1/chaos', { action: 'restore', targets: { all: true } });
+  await callGateways(fleet.egressApiUrls, 'POST', '/v1/chaos', { action: 'restore', targets: { all: true } });
 
   // Accepted connections per 250 ms while the fleet comes back: the shape of the reconnect wave.
   const samples: Array<{ at: number; accepted: number }> = [{ at: restoreAt, accepted: accepted0 }];

@@ -7,7 +7,7 @@
  * fraction of one core), bytes sent, and the hub process's CPU.
  */
 import { WebSocket } from 'ws';
-import { callGateway } from '../fleet/clients/egress-gateway.js';
+import { callGateways } from '../fleet/clients/egress-gateway.js';
 import type { FleetHandle } from '../fleet/index.js';
 import { waitCount } from './chaos.js';
 import { sampleAll } from './procstat.js';
@@ -98,13 +98,16 @@ export async function runFeedBench(
     opts.log(
       `${opts.clients} feed clients; cutting ${cutCount} clusters (reject) until Offline, then restoring`,
     );
-    await callGateway(fleet.egressApiUrl, 'POST', '/v1/chaos', {
+    await callGateways(fleet.egressApiUrls, 'POST', '/v1/chaos', {
       action: 'cut',
       mode: 'reject',
       targets: { percent: 30, seed: 1 },
     });
     await waitCount(fleet, 'Offline', cutCount, opts.timeoutMs);
-    await callGateway(fleet.egressApiUrl, 'POST', '/v1/chaos', { action: 'restore', targets: { all: true } });
+    await callGateways(fleet.egressApiUrls, 'POST', '/v1/chaos', {
+      action: 'restore',
+      targets: { all: true },
+    });
     await waitCount(fleet, 'Connected', n, opts.timeoutMs);
     // Let the last transitions reach the clients.
     await new Promise((r) => setTimeout(r, 1000));

@@ -121,11 +121,36 @@ async function heartbeatCounter(hubUrl: string): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
-function processTable(samples: Record<string, ProcSample>): string[] {
-  return Object.entries(samples).map(
-    ([name, s]) =>
-      `  ${name.padEnd(26)} pid ${String(s.pid).padEnd(8)} RSS ${mib(s.rssBytes).padStart(11)}   CPU ${s.cpuSeconds.toFixed(2).padStart(7)} s`,
-  );
+/** A process's service: `config-agent-2` (one of a sharded fleet's) → `config-agent`. */
+const serviceOf = (process: string): string => process.replace(/-\d+$/, '');
+
+/**
+ * Per service (the processes of a sharded fleet summed): how many, RSS at the end, CPU seconds until all
+ * were Connected, CPU cores over the steady window.
+ */
+function serviceTable(
+  atConnected: Record<string, ProcSample>,
+  afterSteady: Record<string, ProcSample>,
+  atEnd: Record<string, ProcSample>,
+  steadySeconds: number,
+): string[] {
+  const rows = new Map<string, { n: number; rss: number; cpuConnected: number; steady: number }>();
+  for (const [name, end] of Object.entries(atEnd)) {
+    const row = rows.get(serviceOf(name)) ?? { n: 0, rss: 0, cpuConnected: 0, steady: 0 };
+    const connected = atConnected[name]?.cpuSeconds ?? 0;
+    row.n += 1;
+    row.rss += end.rssBytes;
+    row.cpuConnected += connected;
+    row.steady += ((afterSteady[name]?.cpuSeconds ?? connected) - connected) / Math.max(steadySeconds, 1e-9);
+    rows.set(serviceOf(name), row);
+  }
+  return [
+    `  ${'service'.padEnd(24)} ${'procs'.padStart(5)} ${'RSS at end'.padStart(12)} ${'CPU s to Connected'.padStart(19)} ${'steady cores'.padStart(13)}`,
+    ...[...rows].map(
+      ([name, r]) =>
+        `  ${name.padEnd(24)} ${String(r.n).padStart(5)} ${mib(r.rss).padStart(12)} ${r.cpuConnected.toFixed(2).padStart(19)} ${r.steady.toFixed(3).padStart(13)}`,
+    ),
+  ];
 }
 
 async function main(): Promise<void> {
@@ -240,7 +265,7 @@ async function main(): Promise<void> {
 
     const lines = [
       '',
-      `arcfleet bench: ${args.clusters} clusters, time scale ${args.timeScale}`,
+      `arcfleet bench: ${args.clusters} clusters, time scale ${args.timeScale}, ${fleet.natsMonitorUrls.length} broker node(s), ${fleet.egressApiUrls.length} shard(s)`,
       `  start (nats, hub, agents, ${args.clusters} PUTs)  ${startedS.toFixed(1)} s`,
       `  all Connected (from start)         ${connectedS.toFixed(1)} s`,
       `  steady state (${steadyS.toFixed(0)} s)              ${steadyCores.toFixed(2)} CPU cores, ${Math.round(steadyHeartbeatsPerSecond)} heartbeats/s, ${stillConnected}/${args.clusters} Connected`,
@@ -252,8 +277,8 @@ async function main(): Promise<void> {
       `  RSS all processes (end)            ${mib(endTotals.rssBytes)}  = ${(endTotals.rssBytes / args.clusters / 1024).toFixed(0)} KiB per cluster`,
       `  CPU seconds until all Connected    ${connectedTotals.cpuSeconds.toFixed(2)} s`,
       `  CPU seconds at end                 ${endTotals.cpuSeconds.toFixed(2)} s`,
-      '  per process at end:',
-      ...processTable(atEnd),
+      `  per service (${Object.keys(atEnd).length} processes):`,
+      ...serviceTable(atConnected, afterSteady, atEnd, steadyS),
       '',
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -265,6 +290,8 @@ async function main(): Promise<void> {
         bench: 'arcfleet',
         clusters: args.clusters,
         timeScale: args.timeScale,
+        brokers: fleet.natsMonitorUrls.length,
+        shards: fleet.egressApiUrls.length,
         startSeconds: startedS,
         allConnectedSeconds: connectedS,
         heartbeatInterval: args.heartbeatInterval,

@@ -172,3 +172,4 @@ export {
   type SelectorKey,
   type Targets,
 } from './targets.js';
+export { inShard, MAX_SHARDS, parseShard, shardOf, shardUrl, SINGLE_SHARD, type Shard } from './shards.js';

@@ -30,11 +30,20 @@ export interface FleetAddresses {
   /** Every node of the broker; more than one make a NATS cluster. */
   readonly natsNodes: readonly NatsNodeAddress[];
   readonly hubPort: number;
+  /** Shard 0's gateway (agents' side and control API). */
   readonly egressPort: number;
   readonly egressApiPort: number;
+  /**
+   * Shards: each has its own egress gateway and one process per agent kind, hosting the clusters
+   * `shardOf` assigns it (contract/shards.ts).
+   */
+  readonly shards: number;
+  /** Per shard: its gateway's agent-facing port and control API port. */
+  readonly egressPorts: readonly number[];
+  readonly egressApiPorts: readonly number[];
   readonly kubeApiserverPort: number;
   readonly prometheusPort: number;
-  /** Each agent's /metrics port (loopback). */
+  /** Each agent process's /metrics port (loopback), by process name. */
   readonly metricsPorts: ReadonlyMap<string, number>;
 }
 
@@ -83,6 +92,11 @@ export interface Component {
   readonly announce?: (a: FleetAddresses, i: number) => string;
 }
 
+/** The name of a row's process `i` of `n`: the row's name alone, or `<row>-<i>`. */
+export function instanceName(row: ServiceName, i: number, n: number): ProcessName {
+  return n === 1 ? row : `${row}-${i}`;
+}
+
 /** One process of a row. */
 export interface ProcessInstance {
   readonly name: ProcessName;
@@ -93,26 +107,40 @@ export interface ProcessInstance {
 /** The processes a row runs: the row's name alone, or `<row>-0` … `<row>-<n-1>`. */
 export function rowInstances(row: Component, a: FleetAddresses): ProcessInstance[] {
   const n = row.instances?.(a) ?? 1;
-  return Array.from({ length: n }, (_, index) => ({
-    name: n === 1 ? row.name : (`${row.name}-${index}` as ProcessName),
-    row,
-    index,
-  }));
+  return Array.from({ length: n }, (_, index) => ({ name: instanceName(row.name, index, n), row, index }));
 }
 
 /** Every node's client URL, comma-separated (ARCFLEET_NATS_URL: clients fail over between them). */
 export const natsUrls = (a: FleetAddresses): string =>
   a.natsNodes.map((n) => `nats://127.0.0.1:${n.port}`).join(',');
 
-const agentRow = (name: AgentName, role: string): Component => ({
-  name,
-  side: 'cluster',
-  role,
-  run: { kind: 'node' },
-  agent: true,
-  env: (a) => ({ [ENV.metricsPort]: String(a.metricsPorts.get(name) ?? 0) }),
-  scrape: (a) => `127.0.0.1:${a.metricsPorts.get(name) ?? 0}`,
+/** Port `i` of a per-shard list. */
+function shardPort(ports: readonly number[], i: number): number {
+  const port = ports[i];
+  if (port === undefined) throw new Error(`no port for shard ${i}`);
+  return port;
+}
+
+/** What every process of shard `i` is told: its shard, and its shard's gateway (if the fleet runs one). */
+const shardEnv = (a: FleetAddresses, i: number): Record<string, string> => ({
+  [ENV.shard]: `${i}/${a.shards}`,
+  ...(a.egressPorts.length > 0 ? { [ENV.egressUrl]: `nats://127.0.0.1:${shardPort(a.egressPorts, i)}` } : {}),
 });
+
+const agentRow = (name: AgentName, role: string): Component => {
+  const metricsPort = (a: FleetAddresses, i: number): number =>
+    a.metricsPorts.get(instanceName(name, i, a.shards)) ?? 0;
+  return {
+    name,
+    side: 'cluster',
+    role,
+    run: { kind: 'node' },
+    agent: true,
+    instances: (a) => a.shards,
+    env: (a, i) => ({ [ENV.metricsPort]: String(metricsPort(a, i)), ...shardEnv(a, i) }),
+    scrape: (a, i) => `127.0.0.1:${metricsPort(a, i)}`,
+  };
+};
 
 export const COMPONENTS: readonly Component[] = [
   {
@@ -149,15 +177,25 @@ export const COMPONENTS: readonly Component[] = [
     side: 'cluster',
     role: "the clusters' outbound path (an on-prem firewall): chaos cuts, latency, flaps",
     run: { kind: 'node' },
-    readyUrl: (a) => `${loopback(a.egressApiPort)}/healthz`,
-    scrape: (a) => `127.0.0.1:${a.egressApiPort}`,
-    announce: (a) => `on nats://127.0.0.1:${a.egressPort} (control API ${loopback(a.egressApiPort)})`,
+    // One per shard: it proxies its shard's agent connections (20,000 files per process, 2 per connection).
+    instances: (a) => a.shards,
+    env: (a, i) => ({
+      [ENV.egressPort]: String(shardPort(a.egressPorts, i)),
+      [ENV.egressApiPort]: String(shardPort(a.egressApiPorts, i)),
+      [ENV.shard]: `${i}/${a.shards}`,
+    }),
+    readyUrl: (a, i) => `${loopback(shardPort(a.egressApiPorts, i))}/healthz`,
+    scrape: (a, i) => `127.0.0.1:${shardPort(a.egressApiPorts, i)}`,
+    announce: (a, i) =>
+      `on nats://127.0.0.1:${shardPort(a.egressPorts, i)} (control API ${loopback(shardPort(a.egressApiPorts, i))})`,
   },
   {
     name: 'kube-apiserver',
     side: 'cluster',
     role: "every cluster's emulated Kubernetes API (loopback, /clusters/<name>)",
     run: { kind: 'node' },
+    // Every shard's clusters: the count maps a cluster to its shard's agent processes.
+    env: (a) => ({ [ENV.shard]: `all/${a.shards}` }),
     readyUrl: (a) => `${loopback(a.kubeApiserverPort)}/readyz`,
     scrape: (a) => `127.0.0.1:${a.kubeApiserverPort}`,
     announce: (a) => `on ${loopback(a.kubeApiserverPort)} (each cluster under /clusters/<name>)`,

@@ -20,6 +20,8 @@ export const fleetFileSchema = z.object({
   natsMonitorUrl: z.string(),
   /** Control API of the egress gateway (absent in fleets started before it existed). */
   egressApiUrl: z.string().optional(),
+  /** Every shard's gateway (a sharded fleet); the first is `egressApiUrl`. */
+  egressApiUrls: z.array(z.string()).optional(),
   /** The emulated apiserver (cluster side; absent in fleets started before it existed). */
   kubeApiserverUrl: z.string().optional(),
   timeScale: z.number().positive(),

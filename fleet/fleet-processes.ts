@@ -167,6 +167,9 @@ export class FleetProcesses {
       natsUrl: natsUrls(p.addresses),
       natsMonitorUrl: loopback(p.addresses.natsMonitorPort),
       egressApiUrl: loopback(p.addresses.egressApiPort),
+      ...(p.addresses.egressApiPorts.length > 1
+        ? { egressApiUrls: p.addresses.egressApiPorts.map((port) => loopback(port)) }
+        : {}),
       kubeApiserverUrl: loopback(p.addresses.kubeApiserverPort),
       timeScale: p.timeScale,
       epochMs: p.epochMs,

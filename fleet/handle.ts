@@ -40,8 +40,10 @@ export interface FleetHandle {
   readonly prometheusUrl: string | undefined;
   /** The file_sd JSON listing every /metrics target: `<dataDir>/prometheus/targets.json`. */
   readonly targetsFile: string;
-  /** Control API of the egress gateway every agent connection leaves through. */
+  /** Control API of the egress gateway every agent connection leaves through (shard 0's). */
   readonly egressApiUrl: string;
+  /** Every shard's gateway control API (chaos goes to all: fleet/clients/egress-gateway.ts). */
+  readonly egressApiUrls: readonly string[];
   /** The emulated apiserver (cluster side); a cluster's API is `<url>/clusters/<name>`. */
   readonly kubeApiserverUrl: string;
   readonly subscriptionId: string;
@@ -103,6 +105,8 @@ export function createHandle(deps: {
     prometheusUrl: plan.services.includes('prometheus') ? loopback(a.prometheusPort) : undefined,
     targetsFile: deps.targetsFile,
     egressApiUrl: loopback(a.egressApiPort),
+    egressApiUrls:
+      a.egressApiPorts.length > 0 ? a.egressApiPorts.map((p) => loopback(p)) : [loopback(a.egressApiPort)],
     kubeApiserverUrl: loopback(a.kubeApiserverPort),
     subscriptionId: plan.subscriptionId,
     resourceGroup: plan.resourceGroup,

@@ -24,6 +24,13 @@ export {
   type WaitOptions,
 } from './launcher.js';
 export type { StartFleetOptions } from './options.js';
-export { CONNECTIONS_PER_BROKER, MAX_BROKERS, defaultBrokerCount } from './plan.js';
+export {
+  CLUSTERS_PER_SHARD,
+  CONNECTIONS_PER_BROKER,
+  MAX_BROKERS,
+  MAX_LOCAL_SHARDS,
+  defaultBrokerCount,
+  defaultShardCount,
+} from './plan.js';
 export { ServiceProcess, type LogLine } from './process.js';
 export type { ServiceSupervision } from './supervision.js';

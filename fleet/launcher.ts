@@ -56,14 +56,18 @@ async function cleanDataDir(plan: FleetPlan, reset: boolean): Promise<void> {
 }
 
 /** Every running component with a /metrics endpoint, for Prometheus's file_sd. */
-function scrapeTargets(plan: FleetPlan): { service: string; address: string }[] {
+function scrapeTargets(plan: FleetPlan): { service: string; address: string; shard?: string }[] {
   return plan.services.flatMap((name) => {
     const row = component(name);
     const scrape = row.scrape;
     if (!scrape) return [];
-    return rowInstances(row, plan.addresses).map((i) => ({
-      service: i.name,
+    const instances = rowInstances(row, plan.addresses);
+    // The service label stays the row's name (dashboards and alerts select on it); several processes
+    // of one row are told apart by `shard`.
+    return instances.map((i) => ({
+      service: name,
       address: scrape(plan.addresses, i.index),
+      ...(instances.length > 1 ? { shard: String(i.index) } : {}),
     }));
   });
 }

@@ -32,6 +32,11 @@ export interface StartFleetOptions {
    * (default `defaultBrokerCount(clusters)`: one up to 2,000 clusters).
    */
   readonly brokers?: number;
+  /**
+   * Shards, each with its own egress gateway and one process per agent kind (`<agent>-<i>`), hosting
+   * the clusters `shardOf` gives it (default `defaultShardCount(clusters)`: one up to 1,500 clusters).
+   */
+  readonly shards?: number;
   /** Children in their own process group, unref'd: they outlive the launcher (`arcfleet down` stops them). */
   readonly detach?: boolean;
   /** Extra environment for every child (e.g. ARCFLEET_OFFLINE_THRESHOLD); the launcher's own settings win. */

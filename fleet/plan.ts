@@ -13,6 +13,7 @@ import {
   COMPONENTS,
   DEFAULT_SERVICES,
   component,
+  instanceName,
   loopback,
   natsUrls,
   type FleetAddresses,
@@ -46,6 +47,19 @@ const CONNECTIONS_PER_CLUSTER = 6;
 export function defaultBrokerCount(clusters: number): number {
   const needed = Math.ceil((clusters * CONNECTIONS_PER_CLUSTER) / CONNECTIONS_PER_BROKER);
   return needed <= 1 ? 1 : Math.min(MAX_BROKERS, Math.max(3, needed));
+}
+
+/** Most shards a local fleet runs (each is seven processes). */
+export const MAX_LOCAL_SHARDS = 16;
+/**
+ * Clusters one shard is given: its egress gateway holds two sockets per agent connection, six per
+ * cluster, so 1,500 clusters are 18,000 of the 20,000 files a process may open here.
+ */
+export const CLUSTERS_PER_SHARD = 1500;
+
+/** Shards for a fleet of `clusters`: as few as keep each within `CLUSTERS_PER_SHARD`. */
+export function defaultShardCount(clusters: number): number {
+  return Math.min(MAX_LOCAL_SHARDS, Math.max(1, Math.ceil(clusters / CLUSTERS_PER_SHARD)));
 }
 
 export interface FleetPlan {
@@ -115,8 +129,9 @@ async function freePorts(count: number, taken: Set<number>): Promise<number[]> {
 async function chooseAddresses(
   opts: StartFleetOptions,
   dataDir: string,
-  brokers: number,
+  layout: { brokers: number; shards: number; gateway: boolean },
 ): Promise<FleetAddresses> {
+  const { brokers, shards } = layout;
   if (opts.hubPort !== undefined) await assertPortFree(opts.hubPort, '--hub-port');
   if (opts.natsPort !== undefined) await assertPortFree(opts.natsPort, 'nats port');
   const taken = new Set<number>(
@@ -124,8 +139,19 @@ async function chooseAddresses(
   );
   const [hub, egress, egressApi, kube, prom] = await freePorts(5, taken);
   const metricsPorts = new Map<string, number>();
-  const ports = await freePorts(AGENT_SERVICES.length, taken);
-  AGENT_SERVICES.forEach((name, i) => metricsPorts.set(name, ports[i] as number));
+  for (let shard = 0; shard < shards; shard++) {
+    const ports = await freePorts(AGENT_SERVICES.length, taken);
+    AGENT_SERVICES.forEach((name, i) =>
+      metricsPorts.set(instanceName(name, shard, shards), ports[i] as number),
+    );
+  }
+  const egressPorts: number[] = [];
+  const egressApiPorts: number[] = [];
+  for (let shard = 0; layout.gateway && shard < shards; shard++) {
+    const [port, apiPort] = shard === 0 ? [egress, egressApi] : await freePorts(2, taken);
+    egressPorts.push(port as number);
+    egressApiPorts.push(apiPort as number);
+  }
   const natsNodes: NatsNodeAddress[] = [];
   for (let i = 0; i < brokers; i++) {
     const [port, monitorPort, routePort] = await freePorts(3, taken);
@@ -144,6 +170,9 @@ async function chooseAddresses(
     natsNodes,
     egressPort: egress as number,
     egressApiPort: egressApi as number,
+    shards,
+    egressPorts,
+    egressApiPorts,
     kubeApiserverPort: kube as number,
     prometheusPort: opts.prometheusPort ?? (prom as number),
     metricsPorts,
@@ -172,10 +201,11 @@ function fleetEnv(
     [ENV.kubeApiserverHost]: '127.0.0.1',
     [ENV.kubeApiserverUrl]: loopback(a.kubeApiserverPort),
   };
-  // With the egress gateway, every agent connection leaves through it (chaos acts there).
+  // With the egress gateway, every agent connection leaves through its shard's gateway (chaos acts
+  // there; the rows set ARCFLEET_EGRESS_URL per shard); the hub forwards the page's chaos to all of them.
   if (services.includes('egress-gateway')) {
-    env[ENV.egressPort] = String(a.egressPort);
-    env[ENV.egressApiPort] = String(a.egressApiPort);
+    env[ENV.egressApiUrl] = a.egressApiPorts.map((p) => loopback(p)).join(',');
+    // Shard 0's, for tools given the fleet's environment (tests dial through it as a cluster would).
     env[ENV.egressUrl] = `nats://127.0.0.1:${a.egressPort}`;
   }
   return env;
@@ -201,13 +231,24 @@ export async function planFleet(opts: StartFleetOptions): Promise<FleetPlan> {
       );
   }
   const brokers = opts.brokers ?? defaultBrokerCount(clusters.length);
+  const shards = opts.shards ?? defaultShardCount(clusters.length);
+  if (!Number.isInteger(shards) || shards < 1 || shards > MAX_LOCAL_SHARDS)
+    throw new ArcError(
+      ERROR_CODES.InvalidParameter,
+      `shards must be a whole number from 1 to ${MAX_LOCAL_SHARDS} (got ${shards})`,
+      { status: 400 },
+    );
   if (!Number.isInteger(brokers) || brokers < 1 || brokers > MAX_BROKERS)
     throw new ArcError(
       ERROR_CODES.InvalidParameter,
       `brokers must be a whole number from 1 to ${MAX_BROKERS} (got ${brokers})`,
       { status: 400 },
     );
-  const addresses = await chooseAddresses(opts, dataDir, brokers);
+  const addresses = await chooseAddresses(opts, dataDir, {
+    brokers,
+    shards,
+    gateway: services.includes('egress-gateway'),
+  });
   return {
     dataDir,
     logDir: join(dataDir, 'logs'),

@@ -18,6 +18,8 @@ export interface ScrapeTarget {
   readonly address: string;
   /** Default /metrics. */
   readonly metricsPath?: string;
+  /** Which of several processes of the service (a sharded fleet). */
+  readonly shard?: string;
 }
 
 export function prometheusDir(dataDir: string): string {

@@ -81,8 +81,14 @@ export interface FileSdTarget {
   readonly labels: Record<string, string>;
 }
 
-export function fileSdTargets(targets: readonly { service: string; address: string }[]): FileSdTarget[] {
-  return targets.map((t) => ({ targets: [t.address], labels: { job: 'arcfleet', service: t.service } }));
+/** `shard`: one of several processes of a service (a sharded fleet); dashboards sum over it. */
+export function fileSdTargets(
+  targets: readonly { service: string; address: string; shard?: string }[],
+): FileSdTarget[] {
+  return targets.map((t) => ({
+    targets: [t.address],
+    labels: { job: 'arcfleet', service: t.service, ...(t.shard === undefined ? {} : { shard: t.shard }) },
+  }));
 }
 
 /** `ARCFLEET_METRICS_PORT`: unset/empty = no listener; 0..65535; anything else is a config error. */

@@ -6,7 +6,8 @@
  * Timings are in SIMULATED milliseconds and default to the real Arc values (see docs/configuration.md).
  */
 import { parseDuration } from './duration.js';
-import { ConfigError } from '../contract/index.js';
+import { hostname as osHostname } from 'node:os';
+import { ConfigError, parseShard, shardUrl, SINGLE_SHARD, type Shard } from '../contract/index.js';
 import { SimClock } from './clock.js';
 
 export interface ArcTimings {
@@ -81,6 +82,8 @@ export const ENV = {
   metricsPort: 'ARCFLEET_METRICS_PORT',
   metricsHost: 'ARCFLEET_METRICS_HOST',
   egressUrl: 'ARCFLEET_EGRESS_URL',
+  /** Which shard this process serves: `<index>/<count>`, `ordinal/<count>` or `all/<count>`. */
+  shard: 'ARCFLEET_SHARD',
   agentPingInterval: 'ARCFLEET_AGENT_PING_INTERVAL',
   agentMaxPingOut: 'ARCFLEET_AGENT_MAX_PING_OUT',
   agentReconnectBase: 'ARCFLEET_AGENT_RECONNECT_BASE',
@@ -196,8 +199,22 @@ export interface AgentLinkConfig {
   readonly connectTimeoutMs: number;
 }
 
-export function compileAgentLinkConfig(env: Env, natsUrl: string): AgentLinkConfig {
-  const egress = readString(env, ENV.egressUrl, '');
+/** This process's shard (`ARCFLEET_SHARD`, default: a fleet of one shard). */
+export function readShard(env: Env, hostname: string = osHostname()): Shard {
+  const raw = readString(env, ENV.shard, '');
+  if (raw === '') return SINGLE_SHARD;
+  const shard = parseShard(raw, hostname);
+  if ('error' in shard) throw new ConfigError(ENV.shard, shard.error);
+  return shard;
+}
+
+export function compileAgentLinkConfig(
+  env: Env,
+  natsUrl: string,
+  shard: Shard = SINGLE_SHARD,
+): AgentLinkConfig {
+  // `{shard}`: one template for every shard's processes (a StatefulSet), each reaching its own gateway.
+  const egress = shardUrl(readString(env, ENV.egressUrl, ''), shard);
   if (egress !== '' && !/^nats:\/\/[^\s]+$/.test(egress))
     throw new ConfigError(ENV.egressUrl, `"${egress}" is not a nats:// URL`);
   const reconnectBaseMs = readDuration(env, ENV.agentReconnectBase, 250);

@@ -7,7 +7,7 @@ import { ArcError, ERROR_CODES, parseSelector } from '../../contract/index.js';
 import { parseDuration } from '../../platform/duration.js';
 import { DEFAULT_DATA_DIR } from '../../fleet/index.js';
 import { chaosRunCommand } from '../scenario/command.js';
-import { callGateway, gatewayUrl } from '../../fleet/clients/egress-gateway.js';
+import { callGateways, gatewayUrls } from '../../fleet/clients/egress-gateway.js';
 
 export interface TargetFlags {
   readonly percent?: number;
@@ -117,7 +117,10 @@ function targetOptions(cmd: Command): Command {
     .option('--seed <n>', 'seed of --percent (same seed, same clusters)', intArg)
     .option('--selector <k=v>', 'label selector: location, distribution, infrastructure (comma-separated)')
     .option('--data-dir <dir>', 'fleet data directory', DEFAULT_DATA_DIR)
-    .option('--gateway-url <url>', 'egress gateway control API (default: from <data-dir>/fleet.json)');
+    .option(
+      '--gateway-url <url>',
+      'egress gateway control API; several (one per shard) comma-separated (default: from <data-dir>/fleet.json)',
+    );
 }
 
 function summary(action: string, res: unknown): string {
@@ -141,7 +144,7 @@ export function registerChaosCommands(
     .addOption(new Option('--mode <mode>', 'drop or reject').choices(['drop', 'reject']).default('drop'))
     .option('--for <duration>', 'restore by itself after this long (simulated time)', durationArg)
     .action(async (clusters: string[], o: CommonFlags & { mode: string }) => {
-      const res = await callGateway(await gatewayUrl(o), 'POST', '/v1/chaos', {
+      const res = await callGateways(await gatewayUrls(o), 'POST', '/v1/chaos', {
         action: 'cut',
         mode: o.mode,
         targets: parseTargets(clusters, o),
@@ -154,7 +157,7 @@ export function registerChaosCommands(
     .description('open the targets\u2019 egress again')
     .option('--all', 'every cluster with a rule')
     .action(async (clusters: string[], o: CommonFlags) => {
-      const res = await callGateway(await gatewayUrl(o), 'POST', '/v1/chaos', {
+      const res = await callGateways(await gatewayUrls(o), 'POST', '/v1/chaos', {
         action: 'restore',
         targets: parseTargets(clusters, o, true),
       });
@@ -167,7 +170,7 @@ export function registerChaosCommands(
     .option('--jitter <ms>', 'random extra delay up to this (real ms)', intArg)
     .option('--for <duration>', 'restore by itself after this long (simulated time)', durationArg)
     .action(async (clusters: string[], o: CommonFlags & { latency: number; jitter?: number }) => {
-      const res = await callGateway(await gatewayUrl(o), 'POST', '/v1/chaos', {
+      const res = await callGateways(await gatewayUrls(o), 'POST', '/v1/chaos', {
         action: 'latency',
         latencyMs: o.latency,
         jitterMs: o.jitter ?? 0,
@@ -183,7 +186,7 @@ export function registerChaosCommands(
     .option('--for <duration>', 'restore by itself after this long (simulated time)', durationArg)
     .action(async (clusters: string[], o: CommonFlags & { bytesPerSecond: number }) => {
       if (o.bytesPerSecond < 1) throw usage('--bytes-per-second must be at least 1');
-      const res = await callGateway(await gatewayUrl(o), 'POST', '/v1/chaos', {
+      const res = await callGateways(await gatewayUrls(o), 'POST', '/v1/chaos', {
         action: 'bandwidth',
         bytesPerSecond: o.bytesPerSecond,
         targets: parseTargets(clusters, o),
@@ -201,7 +204,7 @@ export function registerChaosCommands(
     )
     .option('--for <duration>', 'stop flapping after this long (simulated time)', durationArg)
     .action(async (clusters: string[], o: CommonFlags & { cut: string; open: string; mode: string }) => {
-      const res = await callGateway(await gatewayUrl(o), 'POST', '/v1/chaos', {
+      const res = await callGateways(await gatewayUrls(o), 'POST', '/v1/chaos', {
         action: 'flap',
         mode: o.mode,
         cut: o.cut,
@@ -235,12 +238,15 @@ export function registerChaosCommands(
     .command('status')
     .description('the gateway\u2019s rules: mode, what applies now, until when, open connections')
     .option('--data-dir <dir>', 'fleet data directory', DEFAULT_DATA_DIR)
-    .option('--gateway-url <url>', 'egress gateway control API (default: from <data-dir>/fleet.json)')
+    .option(
+      '--gateway-url <url>',
+      'egress gateway control API; several (one per shard) comma-separated (default: from <data-dir>/fleet.json)',
+    )
     .addOption(
       new Option('-o, --output <format>', 'output format').choices(['json', 'table']).default('table'),
     )
     .action(async (o: { dataDir: string; gatewayUrl?: string; output: string }) => {
-      const res = (await callGateway(await gatewayUrl(o), 'GET', '/v1/rules')) as { value: RuleView[] };
+      const res = (await callGateways(await gatewayUrls(o), 'GET', '/v1/rules')) as { value: RuleView[] };
       print(o.output === 'json' ? JSON.stringify(res.value, null, 2) : formatRules(res.value));
     });
 }

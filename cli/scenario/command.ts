@@ -75,7 +75,7 @@ async function ownScenarioFleet(handle: FleetHandle): Promise<ScenarioFleet> {
   return {
     description: `its own fleet of ${handle.clusters.length} in ${handle.dataDir}`,
     ctx: await loadContext({ dataDir: handle.dataDir }),
-    gatewayUrl: handle.egressApiUrl,
+    gatewayUrl: handle.egressApiUrls.join(','),
     kill(service) {
       const pid = handle.pids()[service];
       handle.crash(service, 'SIGKILL');
@@ -124,7 +124,7 @@ async function runningScenarioFleet(file: FleetFile): Promise<ScenarioFleet> {
   return {
     description: `the running fleet in ${file.dataDir}`,
     ctx: await loadContext({ dataDir: file.dataDir }),
-    gatewayUrl: file.egressApiUrl,
+    gatewayUrl: (file.egressApiUrls ?? [file.egressApiUrl]).join(','),
     async kill(service) {
       const pid = await signal(service, 'SIGKILL');
       return `killed ${service} (pid ${pid}) with SIGKILL; the supervisor restarts it`;

@@ -14,7 +14,7 @@ import {
   type ClusterLabels,
   AGENT_NAMES,
 } from '../../contract/index.js';
-import { callGateway } from '../../fleet/clients/egress-gateway.js';
+import { callGateways } from '../../fleet/clients/egress-gateway.js';
 import { connectCommand, deleteCommand } from '../commands/cluster.js';
 import { scaleCommand, setAgentsCommand, upgradeCommand } from '../commands/cluster-changes.js';
 import type { FleetContext } from '../context.js';
@@ -38,6 +38,7 @@ export interface ScenarioFleet {
   /** "its own fleet of 10 in /tmp/x" or "the running fleet in .arcfleet". */
   readonly description: string;
   readonly ctx: FleetContext;
+  /** Every egress gateway's control API (one per shard), comma-separated. */
   readonly gatewayUrl: string;
   /** SIGKILL, as a crash: the launcher's supervisor restarts the service. */
   kill(service: ScenarioService): Promise<string>;
@@ -81,7 +82,11 @@ export interface RunnerDeps {
   readonly sleep: (ms: number) => Promise<unknown>;
 }
 
-const REAL_DEPS: RunnerDeps = { callGateway, now: () => Date.now(), sleep };
+const REAL_DEPS: RunnerDeps = {
+  callGateway: (base, method, path, body) => callGateways(base.split(','), method, path, body),
+  now: () => Date.now(),
+  sleep,
+};
 
 class ExpectationFailed extends Error {}
 

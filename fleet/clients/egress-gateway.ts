@@ -6,8 +6,12 @@ import { resolve } from 'node:path';
 import { ArcError, ERROR_CODES } from '../../contract/index.js';
 import { readFleetFile } from '../fleet-file.js';
 
-export async function gatewayUrl(o: { dataDir: string; gatewayUrl?: string }): Promise<string> {
-  if (o.gatewayUrl) return o.gatewayUrl.replace(/\/$/, '');
+/**
+ * Every egress gateway's control API (one per shard), from `--gateway-url` (comma-separated) or the
+ * running fleet's fleet.json.
+ */
+export async function gatewayUrls(o: { dataDir: string; gatewayUrl?: string }): Promise<string[]> {
+  if (o.gatewayUrl) return o.gatewayUrl.split(',').map((u) => u.trim().replace(/\/$/, ''));
   const dataDir = resolve(o.dataDir);
   const file = await readFleetFile(dataDir);
   if (!file?.egressApiUrl || Object.keys(file.pids).length === 0)
@@ -16,7 +20,25 @@ export async function gatewayUrl(o: { dataDir: string; gatewayUrl?: string }): P
       `no running fleet with an egress gateway in ${dataDir}; start one with \`arcfleet up\`, or pass --gateway-url`,
       { status: 404 },
     );
-  return file.egressApiUrl;
+  return file.egressApiUrls ?? [file.egressApiUrl];
+}
+
+/**
+ * One request to every gateway of a sharded fleet: each holds the connections of its own shard, and a
+ * rule must reach whichever holds the cluster's. Every gateway selects targets over the whole cluster
+ * store, so they answer alike: the first answer is returned. Reads (GET) ask the first only.
+ */
+export async function callGateways(
+  bases: readonly string[],
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
+  const [first, ...rest] = bases;
+  if (first === undefined) throw new Error('no egress gateway to call');
+  if (method === 'GET' || rest.length === 0) return callGateway(first, method, path, body);
+  const answers = await Promise.all(bases.map((b) => callGateway(b, method, path, body)));
+  return answers[0];
 }
 
 export async function callGateway(

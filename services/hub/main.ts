@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     logger,
     feedIntervalMs: settings.feedIntervalMs,
     feedMaxLag: settings.feedMaxLag,
-    egressApiUrl: settings.egressApiUrl,
+    egressApiUrls: settings.egressApiUrls,
     metrics,
   });
   const clusterConnect: ClusterConnectOptions = {

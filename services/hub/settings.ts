@@ -32,8 +32,8 @@ export interface HubSettings extends CommonConfig {
   readonly feedIntervalMs: number;
   /** Unacknowledged feed messages after which a client is sent a snapshot once it catches up. */
   readonly feedMaxLag: number;
-  /** The egress gateway's control API, for the page's chaos controls; undefined without a gateway. */
-  readonly egressApiUrl: string | undefined;
+  /** Every egress gateway's control API (one per shard), for the page's chaos controls; none: off. */
+  readonly egressApiUrls: readonly string[];
   /** Real ms a cluster-connect request waits for the agent's first answer. */
   readonly clusterConnectTimeoutMs: number;
   /** Simulated ms a cluster-user token from listClusterUserCredential is valid. */
@@ -62,8 +62,10 @@ export function compileHubSettings(env: Env = process.env): HubSettings {
     ENV.egressApiUrl,
     egressPort === '' ? '' : `http://127.0.0.1:${egressPort}`,
   );
-  if (egressApiUrl !== '' && !/^https?:\/\/[^\s/]+/.test(egressApiUrl))
-    throw new ConfigError(ENV.egressApiUrl, `"${egressApiUrl}" is not an http(s) URL`);
+  const egressApiUrls = egressApiUrl === '' ? [] : egressApiUrl.split(',').map((u) => u.trim());
+  for (const url of egressApiUrls)
+    if (!/^https?:\/\/[^\s/]+/.test(url))
+      throw new ConfigError(ENV.egressApiUrl, `"${url}" is not an http(s) URL`);
   return Object.freeze({
     ...compileCommonConfig(env),
     port: readNumber(env, ENV.hubPort, 8080, { min: 0, max: 65535, integer: true }),
@@ -78,7 +80,7 @@ export function compileHubSettings(env: Env = process.env): HubSettings {
     jetstreamReplicas: readNumber(env, ENV.jetstreamReplicas, 1, { min: 1, max: 5, integer: true }),
     feedIntervalMs: readDuration(env, ENV.hubFeedInterval, 250),
     feedMaxLag: readNumber(env, ENV.hubFeedMaxLag, 40, { min: 1, max: 100_000, integer: true }),
-    egressApiUrl: egressApiUrl === '' ? undefined : egressApiUrl.replace(/\/$/, ''),
+    egressApiUrls: egressApiUrls.map((u) => u.replace(/\/$/, '')),
     clusterConnectTimeoutMs: readDuration(env, ENV.clusterConnectTimeout, 30_000),
     clusterConnectTokenValidityMs: readDuration(env, ENV.clusterConnectTokenValidity, 3_600_000),
     extensionOperationTimeoutMs: readDuration(env, ENV.extensionOperationTimeout, 10 * 60_000),

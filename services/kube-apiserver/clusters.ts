@@ -97,7 +97,7 @@ export class ClusterHandle {
       ...(needs.statuses
         ? {
             statuses: (await this.opts.store.readAgentStatuses(this.name)).statuses,
-            beats: await this.opts.store.readProcessBeats(),
+            beats: await this.opts.store.readProcessBeats(this.name),
           }
         : {}),
       ...(needs.identity

@@ -3,11 +3,13 @@
  * Persistence and polling are real-time infrastructure timings, not simulated Arc timings.
  */
 import { DEFAULT_STATUS_INTERVAL_MS } from '../../agent-runtime/agent-service.js';
+import type { Shard } from '../../contract/index.js';
 import {
   ENV,
   compileCommonConfig,
   readDuration,
   readNumber,
+  readShard,
   readString,
   type CommonConfig,
   type Env,
@@ -28,6 +30,8 @@ export interface KubeApiserverConfig extends CommonConfig {
   readonly staleAfterMs: number;
   /** Real ms between recomputations of derived objects for open watches. */
   readonly watchPollIntervalMs: number;
+  /** It serves every shard (`all/<count>`); the count maps a cluster to its agent processes. */
+  readonly shard: Shard;
 }
 
 export function compileKubeApiserverConfig(env: Env = process.env): KubeApiserverConfig {
@@ -41,5 +45,6 @@ export function compileKubeApiserverConfig(env: Env = process.env): KubeApiserve
     pollIntervalMs,
     staleAfterMs: STALE_INTERVALS * readDuration(env, ENV.agentStatusInterval, DEFAULT_STATUS_INTERVAL_MS),
     watchPollIntervalMs: pollIntervalMs,
+    shard: readShard(env),
   });
 }

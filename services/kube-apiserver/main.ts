@@ -27,7 +27,8 @@ async function main(): Promise<void> {
   const logger = createLogger(SERVICE, config.logLevel);
   let ready = false;
   const clusters = new KubeClusters({
-    store: new ClusterStore(config.dataDir),
+    // Every shard's clusters; the count says whose agent processes' beats belong to which cluster.
+    store: new ClusterStore(config.dataDir, { shard: config.shard }),
     persistIntervalMs: config.persistIntervalMs,
     pollIntervalMs: config.pollIntervalMs,
     staleAfterMs: config.staleAfterMs,

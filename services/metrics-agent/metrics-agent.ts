@@ -121,7 +121,7 @@ export class MetricsAgent implements AgentInstance {
       );
     const nowMs = this.opts.clock.now();
     const nowIso = new Date(nowMs).toISOString();
-    const beats = await this.ctx.store.readProcessBeats();
+    const beats = await this.ctx.store.readProcessBeats(this.ctx.clusterName);
     const health = judgeHealth(statuses, {
       beats,
       expected: this.opts.expected ?? EXPECTED_AGENTS,

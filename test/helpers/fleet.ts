@@ -60,6 +60,8 @@ export interface TestFleetOptions {
   readonly gateway?: boolean;
   /** nats-server nodes (default 1; several make a NATS cluster, processes `nats-server-<i>`). */
   readonly brokers?: number;
+  /** Shards (default 1; several run `egress-gateway-<i>` and `<agent>-<i>` per shard). */
+  readonly shards?: number;
   /** Also run Prometheus on the launcher's scrape targets (default false). */
   readonly prometheus?: boolean;
   readonly scrapeInterval?: string;
@@ -108,7 +110,7 @@ export class TestFleet {
       const p = handle.process(name);
       if (p) this.agents.set(name, p);
     }
-    this.gateway = handle.process('egress-gateway');
+    this.gateway = handle.process('egress-gateway') ?? handle.process('egress-gateway-0');
     this.gatewayApiUrl = this.gateway ? handle.egressApiUrl : undefined;
     // One broker node: `nats-server`; a NATS cluster: node 0 stands for the broker here.
     const broker = handle.process('nats-server') ? 'nats-server' : 'nats-server-0';
@@ -144,6 +146,7 @@ export class TestFleet {
         resourceGroup: `it-${randomBytes(4).toString('hex')}`,
         timeScale: opts.timeScale ?? 60,
         ...(opts.brokers === undefined ? {} : { brokers: opts.brokers }),
+        ...(opts.shards === undefined ? {} : { shards: opts.shards }),
         env: { ...FAST_TIMINGS, ...opts.env },
         connect: false,
         supervise: false,
@@ -181,18 +184,26 @@ export class TestFleet {
     return p;
   }
 
-  /** A call to the gateway's control API; returns status and parsed body. */
+  /**
+   * A call to the gateway's control API; returns status and parsed body. A sharded fleet's gateways
+   * all get a change (as the CLI sends it); the first one answers reads.
+   */
   async gatewayApi(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
     if (!this.gatewayApiUrl) throw new Error('the egress gateway was not started');
-    const res = await fetch(`${this.gatewayApiUrl}${path}`, {
-      method,
-      ...(body === undefined
-        ? {}
-        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-      signal: AbortSignal.timeout(5000),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
+    const call = async (base: string): Promise<{ status: number; body: unknown }> => {
+      const res = await fetch(`${base}${path}`, {
+        method,
+        ...(body === undefined
+          ? {}
+          : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+        signal: AbortSignal.timeout(5000),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
+    };
+    const [first, ...rest] = method === 'GET' ? [this.gatewayApiUrl] : this.handle.egressApiUrls;
+    const answers = await Promise.all([first ?? this.gatewayApiUrl, ...rest].map(call));
+    return answers.find((a) => a.status >= 400) ?? (answers[0] as { status: number; body: unknown });
   }
 
   async waitHubReady(timeoutMs = 30_000): Promise<void> {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterStore } from '../../agent-runtime/cluster-store.js';
-import type { AgentStatus } from '../../contract/index.js';
+import { shardOf, type AgentStatus } from '../../contract/index.js';
 import { clusterState } from '../helpers/fixtures.js';
 
 const status = (agent: AgentStatus['agent'], version = '1'): AgentStatus => ({
@@ -77,12 +77,35 @@ describe('agent status reader', () => {
   it('reads the process beats once for every caller of the same moment', async () => {
     const { store } = await setup();
     await store.writeProcessBeat({ agent: 'config-agent', pid: 1, startedAtMs: 0, lastSeenMs: 5 });
-    const all = await Promise.all(Array.from({ length: 100 }, () => store.readProcessBeats()));
+    const all = await Promise.all(Array.from({ length: 100 }, () => store.readProcessBeats('c1')));
     expect(new Set(all).size).toBe(1);
     expect(all[0]?.get('config-agent')?.lastSeenMs).toBe(5);
     await store.writeProcessBeat({ agent: 'config-agent', pid: 1, startedAtMs: 0, lastSeenMs: 6 });
-    const fresh = await store.readProcessBeats(0);
+    const fresh = await store.readProcessBeats('c1', 0);
     expect(fresh).not.toBe(all[0]);
     expect(fresh.get('config-agent')?.lastSeenMs).toBe(6);
+  });
+});
+
+describe('a sharded fleet’s process beats', () => {
+  it('keeps one beat per agent and shard, and reads the beats of the shard a cluster belongs to', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arcfleet-beats-'));
+    const reader = new ClusterStore(dir, { shard: { index: undefined, count: 3 } });
+    const [a, b] = ['arc-eastus-0001', 'arc-eastus-0002'];
+    const shardA = shardOf(a, 3);
+    const other = ['arc-eastus-0002', 'arc-eastus-0003', 'arc-eastus-0004', 'arc-eastus-0005'].find(
+      (n) => shardOf(n, 3) !== shardA,
+    )!;
+    const writerA = new ClusterStore(dir, { shard: { index: shardA, count: 3 } });
+    await writerA.writeProcessBeat({ agent: 'config-agent', pid: 7, startedAtMs: 0, lastSeenMs: 5 });
+    expect((await reader.readProcessBeats(a, 0)).get('config-agent')?.pid).toBe(7);
+    expect((await reader.readProcessBeats(other, 0)).get('config-agent')).toBeUndefined();
+    // A sharded agent process lists only its own clusters.
+    for (const n of [a, b, other]) await writerA.writeState(clusterState(n));
+    expect((await writerA.list()).sort()).toEqual(
+      [a, b, other].filter((n) => shardOf(n, 3) === shardA).sort(),
+    );
+    expect((await reader.list()).sort()).toEqual([a, b, other].sort());
+    await rm(dir, { recursive: true, force: true });
   });
 });

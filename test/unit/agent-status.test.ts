@@ -51,7 +51,7 @@ describe('agent status files', () => {
     );
     expect(first).toMatchObject({ version: '1.21.10', pid: process.pid, state: 'Running', errors: [] });
     // Freshness comes from the process's beat (one file per process), refreshed every interval.
-    const beat = async () => (await store.readProcessBeats(0)).get('resource-sync-agent');
+    const beat = async () => (await store.readProcessBeats('any', 0)).get('resource-sync-agent');
     await vi.waitFor(async () => expect(await beat()).toBeDefined(), { timeout: 5000 });
     const firstBeat = await beat();
     expect(firstBeat).toMatchObject({ pid: process.pid, startedAtMs: first.startedAtMs });

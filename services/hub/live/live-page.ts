@@ -35,7 +35,8 @@ export interface LivePageOptions {
   readonly logger: Logger;
   readonly feedIntervalMs: number;
   readonly feedMaxLag: number;
-  readonly egressApiUrl: string | undefined;
+  /** Every shard's egress gateway control API; none: the page has no chaos controls. */
+  readonly egressApiUrls: readonly string[];
   readonly metrics: HubMetrics;
 }
 
@@ -64,7 +65,7 @@ export function registerLivePage(
   const feed = new LiveFeed({
     tiles: () => tilesOf(opts.started.peek()?.clusters),
     eventsSince: (seq) => opts.events.since(seq, 10_000),
-    chaos: opts.egressApiUrl !== undefined,
+    chaos: opts.egressApiUrls.length > 0,
     maxLag: opts.feedMaxLag,
     maxBufferedBytes: 4 * 1024 * 1024,
   });
@@ -86,28 +87,35 @@ export function registerLivePage(
   });
 
   app.post('/arcfleet/v1/chaos', async (request, reply) => {
-    if (!opts.egressApiUrl)
+    if (opts.egressApiUrls.length === 0)
       throw new ArcError(ERROR_CODES.NotFound, 'This fleet has no egress gateway: chaos controls are off.', {
         status: 404,
       });
-    let res: Response;
-    try {
-      res = await fetch(`${opts.egressApiUrl}/v1/chaos`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(request.body ?? {}),
-        signal: AbortSignal.timeout(10_000),
-      });
-    } catch (err) {
-      throw new ArcError(
-        ERROR_CODES.ServiceUnavailable,
-        `The egress gateway at ${opts.egressApiUrl} is not reachable.`,
-        {
-          status: 503,
-          cause: err,
-        },
-      );
-    }
+    // Every shard's gateway gets the action (each holds its own shard's connections); they select over
+    // the same cluster store and answer alike, so the first answer is the page's.
+    const body = JSON.stringify(request.body ?? {});
+    const forward = async (base: string): Promise<Response> => {
+      try {
+        return await fetch(`${base}/v1/chaos`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          signal: AbortSignal.timeout(10_000),
+        });
+      } catch (err) {
+        throw new ArcError(
+          ERROR_CODES.ServiceUnavailable,
+          `The egress gateway at ${base} is not reachable.`,
+          {
+            status: 503,
+            cause: err,
+          },
+        );
+      }
+    };
+    const answers = await Promise.all(opts.egressApiUrls.map(forward));
+    const res = answers.find((r) => !r.ok) ?? (answers[0] as Response);
+    await Promise.all(answers.filter((r) => r !== res).map((r) => r.body?.cancel()));
     return reply
       .status(res.status)
       .type('application/json')
