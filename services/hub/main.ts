@@ -120,16 +120,18 @@ async function main(): Promise<void> {
     onWrite: (kind: 'important' | 'heartbeat') => metrics.kvWrites.inc({ kind }),
     replicas: settings.jetstreamReplicas,
   };
-  const clusterStore = await openProjectionStore<ClusterRecord>(nc, settings.kvBucket, storeOptions);
+  const clusters = await openProjectionStore<ClusterRecord>(nc, settings.kvBucket, storeOptions);
+  const clusterStore = clusters.store;
   const authorityKv = await openKv(nc, `${settings.kvBucket}-authority`, settings.jetstreamReplicas);
   const authority = await untilJetStream('the identity authority', () => loadAuthority(authorityKv));
   const broker = await openHubBroker(settings, { clock, kv: authorityKv, logger });
   // Configuration resources: one document per cluster, in a bucket of their own.
-  const configurationStore = await openProjectionStore<ClusterConfigRecord>(
+  const configurations = await openProjectionStore<ClusterConfigRecord>(
     nc,
     `${settings.kvBucket}-config`,
     storeOptions,
   );
+  const configurationStore = configurations.store;
 
   // ---- the hub's objects, each built from the ones before ----
   const publishControl = controlPublisher(nc);
