@@ -24,6 +24,6 @@ export {
   type WaitOptions,
 } from './launcher.js';
 export type { StartFleetOptions } from './options.js';
-export { CONNECTIONS_PER_BROKER, MAX_BROKERS, defaultBrokerCount } from './plan.js';
+export { CONNECTIONS_PER_BROKER, MAX_BROKERS, MAX_HUBS, defaultBrokerCount } from './plan.js';
 export { ServiceProcess, type LogLine } from './process.js';
 export type { ServiceSupervision } from './supervision.js';

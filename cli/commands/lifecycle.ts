@@ -9,6 +9,7 @@ import {
   DEFAULT_DATA_DIR,
   DEFAULT_TIME_SCALE,
   MAX_BROKERS,
+  MAX_HUBS,
 } from '../../fleet/index.js';
 import { parseDuration } from '../../platform/duration.js';
 import { parseOutput } from './cluster.js';
@@ -30,6 +31,11 @@ export function registerLifecycleCommands(program: Command, print: Print, setExi
       '--brokers <k>',
       'nats-server nodes; several make a NATS cluster, JetStream on 3 (default: 1 up to 2,000 clusters, then 3+)',
       intArg(1, MAX_BROKERS),
+    )
+    .option(
+      '--hubs <h>',
+      'hub replicas sharing the KV buckets, one leader for the time-driven work (default 1)',
+      intArg(1, MAX_HUBS),
     )
     .option('--detach', 'leave the fleet running in the background once all clusters are Connected', false)
     .option('--timeout <duration>', 'how long to wait for all clusters to be Connected (real time)', '180s')
@@ -53,6 +59,7 @@ export function registerLifecycleCommands(program: Command, print: Print, setExi
         timeScale: number;
         hubPort?: number;
         brokers?: number;
+        hubs?: number;
         detach: boolean;
         backgroundLauncher?: boolean;
         timeout: string;
@@ -78,6 +85,7 @@ export function registerLifecycleCommands(program: Command, print: Print, setExi
             ...(o.spec === undefined ? {} : { specFile: o.spec }),
             ...(o.hubPort === undefined ? {} : { hubPort: o.hubPort }),
             ...(o.brokers === undefined ? {} : { brokers: o.brokers }),
+            ...(o.hubs === undefined ? {} : { hubs: o.hubs }),
             ...(o.subscription === undefined ? {} : { subscriptionId: o.subscription }),
             ...(o.resourceGroup === undefined ? {} : { resourceGroup: o.resourceGroup }),
             ...(o.distDir === undefined ? {} : { distDir: o.distDir }),
