@@ -29,7 +29,10 @@ export interface FleetAddresses {
   readonly natsMonitorPort: number;
   /** Every node of the broker; more than one make a NATS cluster. */
   readonly natsNodes: readonly NatsNodeAddress[];
+  /** Hub replica 0's HTTP port (the CLI's and the tests' hub). */
   readonly hubPort: number;
+  /** Every hub replica's HTTP port (`--hubs H`), replica 0's first. */
+  readonly hubPorts: readonly number[];
   /** Shard 0's gateway (agents' side and control API). */
   readonly egressPort: number;
   readonly egressApiPort: number;
@@ -51,6 +54,12 @@ export interface FleetAddresses {
 export const brokerDir = (dataDir: string): string => join(dataDir, 'broker');
 
 export const loopback = (port: number): string => `http://127.0.0.1:${port}`;
+
+function hubPort(a: FleetAddresses, i: number): number {
+  const port = a.hubPorts[i];
+  if (port === undefined) throw new Error(`no hub replica ${i}`);
+  return port;
+}
 
 function natsNode(a: FleetAddresses, i: number): NatsNodeAddress {
   const node = a.natsNodes[i];
@@ -163,14 +172,18 @@ export const COMPONENTS: readonly Component[] = [
     role: 'ARM API, projections, connectivity, configuration, cluster connect, live page',
     run: { kind: 'node' },
     required: true,
-    env: (a) => ({
+    // One per replica (`--hubs`), each with its own HTTP port, all in the `hub` queue group.
+    instances: (a) => a.hubPorts.length,
+    env: (a, i) => ({
+      [ENV.hubPort]: String(hubPort(a, i)),
+      [ENV.hubPublicUrl]: loopback(hubPort(a, i)),
       [ENV.natsCreds]: join(brokerDir(a.dataDir), BROKER_FILES.hubCreds),
       [ENV.natsSystemCreds]: join(brokerDir(a.dataDir), BROKER_FILES.systemCreds),
       [ENV.brokerKeys]: join(brokerDir(a.dataDir), BROKER_FILES.hubKeys),
     }),
-    readyUrl: (a) => `${loopback(a.hubPort)}/readyz`,
-    scrape: (a) => `127.0.0.1:${a.hubPort}`,
-    announce: (a) => `ready on ${loopback(a.hubPort)}`,
+    readyUrl: (a, i) => `${loopback(hubPort(a, i))}/readyz`,
+    scrape: (a, i) => `127.0.0.1:${hubPort(a, i)}`,
+    announce: (a, i) => `ready on ${loopback(hubPort(a, i))}`,
   },
   {
     name: 'egress-gateway',

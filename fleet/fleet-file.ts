@@ -16,6 +16,8 @@ export const fleetFileSchema = z.object({
   subscriptionId: z.string(),
   resourceGroup: z.string(),
   hubUrl: z.string(),
+  /** Every hub replica's URL (replica 0's is hubUrl); absent in files of older fleets. */
+  hubUrls: z.array(z.string()).optional(),
   natsUrl: z.string(),
   natsMonitorUrl: z.string(),
   /** Control API of the egress gateway (absent in fleets started before it existed). */

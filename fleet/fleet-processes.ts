@@ -164,6 +164,7 @@ export class FleetProcesses {
       subscriptionId: p.subscriptionId,
       resourceGroup: p.resourceGroup,
       hubUrl: loopback(p.addresses.hubPort),
+      hubUrls: p.addresses.hubPorts.map(loopback),
       natsUrl: natsUrls(p.addresses),
       natsMonitorUrl: loopback(p.addresses.natsMonitorPort),
       egressApiUrl: loopback(p.addresses.egressApiPort),

@@ -25,6 +25,8 @@ export interface FleetHandle {
   readonly dataDir: string;
   readonly hubUrl: string;
   readonly hubPort: number;
+  /** Every hub replica's URL (`hubs`), replica 0's (hubUrl) first. */
+  readonly hubUrls: readonly string[];
   /** Every broker node's URL, comma-separated (platform/nats.ts connects to any of them). */
   readonly natsUrl: string;
   /** Node 0's monitoring endpoint. */
@@ -98,6 +100,7 @@ export function createHandle(deps: {
     dataDir: plan.dataDir,
     hubUrl: loopback(a.hubPort),
     hubPort: a.hubPort,
+    hubUrls: a.hubPorts.map(loopback),
     natsUrl: natsUrls(a),
     natsMonitorUrl: loopback(a.natsMonitorPort),
     natsMonitorUrls: a.natsNodes.map((n) => loopback(n.monitorPort)),

@@ -28,6 +28,7 @@ export {
   CLUSTERS_PER_SHARD,
   CONNECTIONS_PER_BROKER,
   MAX_BROKERS,
+  MAX_HUBS,
   MAX_LOCAL_SHARDS,
   defaultBrokerCount,
   defaultShardCount,

@@ -37,6 +37,8 @@ export interface StartFleetOptions {
    * the clusters `shardOf` gives it (default `defaultShardCount(clusters)`: one up to 1,500 clusters).
    */
   readonly shards?: number;
+  /** Hub replicas sharing the KV buckets, one leading the time-driven work (default 1). */
+  readonly hubs?: number;
   /** Children in their own process group, unref'd: they outlive the launcher (`arcfleet down` stops them). */
   readonly detach?: boolean;
   /** Extra environment for every child (e.g. ARCFLEET_OFFLINE_THRESHOLD); the launcher's own settings win. */

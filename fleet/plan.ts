@@ -32,6 +32,8 @@ export const DEFAULT_TIME_SCALE = 60;
 
 /** Most broker nodes a local fleet runs. */
 export const MAX_BROKERS = 9;
+/** Hub replicas `--hubs` may ask for (ARCFLEET_HUB_REPLICAS allows up to 16). */
+export const MAX_HUBS = 8;
 /**
  * Client connections one broker node is given: each holds a file descriptor, and a process may open
  * 20,000 here (a hard limit), so a node stays well below it with room for routes and JetStream files.
@@ -129,9 +131,9 @@ async function freePorts(count: number, taken: Set<number>): Promise<number[]> {
 async function chooseAddresses(
   opts: StartFleetOptions,
   dataDir: string,
-  layout: { brokers: number; shards: number; gateway: boolean },
+  layout: { brokers: number; shards: number; gateway: boolean; hubs: number },
 ): Promise<FleetAddresses> {
-  const { brokers, shards } = layout;
+  const { brokers, shards, hubs } = layout;
   if (opts.hubPort !== undefined) await assertPortFree(opts.hubPort, '--hub-port');
   if (opts.natsPort !== undefined) await assertPortFree(opts.natsPort, 'nats port');
   const taken = new Set<number>(
@@ -162,9 +164,11 @@ async function chooseAddresses(
     });
   }
   const node0 = natsNodes[0] as NatsNodeAddress;
+  const hubPort = opts.hubPort ?? (hub as number);
   return {
     dataDir,
-    hubPort: opts.hubPort ?? (hub as number),
+    hubPort,
+    hubPorts: [hubPort, ...(await freePorts(hubs - 1, taken))],
     natsPort: node0.port,
     natsMonitorPort: node0.monitorPort,
     natsNodes,
@@ -192,6 +196,7 @@ function fleetEnv(
     // Every JetStream bucket on up to three nodes: one node may die without losing a write.
     [ENV.jetstreamReplicas]: String(Math.min(3, a.natsNodes.length)),
     [ENV.hubPort]: String(a.hubPort),
+    [ENV.hubReplicas]: String(a.hubPorts.length),
     [ENV.hubHost]: '127.0.0.1',
     [ENV.hubPublicUrl]: loopback(a.hubPort),
     [ENV.timeScale]: String(clock.timeScale),
@@ -244,9 +249,17 @@ export async function planFleet(opts: StartFleetOptions): Promise<FleetPlan> {
       `brokers must be a whole number from 1 to ${MAX_BROKERS} (got ${brokers})`,
       { status: 400 },
     );
+  const hubs = opts.hubs ?? 1;
+  if (!Number.isInteger(hubs) || hubs < 1 || hubs > MAX_HUBS)
+    throw new ArcError(
+      ERROR_CODES.InvalidParameter,
+      `hubs must be a whole number from 1 to ${MAX_HUBS} (got ${hubs})`,
+      { status: 400 },
+    );
   const addresses = await chooseAddresses(opts, dataDir, {
     brokers,
     shards,
+    hubs,
     gateway: services.includes('egress-gateway'),
   });
   return {

@@ -74,6 +74,8 @@ export const ENV = {
   hubPageSize: 'ARCFLEET_HUB_PAGE_SIZE',
   hubRetryAfter: 'ARCFLEET_HUB_RETRY_AFTER',
   hubKvBucket: 'ARCFLEET_HUB_KV_BUCKET',
+  hubReplicas: 'ARCFLEET_HUB_REPLICAS',
+  hubLease: 'ARCFLEET_HUB_LEASE',
   clusterPollInterval: 'ARCFLEET_CLUSTER_POLL_INTERVAL',
   clusterRescanInterval: 'ARCFLEET_CLUSTER_RESCAN_INTERVAL',
   agentStatusInterval: 'ARCFLEET_AGENT_STATUS_INTERVAL',

@@ -10,6 +10,7 @@ import {
   DEFAULT_TIME_SCALE,
   MAX_BROKERS,
   MAX_LOCAL_SHARDS,
+  MAX_HUBS,
 } from '../../fleet/index.js';
 import { parseDuration } from '../../platform/duration.js';
 import { parseOutput } from './cluster.js';
@@ -37,6 +38,11 @@ export function registerLifecycleCommands(program: Command, print: Print, setExi
       'shards: an egress gateway and one process per agent kind each (default: one per 1,500 clusters)',
       intArg(1, MAX_LOCAL_SHARDS),
     )
+    .option(
+      '--hubs <h>',
+      'hub replicas sharing the KV buckets, one leader for the time-driven work (default 1)',
+      intArg(1, MAX_HUBS),
+    )
     .option('--detach', 'leave the fleet running in the background once all clusters are Connected', false)
     .option('--timeout <duration>', 'how long to wait for all clusters to be Connected (real time)', '180s')
     .option('--data-dir <dir>', 'fleet data directory (wiped on start)', DEFAULT_DATA_DIR)
@@ -60,6 +66,7 @@ export function registerLifecycleCommands(program: Command, print: Print, setExi
         hubPort?: number;
         brokers?: number;
         shards?: number;
+        hubs?: number;
         detach: boolean;
         backgroundLauncher?: boolean;
         timeout: string;
@@ -86,6 +93,7 @@ export function registerLifecycleCommands(program: Command, print: Print, setExi
             ...(o.hubPort === undefined ? {} : { hubPort: o.hubPort }),
             ...(o.brokers === undefined ? {} : { brokers: o.brokers }),
             ...(o.shards === undefined ? {} : { shards: o.shards }),
+            ...(o.hubs === undefined ? {} : { hubs: o.hubs }),
             ...(o.subscription === undefined ? {} : { subscriptionId: o.subscription }),
             ...(o.resourceGroup === undefined ? {} : { resourceGroup: o.resourceGroup }),
             ...(o.distDir === undefined ? {} : { distDir: o.distDir }),

@@ -24,7 +24,7 @@ import { registerConfigurationRoutes } from './configuration/routes.js';
 import { ConfigurationService } from './configuration/service.js';
 import { EventLog, transitionEvent } from './connected-clusters/event-log.js';
 import { registerFleetApi } from './connected-clusters/fleet-api.js';
-import type { ClusterRecord } from './connected-clusters/projection.js';
+import { keepLatestHeartbeat, type ClusterRecord } from './connected-clusters/projection.js';
 import { registerConnectedClusterRoutes } from './connected-clusters/routes.js';
 import { registerHealth } from './health.js';
 import type { BrokerUsers } from './broker/broker-users.js';
@@ -34,6 +34,7 @@ import { registerLivePage } from './live/live-page.js';
 import { createHubMetrics } from './metrics.js';
 import { loadAuthority } from './persistence/authority.js';
 import { openKv, openProjectionStore, untilJetStream } from './persistence/kv.js';
+import { openLeadership, registerReplicaConsistency, type Consistency } from './replicas.js';
 import { compileHubSettings } from './settings.js';
 import { Startup } from './startup.js';
 
@@ -45,6 +46,8 @@ interface StartedHub {
   authority: IdentityAuthority;
   /** Mints and revokes the clusters' broker users; undefined for a broker without accounts. */
   broker: BrokerUsers | undefined;
+  /** Replicas: the ARM API's read-your-writes across them; undefined for a lone hub. */
+  consistency: Consistency | undefined;
 }
 
 async function main(): Promise<void> {
@@ -70,6 +73,7 @@ async function main(): Promise<void> {
     publicUrl: settings.publicUrl,
   };
   registerHealth(api, { started: startup, registry: metrics.registry });
+  registerReplicaConsistency(api, () => startup.peek()?.consistency);
   registerFleetApi(api, {
     started: startup,
     events,
@@ -119,17 +123,27 @@ async function main(): Promise<void> {
     heartbeatPersistIntervalMs: settings.heartbeatPersistIntervalMs,
     onWrite: (kind: 'important' | 'heartbeat') => metrics.kvWrites.inc({ kind }),
     replicas: settings.jetstreamReplicas,
+    replicated: settings.replicas > 1,
+    onConflict: () => metrics.kvConflicts.inc(),
   };
-  const clusterStore = await openProjectionStore<ClusterRecord>(nc, settings.kvBucket, storeOptions);
+  const clusters = await openProjectionStore<ClusterRecord>(nc, settings.kvBucket, {
+    ...storeOptions,
+    keepLocal: keepLatestHeartbeat,
+  });
+  const clusterStore = clusters.store;
   const authorityKv = await openKv(nc, `${settings.kvBucket}-authority`, settings.jetstreamReplicas);
   const authority = await untilJetStream('the identity authority', () => loadAuthority(authorityKv));
   const broker = await openHubBroker(settings, { clock, kv: authorityKv, logger });
   // Configuration resources: one document per cluster, in a bucket of their own.
-  const configurationStore = await openProjectionStore<ClusterConfigRecord>(
+  const configurations = await openProjectionStore<ClusterConfigRecord>(
     nc,
     `${settings.kvBucket}-config`,
     storeOptions,
   );
+  const configurationStore = configurations.store;
+
+  const { leadership, release } = await openLeadership(nc, settings, logger, metrics);
+  const replicated = settings.replicas > 1;
 
   // ---- the hub's objects, each built from the ones before ----
   const publishControl = controlPublisher(nc);
@@ -172,6 +186,7 @@ async function main(): Promise<void> {
     authority,
     metrics,
     logger,
+    leadership,
   });
   const bus = new AgentBus({
     nc,
@@ -181,14 +196,24 @@ async function main(): Promise<void> {
     logger,
     maxMessageBytes: settings.maxMessageBytes,
     broker: broker?.users,
+    replicas: replicated ? { leadership } : undefined,
   });
   bus.start();
+  // Time-driven work runs once in the fleet: on the leader (always, for a lone hub).
   const ticker = setInterval(() => {
+    if (!leadership.isLeader()) return;
     hub.tick();
     configuration.tick();
   }, settings.evaluateIntervalMs);
   ticker.unref();
-  startup.open({ clusters: hub, configuration, nc, authority, broker: broker?.users });
+  const watches = [clusters.watch, configurations.watch];
+  const consistency: Consistency | undefined = replicated
+    ? {
+        sync: async () => void (await Promise.all(watches.map((w) => w?.sync()))),
+        settle: async () => void (await Promise.all([clusterStore.settle(), configurationStore.settle()])),
+      }
+    : undefined;
+  startup.open({ clusters: hub, configuration, nc, authority, broker: broker?.users, consistency });
   logger.info(
     { event: 'hub.ready', projections: clusterStore.size },
     `hub ready with ${clusterStore.size} projections`,
@@ -203,6 +228,8 @@ async function main(): Promise<void> {
     page.close();
     await api.close();
     await bus.close();
+    await release();
+    for (const w of watches) w?.close();
     await clusterStore.close();
     await configurationStore.close();
     await broker?.close();

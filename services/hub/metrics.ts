@@ -170,6 +170,16 @@ export function createHubMetrics(
       labelNames: ['kind'],
       registers: [registry],
     }),
+    kvConflicts: new Counter({
+      name: 'arcfleet_hub_kv_conflicts_total',
+      help: 'Projection writes refused because another hub replica wrote the key first (rebased and written again)',
+      registers: [registry],
+    }),
+    leader: new Gauge({
+      name: 'arcfleet_hub_leader',
+      help: '1 while this hub replica holds the leader lease (Offline/Expired evaluation, deadlines, heartbeat persistence)',
+      registers: [registry],
+    }),
     clusterConnectRequests: new Counter({
       name: 'arcfleet_hub_cluster_connect_requests_total',
       help: 'Requests forwarded through cluster connect, by outcome (ok, error, timeout, unavailable, not_found, client_closed)',

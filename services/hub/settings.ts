@@ -26,6 +26,10 @@ export interface HubSettings extends CommonConfig {
   readonly pageSize: number;
   readonly retryAfterSeconds: number;
   readonly kvBucket: string;
+  /** Hub processes sharing the buckets (`arcfleet up --hubs`); above 1: CAS merges, watch, leader lease. */
+  readonly replicas: number;
+  /** Real ms a leader's lease lasts without renewal (renewed every third of it). */
+  readonly leaseMs: number;
   /** Nodes each KV bucket is stored on (a NATS cluster: 3, so one node may die). */
   readonly jetstreamReplicas: number;
   /** Real ms between live feed deltas (the page). */
@@ -77,6 +81,8 @@ export function compileHubSettings(env: Env = process.env): HubSettings {
     pageSize: readNumber(env, ENV.hubPageSize, 100, { min: 1, max: 1000, integer: true }),
     retryAfterSeconds: readNumber(env, ENV.hubRetryAfter, 1, { min: 0, max: 600, integer: true }),
     kvBucket: readString(env, ENV.hubKvBucket, 'arcfleet-clusters'),
+    replicas: readNumber(env, ENV.hubReplicas, 1, { min: 1, max: 16, integer: true }),
+    leaseMs: readDuration(env, ENV.hubLease, 3_000),
     jetstreamReplicas: readNumber(env, ENV.jetstreamReplicas, 1, { min: 1, max: 5, integer: true }),
     feedIntervalMs: readDuration(env, ENV.hubFeedInterval, 250),
     feedMaxLag: readNumber(env, ENV.hubFeedMaxLag, 40, { min: 1, max: 100_000, integer: true }),

@@ -62,6 +62,8 @@ export interface TestFleetOptions {
   readonly brokers?: number;
   /** Shards (default 1; several run `egress-gateway-<i>` and `<agent>-<i>` per shard). */
   readonly shards?: number;
+  /** Hub replicas (`hub-0` … in the fleet's process names when more than one). */
+  readonly hubs?: number;
   /** Also run Prometheus on the launcher's scrape targets (default false). */
   readonly prometheus?: boolean;
   readonly scrapeInterval?: string;
@@ -105,7 +107,8 @@ export class TestFleet {
       if (!p) throw new Error(`${name} is not running`);
       return p;
     };
-    this.hub = proc('hub');
+    // With replicas (`hubs`), replica 0 (`hub-0`) stands for the hub here, as `hubUrl` does.
+    this.hub = proc(handle.process('hub') ? 'hub' : 'hub-0');
     for (const name of AGENT_SERVICES) {
       const p = handle.process(name);
       if (p) this.agents.set(name, p);
@@ -147,6 +150,7 @@ export class TestFleet {
         timeScale: opts.timeScale ?? 60,
         ...(opts.brokers === undefined ? {} : { brokers: opts.brokers }),
         ...(opts.shards === undefined ? {} : { shards: opts.shards }),
+        ...(opts.hubs === undefined ? {} : { hubs: opts.hubs }),
         env: { ...FAST_TIMINGS, ...opts.env },
         connect: false,
         supervise: false,

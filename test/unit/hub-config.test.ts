@@ -25,28 +25,15 @@ import {
 import { parseFluxPut } from '../../services/hub/configuration/validation-flux.js';
 import { parseLinkerPut } from '../../services/hub/configuration/validation-linker.js';
 import type { ClusterRecord } from '../../services/hub/connected-clusters/projection.js';
-import {
-  ProjectionStore,
-  type ProjectionPersistence,
-} from '../../services/hub/persistence/projection-store.js';
+import { ProjectionStore } from '../../services/hub/persistence/projection-store.js';
+import { MemoryPersistence } from './hub-helpers.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const REF: ClusterRef = { subscriptionId: 'sub-1', resourceGroup: 'rg-1', name: 'c1' };
 const KEY = clusterKey(REF);
 
-class Memory implements ProjectionPersistence<ClusterConfigRecord> {
-  readonly data = new Map<string, string>();
-  async loadAll(): Promise<ClusterConfigRecord[]> {
-    return [...this.data.values()].map((v) => JSON.parse(v) as ClusterConfigRecord);
-  }
-  async put(r: ClusterConfigRecord): Promise<void> {
-    this.data.set(r.key, JSON.stringify(r));
-  }
-  async delete(key: string): Promise<void> {
-    this.data.delete(key);
-  }
-}
+class Memory extends MemoryPersistence<ClusterConfigRecord> {}
 
 let clock: FakeClock;
 let persistence: Memory;

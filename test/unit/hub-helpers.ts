@@ -10,21 +10,41 @@ import type { ClusterRecord } from '../../services/hub/connected-clusters/projec
 import { parsePutBody } from '../../services/hub/connected-clusters/validation.js';
 import {
   ProjectionStore,
+  RevisionConflict,
+  type KeyedRecord,
   type ProjectionPersistence,
+  type Stored,
 } from '../../services/hub/persistence/projection-store.js';
 
-export class MemoryPersistence implements ProjectionPersistence {
+/** JetStream KV in memory: one revision sequence for the bucket, compare-and-set writes. */
+export class MemoryPersistence<R extends KeyedRecord = ClusterRecord> implements ProjectionPersistence<R> {
   readonly data = new Map<string, string>();
+  readonly revisions = new Map<string, number>();
+  private seq = 0;
   puts = 0;
-  async loadAll(): Promise<ClusterRecord[]> {
-    return [...this.data.values()].map((v) => JSON.parse(v) as ClusterRecord);
+  async loadAll(): Promise<Array<Stored<R>>> {
+    return [...this.data.keys()].map((k) => ({
+      record: JSON.parse(this.data.get(k)!) as R,
+      revision: this.revisions.get(k)!,
+    }));
   }
-  async put(record: ClusterRecord): Promise<void> {
+  async write(key: string, json: string, revision: number | undefined): Promise<number> {
+    if (revision !== this.revisions.get(key)) throw new RevisionConflict(key);
     this.puts++;
-    this.data.set(record.key, JSON.stringify(record));
+    this.data.set(key, json);
+    this.revisions.set(key, ++this.seq);
+    return this.seq;
+  }
+  async read(key: string): Promise<Stored<R> | undefined> {
+    const json = this.data.get(key);
+    return json === undefined
+      ? undefined
+      : { record: JSON.parse(json) as R, revision: this.revisions.get(key)! };
   }
   async delete(key: string): Promise<void> {
     this.data.delete(key);
+    this.revisions.delete(key);
+    this.seq++;
   }
 }
 

@@ -8,12 +8,12 @@ import { MemoryPersistence } from './hub-helpers.js';
 
 class FlakyPersistence extends MemoryPersistence {
   failNext = 0;
-  override async put(record: ClusterRecord): Promise<void> {
+  override async write(key: string, json: string, revision: number | undefined): Promise<number> {
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error('broker restarting');
     }
-    await super.put(record);
+    return super.write(key, json, revision);
   }
 }
 
@@ -91,5 +91,82 @@ describe('ProjectionStore.whenPersisted', () => {
     persistence.failNext = 1;
     await store.close();
     await expect(waiting).rejects.toThrow('the projection store closed');
+  });
+});
+
+describe('ProjectionStore with replicas (compare-and-set, rebase)', () => {
+  type Doc = { key: string; a: number; b: number; tags: Record<string, string> };
+  const opts = {
+    logger: createLogger('test', 'silent'),
+    persistIntervalMs: 100,
+    heartbeatPersistIntervalMs: 0,
+  };
+  async function twoReplicas() {
+    const persistence = new MemoryPersistence<Doc>();
+    await persistence.write('k1', JSON.stringify({ key: 'k1', a: 0, b: 0, tags: {} }), undefined);
+    let conflicts = 0;
+    const make = () =>
+      new ProjectionStore<Doc>({ ...opts, persistence, replicated: true, onConflict: () => conflicts++ });
+    const [x, y] = [make(), make()];
+    await x.load();
+    await y.load();
+    return { persistence, x, y, conflicts: () => conflicts };
+  }
+
+  it('keeps both replicas’ changes to one record when their writes race', async () => {
+    const { persistence, x, y, conflicts } = await twoReplicas();
+    const rx = x.get('k1')!;
+    rx.a = 1;
+    rx.tags.from = 'x';
+    x.set(rx);
+    const ry = y.get('k1')!;
+    ry.b = 2;
+    ry.tags.env = 'y';
+    y.set(ry);
+    await x.flush();
+    await y.flush();
+    expect(conflicts()).toBe(1);
+    expect(JSON.parse(persistence.data.get('k1')!)).toEqual({
+      key: 'k1',
+      a: 1,
+      b: 2,
+      tags: { from: 'x', env: 'y' },
+    });
+    // The record object the caller holds is the merged one.
+    expect(ry).toMatchObject({ a: 1, b: 2 });
+  });
+
+  it('a deletion by another replica wins over a later change', async () => {
+    const { persistence, x, y } = await twoReplicas();
+    await x.delete('k1');
+    const ry = y.get('k1')!;
+    ry.a = 5;
+    y.set(ry);
+    const persisted = y.whenPersisted('k1');
+    await y.flush();
+    await persisted;
+    expect(persistence.data.has('k1')).toBe(false);
+    expect(y.get('k1')).toBeUndefined();
+  });
+
+  it('applies the watch’s entries in order and keeps unwritten local changes on top', async () => {
+    const { persistence, x, y } = await twoReplicas();
+    const changes: string[] = [];
+    y.onRemoteChange((key, before, after) => changes.push(`${key}:${before?.a}->${after?.a}`));
+    x.get('k1')!.a = 7;
+    x.markImportant('k1');
+    await x.flush();
+    y.get('k1')!.b = 3;
+    y.markImportant('k1');
+    const stored = (await persistence.read('k1'))!;
+    y.applyRemote({ key: 'k1', revision: stored.revision, record: stored.record });
+    expect(y.get('k1')).toMatchObject({ a: 7, b: 3 });
+    expect(changes).toEqual(['k1:0->7']);
+    expect(await y.caughtUp(stored.revision, 10)).toBe(true);
+    expect(await y.caughtUp(stored.revision + 1, 10)).toBe(false);
+    await y.flush();
+    expect(JSON.parse(persistence.data.get('k1')!)).toMatchObject({ a: 7, b: 3 });
+    y.applyRemote({ key: 'k1', revision: stored.revision + 5, record: undefined });
+    expect(y.get('k1')).toBeUndefined();
   });
 });

@@ -36,6 +36,8 @@ import {
 import type { ConfigurationService } from '../configuration/service.js';
 import type { HubMetrics } from '../metrics.js';
 import type { BrokerUsers } from '../broker/broker-users.js';
+import { HEARTBEAT_SUBJECT, SERVICE_AGENT_SUBJECTS } from '../../../platform/broker-trust.js';
+import type { Leadership } from '../persistence/leader-lease.js';
 import type { AgentMessages } from './agent-protocol.js';
 
 export interface AgentBusOptions {
@@ -49,26 +51,40 @@ export interface AgentBusOptions {
   maxMessageBytes: number;
   /** Mints the cluster's broker user for identity replies; none: a broker without accounts. */
   broker?: Pick<BrokerUsers, 'clusterJwt'> | undefined;
+  /**
+   * Several hub replicas: requests in the `hub` queue group (one replica answers), heartbeats to
+   * every replica (no queue group), answered by the leader only.
+   */
+  replicas?: { leadership: Leadership } | undefined;
 }
+
+/** The agent → hub subjects but heartbeats, one message kind deep (cluster-connect frames are not ours). */
+const REQUEST_SUBJECTS = SERVICE_AGENT_SUBJECTS.map((s) => s.replace(/\.>$/, '.*'));
 
 const SUBJECT_CACHE_MAX = 200_000;
 
 export class AgentBus {
-  private sub: Subscription | undefined;
+  private subs: Subscription[] = [];
 
   constructor(private readonly opts: AgentBusOptions) {}
 
   start(): void {
-    this.sub = this.opts.nc.subscribe(subjects.hubInbound, {
-      queue: 'hub',
-      callback: (err, msg) => {
-        if (err) {
-          this.opts.logger.warn({ event: 'hub.subscription_error', err }, 'subscription error');
-          return;
-        }
-        this.handle(msg);
-      },
-    });
+    const callback = (err: Error | null, msg: Msg): void => {
+      if (err) {
+        this.opts.logger.warn({ event: 'hub.subscription_error', err }, 'subscription error');
+        return;
+      }
+      this.handle(msg);
+    };
+    const nc = this.opts.nc;
+    if (!this.opts.replicas) {
+      this.subs = [nc.subscribe(subjects.hubInbound, { queue: 'hub', callback })];
+      return;
+    }
+    this.subs = [
+      ...REQUEST_SUBJECTS.map((subject) => nc.subscribe(subject, { queue: 'hub', callback })),
+      nc.subscribe(HEARTBEAT_SUBJECT, { callback }),
+    ];
   }
 
   handle(msg: Msg): void {
@@ -158,7 +174,8 @@ export class AgentBus {
     switch (body.type) {
       case 'heartbeat':
         protocol.heartbeat(record, body);
-        if (msg.reply) msg.respond(encodeMessage({ v: PROTOCOL_VERSION, type: 'ack' }));
+        if (msg.reply && (this.opts.replicas?.leadership.isLeader() ?? true))
+          msg.respond(encodeMessage({ v: PROTOCOL_VERSION, type: 'ack' }));
         return;
       case 'metadata': {
         this.respondWhenPersisted(msg, record.key, protocol.metadata(record, body));
@@ -232,6 +249,6 @@ export class AgentBus {
   }
 
   async close(): Promise<void> {
-    await this.sub?.drain();
+    await Promise.all(this.subs.map((s) => s.drain()));
   }
 }

@@ -26,6 +26,7 @@ import { onCertificate, onHeartbeat } from '../connected-clusters/connectivity.j
 import type { ConnectedClusters } from '../connected-clusters/connected-clusters.js';
 import { hashToken, healthSignature, type ClusterRecord } from '../connected-clusters/projection.js';
 import type { HubMetrics } from '../metrics.js';
+import { SOLE_LEADER, type Leadership } from '../persistence/leader-lease.js';
 import type { ProjectionStore } from '../persistence/projection-store.js';
 
 export interface AgentProtocolDeps {
@@ -37,6 +38,8 @@ export interface AgentProtocolDeps {
   authority: IdentityAuthority;
   metrics: HubMetrics;
   logger: Logger;
+  /** Whether this replica leads (persists heartbeats and makes their transitions); default: always. */
+  leadership?: Leadership | undefined;
 }
 
 /** What the agent bus asks of the hub for each kind of agent message. */
@@ -162,8 +165,15 @@ export class AgentProtocol implements AgentMessages {
     this.refuseExpired(record);
     this.deps.metrics.heartbeats.inc();
     const now = this.deps.clock.now();
-    const stepped = this.deps.clusters.applyStep(record, onHeartbeat(record.connectivity, now));
-    if (!stepped) this.deps.store.markHeartbeat(record.key);
+    const step = onHeartbeat(record.connectivity, now);
+    if (!(this.deps.leadership ?? SOLE_LEADER).isLeader()) {
+      // Every replica gets every heartbeat (docs/scale-out.md#hub-replicas): a follower keeps
+      // lastConnectivityTime current in memory, so its reads answer as the leader's do, and leaves
+      // the transition and the write to the leader.
+      if (!step.transition) record.connectivity = step.state;
+      return;
+    }
+    if (!this.deps.clusters.applyStep(record, step)) this.deps.store.markHeartbeat(record.key);
   }
 
   metadata(record: ClusterRecord, report: MetadataReport): AckReply {

@@ -65,6 +65,21 @@ export class ConnectedClusters {
   constructor(private readonly deps: ConnectedClustersDeps) {
     this.startedAtMs = deps.clock.now();
     for (const r of deps.store.values()) this.operations.set(r.operation.id, r.key);
+    deps.store.onRemoteChange((_key, before, after) => this.remoteChanged(before, after));
+  }
+
+  /** Another hub replica changed a record (replicas: the KV watch): the indexes and feeds follow. */
+  private remoteChanged(before: ClusterRecord | undefined, after: ClusterRecord | undefined): void {
+    if (before) {
+      this.operations.delete(before.operation.id);
+      this.adjustResourceGroup(before.ref, -1);
+    }
+    if (!after) return;
+    this.operations.set(after.operation.id, after.key);
+    this.adjustResourceGroup(after.ref, 1);
+    // Its transitions reach this replica's event log and live page as if made here.
+    const lastSeen = before?.transitions.at(-1)?.atMs ?? -Infinity;
+    for (const t of after.transitions) if (t.atMs > lastSeen) this.deps.onTransition?.(after, t);
   }
 
   get(ref: ClusterRef): ClusterRecord | undefined {

@@ -213,3 +213,16 @@ export function pushTransition(record: ClusterRecord, transition: Transition): v
   record.transitions.push(transition);
   if (record.transitions.length > MAX_TRANSITIONS_KEPT) record.transitions.shift();
 }
+
+/**
+ * Hub replicas: a follower's memory knows heartbeats the leader has not written yet (it writes them at
+ * most every ARCFLEET_HUB_HEARTBEAT_PERSIST_INTERVAL). A newer record from KV in the same status keeps
+ * the later lastConnectivityTime, so every replica shows the same one.
+ */
+export function keepLatestHeartbeat(local: ClusterRecord, fresh: ClusterRecord): void {
+  const mine = local.connectivity.lastHeartbeatMs;
+  const theirs = fresh.connectivity.lastHeartbeatMs;
+  if (fresh.connectivity.status !== local.connectivity.status || mine === undefined) return;
+  if (theirs === undefined || mine > theirs)
+    fresh.connectivity = { ...fresh.connectivity, lastHeartbeatMs: mine };
+}
