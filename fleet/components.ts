@@ -104,6 +104,13 @@ export function rowInstances(row: Component, a: FleetAddresses): ProcessInstance
 export const natsUrls = (a: FleetAddresses): string =>
   a.natsNodes.map((n) => `nats://127.0.0.1:${n.port}`).join(',');
 
+/**
+ * Go's GC target for nats-server (GOGC; the environment's wins). The broker's live heap is ~34 KiB per
+ * client connection (six per cluster), and the default (100) lets the heap reach twice that before a
+ * collection: 50 keeps it to 1.5x, ~15 % less RSS, at a GC cost within the noise of its CPU.
+ */
+export const NATS_SERVER_GOGC = '50';
+
 const agentRow = (name: AgentName, role: string): Component => ({
   name,
   side: 'cluster',
@@ -125,6 +132,7 @@ export const COMPONENTS: readonly Component[] = [
     instances: (a) => a.natsNodes.length,
     // Operator mode (docs/broker-identity.md): the launcher writes nats.conf and the trust chain first.
     args: (a, i) => ['-c', join(brokerDir(a.dataDir), brokerNodeFiles(i, a.natsNodes.length).config)],
+    env: () => ({ GOGC: process.env.GOGC ?? NATS_SERVER_GOGC }),
     readyUrl: (a, i) => `${loopback(natsNode(a, i).monitorPort)}/healthz`,
     announce: (a, i) =>
       `ready on nats://127.0.0.1:${natsNode(a, i).port} (monitor ${loopback(natsNode(a, i).monitorPort)})`,
