@@ -4,7 +4,7 @@
  * and a switch to renewed credentials without reconnecting (a renewal must not drop the link).
  * Wire details (tracing, reply classification, control decoding) are in link-wire.ts.
  */
-import { type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
+import { type Msg, type MsgHdrs, type NatsConnection, type Status, type Subscription } from 'nats';
 import type { Context } from '@opentelemetry/api';
 import {
   clusterKey,
@@ -106,6 +106,9 @@ export class AgentLink {
   static async open(opts: AgentLinkOptions): Promise<AgentLink> {
     const name = opts.connectionName ?? `${opts.agentName}/${opts.ref.name}`;
     const user = brokerUser(opts.credentials);
+    // The link follows the connection's status through connectNats's own watcher (no second iterator).
+    const follower: { link?: AgentLink } = {};
+    const onStatus = (s: Status): void => follower.link?.onStatus(s);
     const connectOnce = async (): Promise<NatsConnection> => {
       opts.signal?.throwIfAborted();
       const c = opts.connection;
@@ -113,6 +116,7 @@ export class AgentLink {
         url: opts.natsUrl,
         name,
         logger: opts.logger,
+        onStatus,
         // A cluster user may subscribe only to its own inboxes.
         extra: user
           ? {
@@ -131,19 +135,19 @@ export class AgentLink {
       });
     };
     const nc = await (opts.gate ? opts.gate.run(connectOnce) : connectOnce());
-    const link = new AgentLink(nc, opts, user);
-    link.watchStatus();
+    const opened = new AgentLink(nc, opts, user);
+    follower.link = opened;
     if (opts.signal?.aborted) {
-      await link.close();
+      await opened.close();
       opts.signal.throwIfAborted();
     }
-    link.controlSub = subscribeControl(nc, opts.ref, {
+    opened.controlSub = subscribeControl(nc, opts.ref, {
       logger: opts.logger,
       maxMessageBytes: opts.maxMessageBytes,
       onControl: opts.onControl,
-      onInvalid: () => ++link.invalidControl,
+      onInvalid: () => ++opened.invalidControl,
     });
-    return link;
+    return opened;
   }
 
   get ref(): ClusterRef {
@@ -156,16 +160,12 @@ export class AgentLink {
   }
 
   /** Follows the connection's status: disconnects, reconnects (counted). */
-  private watchStatus(): void {
-    void (async () => {
-      for await (const s of this.nc.status()) {
-        if (s.type === 'disconnect') this.disconnected = true;
-        else if (s.type === 'reconnect') {
-          this.disconnected = false;
-          this.opts.metrics?.reconnected();
-        }
-      }
-    })().catch(() => undefined);
+  private onStatus(s: Status): void {
+    if (s.type === 'disconnect') this.disconnected = true;
+    else if (s.type === 'reconnect') {
+      this.disconnected = false;
+      this.opts.metrics?.reconnected();
+    }
   }
 
   get isClosed(): boolean {

@@ -93,6 +93,8 @@ export interface Component {
   readonly args?: (a: FleetAddresses, i: number) => readonly string[];
   /** Environment of this row beyond the fleet-wide settings. */
   readonly env?: (a: FleetAddresses, i: number) => Readonly<Record<string, string>>;
+  /** Node.js/V8 flags before the service's script (Node services only). */
+  readonly nodeArgs?: readonly string[];
   /** Answers 200 once the process is ready; none: started is ready. */
   readonly readyUrl?: (a: FleetAddresses, i: number) => string;
   /** host:port Prometheus scrapes for its /metrics. */
@@ -136,6 +138,23 @@ const shardEnv = (a: FleetAddresses, i: number): Record<string, string> => ({
   ...(a.egressPorts.length > 0 ? { [ENV.egressUrl]: `nats://127.0.0.1:${shardPort(a.egressPorts, i)}` } : {}),
 });
 
+/**
+ * V8 heap sizing of the agent processes (docs/benchmarks.md, "Memory per cluster"). Each holds one NATS
+ * connection per cluster, 30-60 KiB of live heap per cluster; V8's defaults let the old space grow to
+ * up to 4x what survived the last full GC, and after the onboarding burst it stayed there (config-agent
+ * 189, extension-manager 226 KiB RSS per cluster), with young generations of 2 x 16 MiB in every
+ * process. 1.5x the live set and 2 x 4 MiB semi-spaces: 62-70 KiB per cluster, 10-30 MiB less base.
+ * The hub and the gateway keep the defaults: their throughput is what the bench measures.
+ */
+export const AGENT_NODE_ARGS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=50'];
+
+/**
+ * Go's GC target for nats-server (GOGC; the environment's wins). The broker's live heap is ~34 KiB per
+ * client connection (six per cluster), and the default (100) lets the heap reach twice that before a
+ * collection: 50 keeps it to 1.5x, ~15 % less RSS, at a GC cost within the noise of its CPU.
+ */
+export const NATS_SERVER_GOGC = '50';
+
 const agentRow = (name: AgentName, role: string): Component => {
   const metricsPort = (a: FleetAddresses, i: number): number =>
     a.metricsPorts.get(instanceName(name, i, a.shards)) ?? 0;
@@ -145,6 +164,7 @@ const agentRow = (name: AgentName, role: string): Component => {
     role,
     run: { kind: 'node' },
     agent: true,
+    nodeArgs: AGENT_NODE_ARGS,
     instances: (a) => a.shards,
     env: (a, i) => ({ [ENV.metricsPort]: String(metricsPort(a, i)), ...shardEnv(a, i) }),
     scrape: (a, i) => `127.0.0.1:${metricsPort(a, i)}`,
@@ -162,6 +182,7 @@ export const COMPONENTS: readonly Component[] = [
     instances: (a) => a.natsNodes.length,
     // Operator mode (docs/broker-identity.md): the launcher writes nats.conf and the trust chain first.
     args: (a, i) => ['-c', join(brokerDir(a.dataDir), brokerNodeFiles(i, a.natsNodes.length).config)],
+    env: () => ({ GOGC: process.env.GOGC ?? NATS_SERVER_GOGC }),
     readyUrl: (a, i) => `${loopback(natsNode(a, i).monitorPort)}/healthz`,
     announce: (a, i) =>
       `ready on nats://127.0.0.1:${natsNode(a, i).port} (monitor ${loopback(natsNode(a, i).monitorPort)})`,

@@ -64,6 +64,7 @@ export class FleetProcesses {
       args:
         row.run.kind === 'node'
           ? [
+              ...(row.nodeArgs ?? []),
               ...(this.opts.nodeArgs?.[row.name] ?? []),
               join(this.plan.distDir, 'services', row.name, 'main.js'),
             ]

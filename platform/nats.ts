@@ -1,7 +1,7 @@
 /**
  * NATS connection helper: reconnect forever with jittered backoff, every connection event logged.
  */
-import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
+import { connect, type ConnectionOptions, type NatsConnection, type Status } from 'nats';
 import { ReconnectBackoff } from './backoff.js';
 import { userAuthenticator, type UserCredentials } from './broker-keys.js';
 import type { Logger } from './log.js';
@@ -26,6 +26,12 @@ export interface NatsConnectOptions {
   /** The NATS user to connect as (a `.creds` file's content, parsed); none: anonymous. */
   readonly credentials?: UserCredentials | undefined;
   readonly extra?: Partial<ConnectionOptions>;
+  /**
+   * Every status event, after it is logged. One `nc.status()` iterator per connection costs ~4 KiB of
+   * heap (a pending promise chain); an agent process holds one connection per cluster, so its own
+   * status handling goes here rather than in a second iterator.
+   */
+  readonly onStatus?: (s: Status) => void;
 }
 
 export async function connectNats(opts: NatsConnectOptions): Promise<NatsConnection> {
@@ -47,7 +53,7 @@ export async function connectNats(opts: NatsConnectOptions): Promise<NatsConnect
       : {}),
     ...opts.extra,
   });
-  void watchStatus(nc, opts.logger, opts.name, backoff);
+  void watchStatus(nc, opts.logger, opts.name, backoff, opts.onStatus);
   return nc;
 }
 
@@ -56,6 +62,7 @@ async function watchStatus(
   logger: Logger,
   name: string,
   backoff: ReconnectBackoff | undefined,
+  onStatus: ((s: Status) => void) | undefined,
 ): Promise<void> {
   try {
     for await (const s of nc.status()) {
@@ -65,6 +72,7 @@ async function watchStatus(
         s.type === 'error' || s.type === 'disconnect' ? 'warn' : s.type === 'pingTimer' ? 'debug' : 'info';
       const data = typeof s.data === 'string' || typeof s.data === 'number' ? s.data : undefined;
       logger[level]({ event: `nats.${s.type}`, connection: name, data }, `nats ${s.type}`);
+      onStatus?.(s);
     }
   } catch (err) {
     logger.warn({ event: 'nats.status_error', connection: name, err }, 'nats status stream ended');
