@@ -140,15 +140,30 @@ async function loadOrCreateTrust(dir: string, hubDir: string): Promise<BrokerTru
   return trust;
 }
 
+/** Makes or keeps the trust chain in `dir` (the hub's files in `hubDir`) and writes operator.jwt. */
+export async function ensureBrokerTrust(dir: string, hubDir: string): Promise<BrokerTrust> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const trust = await loadOrCreateTrust(dir, hubDir);
+  await writeFileAtomically(join(dir, BROKER_FILES.operatorJwt), `${trust.operator.jwt}\n`);
+  return trust;
+}
+
+/** The account JWTs a full resolver starts from, each written only when missing. */
+export async function writeResolverFiles(trust: BrokerTrust, resolverDir: string): Promise<void> {
+  await mkdir(resolverDir, { recursive: true, mode: 0o700 });
+  // Only when missing: the server replaces these when the hub pushes an update (a revocation).
+  for (const f of resolverFiles(trust))
+    if (!(await exists(join(resolverDir, f.name))))
+      await writeFileAtomically(join(resolverDir, f.name), f.content);
+}
+
 /**
  * Makes or keeps the trust chain in `o.dir` and writes each node's config for this start; returns the
  * config paths, one per node.
  */
 export async function ensureBrokerFiles(o: BrokerFilesOptions): Promise<string[]> {
-  await mkdir(o.dir, { recursive: true, mode: 0o700 });
-  const trust = await loadOrCreateTrust(o.dir, o.hubDir ?? o.dir);
+  const trust = await ensureBrokerTrust(o.dir, o.hubDir ?? o.dir);
   const serverDir = o.serverDir ?? o.dir;
-  await writeFileAtomically(join(o.dir, BROKER_FILES.operatorJwt), `${trust.operator.jwt}\n`);
   const routeOf = (n: BrokerNode): string => {
     if (n.routePort === undefined) throw new Error('every node of a NATS cluster needs a routePort');
     return `${n.routeHost ?? n.host}:${n.routePort}`;
@@ -156,12 +171,7 @@ export async function ensureBrokerFiles(o: BrokerFilesOptions): Promise<string[]
   const configs: string[] = [];
   for (const [i, node] of o.nodes.entries()) {
     const files = brokerNodeFiles(i, o.nodes.length);
-    const resolverDir = join(o.dir, files.resolver);
-    await mkdir(resolverDir, { recursive: true, mode: 0o700 });
-    // Only when missing: the server replaces these when the hub pushes an update (a revocation).
-    for (const f of resolverFiles(trust))
-      if (!(await exists(join(resolverDir, f.name))))
-        await writeFileAtomically(join(resolverDir, f.name), f.content);
+    await writeResolverFiles(trust, join(o.dir, files.resolver));
     const config = join(o.dir, files.config);
     const clustered = o.nodes.length > 1;
     await writeFileAtomically(
