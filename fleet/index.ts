@@ -32,6 +32,6 @@ export {
   MAX_LOCAL_SHARDS,
   defaultBrokerCount,
   defaultShardCount,
-} from './plan.js';
+} from './layout.js';
 export { ServiceProcess, type LogLine } from './process.js';
 export type { ServiceSupervision } from './supervision.js';

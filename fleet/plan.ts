@@ -22,6 +22,7 @@ import {
 } from './components.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, generateFleet } from './generator.js';
 import { assertPortFree, freePort } from './ports.js';
+import { chooseLayout } from './layout.js';
 import { readFleetSpec } from './spec.js';
 import type { StartFleetOptions } from './options.js';
 
@@ -29,40 +30,6 @@ export const DEFAULT_DATA_DIR = '.arcfleet';
 export const DEFAULT_CLUSTER_COUNT = 10;
 /** One simulated minute per real second: a fleet connects visibly fast, 15 simulated min of silence ≈ 15 s. */
 export const DEFAULT_TIME_SCALE = 60;
-
-/** Most broker nodes a local fleet runs. */
-export const MAX_BROKERS = 9;
-/** Hub replicas `--hubs` may ask for (ARCFLEET_HUB_REPLICAS allows up to 16). */
-export const MAX_HUBS = 8;
-/**
- * Client connections one broker node is given: each holds a file descriptor, and a process may open
- * 20,000 here (a hard limit), so a node stays well below it with room for routes and JetStream files.
- */
-export const CONNECTIONS_PER_BROKER = 12_000;
-/** NATS connections per emulated cluster: one per agent (the six services). */
-const CONNECTIONS_PER_CLUSTER = 6;
-
-/**
- * Broker nodes for a fleet of `clusters`: one while its connections fit one node; otherwise enough
- * nodes for them, and at least three, so replicated JetStream keeps a quorum when one node dies.
- */
-export function defaultBrokerCount(clusters: number): number {
-  const needed = Math.ceil((clusters * CONNECTIONS_PER_CLUSTER) / CONNECTIONS_PER_BROKER);
-  return needed <= 1 ? 1 : Math.min(MAX_BROKERS, Math.max(3, needed));
-}
-
-/** Most shards a local fleet runs (each is seven processes). */
-export const MAX_LOCAL_SHARDS = 16;
-/**
- * Clusters one shard is given: its egress gateway holds two sockets per agent connection, six per
- * cluster, so 1,500 clusters are 18,000 of the 20,000 files a process may open here.
- */
-export const CLUSTERS_PER_SHARD = 1500;
-
-/** Shards for a fleet of `clusters`: as few as keep each within `CLUSTERS_PER_SHARD`. */
-export function defaultShardCount(clusters: number): number {
-  return Math.min(MAX_LOCAL_SHARDS, Math.max(1, Math.ceil(clusters / CLUSTERS_PER_SHARD)));
-}
 
 export interface FleetPlan {
   readonly dataDir: string;
@@ -235,27 +202,7 @@ export async function planFleet(opts: StartFleetOptions): Promise<FleetPlan> {
         `${join(distDir, 'services', name, 'main.js')} is missing; build first: npm run build`,
       );
   }
-  const brokers = opts.brokers ?? defaultBrokerCount(clusters.length);
-  const shards = opts.shards ?? defaultShardCount(clusters.length);
-  if (!Number.isInteger(shards) || shards < 1 || shards > MAX_LOCAL_SHARDS)
-    throw new ArcError(
-      ERROR_CODES.InvalidParameter,
-      `shards must be a whole number from 1 to ${MAX_LOCAL_SHARDS} (got ${shards})`,
-      { status: 400 },
-    );
-  if (!Number.isInteger(brokers) || brokers < 1 || brokers > MAX_BROKERS)
-    throw new ArcError(
-      ERROR_CODES.InvalidParameter,
-      `brokers must be a whole number from 1 to ${MAX_BROKERS} (got ${brokers})`,
-      { status: 400 },
-    );
-  const hubs = opts.hubs ?? 1;
-  if (!Number.isInteger(hubs) || hubs < 1 || hubs > MAX_HUBS)
-    throw new ArcError(
-      ERROR_CODES.InvalidParameter,
-      `hubs must be a whole number from 1 to ${MAX_HUBS} (got ${hubs})`,
-      { status: 400 },
-    );
+  const { brokers, shards, hubs } = chooseLayout(opts, clusters.length);
   const addresses = await chooseAddresses(opts, dataDir, {
     brokers,
     shards,

@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     startup.peek()?.configuration.counts(),
   );
   const events = new EventLog();
-  const api = createArmApp({ metrics, logger });
+  const api = createArmApp({ metrics, logger, retryAfterSeconds: settings.retryAfterSeconds });
   const arm = {
     started: startup,
     pageSize: settings.pageSize,

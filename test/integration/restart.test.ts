@@ -45,7 +45,19 @@ it('keeps every projection across a hub SIGKILL and recovers the statuses', asyn
     until: (v) => v !== undefined && v.includes('1.31.7'),
     message: 'upgrade persisted in JetStream KV',
   });
-  const before = byName((await fleet.arm.listSubscription(fleet.subscriptionId)).value);
+  // Settled first: every cluster's agents have all reported their health (metrics-agent's first report
+  // may come before its own status file exists; the next one names all three).
+  const settled = await waitFor(async () => (await fleet.arm.listSubscription(fleet.subscriptionId)).value, {
+    until: (all) =>
+      all.length === fleet.clusters.length &&
+      all.every(
+        (c) =>
+          ((c.properties.arcAgentProfile as { systemComponents?: unknown[] } | undefined)?.systemComponents
+            ?.length ?? 0) === 3,
+      ),
+    message: 'every cluster reporting the health of its three agents',
+  });
+  const before = byName(settled);
   expect(before.size).toBe(fleet.clusters.length);
 
   await fleet.hub.restart({ crash: true });

@@ -11,6 +11,8 @@ import type { Logger } from '../../../platform/log.js';
 export interface ArmAppOptions {
   metrics: { apiRequests: Counter<'route' | 'code'>; apiDuration: Histogram<'route'> };
   logger: Logger;
+  /** `Retry-After` seconds on a 503 (default 1; ARCFLEET_HUB_RETRY_AFTER). */
+  retryAfterSeconds?: number;
 }
 
 export function createArmApp(opts: ArmAppOptions): FastifyInstance {
@@ -30,7 +32,12 @@ export function createArmApp(opts: ArmAppOptions): FastifyInstance {
   });
 
   app.setErrorHandler((err: unknown, request, reply) => {
-    if (isArcError(err)) return reply.status(err.status).send(err.toArm());
+    if (isArcError(err)) {
+      // ARM clients (the Azure SDKs) retry a 503 after Retry-After: a replica catching up, a broker
+      // failing over.
+      if (err.status === 503) void reply.header('Retry-After', String(opts.retryAfterSeconds ?? 1));
+      return reply.status(err.status).send(err.toArm());
+    }
     const e = err as { statusCode?: number; code?: string; message?: string };
     if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
       return reply.status(415).send({

@@ -31,8 +31,18 @@ export class BucketWatch<R extends KeyedRecord> {
 
   /** Resolves once this replica's memory holds every write made to the bucket before the call. */
   async sync(): Promise<void> {
-    const status = await this.kv.status();
-    const last = status.streamInfo.state.last_seq;
+    let last: number;
+    try {
+      last = (await this.kv.status()).streamInfo.state.last_seq;
+    } catch (err) {
+      // JetStream does not answer (a broker node died and the survivors elect a leader, 4-9 s): this
+      // replica cannot tell whether it has every write, so it says so instead of guessing.
+      throw new ArcError(
+        ERROR_CODES.ServiceUnavailable,
+        'The hub cannot reach its store right now (the broker is failing over); retry shortly.',
+        { status: 503, cause: err },
+      );
+    }
     if (await this.store.caughtUp(last, CATCH_UP_MS)) return;
     throw new ArcError(ERROR_CODES.ServiceUnavailable, 'The hub replica is catching up; retry shortly.', {
       status: 503,
