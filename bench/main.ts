@@ -159,10 +159,26 @@ async function main(): Promise<void> {
   log(`${args.clusters} clusters, time scale ${args.timeScale}, data in ${dataDir}`);
   const t0 = Date.now();
   let fleet: FleetHandle | undefined;
+  // Ctrl-C (or a SIGTERM) stops the fleet, whatever the bench is doing: dozens of processes must not
+  // outlive it. While starting, startFleet itself stops what it started and rejects.
+  const interrupt = new AbortController();
+  const onSignal = (signal: string): void => {
+    log(`${signal}: stopping the fleet`);
+    interrupt.abort();
+    if (fleet) void fleet.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
   try {
     if (args.page) {
       // The hub alone carries the projections: no agent processes, no clusters in the store.
-      fleet = await startFleet({ dataDir, clusters: 0, timeScale: args.timeScale, log });
+      fleet = await startFleet({
+        dataDir,
+        clusters: 0,
+        timeScale: args.timeScale,
+        log,
+        signal: interrupt.signal,
+      });
       const result = await runPageBench(fleet, { clusters: args.clusters, seconds: args.steadySeconds, log });
       process.stdout.write(`${pageLines(result).join('\n')}\n`);
       process.stdout.write(`${JSON.stringify({ bench: 'arcfleet-page', ...result })}\n`);
@@ -178,6 +194,7 @@ async function main(): Promise<void> {
         ARCFLEET_LOG_LEVEL: process.env.ARCFLEET_LOG_LEVEL ?? 'warn',
       },
       connectConcurrency: 32,
+      signal: interrupt.signal,
       nodeArgs: Object.fromEntries(
         args.cpuProf.map((name) => [name, ['--cpu-prof', `--cpu-prof-dir=${join(dataDir, 'profiles')}`]]),
       ),
