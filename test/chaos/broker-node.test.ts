@@ -11,8 +11,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ProcessName } from '../../fleet/index.js';
-import { ENV } from '../../platform/settings.js';
-import { TestFleet } from '../helpers/fleet.js';
+import { TestFleet, fastLinks } from '../helpers/fleet.js';
 import { holdsFor, waitFor } from '../helpers/wait.js';
 
 const THRESHOLD_MS = 3000;
@@ -23,13 +22,7 @@ beforeAll(async () => {
     clusters: 5,
     brokers: 3,
     gateway: true,
-    env: {
-      [ENV.agentPingInterval]: '300',
-      [ENV.agentMaxPingOut]: '2',
-      [ENV.agentReconnectBase]: '100',
-      [ENV.agentReconnectMax]: '1000',
-      [ENV.agentConnectTimeout]: '500',
-    },
+    env: fastLinks(),
   });
   await fleet.waitAll('Connected').catch((err: unknown) => {
     throw new Error(`${String(err)}\n${fleet.diagnostics()}`);

@@ -6,8 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type ConnectivityStatus, metadataOf } from '../../contract/index.js';
-import { ENV } from '../../platform/settings.js';
-import { TestFleet } from '../helpers/fleet.js';
+import { TestFleet, fastLinks } from '../helpers/fleet.js';
 import { holdsFor, waitFor } from '../helpers/wait.js';
 
 const HEARTBEAT_SIM = 30_000;
@@ -22,13 +21,7 @@ beforeAll(async () => {
   fleet = await TestFleet.start({
     clusters: 4,
     gateway: true,
-    env: {
-      [ENV.agentPingInterval]: '300',
-      [ENV.agentMaxPingOut]: '2',
-      [ENV.agentReconnectBase]: '100',
-      [ENV.agentReconnectMax]: String(BACKOFF_MAX_MS),
-      [ENV.agentConnectTimeout]: '500',
-    },
+    env: fastLinks(BACKOFF_MAX_MS),
   });
   await fleet.waitAll('Connected').catch((err: unknown) => {
     throw new Error(`${String(err)}\n${fleet.diagnostics()}`);

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ENV } from '../../platform/settings.js';
-import { TestFleet } from '../helpers/fleet.js';
+import { TestFleet, fastLinks } from '../helpers/fleet.js';
 import { holdsFor, waitFor } from '../helpers/wait.js';
 
 let fleet: TestFleet;
@@ -19,11 +19,7 @@ beforeAll(async () => {
       [ENV.certValidity]: '12m',
       [ENV.certRenewAfter]: '5m',
       [ENV.certRenewJitter]: '1m',
-      [ENV.agentPingInterval]: '300',
-      [ENV.agentMaxPingOut]: '2',
-      [ENV.agentReconnectBase]: '100',
-      [ENV.agentReconnectMax]: '1000',
-      [ENV.agentConnectTimeout]: '500',
+      ...fastLinks(),
     },
   });
   await fleet.waitAll('Connected').catch((err: unknown) => {

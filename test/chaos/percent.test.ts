@@ -5,8 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ConnectivityStatus } from '../../contract/index.js';
-import { ENV } from '../../platform/settings.js';
-import { TestFleet } from '../helpers/fleet.js';
+import { TestFleet, fastLinks } from '../helpers/fleet.js';
 import { holdsFor, waitFor } from '../helpers/wait.js';
 
 const BACKOFF_MAX_MS = 1000;
@@ -16,13 +15,7 @@ beforeAll(async () => {
   fleet = await TestFleet.start({
     clusters: 100,
     gateway: true,
-    env: {
-      [ENV.agentPingInterval]: '300',
-      [ENV.agentMaxPingOut]: '2',
-      [ENV.agentReconnectBase]: '100',
-      [ENV.agentReconnectMax]: String(BACKOFF_MAX_MS),
-      [ENV.agentConnectTimeout]: '500',
-    },
+    env: fastLinks(BACKOFF_MAX_MS),
   });
   await fleet.waitAll('Connected', undefined, 90_000).catch((err: unknown) => {
     throw new Error(`${String(err)}\n${fleet.diagnostics()}`);

@@ -11,8 +11,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { shardOf, type ConnectedCluster } from '../../contract/index.js';
 import type { ProcessName } from '../../fleet/index.js';
-import { ENV } from '../../platform/settings.js';
-import { AGENT_SERVICES, TestFleet } from '../helpers/fleet.js';
+import { AGENT_SERVICES, TestFleet, fastLinks } from '../helpers/fleet.js';
 import { holdsFor, waitFor } from '../helpers/wait.js';
 
 const SHARDS = 3;
@@ -24,13 +23,7 @@ beforeAll(async () => {
     shards: SHARDS,
     brokers: 3,
     gateway: true,
-    env: {
-      [ENV.agentPingInterval]: '300',
-      [ENV.agentMaxPingOut]: '2',
-      [ENV.agentReconnectBase]: '100',
-      [ENV.agentReconnectMax]: '1000',
-      [ENV.agentConnectTimeout]: '500',
-    },
+    env: fastLinks(),
   });
   await fleet.waitAll('Connected').catch((err: unknown) => {
     throw new Error(`${String(err)}\n${fleet.diagnostics()}`);

@@ -44,6 +44,20 @@ export const FAST_TIMINGS: Readonly<Record<string, string>> = {
   [ENV.clusterPollInterval]: '200',
 };
 
+/**
+ * Agent links for chaos tests: a silently dropped link is noticed in about a second (pings every 300 ms,
+ * two outstanding), a refused one retried within `reconnectMaxMs` (default 1 s).
+ */
+export function fastLinks(reconnectMaxMs = 1000): Readonly<Record<string, string>> {
+  return {
+    [ENV.agentPingInterval]: '300',
+    [ENV.agentMaxPingOut]: '2',
+    [ENV.agentReconnectBase]: '100',
+    [ENV.agentReconnectMax]: String(reconnectMaxMs),
+    [ENV.agentConnectTimeout]: '500',
+  };
+}
+
 export interface TestFleetOptions {
   /** Number of generated clusters (default 3) or explicit states. */
   readonly clusters?: number | readonly ClusterState[];
