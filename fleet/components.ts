@@ -125,6 +125,9 @@ export function rowInstances(row: Component, a: FleetAddresses): ProcessInstance
 export const natsUrls = (a: FleetAddresses): string =>
   a.natsNodes.map((n) => `nats://127.0.0.1:${n.port}`).join(',');
 
+/** Every shard's gateway control API (none when the fleet runs no gateway). */
+export const gatewayApiUrls = (a: FleetAddresses): string[] => a.egressApiPorts.map((p) => loopback(p));
+
 /** Port `i` of a per-shard list. */
 function shardPort(ports: readonly number[], i: number): number {
   const port = ports[i];

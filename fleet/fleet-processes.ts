@@ -10,6 +10,7 @@ import { waitFor } from '../platform/wait.js';
 import {
   COMPONENTS,
   component,
+  gatewayApiUrls,
   loopback,
   natsUrls,
   rowInstances,
@@ -169,9 +170,7 @@ export class FleetProcesses {
       natsUrl: natsUrls(p.addresses),
       natsMonitorUrl: loopback(p.addresses.natsMonitorPort),
       egressApiUrl: loopback(p.addresses.egressApiPort),
-      ...(p.addresses.egressApiPorts.length > 1
-        ? { egressApiUrls: p.addresses.egressApiPorts.map((port) => loopback(port)) }
-        : {}),
+      ...(p.addresses.egressApiPorts.length > 1 ? { egressApiUrls: gatewayApiUrls(p.addresses) } : {}),
       kubeApiserverUrl: loopback(p.addresses.kubeApiserverPort),
       timeScale: p.timeScale,
       epochMs: p.epochMs,

@@ -4,7 +4,14 @@ import type { ClusterStore } from '../agent-runtime/cluster-store.js';
 import type { UserCredentials } from '../platform/broker-keys.js';
 import { readHubCreds } from '../platform/broker-files.js';
 import type { SimClock } from '../platform/clock.js';
-import { brokerDir, loopback, natsUrls, type ProcessName, type ServiceName } from './components.js';
+import {
+  brokerDir,
+  gatewayApiUrls,
+  loopback,
+  natsUrls,
+  type ProcessName,
+  type ServiceName,
+} from './components.js';
 import type { HubClient, PutResult } from './clients/hub-client.js';
 import type { FleetProcesses } from './fleet-processes.js';
 import { connectCluster } from './onboard.js';
@@ -108,8 +115,7 @@ export function createHandle(deps: {
     prometheusUrl: plan.services.includes('prometheus') ? loopback(a.prometheusPort) : undefined,
     targetsFile: deps.targetsFile,
     egressApiUrl: loopback(a.egressApiPort),
-    egressApiUrls:
-      a.egressApiPorts.length > 0 ? a.egressApiPorts.map((p) => loopback(p)) : [loopback(a.egressApiPort)],
+    egressApiUrls: a.egressApiPorts.length > 0 ? gatewayApiUrls(a) : [loopback(a.egressApiPort)],
     kubeApiserverUrl: loopback(a.kubeApiserverPort),
     subscriptionId: plan.subscriptionId,
     resourceGroup: plan.resourceGroup,

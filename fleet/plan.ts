@@ -13,6 +13,7 @@ import {
   COMPONENTS,
   DEFAULT_SERVICES,
   component,
+  gatewayApiUrls,
   instanceName,
   loopback,
   natsUrls,
@@ -176,7 +177,7 @@ function fleetEnv(
   // With the egress gateway, every agent connection leaves through its shard's gateway (chaos acts
   // there; the rows set ARCFLEET_EGRESS_URL per shard); the hub forwards the page's chaos to all of them.
   if (services.includes('egress-gateway')) {
-    env[ENV.egressApiUrl] = a.egressApiPorts.map((p) => loopback(p)).join(',');
+    env[ENV.egressApiUrl] = gatewayApiUrls(a).join(',');
     // Shard 0's, for tools given the fleet's environment (tests dial through it as a cluster would).
     env[ENV.egressUrl] = `nats://127.0.0.1:${a.egressPort}`;
   }

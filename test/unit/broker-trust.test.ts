@@ -15,6 +15,16 @@ import {
 } from '../../platform/broker-trust.js';
 import { natsServerConfig } from '../../platform/broker-server-config.js';
 
+/** One broker node's config options (paths as nats-server would see them). */
+const SINGLE_NODE = {
+  host: '127.0.0.1',
+  port: 4222,
+  monitorPort: 8222,
+  storeDir: '/d/js',
+  resolverDir: '/d/jwt',
+  operatorFile: '/d/operator.jwt',
+};
+
 /** NATS subject matching: `*` one token, `>` the rest. */
 function subjectMatches(pattern: string, subject: string): boolean {
   const p = pattern.split('.');
@@ -106,14 +116,7 @@ describe('broker trust', () => {
 
   it('writes an operator-mode server config and one resolver file per account', async () => {
     const trust = await createBrokerTrust();
-    const conf = natsServerConfig(trust, {
-      host: '127.0.0.1',
-      port: 4222,
-      monitorPort: 8222,
-      storeDir: '/d/js',
-      resolverDir: '/d/jwt',
-      operatorFile: '/d/operator.jwt',
-    });
+    const conf = natsServerConfig(trust, SINGLE_NODE);
     expect(conf).toContain('operator: "/d/operator.jwt"');
     expect(conf).toContain(`system_account: ${trust.system.publicKey}`);
     expect(conf).toContain('resolver: { type: full, dir: "/d/jwt"');
@@ -125,12 +128,9 @@ describe('broker trust', () => {
   it('makes a node of a NATS cluster: its own name, routes to the others, no client URLs advertised', async () => {
     const trust = await createBrokerTrust();
     const conf = natsServerConfig(trust, {
-      host: '127.0.0.1',
-      port: 4222,
-      monitorPort: 8222,
+      ...SINGLE_NODE,
       storeDir: '/d/js-1',
       resolverDir: '/d/jwt-1',
-      operatorFile: '/d/operator.jwt',
       serverName: 'arcfleet-1',
       cluster: { listen: '127.0.0.1:6223', routes: ['127.0.0.1:6222', '127.0.0.1:6224'] },
     });
@@ -139,14 +139,7 @@ describe('broker trust', () => {
     expect(conf).toContain('no_advertise: true');
     expect(conf).toContain('routes: ["nats-route://127.0.0.1:6222", "nats-route://127.0.0.1:6224"]');
     // A single server has no cluster block at all.
-    const single = natsServerConfig(trust, {
-      host: '127.0.0.1',
-      port: 4222,
-      monitorPort: 8222,
-      storeDir: '/d/js',
-      resolverDir: '/d/jwt',
-      operatorFile: '/d/operator.jwt',
-    });
+    const single = natsServerConfig(trust, SINGLE_NODE);
     expect(single).not.toContain('cluster');
     expect(single).toContain('server_name: arcfleet\n');
   });
