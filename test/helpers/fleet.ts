@@ -300,10 +300,6 @@ export class TestFleet {
     }));
   }
 
-  /**
-   * The hub's persisted projection of a cluster, as stored in JetStream KV (bucket
-   * ARCFLEET_HUB_KV_BUCKET, default `arcfleet-clusters`, key = cluster key), or undefined.
-   */
   /** Where a cluster's NATS user is kept (its clusteridentityoperator writes it, 0600). */
   clusterCredentialsPath(name: string): string {
     return this.store.brokerCredentialsPath(name);
@@ -321,6 +317,10 @@ export class TestFleet {
     return this.handle.natsCredentials();
   }
 
+  /**
+   * The hub's persisted projection of a cluster, as stored in JetStream KV (bucket
+   * ARCFLEET_HUB_KV_BUCKET, default `arcfleet-clusters`, key = cluster key), or undefined.
+   */
   async persisted(name: string): Promise<string | undefined> {
     this.observer ??= await connect({
       servers: this.nats.url.split(','),

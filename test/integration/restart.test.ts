@@ -21,6 +21,13 @@ afterAll(async () => {
   await fleet?.stop();
 });
 
+/** How many agents the persisted record's health report names (0 when there is none yet). */
+function persistedComponents(json: string | undefined): number {
+  const record =
+    json === undefined ? undefined : (JSON.parse(json) as { agentHealth?: { components?: unknown[] } });
+  return record?.agentHealth?.components?.length ?? 0;
+}
+
 function byName(list: readonly ConnectedCluster[]): Map<string, ConnectedCluster> {
   return new Map(list.map((c) => [c.name, c]));
 }
@@ -57,6 +64,13 @@ it('keeps every projection across a hub SIGKILL and recovers the statuses', asyn
       ),
     message: 'every cluster reporting the health of its three agents',
   });
+  // ...and that health is durable: the hub answers with a report as soon as it has it, and writes it to
+  // KV within its flush tick (it acknowledges the agent only then), so a crash right now could lose it.
+  for (const c of settled)
+    await waitFor(() => fleet.persisted(c.name), {
+      until: (json) => persistedComponents(json) === 3,
+      message: `${c.name}: the health of its three agents persisted in JetStream KV`,
+    });
   const before = byName(settled);
   expect(before.size).toBe(fleet.clusters.length);
 
