@@ -18,8 +18,11 @@ import {
 } from '../contract/index.js';
 import { LinkedAgent } from './linked-agent.js';
 
-/** Simulated ms between pulls (`ARCFLEET_CONFIG_PULL_INTERVAL`): undocumented in Arc, our choice. */
-export const DEFAULT_CONFIG_PULL_INTERVAL_MS = 120_000;
+/**
+ * Simulated ms between pulls (`ARCFLEET_CONFIG_PULL_INTERVAL`): undocumented in Arc; 10 min, Flux's default
+ * sync interval. A safety net: the hub nudges the agents (`config-changed`) on every change.
+ */
+export const DEFAULT_CONFIG_PULL_INTERVAL_MS = 10 * 60_000;
 
 export interface ReconcileResult {
   readonly extensions?: readonly ExtensionStatus[];

@@ -45,7 +45,8 @@ function parse(): Args {
       heartbeats: { type: 'string', default: '300000' },
       'raw-messages': { type: 'string', default: '1000000' },
       timeout: { type: 'string', default: '900' },
-      'heartbeat-interval': { type: 'string', default: '60s' },
+      // Default: the fleet's own (platform/settings.ts DEFAULT_TIMINGS).
+      'heartbeat-interval': { type: 'string', default: '5m' },
       'steady-seconds': { type: 'string', default: '10' },
       'data-dir': { type: 'string' },
       chaos: { type: 'boolean', default: false },
@@ -62,7 +63,7 @@ function parse(): Args {
   if (values.help) {
     process.stdout.write(
       'usage: npm run bench -- [--clusters N (200)] [--time-scale X (60)] [--heartbeats M (300000)]\n' +
-        '                        [--raw-messages R (1000000)] [--heartbeat-interval SIM (60s)]\n' +
+        '                        [--raw-messages R (1000000)] [--heartbeat-interval SIM (5m)]\n' +
         '                        [--steady-seconds S (10)] [--timeout SECONDS (900)] [--data-dir DIR]\n' +
         '                        [--heartbeat-clusters C (10): cluster users publishing the hub-rate heartbeats]\n' +
         '                        [--cpu-prof SERVICE ...] (V8 CPU profiles in DIR/profiles; keep --data-dir)\n' +
@@ -95,7 +96,7 @@ function parse(): Args {
     heartbeats: Math.floor(num('heartbeats', values.heartbeats, 1)),
     rawMessages: Math.floor(num('raw-messages', values['raw-messages'], 1)),
     timeoutSeconds: num('timeout', values.timeout, 1),
-    heartbeatInterval: values['heartbeat-interval'] ?? '60s',
+    heartbeatInterval: values['heartbeat-interval'] ?? '5m',
     steadySeconds: num('steady-seconds', values['steady-seconds'], 0),
     dataDir: values['data-dir'],
     cpuProf: values['cpu-prof'] ?? [],

@@ -6,7 +6,6 @@
  * broker authenticates each connection with the same key (docs/broker-identity.md).
  */
 import {
-  createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
   randomBytes,
@@ -17,6 +16,7 @@ import {
 } from 'node:crypto';
 import { z } from 'zod';
 import { ERROR_CODES, IdentityError } from '../contract/index.js';
+import { privateKeyFromPem, publicKeyFromSpki } from './ed25519.js';
 
 export interface AgentKeyPair {
   /** base64 SPKI DER: the value of `properties.agentPublicKeyCertificate`. */
@@ -34,7 +34,7 @@ export function generateAgentKeyPair(): AgentKeyPair {
 }
 
 export function publicKeyFromBase64(spkiBase64: string): KeyObject {
-  return createPublicKey({ key: Buffer.from(spkiBase64, 'base64'), format: 'der', type: 'spki' });
+  return publicKeyFromSpki(spkiBase64);
 }
 
 export function isValidPublicKey(spkiBase64: string): boolean {
@@ -69,7 +69,7 @@ export class IdentityAuthority {
   private readonly publicKey: KeyObject;
 
   constructor(privateKeyPem: string) {
-    this.privateKey = createPrivateKey(privateKeyPem);
+    this.privateKey = privateKeyFromPem(privateKeyPem);
     this.publicKey = createPublicKey(this.privateKey);
   }
 

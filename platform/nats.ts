@@ -46,6 +46,9 @@ export async function connectNats(opts: NatsConnectOptions): Promise<NatsConnect
     waitOnFirstConnect: opts.waitOnFirstConnect ?? true,
     pingInterval: opts.pingIntervalMs ?? 20_000,
     maxPingOut: opts.maxPingOut ?? 3,
+    // No stack captured per request for async error traces: a process of thousands of links sends a
+    // request per link every few seconds, and our failures are classified, not read from stacks.
+    noAsyncTraces: true,
     ...(opts.connectTimeoutMs === undefined ? {} : { timeout: opts.connectTimeoutMs }),
     ...(backoff ? { reconnectDelayHandler: () => backoff.waitMs() } : {}),
     ...(opts.credentials

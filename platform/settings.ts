@@ -11,7 +11,10 @@ import { ConfigError, parseShard, shardUrl, SINGLE_SHARD, type Shard } from '../
 import { SimClock } from './clock.js';
 
 export interface ArcTimings {
-  /** Interval between resource-sync-agent heartbeats. Undocumented in real Arc; we chose 60 s. */
+  /**
+   * Interval between resource-sync-agent heartbeats. Undocumented in real Arc; we chose 5 min: three
+   * heartbeats per offline threshold, so one lost heartbeat never makes a cluster Offline (docs/configuration.md).
+   */
   readonly heartbeatIntervalMs: number;
   /** Connected → Offline after this long without a heartbeat (real Arc: 15 min). */
   readonly offlineThresholdMs: number;
@@ -24,7 +27,7 @@ export interface ArcTimings {
 }
 
 export const DEFAULT_TIMINGS: ArcTimings = Object.freeze({
-  heartbeatIntervalMs: 60_000,
+  heartbeatIntervalMs: 5 * 60_000,
   offlineThresholdMs: 15 * 60_000,
   certValidityMs: 90 * 86_400_000,
   certRenewAfterMs: 46 * 86_400_000,
@@ -226,7 +229,7 @@ export function compileAgentLinkConfig(
   return Object.freeze({
     url: egress === '' ? natsUrl : egress,
     viaEgress: egress !== '',
-    pingIntervalMs: readDuration(env, ENV.agentPingInterval, 20_000),
+    pingIntervalMs: readDuration(env, ENV.agentPingInterval, 60_000),
     maxPingOut: readNumber(env, ENV.agentMaxPingOut, 3, { min: 1, max: 100, integer: true }),
     reconnectBaseMs,
     reconnectMaxMs,

@@ -6,7 +6,7 @@ import { ENV, readDuration } from '../../platform/settings.js';
 import { AGENT, metricsAgentFactory } from './metrics-agent.js';
 
 /** Simulated ms between reports (`ARCFLEET_METRICS_AGENT_INTERVAL`). */
-const DEFAULT_INTERVAL_MS = 60_000;
+const DEFAULT_INTERVAL_MS = 5 * 60_000;
 /** A status file older than this many refresh intervals means the agent is down. */
 const STALE_INTERVALS = 3;
 

@@ -37,9 +37,13 @@ import { waitFor } from './wait.js';
 export const AGENT_SERVICES = ['clusteridentityoperator', 'resource-sync-agent', 'metrics-agent'] as const;
 export type AgentService = (typeof AGENT_SERVICES)[number];
 
-/** Fast defaults: 1 simulated minute per real second, heartbeat every 0.5 s, Offline after ~3 s. */
+/**
+ * Fast defaults: 1 simulated minute per real second, heartbeat every 0.5 s, Offline after ~3 s, agent
+ * health checked every second.
+ */
 export const FAST_TIMINGS: Readonly<Record<string, string>> = {
   [ENV.heartbeatInterval]: '30s',
+  [ENV.metricsAgentInterval]: '60s',
   [ENV.offlineThreshold]: '3m',
   [ENV.clusterPollInterval]: '200',
 };
