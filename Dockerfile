@@ -33,6 +33,8 @@ COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY bin bin
 COPY deploy/compose/entrypoint.sh /usr/local/bin/arcfleet-entrypoint
+# compose's hub-front: one published port for every hub replica (docker-compose.yml).
+COPY deploy/compose/hub-front.mjs deploy/compose/
 ENV NODE_ENV=production \
     ARCFLEET_DATA_DIR=/data \
     PATH=/app/bin:$PATH

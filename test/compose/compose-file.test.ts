@@ -96,10 +96,15 @@ describe('docker-compose.yml', () => {
       'config',
       '--services',
     ]);
-    // Every Node service of the component table, plus the broker ("nats" in compose), the one-shots
-    // `broker-trust` (its accounts) and `fleet` (init), and the observability profiles.
+    // Every Node service of the component table, plus the broker's three nodes, the hub's front door
+    // (its replicas' one published port), the one-shots `broker-trust` (its accounts) and `fleet`
+    // (init), and the observability profiles.
     expect(profiles.stdout.split('\n').filter(Boolean).sort()).toEqual(
-      [...NODE_SERVICES, 'nats', 'broker-trust', 'prometheus', 'fleet', 'grafana', 'jaeger'].sort(),
+      [
+        ...NODE_SERVICES,
+        ...['nats-0', 'nats-1', 'nats-2', 'hub-front', 'broker-trust', 'prometheus', 'fleet'],
+        ...['grafana', 'jaeger'],
+      ].sort(),
     );
   });
 

@@ -3,8 +3,10 @@
  * runs), the base images built offline from Debian packages, the arcfleet image built on them,
  * `compose up -d`, FLEET_SIZE clusters Connected at the hub, the compose Prometheus scraping every
  * target with the same Connected count, an agent container that reaches NATS only through the
- * gateway, and one cluster's egress cut at the gateway (Offline) and restored (Connected). `down -v`
- * runs whatever happens. Every step prints its duration, and a table of them comes at the end.
+ * gateway, one cluster's egress cut at the gateway (Offline) and restored (Connected), and a broker
+ * node and a hub replica killed without any cluster leaving Connected. The stack runs the sharded
+ * fleet's topology: three NATS nodes and `--scale hub=2` behind hub-front. `down -v` runs whatever
+ * happens. Every step prints its duration, and a table of them comes at the end.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -15,6 +17,7 @@ import type { ConnectedCluster } from '../../contract/index.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 import { REPO_ROOT, Steps, buildEnv, composeCommand, ensureEngine, ensureTools, run } from './docker.js';
+import { killOneNodeAndOneReplica } from './failover.js';
 
 const FLEET_SIZE = Number(process.env.FLEET_SIZE ?? 20);
 const PROJECT = 'arcfleet-compose-test';
@@ -22,7 +25,11 @@ const PROJECT = 'arcfleet-compose-test';
 const OFFLINE_ENV_FILE = `${REPO_ROOT}deploy/offline/offline.env`;
 /** Every agent is its own compose service, as in the embedded fleet. */
 const AGENTS = AGENT_SERVICES;
-const SCRAPED = ['hub', 'egress-gateway', 'kube-apiserver', ...AGENTS];
+/** `--scale hub=2`: every replica is a target of its own. */
+const HUB_REPLICAS = 2;
+const SCRAPED = [...Array<string>(HUB_REPLICAS).fill('hub'), 'egress-gateway', 'kube-apiserver', ...AGENTS];
+/** ARCFLEET_OFFLINE_THRESHOLD below, in real ms at the default 60×. */
+const OFFLINE_THRESHOLD_MS = 3000;
 
 const steps = new Steps();
 let compose: ReturnType<typeof composeCommand>;
@@ -59,6 +66,11 @@ async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
     failed = true;
     throw err;
   }
+}
+
+/** The running containers of a service (several for a scaled one). */
+async function containers(service: string): Promise<string[]> {
+  return (await dc(['ps', '-q', service])).stdout.split('\n').filter(Boolean);
 }
 
 async function clusters(): Promise<ConnectedCluster[]> {
@@ -115,9 +127,12 @@ describe(`docker compose fleet of ${FLEET_SIZE} clusters`, () => {
       dc(['build', 'hub'], 900_000),
     );
     started = true;
-    await step('compose up -d (every healthcheck and depends_on in order)', () => dc(['up', '-d'], 300_000));
+    await step(`compose up -d --scale hub=${HUB_REPLICAS} (every healthcheck and depends_on in order)`, () =>
+      dc(['up', '-d', '--scale', `hub=${HUB_REPLICAS}`], 300_000),
+    );
+    expect(await containers('hub')).toHaveLength(HUB_REPLICAS);
     // What ran is what offline.env selects, not an image from a registry.
-    const natsId = (await dc(['ps', '-q', 'nats'])).stdout.trim();
+    const natsId = (await containers('nats-0'))[0] ?? '';
     const natsImage = (
       await run('docker', ['inspect', '-f', '{{.Config.Image}}', natsId], { env })
     ).stdout.trim();
@@ -183,7 +198,7 @@ describe(`docker compose fleet of ${FLEET_SIZE} clusters`, () => {
 
   it('from inside an agent container, NATS and the hub are unreachable except through the gateway', async () => {
     const ipOf = async (service: string): Promise<string> => {
-      const id = (await dc(['ps', '-q', service])).stdout.trim();
+      const id = (await containers(service))[0] ?? '';
       const nets = JSON.parse(
         (await run('docker', ['inspect', '-f', '{{json .NetworkSettings.Networks}}', id], { env })).stdout,
       ) as Record<string, { IPAddress: string }>;
@@ -191,10 +206,10 @@ describe(`docker compose fleet of ${FLEET_SIZE} clusters`, () => {
       if (!ip) throw new Error(`${service} has no address on the cloud network: ${JSON.stringify(nets)}`);
       return ip;
     };
-    const [natsIp, hubIp] = await Promise.all([ipOf('nats'), ipOf('hub')]);
+    const [natsIp, hubIp] = await Promise.all([ipOf('nats-0'), ipOf('hub')]);
     const targets = [
       { name: 'gateway', host: 'egress-gateway', port: 4223 },
-      { name: 'nats by name', host: 'nats', port: 4222 },
+      { name: 'nats by name', host: 'nats-0', port: 4222 },
       { name: 'hub by name', host: 'hub', port: 8080 },
       { name: 'nats by address', host: natsIp, port: 4222 },
       { name: 'hub by address', host: hubIp, port: 8080 },
@@ -316,5 +331,17 @@ describe(`docker compose fleet of ${FLEET_SIZE} clusters`, () => {
       }),
     );
     expect(after.find((c) => c.name === victim)?.properties.connectivityStatus).toBe('Connected');
+  });
+
+  it('killing a NATS node and a hub replica (SIGKILL) loses no cluster and no acknowledged change', async () => {
+    await killOneNodeAndOneReplica({
+      hub,
+      env,
+      step,
+      containers,
+      clusters,
+      fleetSize: FLEET_SIZE,
+      offlineThresholdMs: OFFLINE_THRESHOLD_MS,
+    });
   });
 });

@@ -1,0 +1,57 @@
+/**
+ * compose's hub-front (deploy/compose/hub-front.mjs), run as the real process: it forwards HTTP to the
+ * target, fails a connection at once while no replica accepts (rather than leaving the client hanging),
+ * and serves again as soon as one does, with no restart of its own.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { afterEach, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait.js';
+
+const FRONT = fileURLToPath(new URL('../../deploy/compose/hub-front.mjs', import.meta.url));
+let front: ChildProcess | undefined;
+let replica: Server | undefined;
+
+afterEach(() => {
+  front?.kill('SIGKILL');
+  replica?.close();
+  replica?.closeAllConnections();
+});
+
+const startReplica = (port: number, body: string): Promise<Server> =>
+  new Promise((resolve) => {
+    const s = createServer((_req, res) => res.end(body));
+    s.listen(port, '127.0.0.1', () => resolve(s));
+  });
+
+/** One request on a fresh connection: the body, or the error's code. */
+const get = (url: string): Promise<string> =>
+  fetch(url, { headers: { connection: 'close' }, signal: AbortSignal.timeout(3000) }).then(
+    (r) => r.text(),
+    (e: Error & { cause?: { code?: string } }) => `error ${e.cause?.code ?? e.name}`,
+  );
+
+it('forwards to the replica, fails fast while none accepts, and serves again once one does', async () => {
+  const [frontPort, replicaPort] = [await freePort(), await freePort()];
+  replica = await startReplica(replicaPort, 'replica A');
+  front = spawn(process.execPath, [FRONT], {
+    env: {
+      PATH: process.env.PATH,
+      HUB_FRONT_PORT: String(frontPort),
+      HUB_FRONT_TARGET: `127.0.0.1:${replicaPort}`,
+    },
+    stdio: 'ignore',
+  });
+  const url = `http://127.0.0.1:${frontPort}/readyz`;
+  await waitFor(() => get(url), { until: (b) => b === 'replica A', timeoutMs: 5000, message: 'forwarded' });
+
+  await new Promise((r) => replica?.close(r));
+  const started = Date.now();
+  expect(await get(url)).toMatch(/^error /);
+  expect(Date.now() - started).toBeLessThan(2000);
+
+  replica = await startReplica(replicaPort, 'replica B');
+  expect(await get(url)).toBe('replica B');
+});
