@@ -181,14 +181,16 @@ describe(`docker compose fleet of ${FLEET_SIZE} clusters`, () => {
       ),
     );
     expect(targets.activeTargets.map((t) => t.labels.service).sort()).toEqual([...SCRAPED].sort());
-    const query = encodeURIComponent('arcfleet_hub_clusters{connectivity_status="Connected"}');
+    // The recorded fleet count: both hub replicas export the whole fleet, and the rule must count it once.
+    const series = 'arcfleet:clusters_by_status:sum{connectivity_status="Connected"}';
+    const query = encodeURIComponent(series);
     const result = await step(`prometheus: Connected = ${FLEET_SIZE}`, () =>
       waitFor(
         () => prometheusGet<{ result: { value: [number, string] }[] }>(`/api/v1/query?query=${query}`),
         {
           timeoutMs: 90_000,
           intervalMs: 1000,
-          message: `arcfleet_hub_clusters{connectivity_status="Connected"} = ${FLEET_SIZE} in Prometheus`,
+          message: `${series} = ${FLEET_SIZE} in Prometheus`,
           until: (d) => Number(d.result[0]?.value[1]) === FLEET_SIZE,
         },
       ),
