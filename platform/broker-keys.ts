@@ -42,10 +42,20 @@ function rawSeed(key: KeyObject): Buffer {
   return Buffer.from(d, 'base64url');
 }
 
+/** Keys by seed: every (re)connection of every link of a cluster signs with the same key. */
+const keysBySeed = new Map<string, { key: KeyObject; publicKey: string }>();
+/** Clusters an agent process may host, with room: beyond it the cache starts over. */
+const KEY_CACHE_LIMIT = 20_000;
+
 function privateKeyFromSeed(seed: string): { key: KeyObject; publicKey: string } {
+  const cached = keysBySeed.get(seed);
+  if (cached) return cached;
   const { prefix, buf } = Codec.decodeSeed(bytes(seed));
   const key = keyOfSeed(buf);
-  return { key, publicKey: text(Codec.encode(prefix, rawPublicKey(key))) };
+  const entry = { key, publicKey: text(Codec.encode(prefix, rawPublicKey(key))) };
+  if (keysBySeed.size >= KEY_CACHE_LIMIT) keysBySeed.clear();
+  keysBySeed.set(seed, entry);
+  return entry;
 }
 
 /**

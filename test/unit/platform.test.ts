@@ -1,9 +1,9 @@
 // The platform layer's primitives: one backoff, one gate, one atomic writer.
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SECRET_FILE_MODE, writeJsonAtomically } from '../../platform/atomic-file.js';
+import { SECRET_FILE_MODE, writeFileAtomically, writeJsonAtomically } from '../../platform/atomic-file.js';
 import { backoffBound, backoffDelay } from '../../platform/backoff.js';
 import { ConnectionGate } from '../../platform/limit.js';
 
@@ -68,6 +68,24 @@ describe('writeFileAtomically', () => {
       await writeJsonAtomically(secret, { token: 'x' }, { mode: SECRET_FILE_MODE });
       expect((await stat(secret)).mode & 0o777).toBe(0o600);
       expect((await readdir(join(dir, 'sub'))).sort()).toEqual(['state.json']); // no temp files left
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('tightens an existing file to 0600, and leaves no temp file when the rename fails', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arcfleet-atomic-'));
+    try {
+      const file = join(dir, 'creds');
+      await writeFileAtomically(file, 'open');
+      expect((await stat(file)).mode & 0o077).not.toBe(0);
+      await writeFileAtomically(file, 'closed', { mode: SECRET_FILE_MODE });
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      expect(await readFile(file, 'utf8')).toBe('closed');
+      // A directory in the way: the write rejects and cleans up after itself.
+      await mkdir(join(dir, 'taken'));
+      await expect(writeFileAtomically(join(dir, 'taken'), 'x')).rejects.toThrow();
+      expect((await readdir(dir)).sort()).toEqual(['creds', 'taken']);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
