@@ -137,6 +137,37 @@ describe('LiveFeed', () => {
     expect(old.last()).toMatchObject({ type: 'delta', upsert: [{ n: 'a', s: 'Offline' }] });
   });
 
+  it('does no work while nobody watches, and the next client still gets now and what happened', () => {
+    const { tiles, put, events, feed } = setup();
+    put('a', 'Connected');
+    let reads = 0;
+    const counted = new LiveFeed({
+      tiles: () => {
+        reads++;
+        return tiles.values();
+      },
+      eventsSince: (seq) => events.since(seq),
+      chaos: true,
+      maxLag: 3,
+      maxBufferedBytes: 1000,
+    });
+    const before = reads;
+    for (let i = 0; i < 10; i++) counted.tick();
+    expect(reads).toBe(before);
+    put('a', 'Offline');
+    events.append(transition('a', 'Connected', 'Offline'));
+    const c = new FakeClient();
+    counted.connect(c);
+    expect(c.last()).toMatchObject({
+      type: 'snapshot',
+      clusters: [{ n: 'a', s: 'Offline' }],
+      events: [{ name: 'a', to: 'Offline' }],
+    });
+    counted.tick();
+    expect(reads).toBe(before + 2);
+    expect(feed.stats().clients).toBe(0);
+  });
+
   it('answers a resync request with a snapshot and refuses anything else', () => {
     const { put, feed } = setup();
     put('a', 'Connected');
