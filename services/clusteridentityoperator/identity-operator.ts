@@ -106,6 +106,8 @@ export class IdentityOperator implements AgentInstance {
     s.cancelled = true;
     s.abort.abort(new Error(reason));
     s.renewal?.stop();
+    // A renewal whose reply is being stored finishes first: nothing is written after close resolves.
+    if (s.renewal) this.track(s.renewal.settled(), 'identity.renewal_failed');
     const link = s.link;
     s.link = undefined;
     if (link) this.track(link.close());

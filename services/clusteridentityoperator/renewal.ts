@@ -72,8 +72,15 @@ export class RenewalScheduler {
   private epoch = 0;
   private cancelTimer: (() => void) | undefined;
   private cancelExpiry: (() => void) | undefined;
+  /** The attempt in flight (its reply may still write the identity secret). */
+  private running: Promise<void> | undefined;
 
   constructor(private readonly opts: RenewalOptions) {}
+
+  /** Resolves once no attempt is in flight: a closing agent waits for it before it is gone. */
+  settled(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
 
   get state(): RenewalState {
     return this.stateValue;
@@ -118,7 +125,11 @@ export class RenewalScheduler {
     this.renewAtMs = atMs;
     const epoch = this.epoch;
     this.cancelTimer = scheduleAt(this.opts.clock, atMs, () => {
-      if (epoch === this.epoch) void this.run();
+      if (epoch !== this.epoch) return;
+      const running = this.run().finally(() => {
+        if (this.running === running) this.running = undefined;
+      });
+      this.running = running;
     });
   }
 
