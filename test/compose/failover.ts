@@ -120,6 +120,18 @@ export async function killOneNodeAndOneReplica(c: FailoverContext): Promise<void
   console.log(
     `compose: ${seen.reads} reads after the kill, ${seen.failed} failed (${[...seen.errors].join(' | ') || 'none'})`,
   );
+  // While JetStream elects new leaders the hub answers 503 with Retry-After (its store is unreachable):
+  // that took longer than the window once (3 reads, all 503). It must serve again, and serve the whole
+  // fleet Connected; the survivor's count of Offline transitions below covers the time it did not.
+  const served = await c.step('the hub API serves again', () =>
+    waitFor(read, {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      message: 'a LIST answered through the published URL after the kill',
+      until: (wrong) => wrong !== undefined,
+    }),
+  );
+  expect(served).toBe('');
   expect(seen.reads).toBeGreaterThan(0);
 
   const after = await c.step('the survivor leads', () =>
