@@ -35,6 +35,9 @@ interface Args {
   heartbeatClusters: number;
   /** Node services to run under `--cpu-prof` (profiles in <data dir>/profiles). */
   cpuProf: string[];
+  /** The fleet's layout (default: chosen from the cluster count, fleet/layout.ts). */
+  brokers: number | undefined;
+  shards: number | undefined;
 }
 
 function parse(): Args {
@@ -56,6 +59,8 @@ function parse(): Args {
       'feed-clients': { type: 'string', default: '10' },
       'cpu-prof': { type: 'string', multiple: true, default: [] },
       'heartbeat-clusters': { type: 'string', default: '10' },
+      brokers: { type: 'string' },
+      shards: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -67,6 +72,7 @@ function parse(): Args {
         '                        [--steady-seconds S (10)] [--timeout SECONDS (900)] [--data-dir DIR]\n' +
         '                        [--heartbeat-clusters C (10): cluster users publishing the hub-rate heartbeats]\n' +
         '                        [--cpu-prof SERVICE ...] (V8 CPU profiles in DIR/profiles; keep --data-dir)\n' +
+        '                        [--brokers K] [--shards S] (layout; default: chosen from N, as arcfleet up)\n' +
         '       npm run bench -- --chaos [--clusters N (1000)] [--time-scale X (60)]\n' +
         '         (the whole fleet cut, then restored: time to all Connected, reconnect spread)\n' +
         '       npm run bench -- --feed [--clusters N (1000)] [--feed-clients C (10)]\n' +
@@ -106,6 +112,8 @@ function parse(): Args {
     page: values.page ?? false,
     connect: values.connect ?? false,
     feedClients: Math.floor(num('feed-clients', values['feed-clients'], 1)),
+    brokers: values.brokers === undefined ? undefined : Math.floor(num('brokers', values.brokers, 1)),
+    shards: values.shards === undefined ? undefined : Math.floor(num('shards', values.shards, 1)),
   };
 }
 
@@ -195,6 +203,8 @@ async function main(): Promise<void> {
         ARCFLEET_LOG_LEVEL: process.env.ARCFLEET_LOG_LEVEL ?? 'warn',
       },
       connectConcurrency: 32,
+      ...(args.brokers === undefined ? {} : { brokers: args.brokers }),
+      ...(args.shards === undefined ? {} : { shards: args.shards }),
       signal: interrupt.signal,
       nodeArgs: Object.fromEntries(
         args.cpuProf.map((name) => [name, ['--cpu-prof', `--cpu-prof-dir=${join(dataDir, 'profiles')}`]]),
