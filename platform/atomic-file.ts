@@ -1,8 +1,8 @@
 /**
  * The one way arcfleet replaces a file: write a temp file beside it, fsync, rename over the old one. A
  * reader sees the old content or the new, never a torn one; a caller that acknowledges after this
- * resolves has acknowledged something durable. Writes of one path within a process are chained, so two
- * writers never share a temp file and the last call's content is what stays.
+ * resolves has acknowledged something durable. Writes of one path within a process are chained, so the
+ * last call's content is what stays.
  *
  * Hand-written rather than npm's `write-file-atomic` (docs/design.md): that library resolves the real
  * path (an lstat per path component), stats, chowns and chmods on every write and registers an exit
@@ -27,8 +27,8 @@ const queues = new Map<string, Promise<void>>();
 
 /**
  * Replaces `path` with `data`, creating its directory when missing. Writes of one path run in the
- * order they were called, so the last call's content is what stays (the mkdir before the write would
- * otherwise let concurrent calls overtake each other).
+ * order they were called, so the last call's content is what stays (unchained, a later call's rename
+ * could land before an earlier one's).
  */
 export function writeFileAtomically(
   path: string,

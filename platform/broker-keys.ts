@@ -103,12 +103,12 @@ export function parseCreds(creds: string): UserCredentials {
  * (re)connect, so a renewed JWT is what the next connection presents.
  */
 export function userAuthenticator(current: () => UserCredentials): Authenticator {
-  let cached: { seed: string; key: KeyObject; publicKey: string } | undefined;
   return (nonce?: string) => {
     const creds = current();
-    if (cached?.seed !== creds.seed) cached = { seed: creds.seed, ...privateKeyFromSeed(creds.seed) };
-    const sig = nonce ? sign(null, Buffer.from(nonce), cached.key).toString('base64url') : '';
-    return { jwt: creds.jwt, nkey: cached.publicKey, sig };
+    // The process's key cache (privateKeyFromSeed) serves every link and reconnection of a cluster.
+    const { key, publicKey } = privateKeyFromSeed(creds.seed);
+    const sig = nonce ? sign(null, Buffer.from(nonce), key).toString('base64url') : '';
+    return { jwt: creds.jwt, nkey: publicKey, sig };
   };
 }
 
