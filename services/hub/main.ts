@@ -196,7 +196,7 @@ async function main(): Promise<void> {
     logger,
     maxMessageBytes: settings.maxMessageBytes,
     broker: broker?.users,
-    replicas: replicated ? { leadership } : undefined,
+    replicas: replicated ? { leadership, sync: () => clusters.watch!.sync() } : undefined,
   });
   bus.start();
   // Time-driven work runs once in the fleet: on the leader (always, for a lone hub).

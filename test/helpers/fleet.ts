@@ -32,7 +32,7 @@ import type { ClusterStore } from '../../agent-runtime/cluster-store.js';
 import { parseCreds, userAuthenticator, type UserCredentials } from '../../platform/broker-keys.js';
 import { ArmClient, metricValue } from './arm.js';
 import { connectCluster } from '../../fleet/onboard.js';
-import { waitFor } from './wait.js';
+import { waitFor, WaitTimeoutError } from './wait.js';
 
 export const AGENT_SERVICES = ['clusteridentityoperator', 'resource-sync-agent', 'metrics-agent'] as const;
 export type AgentService = (typeof AGENT_SERVICES)[number];
@@ -99,6 +99,20 @@ const constant =
   <T>(v: T): (() => T) =>
   () =>
     v;
+
+/** The wanted clusters not (yet) in `status`, each with the status it has, or "missing". */
+function laggards(last: unknown, wanted: ReadonlySet<string>, status: ConnectivityStatus): string {
+  const seen = new Map(
+    ((last as { value?: ConnectedCluster[] } | undefined)?.value ?? []).map((c) => [
+      c.name.toLowerCase(),
+      c.properties.connectivityStatus,
+    ]),
+  );
+  return [...wanted]
+    .filter((n) => seen.get(n) !== status)
+    .map((n) => `${n}: ${seen.get(n) ?? 'missing'}`)
+    .join(', ');
+}
 
 export class TestFleet {
   readonly agents = new Map<AgentService, ServiceProcess>();
@@ -283,6 +297,14 @@ export class TestFleet {
         l.value.filter((c) => wanted.has(c.name.toLowerCase()) && c.properties.connectivityStatus === status)
           .length === wanted.size,
       message: `${wanted.size} clusters ${status}`,
+      // The whole LIST is too long to read in a failure: name the clusters that are not there yet.
+      onTimeout: (last) =>
+        new WaitTimeoutError(
+          `timed out after ${timeoutMs} ms waiting for ${wanted.size} clusters ${status}; not yet: ${
+            last instanceof Error ? `${last.name}: ${last.message}` : laggards(last, wanted, status)
+          }`,
+          last,
+        ),
     });
     return value.filter((c) => wanted.has(c.name.toLowerCase()));
   }
@@ -344,10 +366,15 @@ export class TestFleet {
 
   /** Output of every process, for failure messages. */
   diagnostics(): string {
-    const parts = [`--- hub ---\n${this.hub.tail(30)}`];
-    for (const [name, p] of this.agents) parts.push(`--- ${name} ---\n${p.tail(30)}`);
-    if (this.gateway) parts.push(`--- egress-gateway ---\n${this.gateway.tail(30)}`);
-    return parts.join('\n');
+    // Every process of the fleet (replicas and shards included), each with its last lines.
+    const failure = this.handle.failure();
+    return (failure ? [`--- exited ---\n${failure}`] : [])
+      .concat(
+        Object.keys(this.handle.pids()).map(
+          (name) => `--- ${name} ---\n${this.handle.process(name as ProcessName)?.tail(30) ?? ''}`,
+        ),
+      )
+      .join('\n');
   }
 
   async stop(): Promise<void> {

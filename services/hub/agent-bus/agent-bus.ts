@@ -53,15 +53,24 @@ export interface AgentBusOptions {
   broker?: Pick<BrokerUsers, 'clusterJwt'> | undefined;
   /**
    * Several hub replicas: requests in the `hub` queue group (one replica answers), heartbeats to
-   * every replica (no queue group), answered by the leader only.
+   * every replica (no queue group), answered by the leader only. `sync` is the clusters bucket's
+   * read-your-writes barrier (kv-watch.ts).
    */
-  replicas?: { leadership: Leadership } | undefined;
+  replicas?: { leadership: Leadership; sync(): Promise<void> } | undefined;
 }
 
 /** The agent → hub subjects but heartbeats, one message kind deep (cluster-connect frames are not ours). */
 const REQUEST_SUBJECTS = SERVICE_AGENT_SUBJECTS.map((s) => s.replace(/\.>$/, '.*'));
 
 const SUBJECT_CACHE_MAX = 200_000;
+
+/** Refusals that follow from a cluster's record, which a replica may not hold the latest of yet. */
+const RECORD_REFUSALS: ReadonlySet<string> = new Set([
+  ERROR_CODES.IdentityRevoked,
+  ERROR_CODES.InvalidBootstrapToken,
+  ERROR_CODES.IdentityInvalid,
+  ERROR_CODES.ClusterExpired,
+]);
 
 export class AgentBus {
   private subs: Subscription[] = [];
@@ -119,22 +128,48 @@ export class AgentBus {
     }
   }
 
-  private handleMessage(msg: Msg): void {
+  private handleMessage(msg: Msg, synced = false): void {
     try {
       this.dispatch(msg);
     } catch (err) {
-      const code: ErrorCode = isArcError(err) ? err.code : ERROR_CODES.InternalServerError;
-      const message = err instanceof Error ? err.message : String(err);
-      failActiveSpan(code, message);
-      this.opts.metrics.rejected.inc({ reason: code });
-      this.opts.logger.warn(
-        { event: 'hub.message_rejected', subject: msg.subject, reason: code, detail: message },
-        'agent message rejected',
-      );
-      if (msg.reply) {
-        const reply: ErrorReply = { v: PROTOCOL_VERSION, type: 'error', code, message };
-        msg.respond(encodeMessage(reply));
+      if (!synced && this.mayBeBehind(err)) {
+        this.afterSync(msg);
+        return;
       }
+      this.reject(msg, err);
+    }
+  }
+
+  /**
+   * A replica refuses for what a record says (none, another token or key, Expired) only once it holds
+   * every write made before the message came: another replica may have just written the record (an
+   * onboarding PUT answered there), and these are refusals the agent stops on for good
+   * (DEFINITIVE_REGISTER_ERRORS, HALTING_ERRORS).
+   */
+  private mayBeBehind(err: unknown): boolean {
+    return this.opts.replicas !== undefined && isArcError(err) && RECORD_REFUSALS.has(err.code);
+  }
+
+  private afterSync(msg: Msg): void {
+    this.opts.replicas!.sync().then(
+      () => this.handleMessage(msg, true),
+      // The store cannot say (a broker failover): a retryable refusal, so the agent asks again.
+      (err: unknown) => this.reject(msg, err),
+    );
+  }
+
+  private reject(msg: Msg, err: unknown): void {
+    const code: ErrorCode = isArcError(err) ? err.code : ERROR_CODES.InternalServerError;
+    const message = err instanceof Error ? err.message : String(err);
+    failActiveSpan(code, message);
+    this.opts.metrics.rejected.inc({ reason: code });
+    this.opts.logger.warn(
+      { event: 'hub.message_rejected', subject: msg.subject, reason: code, detail: message },
+      'agent message rejected',
+    );
+    if (msg.reply) {
+      const reply: ErrorReply = { v: PROTOCOL_VERSION, type: 'error', code, message };
+      msg.respond(encodeMessage(reply));
     }
   }
 
