@@ -8,14 +8,14 @@
  * - reject: the connection is reset (RST) both ways.
  * - latency / bandwidth: each chunk is delivered later, order kept per direction.
  */
-import { createServer, connect as dial, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../platform/log.js';
 import type { ConnectionOutcome, Direction, GatewayMetrics } from './metrics.js';
 import type { Effective, EffectiveKind } from './rules.js';
 import { RateLimitedReporter } from '../../platform/tracing.js';
 import { BrokerErrorScanner } from './broker-errors.js';
 import { sniffConnect } from './sniff.js';
-import type { Upstreams } from './upstreams.js';
+import { connectUpstream, type Upstreams } from './upstreams.js';
 
 export interface ProxyOptions {
   /** The broker's nodes, dialled round-robin. */
@@ -219,6 +219,8 @@ export class EgressProxy {
   readonly violations: RateLimitedReporter;
   private readonly byCluster = new Map<string, Set<Conn>>();
   private readonly all = new Set<Conn>();
+  /** Clients whose broker node is still being dialled. */
+  private readonly dialing = new Set<Socket>();
 
   constructor(private readonly opts: ProxyOptions) {
     this.violations = new RateLimitedReporter(opts.logger);
@@ -241,26 +243,31 @@ export class EgressProxy {
   }
 
   private accept(client: Socket): void {
-    const node = this.opts.upstreams.next();
-    const upstream = dial({ host: node.host, port: node.port, noDelay: true });
-    const conn = new Conn(client, upstream, this, this.opts);
-    this.all.add(conn);
-    let reached = false;
-    upstream.once('connect', () => {
-      reached = true;
-      this.opts.upstreams.ok(node);
-    });
-    upstream.once('error', (err) => {
-      // The agent reconnects (its link backs off); its next connection goes to another node.
-      if (!reached) this.opts.upstreams.failed(node);
-      if (conn.cluster === undefined) {
+    // Until the broker answers, the client only waits (NATS servers speak first); its errors are its close.
+    const ignore = (): void => undefined;
+    client.on('error', ignore);
+    this.dialing.add(client);
+    connectUpstream(this.opts.upstreams, { cancelled: () => client.destroyed }).then(
+      (upstream) => {
+        this.dialing.delete(client);
+        client.off('error', ignore);
+        if (client.destroyed) {
+          upstream.destroy();
+          return;
+        }
+        this.all.add(new Conn(client, upstream, this, this.opts));
+      },
+      (err: Error) => {
+        // The agent reconnects (its link backs off); the nodes that failed are skipped for a while.
+        this.dialing.delete(client);
+        client.destroy();
         this.opts.logger.warn(
           { event: 'egress.upstream_error', err: err.message },
           'cannot reach nats-server',
         );
         this.opts.metrics.connections.inc({ outcome: 'upstream_error', mode: 'open' });
-      }
-    });
+      },
+    );
   }
 
   register(conn: Conn): void {
@@ -301,6 +308,7 @@ export class EgressProxy {
 
   async close(): Promise<void> {
     for (const c of [...this.all]) c.destroy();
+    for (const client of this.dialing) client.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

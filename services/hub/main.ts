@@ -109,6 +109,8 @@ async function main(): Promise<void> {
   );
 
   // ---- NATS and the projections ----
+  // Told when the broker link drops and returns; the connected clusters are made on it below.
+  const hearing: { clusters?: ConnectedClusters } = {};
   const nc = await connectNats({
     url: settings.natsUrl,
     name: 'hub',
@@ -116,7 +118,12 @@ async function main(): Promise<void> {
     reconnectTimeWaitMs: 250,
     reconnectJitterMs: 250,
     credentials: settings.natsCredsPath ? await readCreds(settings.natsCredsPath) : undefined,
+    onStatus: (s) => {
+      if (s.type === 'disconnect' || s.type === 'reconnect')
+        hearing.clusters?.brokerLink(s.type === 'reconnect');
+    },
   });
+
   const storeOptions = {
     logger,
     persistIntervalMs: settings.persistIntervalMs,
@@ -178,6 +185,7 @@ async function main(): Promise<void> {
     },
     onTransition: (record, t) => events.append(transitionEvent(record, t)),
   });
+  hearing.clusters = hub;
   const agents = new AgentProtocol({
     clusters: hub,
     store: clusterStore,

@@ -33,6 +33,20 @@ const TAG = 'arcfleet-compose-failover';
 const notConnected = (list: readonly ConnectedCluster[]): string[] =>
   list.filter((c) => c.properties.connectivityStatus !== 'Connected').map((c) => c.name);
 
+/** The hub's Offline events (cluster, simulated time), to say which cluster a failure is about. */
+async function offlineEvents(baseUrl: string): Promise<string> {
+  try {
+    const res = await fetch(`${baseUrl}/arcfleet/v1/events?limit=10000`, {
+      signal: AbortSignal.timeout(5000),
+    });
+    const body = (await res.json()) as { events?: Array<{ name: string; to: string; time: string }> };
+    const offline = (body.events ?? []).filter((e) => e.to === 'Offline');
+    return offline.map((e) => `${e.name} at ${e.time}`).join(', ') || 'none in the event log';
+  } catch (err) {
+    return `(events unreadable: ${String(err)})`;
+  }
+}
+
 /** PUT of the cluster as it is, plus a tag: an update the hub acknowledges once it is in KV. */
 async function putTag(hub: HubClient, name: string, value: string): Promise<void> {
   const ref = { subscriptionId: DEFAULT_SUBSCRIPTION_ID, resourceGroup: DEFAULT_RESOURCE_GROUP, name };
@@ -142,7 +156,10 @@ export async function killOneNodeAndOneReplica(c: FailoverContext): Promise<void
       until: (s) => s.leader,
     }),
   );
-  expect(after.offlineTransitions).toBe(survivor.offlineTransitions);
+  expect(
+    after.offlineTransitions,
+    `Offline transitions on the survivor: ${await offlineEvents(c.hub.baseUrl)}`,
+  ).toBe(survivor.offlineTransitions);
   const list = await waitFor(c.clusters, { timeoutMs: 30_000, intervalMs: 500, message: 'a LIST after' });
   expect(list.map((x) => x.name).sort()).toEqual(names);
   expect(notConnected(list)).toEqual([]);

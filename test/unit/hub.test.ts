@@ -90,6 +90,25 @@ describe('hub onboarding', () => {
     expect(agents.recordOf(a.key).desired.agentPublicKeyCertificate).toBe(b.keys.publicKey);
   });
 
+  it('no cluster goes Offline while the hub’s own broker link is down; deadlines count from its return', () => {
+    const h = makeHub();
+    const { hub, clock } = h;
+    const a = onboard(h, REF, clock);
+    beat(h, a.key, clock.now());
+    clock.advance(10 * MIN);
+    hub.brokerLink(false);
+    clock.advance(30 * MIN);
+    hub.tick();
+    expect(hub.get(REF)!.connectivity.status).toBe('Connected');
+    hub.brokerLink(true);
+    clock.advance(15 * MIN - 1);
+    hub.tick();
+    expect(hub.get(REF)!.connectivity.status).toBe('Connected');
+    clock.advance(1);
+    hub.tick();
+    expect(hub.get(REF)!.connectivity.status).toBe('Offline');
+  });
+
   it('renewal issues a new certificate for the resource key and keeps the previous serial', () => {
     const h = makeHub();
     const { agents, clock } = h;

@@ -58,12 +58,15 @@ export interface PutResult {
 }
 
 export class ConnectedClusters {
-  readonly startedAtMs: number;
+  /** Since when the hub hears the agents: its start, or its last reconnect to the broker. */
+  private hearingSinceMs: number;
+  /** The hub's own broker connection is down: the agents' silence proves nothing. */
+  private deaf = false;
   private readonly operations = new Map<string, string>();
   private perResourceGroup: Map<string, number> | undefined;
 
   constructor(private readonly deps: ConnectedClustersDeps) {
-    this.startedAtMs = deps.clock.now();
+    this.hearingSinceMs = deps.clock.now();
     for (const r of deps.store.values()) this.operations.set(r.operation.id, r.key);
     deps.store.onRemoteChange((_key, before, after) => this.remoteChanged(before, after));
   }
@@ -248,12 +251,23 @@ export class ConnectedClusters {
   }
 
   /** Re-evaluates every cluster against the clock (Offline, Expired). */
+  /**
+   * The hub's broker connection went down (false) or came back (true). A hub cut off from the broker
+   * cannot tell silent clusters from its own absence (a broker node failing over, its own link
+   * reconnecting): no cluster goes Offline while it is down, and deadlines count from its return.
+   */
+  brokerLink(up: boolean): void {
+    this.deaf = !up;
+    if (up) this.hearingSinceMs = this.deps.clock.now();
+  }
+
   tick(): void {
     const now = this.deps.clock.now();
     const threshold = this.deps.timings.offlineThresholdMs;
+    const blindSince = this.deaf ? now : this.hearingSinceMs;
     for (const record of this.deps.store.values())
       for (let i = 0; i < 3; i++)
-        if (!this.applyStep(record, evaluate(record.connectivity, now, threshold, this.startedAtMs))) break;
+        if (!this.applyStep(record, evaluate(record.connectivity, now, threshold, blindSince))) break;
   }
 
   /**
