@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { startFleet, type FleetHandle } from '../fleet/index.js';
 import { chaosLines, runChaosBench } from './chaos.js';
 import { connectLines, runConnectBench } from './connect.js';
+import { connectionsLines, runConnectionsBench } from './connections.js';
 import { feedLines, runFeedBench } from './feed.js';
 import { pageLines, runPageBench } from './page.js';
 import { sampleAll, totals, type ProcSample } from './procstat.js';
@@ -31,6 +32,7 @@ interface Args {
   feedClients: number;
   page: boolean;
   connect: boolean;
+  connections: boolean;
   /** Clusters whose users publish the hub-rate heartbeats (one connection each). */
   heartbeatClusters: number;
   /** Node services to run under `--cpu-prof` (profiles in <data dir>/profiles). */
@@ -56,6 +58,7 @@ function parse(): Args {
       feed: { type: 'boolean', default: false },
       page: { type: 'boolean', default: false },
       connect: { type: 'boolean', default: false },
+      connections: { type: 'boolean', default: false },
       'feed-clients': { type: 'string', default: '10' },
       'cpu-prof': { type: 'string', multiple: true, default: [] },
       'heartbeat-clusters': { type: 'string', default: '10' },
@@ -80,7 +83,9 @@ function parse(): Args {
         '       npm run bench -- --page [--clusters N (10000)] [--steady-seconds S (10)]\n' +
         '         (the live page in Chromium with N projections churning: paint time, update rate)\n' +
         '       npm run bench -- --connect [--clusters N (20)]\n' +
-        '         (cluster connect against the apiserver directly; an extension rolled out to every cluster)\n',
+        '         (cluster connect against the apiserver directly; an extension rolled out to every cluster)\n' +
+        '       npm run bench -- --connections [--clusters N (2000)]\n' +
+        '         (N agent connections, through the gateway and directly: CPU and memory per connection)\n',
     );
     process.exit(0);
   }
@@ -94,7 +99,15 @@ function parse(): Args {
       num(
         'clusters',
         values.clusters ??
-          (values.page ? '10000' : values.chaos || values.feed ? '1000' : values.connect ? '20' : '200'),
+          (values.page
+            ? '10000'
+            : values.chaos || values.feed
+              ? '1000'
+              : values.connect
+                ? '20'
+                : values.connections
+                  ? '2000'
+                  : '200'),
         1,
       ),
     ),
@@ -111,6 +124,7 @@ function parse(): Args {
     feed: values.feed ?? false,
     page: values.page ?? false,
     connect: values.connect ?? false,
+    connections: values.connections ?? false,
     feedClients: Math.floor(num('feed-clients', values['feed-clients'], 1)),
     brokers: values.brokers === undefined ? undefined : Math.floor(num('brokers', values.brokers, 1)),
     shards: values.shards === undefined ? undefined : Math.floor(num('shards', values.shards, 1)),
@@ -191,6 +205,22 @@ async function main(): Promise<void> {
       const result = await runPageBench(fleet, { clusters: args.clusters, seconds: args.steadySeconds, log });
       process.stdout.write(`${pageLines(result).join('\n')}\n`);
       process.stdout.write(`${JSON.stringify({ bench: 'arcfleet-page', ...result })}\n`);
+      return;
+    }
+    if (args.connections) {
+      // The broker and the gateway alone: the connections are the bench's own.
+      fleet = await startFleet({
+        dataDir,
+        clusters: 0,
+        services: ['nats-server', 'egress-gateway'],
+        brokers: 1,
+        shards: 1,
+        log,
+        signal: interrupt.signal,
+      });
+      const result = await runConnectionsBench(fleet, { connections: args.clusters, log });
+      process.stdout.write(`${connectionsLines(result).join('\n')}\n`);
+      process.stdout.write(`${JSON.stringify({ bench: 'arcfleet-connections', ...result })}\n`);
       return;
     }
     fleet = await startFleet({

@@ -53,6 +53,8 @@ export interface FleetHandle {
   readonly egressApiUrl: string;
   /** Every shard's gateway control API (chaos goes to all: fleet/clients/egress-gateway.ts). */
   readonly egressApiUrls: readonly string[];
+  /** Every shard's gateway as the agents dial it (`nats://…`); empty without a gateway. */
+  readonly egressUrls: readonly string[];
   /** The emulated apiserver (cluster side); a cluster's API is `<url>/clusters/<name>`. */
   readonly kubeApiserverUrl: string;
   readonly subscriptionId: string;
@@ -116,6 +118,7 @@ export function createHandle(deps: {
     targetsFile: deps.targetsFile,
     egressApiUrl: loopback(a.egressApiPort),
     egressApiUrls: a.egressApiPorts.length > 0 ? gatewayApiUrls(a) : [loopback(a.egressApiPort)],
+    egressUrls: a.egressPorts.map((p) => `nats://127.0.0.1:${p}`),
     kubeApiserverUrl: loopback(a.kubeApiserverPort),
     subscriptionId: plan.subscriptionId,
     resourceGroup: plan.resourceGroup,
