@@ -1,12 +1,15 @@
 /**
  * The ARM contract of `Microsoft.Kubernetes/connectedClusters`: resource shape, ids, api-versions.
  */
+import { apiVersionsOf } from './api-versions.js';
 import type { ClusterRef } from './subjects.js';
 
 export const CONNECTED_CLUSTER_TYPE = 'Microsoft.Kubernetes/connectedClusters';
-/** Stable api-versions of the real resource provider that the hub accepts. */
-export const SUPPORTED_API_VERSIONS = ['2026-05-01', '2024-01-01'] as const;
-export const DEFAULT_API_VERSION = '2024-01-01';
+/** Every published api-version of connectedClusters, GA and preview (api-versions.json), newest first. */
+export const SUPPORTED_API_VERSIONS: readonly string[] = apiVersionsOf('Microsoft.Kubernetes', 'connectedClusters');
+/** What arcfleet's own clients (CLI, tests) send: the newest GA version, which shows every property. */
+export const DEFAULT_API_VERSION: string =
+  SUPPORTED_API_VERSIONS.find((v) => !v.endsWith('-preview')) ?? '2024-01-01';
 
 export const CONNECTIVITY_STATUSES = [
   'Connecting',

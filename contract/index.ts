@@ -82,6 +82,15 @@ export {
   type SystemData,
 } from './arm.js';
 export {
+  apiVersionsOf,
+  operationsOf,
+  shapeOf,
+  ResourceShape,
+  type ProviderNamespace,
+  type ProviderOperation,
+  type VersionShapeData,
+} from './api-versions.js';
+export {
   agentMemoSchema,
   agentStatusSchema,
   clusterStateSchema,

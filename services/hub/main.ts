@@ -21,6 +21,7 @@ import { registerConnectProxy, type ClusterConnectOptions } from './cluster-conn
 import { createConfigurationMetrics } from './configuration/metrics.js';
 import type { ClusterConfigRecord } from './configuration/records.js';
 import { registerConfigurationRoutes } from './configuration/routes.js';
+import { registerProviderOperations } from './arm/operations.js';
 import { ConfigurationService } from './configuration/service.js';
 import { EventLog, transitionEvent } from './connected-clusters/event-log.js';
 import { registerFleetApi } from './connected-clusters/fleet-api.js';
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
   });
   registerConnectedClusterRoutes(api, arm);
   registerConfigurationRoutes(api, arm);
+  registerProviderOperations(api);
   const page = registerLivePage(api, {
     started: startup,
     events,

@@ -4,7 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from 'nats';
-import { SUPPORTED_API_VERSIONS, type ConnectedCluster, type ClusterRef } from '../../contract/index.js';
+import {
+  SUPPORTED_API_VERSIONS,
+  apiVersionsOf,
+  shapeOf,
+  type ConnectedCluster,
+  type ClusterRef,
+} from '../../contract/index.js';
 import { generateAgentKeyPair, type AgentKeyPair } from '../../platform/identity.js';
 import type { ArmErrorBody, ArmResponse } from '../helpers/arm.js';
 import { connectWire, heartbeat, register } from '../helpers/agent-wire.js';
@@ -325,6 +331,69 @@ describe('request validation', () => {
     );
     expect(res.status).toBe(404);
     expect(errorOf(res).code).toBeTruthy();
+  });
+});
+
+describe('api-versions (every published one, each in its own shape)', () => {
+  const versions = apiVersionsOf('Microsoft.Kubernetes', 'connectedClusters');
+  const newest = versions[0]!;
+  it('names the supported versions, newest first, when the version is unknown', async () => {
+    const res = await fleet.arm.get(newRef(), { apiVersion: '2019-01-01' });
+    expectArmError(res, 400, 'InvalidApiVersionParameter', 'api-version');
+    expect(errorOf(res).message).toContain(`'${versions.join(',')}'`);
+  });
+
+  it('reads back with any version what was written with another, in the reading version’s shape', async () => {
+    const ref = newRef();
+    const keys = generateAgentKeyPair();
+    // Written with the version the official JavaScript SDK sends (2021-10-01)…
+    const put = await fleet.arm.put(ref, putBody(keys), { apiVersion: '2021-10-01' });
+    expect(put.status, put.text).toBe(201);
+    for (const apiVersion of versions) {
+      const res = await fleet.arm.get(ref, { apiVersion });
+      expect(res.status, `${apiVersion}: ${res.text}`).toBe(200);
+      const shape = shapeOf('Microsoft.Kubernetes', 'connectedClusters', apiVersion)!;
+      expect(res.body.properties.agentPublicKeyCertificate).toBe(keys.publicKey);
+      for (const p of Object.keys(res.body.properties))
+        expect(shape.defines(p), `${apiVersion} returned properties.${p}, which it does not define`).toBe(
+          true,
+        );
+      for (const f of Object.keys(res.body))
+        expect(shape.shape.resource, `${apiVersion} returned ${f}`).toContain(f);
+    }
+    // A property the newest version returns and an older one does not define is not in the older's answer.
+    const latest = await fleet.arm.get(ref, { apiVersion: newest });
+    const returned = Object.keys(latest.body.properties);
+    const older = versions.find((v) =>
+      returned.some((p) => !shapeOf('Microsoft.Kubernetes', 'connectedClusters', v)!.defines(p)),
+    )!;
+    const property = returned.find(
+      (p) => !shapeOf('Microsoft.Kubernetes', 'connectedClusters', older)!.defines(p),
+    )!;
+    const old = await fleet.arm.get(ref, { apiVersion: older });
+    expect(old.body.properties).not.toHaveProperty(property);
+    // …and the LIST of each version pages in that version (nextLink keeps it).
+    const page = await fleet.arm.listPage(fleet.arm.groupPath(ref.subscriptionId, ref.resourceGroup), {
+      apiVersion: older,
+    });
+    expect(page.status).toBe(200);
+    for (const c of page.body.value) expect(c.properties).not.toHaveProperty(property);
+  });
+
+  it('serves both providers’ operations lists in ARM’s shape', async () => {
+    for (const provider of ['Microsoft.Kubernetes', 'Microsoft.KubernetesConfiguration'] as const) {
+      const noVersion = await fleet.arm.request('GET', `/providers/${provider}/operations`, {
+        apiVersion: null,
+      });
+      expectArmError(noVersion, 400, 'MissingApiVersionParameter');
+      const apiVersion = provider === 'Microsoft.Kubernetes' ? '2021-10-01' : '2023-05-01';
+      const res = await fleet.arm.request<{
+        value: Array<{ name: string; display?: { provider?: string } }>;
+      }>('GET', `/providers/${provider}/operations`, { apiVersion });
+      expect(res.status, res.text).toBe(200);
+      expect(res.body.value.length).toBeGreaterThan(0);
+      for (const op of res.body.value) expect(op.name.startsWith(`${provider}/`), op.name).toBe(true);
+    }
   });
 });
 

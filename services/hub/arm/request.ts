@@ -4,12 +4,21 @@
  * nextLink point at. Written once for connectedClusters and their child resources (configuration/).
  */
 import type { FastifyRequest } from 'fastify';
-import { ArcError, ERROR_CODES, SUPPORTED_API_VERSIONS } from '../../../contract/index.js';
+import { ArcError, ERROR_CODES } from '../../../contract/index.js';
+import {
+  apiVersionsOf,
+  shapeOf,
+  type ProviderNamespace,
+  type ResourceShape,
+} from '../../../contract/api-versions.js';
+
+/** The versions of connectedClusters (its operation statuses and POST actions share them). */
+export const CONNECTED_CLUSTER_VERSIONS = apiVersionsOf('Microsoft.Kubernetes', 'connectedClusters');
 
 /** The request's `?api-version=`; ARM refuses a request without one, or with one the type does not have. */
 export function apiVersionOf(
   request: FastifyRequest,
-  supported: readonly string[] = SUPPORTED_API_VERSIONS,
+  supported: readonly string[] = CONNECTED_CLUSTER_VERSIONS,
 ): string {
   const v = (request.query as Record<string, string | undefined>)['api-version'];
   if (v === undefined || v === '')
@@ -25,6 +34,17 @@ export function apiVersionOf(
       { status: 400, target: 'api-version' },
     );
   return v;
+}
+
+/**
+ * The request's api-version for a resource type of one of the hub's providers, checked, with the
+ * type's shape in that version: responses go through `project`, request bodies through `accept`.
+ */
+export function shapeFor(request: FastifyRequest, provider: ProviderNamespace, type: string): ResourceShape {
+  const version = apiVersionOf(request, apiVersionsOf(provider, type));
+  const shape = shapeOf(provider, type, version);
+  if (!shape) throw new Error(`no shape for ${provider}/${type} ${version}`);
+  return shape;
 }
 
 /** The principal ARM would name in systemData; arcfleet has no AAD, so a header stands in for it. */

@@ -10,7 +10,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ClusterRef } from '../../../contract/index.js';
 import { asyncOperationHeaders, retryAfterWhileInProgress } from '../arm/async-operation.js';
 import { pageOf } from '../arm/paging.js';
-import { apiVersionOf, baseUrl, callerOf } from '../arm/request.js';
+import { apiVersionOf, baseUrl, callerOf, shapeFor } from '../arm/request.js';
+import { apiVersionsOf, type ResourceShape } from '../../../contract/api-versions.js';
 import { PARENT_CLUSTER_PATH, parentRefOf, type ParentClusterParams } from '../arm/resource-path.js';
 import type { Started } from '../startup.js';
 import { renderExtension, renderFlux, renderLinker } from './render.js';
@@ -22,7 +23,7 @@ import { parseFluxPatch, parseFluxPut } from './validation-flux.js';
 import { parseLinkerPut } from './validation-linker.js';
 import { EXTENSION_NAME, LINKER_NAME, checkName } from './validation-shared.js';
 
-export const CONFIGURATION_API_VERSIONS = ['2023-05-01', '2024-11-01'] as const;
+const CONFIGURATION = 'Microsoft.KubernetesConfiguration';
 export const LINKER_API_VERSIONS = ['2022-05-01', '2024-04-01'] as const;
 
 export interface ConfigurationRoutesOptions {
@@ -42,6 +43,8 @@ interface KindSpec {
   kind: ResourceKind;
   path: string;
   versions: readonly string[];
+  /** The type in Microsoft.KubernetesConfiguration whose per-version shape applies (none: linkers). */
+  type?: string;
   name: RegExp;
   nameMax: number;
   nameRule: string;
@@ -51,7 +54,8 @@ const SPECS: Record<ResourceKind, KindSpec> = {
   extension: {
     kind: 'extension',
     path: `${PARENT_CLUSTER_PATH}/providers/Microsoft.KubernetesConfiguration/extensions`,
-    versions: CONFIGURATION_API_VERSIONS,
+    versions: apiVersionsOf(CONFIGURATION, 'extensions'),
+    type: 'extensions',
     name: EXTENSION_NAME,
     nameMax: 253,
     nameRule: "1-253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
@@ -59,7 +63,8 @@ const SPECS: Record<ResourceKind, KindSpec> = {
   fluxConfiguration: {
     kind: 'fluxConfiguration',
     path: `${PARENT_CLUSTER_PATH}/providers/Microsoft.KubernetesConfiguration/fluxConfigurations`,
-    versions: CONFIGURATION_API_VERSIONS,
+    versions: apiVersionsOf(CONFIGURATION, 'fluxConfigurations'),
+    type: 'fluxConfigurations',
     name: EXTENSION_NAME,
     nameMax: 253,
     nameRule: "1-253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
@@ -73,6 +78,13 @@ const SPECS: Record<ResourceKind, KindSpec> = {
     nameRule: "1-128 letters, digits, '.', '_' and '-'",
   },
 };
+
+/** The request's api-version, checked, and the kind's shape in it (linkers: as they are). */
+function versionOf(spec: KindSpec, request: Req): Pick<ResourceShape, 'apiVersion' | 'project' | 'accept'> {
+  if (spec.type) return shapeFor(request, CONFIGURATION, spec.type);
+  const apiVersion = apiVersionOf(request, spec.versions);
+  return { apiVersion, project: (r) => r, accept: (b) => b };
+}
 
 export function registerConfigurationRoutes(app: FastifyInstance, opts: ConfigurationRoutesOptions): void {
   const service = (): ConfigurationService => opts.started.get().configuration;
@@ -103,14 +115,14 @@ export function registerConfigurationRoutes(app: FastifyInstance, opts: Configur
     render: (ref: ClusterRef, r: T) => unknown,
   ) =>
     async function (request: Req) {
-      const version = apiVersionOf(request, spec.versions);
+      const version = versionOf(spec, request);
       const ref = parentRefOf(request.params);
       return pageOf(request, all(service(), ref), {
         pageSize: opts.pageSize,
-        apiVersion: version,
+        apiVersion: version.apiVersion,
         baseUrl: baseUrl(opts.publicUrl, request),
         keyOf: (r) => r.name.toLowerCase(),
-        render: (r) => render(ref, r),
+        render: (r) => version.project(render(ref, r)),
       });
     };
 
@@ -137,29 +149,39 @@ export function registerConfigurationRoutes(app: FastifyInstance, opts: Configur
     list(ext, (s, ref) => s.listExtensions(ref), renderExtension),
   );
   app.get<{ Params: Params }>(`${ext.path}/:name`, async (request) => {
-    apiVersionOf(request, ext.versions);
+    const version = versionOf(ext, request);
     const ref = parentRefOf(request.params);
-    return renderExtension(ref, service().getExtension(ref, nameOf(ext, request.params)));
+    return version.project(renderExtension(ref, service().getExtension(ref, nameOf(ext, request.params))));
   });
   app.put<{ Params: Params }>(`${ext.path}/:name`, async (request, reply) => {
-    const version = apiVersionOf(request, ext.versions);
+    const version = versionOf(ext, request);
     const ref = parentRefOf(request.params);
     const name = nameOf(ext, request.params);
     const s = service();
     s.requireCluster(ref);
-    const { record, created } = s.putExtension(ref, name, parseExtensionPut(request.body), callerOf(request));
-    lro(ext, request, reply, record, 'w', version);
-    return reply.status(created ? 201 : 200).send(renderExtension(ref, record));
+    const { record, created } = s.putExtension(
+      ref,
+      name,
+      parseExtensionPut(version.accept(request.body)),
+      callerOf(request),
+    );
+    lro(ext, request, reply, record, 'w', version.apiVersion);
+    return reply.status(created ? 201 : 200).send(version.project(renderExtension(ref, record)));
   });
   app.patch<{ Params: Params }>(`${ext.path}/:name`, async (request, reply) => {
-    const version = apiVersionOf(request, ext.versions);
+    const version = versionOf(ext, request);
     const ref = parentRefOf(request.params);
     const name = nameOf(ext, request.params);
     const s = service();
     s.getExtension(ref, name);
-    const record = s.patchExtension(ref, name, parseExtensionPatch(request.body), callerOf(request));
-    lro(ext, request, reply, record, 'w', version);
-    return reply.status(200).send(renderExtension(ref, record));
+    const record = s.patchExtension(
+      ref,
+      name,
+      parseExtensionPatch(version.accept(request.body)),
+      callerOf(request),
+    );
+    lro(ext, request, reply, record, 'w', version.apiVersion);
+    return reply.status(200).send(version.project(renderExtension(ref, record)));
   });
   app.delete<{ Params: Params }>(`${ext.path}/:name`, async (request, reply) => {
     const version = apiVersionOf(request, ext.versions);
@@ -178,29 +200,34 @@ export function registerConfigurationRoutes(app: FastifyInstance, opts: Configur
     list(flux, (s, ref) => s.listFlux(ref), renderFlux),
   );
   app.get<{ Params: Params }>(`${flux.path}/:name`, async (request) => {
-    apiVersionOf(request, flux.versions);
+    const version = versionOf(flux, request);
     const ref = parentRefOf(request.params);
-    return renderFlux(ref, service().getFlux(ref, nameOf(flux, request.params)));
+    return version.project(renderFlux(ref, service().getFlux(ref, nameOf(flux, request.params))));
   });
   app.put<{ Params: Params }>(`${flux.path}/:name`, async (request, reply) => {
-    const version = apiVersionOf(request, flux.versions);
+    const version = versionOf(flux, request);
     const ref = parentRefOf(request.params);
     const name = nameOf(flux, request.params);
     const s = service();
     s.requireCluster(ref);
-    const { record, created } = s.putFlux(ref, name, parseFluxPut(request.body), callerOf(request));
-    lro(flux, request, reply, record, 'w', version);
-    return reply.status(created ? 201 : 200).send(renderFlux(ref, record));
+    const { record, created } = s.putFlux(
+      ref,
+      name,
+      parseFluxPut(version.accept(request.body)),
+      callerOf(request),
+    );
+    lro(flux, request, reply, record, 'w', version.apiVersion);
+    return reply.status(created ? 201 : 200).send(version.project(renderFlux(ref, record)));
   });
   app.patch<{ Params: Params }>(`${flux.path}/:name`, async (request, reply) => {
-    const version = apiVersionOf(request, flux.versions);
+    const version = versionOf(flux, request);
     const ref = parentRefOf(request.params);
     const name = nameOf(flux, request.params);
     const s = service();
     s.getFlux(ref, name);
-    const record = s.patchFlux(ref, name, parseFluxPatch(request.body), callerOf(request));
-    lro(flux, request, reply, record, 'w', version);
-    return reply.status(200).send(renderFlux(ref, record));
+    const record = s.patchFlux(ref, name, parseFluxPatch(version.accept(request.body)), callerOf(request));
+    lro(flux, request, reply, record, 'w', version.apiVersion);
+    return reply.status(200).send(version.project(renderFlux(ref, record)));
   });
   app.delete<{ Params: Params }>(`${flux.path}/:name`, async (request, reply) => {
     const version = apiVersionOf(request, flux.versions);

@@ -8,7 +8,7 @@ import { ArcError, BOOTSTRAP_HEADERS, ERROR_CODES } from '../../../contract/inde
 import type { BrokerUsers } from '../broker/broker-users.js';
 import { asyncOperationHeaders, retryAfterWhileInProgress } from '../arm/async-operation.js';
 import { pageOf } from '../arm/paging.js';
-import { apiVersionOf, baseUrl, callerOf } from '../arm/request.js';
+import { apiVersionOf, baseUrl, callerOf, shapeFor } from '../arm/request.js';
 import { CLUSTER_PATH, KUBERNETES_PROVIDER, refOf, type ClusterParams } from '../arm/resource-path.js';
 import type { Started } from '../startup.js';
 import type { ConnectedClusters } from './connected-clusters.js';
@@ -29,11 +29,13 @@ export function registerConnectedClusterRoutes(
   opts: ConnectedClusterRoutesOptions,
 ): void {
   const clusters = (): ConnectedClusters => opts.started.get().clusters;
+  const shape = (request: FastifyRequest) => shapeFor(request, 'Microsoft.Kubernetes', 'connectedClusters');
 
   app.put<{ Params: ClusterParams }>(CLUSTER_PATH, async (request, reply) => {
-    const apiVersion = apiVersionOf(request);
+    const version = shape(request);
+    const apiVersion = version.apiVersion;
     const ref = refOf(request.params);
-    const desired = parsePutBody(request.body);
+    const desired = parsePutBody(version.accept(request.body));
     const result = clusters().put(ref, desired, callerOf(request));
     const r = result.record;
     const opUrl = `${baseUrl(opts.publicUrl, request)}/subscriptions/${ref.subscriptionId}/${KUBERNETES_PROVIDER}/locations/${r.desired.location}/operationStatuses/${r.operation.id}?api-version=${apiVersion}`;
@@ -47,20 +49,19 @@ export function registerConnectedClusterRoutes(
           await broker.bootstrapJwt(r.key, r.desired.agentPublicKeyCertificate),
         );
     }
-    return reply.status(result.created ? 201 : 200).send(renderResource(r));
+    return reply.status(result.created ? 201 : 200).send(version.project(renderResource(r)));
   });
 
   app.get<{ Params: ClusterParams }>(CLUSTER_PATH, async (request) => {
-    apiVersionOf(request);
-    return renderResource(clusters().require(refOf(request.params)));
+    return shape(request).project(renderResource(clusters().require(refOf(request.params))));
   });
 
   app.patch<{ Params: ClusterParams }>(CLUSTER_PATH, async (request) => {
-    apiVersionOf(request);
+    const version = shape(request);
     const ref = refOf(request.params);
     const all = clusters();
     all.require(ref);
-    return renderResource(all.patch(ref, parsePatchBody(request.body)));
+    return version.project(renderResource(all.patch(ref, parsePatchBody(version.accept(request.body)))));
   });
 
   app.delete<{ Params: ClusterParams }>(CLUSTER_PATH, async (request, reply) => {
@@ -71,17 +72,17 @@ export function registerConnectedClusterRoutes(
 
   const list = (scope: 'resourceGroup' | 'subscription') =>
     async function (request: FastifyRequest<{ Params: { subscriptionId: string; resourceGroup?: string } }>) {
-      const apiVersion = apiVersionOf(request);
+      const version = shape(request);
       const all = clusters().list(
         request.params.subscriptionId,
         scope === 'resourceGroup' ? request.params.resourceGroup : undefined,
       );
       return pageOf(request, all, {
         pageSize: opts.pageSize,
-        apiVersion,
+        apiVersion: version.apiVersion,
         baseUrl: baseUrl(opts.publicUrl, request),
         keyOf: (r) => r.key,
-        render: renderResource,
+        render: (r) => version.project(renderResource(r)),
       });
     };
   app.get(
