@@ -6,7 +6,10 @@ import type { ClusterRef } from './subjects.js';
 
 export const CONNECTED_CLUSTER_TYPE = 'Microsoft.Kubernetes/connectedClusters';
 /** Every published api-version of connectedClusters, GA and preview (api-versions.json), newest first. */
-export const SUPPORTED_API_VERSIONS: readonly string[] = apiVersionsOf('Microsoft.Kubernetes', 'connectedClusters');
+export const SUPPORTED_API_VERSIONS: readonly string[] = apiVersionsOf(
+  'Microsoft.Kubernetes',
+  'connectedClusters',
+);
 /** What arcfleet's own clients (CLI, tests) send: the newest GA version, which shows every property. */
 export const DEFAULT_API_VERSION: string =
   SUPPORTED_API_VERSIONS.find((v) => !v.endsWith('-preview')) ?? '2024-01-01';
