@@ -5,7 +5,7 @@
  * the default), then on (SDK started, OTLP/HTTP exporter pointed at a closed port with a long batch
  * delay, so nothing is sent while measuring). Prints ns per message (best and median of 5 rounds).
  */
-import { headers, type Msg, type NatsConnection } from 'nats';
+import { headers, type Msg } from 'nats';
 import { pino } from 'pino';
 import { AgentBus, type AgentBusOptions } from '../services/hub/agent-bus/agent-bus.js';
 import type { AgentMessages } from '../services/hub/agent-bus/agent-protocol.js';
@@ -29,7 +29,6 @@ function main(): void {
   const record = { key: 'sub.rg.c1' };
   const hub = { authenticate: () => ({ record, claims: {} }), heartbeat: () => undefined };
   const bus = new AgentBus({
-    nc: {} as NatsConnection,
     protocol: hub as unknown as AgentMessages,
     // A heartbeat never reaches the configuration.
     configuration: {} as AgentBusOptions['configuration'],

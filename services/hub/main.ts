@@ -12,6 +12,7 @@ import { connectNats } from '../../platform/nats.js';
 import { clockFromConfig } from '../../platform/settings.js';
 import { initTelemetry } from '../../platform/tracing.js';
 import { AgentBus } from './agent-bus/agent-bus.js';
+import { NodeListeners } from './agent-bus/node-listeners.js';
 import { AgentProtocol } from './agent-bus/agent-protocol.js';
 import { ConnectedClusters } from './connected-clusters/connected-clusters.js';
 import { controlPublisher } from './agent-bus/control.js';
@@ -113,15 +114,18 @@ async function main(): Promise<void> {
   // ---- NATS and the projections ----
   // Told when the broker link drops and returns; the connected clusters are made on it below.
   const hearing: { clusters?: ConnectedClusters } = {};
+  // Several broker nodes: the agents are heard through a listener on each (node-listeners.ts).
+  const nodeUrls = settings.natsUrl.split(',');
+  const credentials = settings.natsCredsPath ? await readCreds(settings.natsCredsPath) : undefined;
   const nc = await connectNats({
     url: settings.natsUrl,
     name: 'hub',
     logger,
     reconnectTimeWaitMs: 250,
     reconnectJitterMs: 250,
-    credentials: settings.natsCredsPath ? await readCreds(settings.natsCredsPath) : undefined,
+    credentials,
     onStatus: (s) => {
-      if (s.type === 'disconnect' || s.type === 'reconnect')
+      if (nodeUrls.length === 1 && (s.type === 'disconnect' || s.type === 'reconnect'))
         hearing.clusters?.brokerLink(s.type === 'reconnect');
     },
   });
@@ -199,7 +203,6 @@ async function main(): Promise<void> {
     leadership,
   });
   const bus = new AgentBus({
-    nc,
     protocol: agents,
     configuration,
     metrics,
@@ -208,7 +211,17 @@ async function main(): Promise<void> {
     broker: broker?.users,
     replicas: replicated ? { leadership, sync: () => clusters.watch!.sync() } : undefined,
   });
-  bus.start();
+  const listeners =
+    nodeUrls.length === 1
+      ? undefined
+      : new NodeListeners({
+          urls: nodeUrls,
+          credentials,
+          logger,
+          onListener: (listener) => bus.listen(listener),
+          onHearing: (up) => hub.brokerLink(up),
+        });
+  if (!listeners) bus.listen(nc);
   // Time-driven work runs once in the fleet: on the leader (always, for a lone hub).
   const ticker = setInterval(() => {
     if (!leadership.isLeader()) return;
@@ -238,6 +251,7 @@ async function main(): Promise<void> {
     page.close();
     await api.close();
     await bus.close();
+    await listeners?.close();
     await release();
     for (const w of watches) w?.close();
     await clusterStore.close();

@@ -73,7 +73,6 @@ function registerMsg(replies: HubReply[]): Msg {
 
 function bus(protocol: AgentMessages, sync?: () => Promise<void>): AgentBus {
   return new AgentBus({
-    nc: undefined as never,
     protocol,
     configuration: undefined as never,
     metrics: createHubMetrics(() => undefined),

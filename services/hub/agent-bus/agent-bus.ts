@@ -6,6 +6,7 @@
  * throws out of here. Control messages to the agents go out through control.ts.
  */
 import { ROOT_CONTEXT, context, trace } from '@opentelemetry/api';
+import { randomUUID } from 'node:crypto';
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import {
   ERROR_CODES,
@@ -41,7 +42,6 @@ import type { Leadership } from '../persistence/leader-lease.js';
 import type { AgentMessages } from './agent-protocol.js';
 
 export interface AgentBusOptions {
-  nc: NatsConnection;
   /** Register, renew, heartbeat, metadata, agent-health. */
   protocol: AgentMessages;
   /** Extensions / Flux configurations (`config-pull`, `config-status`). */
@@ -73,11 +73,14 @@ const RECORD_REFUSALS: ReadonlySet<string> = new Set([
 ]);
 
 export class AgentBus {
-  private subs: Subscription[] = [];
+  private readonly subs: Subscription[] = [];
+  /** This replica's own queue group for heartbeats. */
+  private readonly heartbeatGroup = `hub-heartbeats-${randomUUID()}`;
 
   constructor(private readonly opts: AgentBusOptions) {}
 
-  start(): void {
+  /** Subscribes on the connection to one broker node (node-listeners.ts); called once per node. */
+  listen(nc: NatsConnection): void {
     const callback = (err: Error | null, msg: Msg): void => {
       if (err) {
         this.opts.logger.warn({ event: 'hub.subscription_error', err }, 'subscription error');
@@ -85,15 +88,17 @@ export class AgentBus {
       }
       this.handle(msg);
     };
-    const nc = this.opts.nc;
     if (!this.opts.replicas) {
-      this.subs = [nc.subscribe(subjects.hubInbound, { queue: 'hub', callback })];
+      this.subs.push(nc.subscribe(subjects.hubInbound, { queue: 'hub', callback }));
       return;
     }
-    this.subs = [
+    // Requests: one replica answers. Heartbeats: every replica gets each once, so each replica's
+    // subscriptions on the nodes form a queue group of their own (NATS prefers the member on the node
+    // the message came in on).
+    this.subs.push(
       ...REQUEST_SUBJECTS.map((subject) => nc.subscribe(subject, { queue: 'hub', callback })),
-      nc.subscribe(HEARTBEAT_SUBJECT, { callback }),
-    ];
+      nc.subscribe(HEARTBEAT_SUBJECT, { queue: this.heartbeatGroup, callback }),
+    );
   }
 
   handle(msg: Msg): void {
