@@ -41,6 +41,8 @@ export interface ApiVersionData {
         readonly types: Readonly<Record<string, Readonly<Record<string, VersionShapeData>>>>;
         /** Per type, the properties that are maps (`additionalProperties`): `nested` applies to each value. */
         readonly dictionaries?: Readonly<Record<string, readonly string[]>>;
+        /** Per type, `{ older name: newer name }` of a property renamed between versions. */
+        readonly renames?: Readonly<Record<string, Readonly<Record<string, string>>>>;
         readonly operations: readonly ProviderOperation[];
       }
     >
@@ -74,6 +76,7 @@ export class ResourceShape {
       readonly resource: ReadonlySet<string>;
       readonly properties: ReadonlySet<string>;
       readonly dictionaries: ReadonlySet<string>;
+      readonly renames: ReadonlyMap<string, string>;
     },
   ) {
     this.resource = new Set(shape.resource);
@@ -129,6 +132,10 @@ export class ResourceShape {
         out[k] = Object.fromEntries(Object.entries(v).map(([name, item]) => [name, pick(item, keys)]));
       else out[k] = pick(v, keys);
     }
+    // A version that knows a property by its older name gets it under that name.
+    for (const [older, newer] of this.known.renames)
+      if (this.properties.has(older) && !this.properties.has(newer) && props[newer] !== undefined)
+        out[older] = props[newer];
     return out;
   }
 }
@@ -156,6 +163,7 @@ export function shapeOf(
       resource: new Set(all.flatMap((v) => v.resource)),
       properties: new Set(all.flatMap((v) => v.properties)),
       dictionaries: new Set(DATA.providers[provider].dictionaries?.[type] ?? []),
+      renames: new Map(Object.entries(DATA.providers[provider].renames?.[type] ?? {})),
     };
     shapes.set(id, shape ? new ResourceShape(apiVersion, shape, known) : undefined);
   }

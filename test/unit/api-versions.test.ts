@@ -115,6 +115,18 @@ describe('api-versions as data', () => {
     });
   });
 
+  it('gives a version that knows a property by an older name the value under that name', () => {
+    const ext = (v: string) => shapeOf('Microsoft.KubernetesConfiguration', 'extensions', v)!;
+    const installed = { properties: { currentVersion: '1.14.1', provisioningState: 'Succeeded' } };
+    expect(ext('2022-07-01').project(installed).properties).toMatchObject({ installedVersion: '1.14.1' });
+    expect(ext('2022-07-01').project(installed).properties).not.toHaveProperty('currentVersion');
+    expect(ext('2023-05-01').project(installed).properties).toEqual(installed.properties);
+    const flux = shapeOf('Microsoft.KubernetesConfiguration', 'fluxConfigurations', '2022-01-01-preview')!;
+    expect(flux.project({ properties: { sourceSyncedCommitId: 'main@sha1:abc' } }).properties).toEqual({
+      lastSourceSyncedCommitId: 'main@sha1:abc',
+    });
+  });
+
   it('lists each provider’s published operations, trimmed to what the hub serves', () => {
     for (const provider of ['Microsoft.Kubernetes', 'Microsoft.KubernetesConfiguration'] as const) {
       const all = operationsOf(provider);
