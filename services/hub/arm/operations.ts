@@ -19,18 +19,13 @@ const SERVED: Record<ProviderNamespace, readonly string[]> = {
   'Microsoft.KubernetesConfiguration': ['extensions', 'fluxConfigurations'],
 };
 
-/** `Microsoft.Kubernetes/connectedClusters/read` → `connectedClusters`; a provider-level entry → undefined. */
-function typeOf(op: ProviderOperation): string | undefined {
-  return op.name.split('/')[1];
-}
+/** Provider-level entries (`<ns>/register/action`, `<ns>/operations/read`), listed whatever is served. */
+const PROVIDER_LEVEL = new Set(['register', 'operations']);
 
 export function servedOperations(provider: ProviderNamespace): ProviderOperation[] {
-  const types = new Set(SERVED[provider].map((t) => t.toLowerCase()));
-  return operationsOf(provider).filter((op) => {
-    const type = typeOf(op)?.toLowerCase();
-    // Provider-level operations (register, operations/read) and the served types' own.
-    return type === undefined || type === 'register' || type === 'operations' || types.has(type);
-  });
+  const served = new Set([...SERVED[provider], ...PROVIDER_LEVEL].map((t) => t.toLowerCase()));
+  // `Microsoft.Kubernetes/connectedClusters/read` is about `connectedClusters`.
+  return operationsOf(provider).filter((op) => served.has(op.name.split('/')[1]?.toLowerCase() ?? ''));
 }
 
 export function registerProviderOperations(app: FastifyInstance): void {

@@ -79,6 +79,24 @@ const SPECS: Record<ResourceKind, KindSpec> = {
   },
 };
 
+/** A versioned kind's own parts (routes.ts registers the same verbs for each). */
+interface VersionedOps<R, Put, Patch> {
+  list(s: ConfigurationService, ref: ClusterRef): R[];
+  get(s: ConfigurationService, ref: ClusterRef, name: string): R;
+  put(
+    s: ConfigurationService,
+    ref: ClusterRef,
+    name: string,
+    input: Put,
+    caller: string,
+  ): { record: R; created: boolean };
+  patch(s: ConfigurationService, ref: ClusterRef, name: string, patch: Patch, caller: string): R;
+  remove(s: ConfigurationService, ref: ClusterRef, name: string, caller: string): R | undefined;
+  parsePut(body: unknown): Put;
+  parsePatch(body: unknown): Patch;
+  render(ref: ClusterRef, r: R): unknown;
+}
+
 /** The request's api-version, checked, and the kind's shape in it (linkers: as they are). */
 function versionOf(spec: KindSpec, request: Req): Pick<ResourceShape, 'apiVersion' | 'project' | 'accept'> {
   if (spec.type) return shapeFor(request, CONFIGURATION, spec.type);
@@ -142,102 +160,73 @@ export function registerConfigurationRoutes(app: FastifyInstance, opts: Configur
       };
     };
 
-  // ---- extensions ----
-  const ext = SPECS.extension;
-  app.get<{ Params: Params }>(
-    ext.path,
-    list(ext, (s, ref) => s.listExtensions(ref), renderExtension),
-  );
-  app.get<{ Params: Params }>(`${ext.path}/:name`, async (request) => {
-    const version = versionOf(ext, request);
-    const ref = parentRefOf(request.params);
-    return version.project(renderExtension(ref, service().getExtension(ref, nameOf(ext, request.params))));
-  });
-  app.put<{ Params: Params }>(`${ext.path}/:name`, async (request, reply) => {
-    const version = versionOf(ext, request);
-    const ref = parentRefOf(request.params);
-    const name = nameOf(ext, request.params);
-    const s = service();
-    s.requireCluster(ref);
-    const { record, created } = s.putExtension(
-      ref,
-      name,
-      parseExtensionPut(version.accept(request.body)),
-      callerOf(request),
-    );
-    lro(ext, request, reply, record, 'w', version.apiVersion);
-    return reply.status(created ? 201 : 200).send(version.project(renderExtension(ref, record)));
-  });
-  app.patch<{ Params: Params }>(`${ext.path}/:name`, async (request, reply) => {
-    const version = versionOf(ext, request);
-    const ref = parentRefOf(request.params);
-    const name = nameOf(ext, request.params);
-    const s = service();
-    s.getExtension(ref, name);
-    const record = s.patchExtension(
-      ref,
-      name,
-      parseExtensionPatch(version.accept(request.body)),
-      callerOf(request),
-    );
-    lro(ext, request, reply, record, 'w', version.apiVersion);
-    return reply.status(200).send(version.project(renderExtension(ref, record)));
-  });
-  app.delete<{ Params: Params }>(`${ext.path}/:name`, async (request, reply) => {
-    const version = apiVersionOf(request, ext.versions);
-    const ref = parentRefOf(request.params);
-    const record = service().deleteExtension(ref, nameOf(ext, request.params), callerOf(request));
-    if (!record) return reply.status(204).send();
-    lro(ext, request, reply, record, 'd', version);
-    return reply.status(202).send();
-  });
-  app.get<{ Params: Params }>(`${ext.path}/:name/operations/:operationId`, operation(ext));
+  /**
+   * GET, PUT, PATCH, DELETE, LIST and the operation status of a versioned kind (extensions, Flux
+   * configurations): the same steps for both, each kind's own service calls, parsers and rendering.
+   */
+  const registerVersioned = <R extends { name: string; uid: string; generation: number }, Put, Patch>(
+    spec: KindSpec,
+    ops: VersionedOps<R, Put, Patch>,
+  ): void => {
+    const one = `${spec.path}/:name`;
+    app.get<{ Params: Params }>(spec.path, list(spec, ops.list, ops.render));
+    app.get<{ Params: Params }>(one, async (request) => {
+      const version = versionOf(spec, request);
+      const ref = parentRefOf(request.params);
+      return version.project(ops.render(ref, ops.get(service(), ref, nameOf(spec, request.params))));
+    });
+    app.put<{ Params: Params }>(one, async (request, reply) => {
+      const version = versionOf(spec, request);
+      const ref = parentRefOf(request.params);
+      const name = nameOf(spec, request.params);
+      const s = service();
+      s.requireCluster(ref);
+      const input = ops.parsePut(version.accept(request.body));
+      const { record, created } = ops.put(s, ref, name, input, callerOf(request));
+      lro(spec, request, reply, record, 'w', version.apiVersion);
+      return reply.status(created ? 201 : 200).send(version.project(ops.render(ref, record)));
+    });
+    app.patch<{ Params: Params }>(one, async (request, reply) => {
+      const version = versionOf(spec, request);
+      const ref = parentRefOf(request.params);
+      const name = nameOf(spec, request.params);
+      const s = service();
+      ops.get(s, ref, name);
+      const record = ops.patch(s, ref, name, ops.parsePatch(version.accept(request.body)), callerOf(request));
+      lro(spec, request, reply, record, 'w', version.apiVersion);
+      return reply.status(200).send(version.project(ops.render(ref, record)));
+    });
+    app.delete<{ Params: Params }>(one, async (request, reply) => {
+      const version = apiVersionOf(request, spec.versions);
+      const ref = parentRefOf(request.params);
+      const record = ops.remove(service(), ref, nameOf(spec, request.params), callerOf(request));
+      if (!record) return reply.status(204).send();
+      lro(spec, request, reply, record, 'd', version);
+      return reply.status(202).send();
+    });
+    app.get<{ Params: Params }>(`${one}/operations/:operationId`, operation(spec));
+  };
 
-  // ---- Flux configurations ----
-  const flux = SPECS.fluxConfiguration;
-  app.get<{ Params: Params }>(
-    flux.path,
-    list(flux, (s, ref) => s.listFlux(ref), renderFlux),
-  );
-  app.get<{ Params: Params }>(`${flux.path}/:name`, async (request) => {
-    const version = versionOf(flux, request);
-    const ref = parentRefOf(request.params);
-    return version.project(renderFlux(ref, service().getFlux(ref, nameOf(flux, request.params))));
+  registerVersioned(SPECS.extension, {
+    list: (s, ref) => s.listExtensions(ref),
+    get: (s, ref, name) => s.getExtension(ref, name),
+    put: (s, ref, name, input, caller) => s.putExtension(ref, name, input, caller),
+    patch: (s, ref, name, patch, caller) => s.patchExtension(ref, name, patch, caller),
+    remove: (s, ref, name, caller) => s.deleteExtension(ref, name, caller),
+    parsePut: parseExtensionPut,
+    parsePatch: parseExtensionPatch,
+    render: renderExtension,
   });
-  app.put<{ Params: Params }>(`${flux.path}/:name`, async (request, reply) => {
-    const version = versionOf(flux, request);
-    const ref = parentRefOf(request.params);
-    const name = nameOf(flux, request.params);
-    const s = service();
-    s.requireCluster(ref);
-    const { record, created } = s.putFlux(
-      ref,
-      name,
-      parseFluxPut(version.accept(request.body)),
-      callerOf(request),
-    );
-    lro(flux, request, reply, record, 'w', version.apiVersion);
-    return reply.status(created ? 201 : 200).send(version.project(renderFlux(ref, record)));
+  registerVersioned(SPECS.fluxConfiguration, {
+    list: (s, ref) => s.listFlux(ref),
+    get: (s, ref, name) => s.getFlux(ref, name),
+    put: (s, ref, name, input, caller) => s.putFlux(ref, name, input, caller),
+    patch: (s, ref, name, patch, caller) => s.patchFlux(ref, name, patch, caller),
+    remove: (s, ref, name, caller) => s.deleteFlux(ref, name, caller),
+    parsePut: parseFluxPut,
+    parsePatch: parseFluxPatch,
+    render: renderFlux,
   });
-  app.patch<{ Params: Params }>(`${flux.path}/:name`, async (request, reply) => {
-    const version = versionOf(flux, request);
-    const ref = parentRefOf(request.params);
-    const name = nameOf(flux, request.params);
-    const s = service();
-    s.getFlux(ref, name);
-    const record = s.patchFlux(ref, name, parseFluxPatch(version.accept(request.body)), callerOf(request));
-    lro(flux, request, reply, record, 'w', version.apiVersion);
-    return reply.status(200).send(version.project(renderFlux(ref, record)));
-  });
-  app.delete<{ Params: Params }>(`${flux.path}/:name`, async (request, reply) => {
-    const version = apiVersionOf(request, flux.versions);
-    const ref = parentRefOf(request.params);
-    const record = service().deleteFlux(ref, nameOf(flux, request.params), callerOf(request));
-    if (!record) return reply.status(204).send();
-    lro(flux, request, reply, record, 'd', version);
-    return reply.status(202).send();
-  });
-  app.get<{ Params: Params }>(`${flux.path}/:name/operations/:operationId`, operation(flux));
 
   // ---- Service Connector linkers ----
   const lk = SPECS.linker;
