@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { AgentName } from '../contract/index.js';
 import { BROKER_FILES, brokerNodeFiles } from '../platform/broker-files.js';
 import { ENV } from '../platform/settings.js';
+import { brokerAccountKeys, registerBrokerAccounts } from './broker-accounts.js';
 import { findNatsServer } from './nats-server.js';
 import { findPrometheus, prometheusConfigFile, prometheusDir } from './prometheus.js';
 
@@ -97,6 +98,8 @@ export interface Component {
   readonly nodeArgs?: readonly string[];
   /** Answers 200 once the process is ready; none: started is ready. */
   readonly readyUrl?: (a: FleetAddresses, i: number) => string;
+  /** Done by the launcher once the process answers, before the rows after it start (and after a restart). */
+  readonly afterReady?: (a: FleetAddresses, i: number) => Promise<void>;
   /** host:port Prometheus scrapes for its /metrics. */
   readonly scrape?: (a: FleetAddresses, i: number) => string;
   /** The launcher's line once it is ready ("ready on nats://…"). */
@@ -187,6 +190,13 @@ export const COMPONENTS: readonly Component[] = [
     args: (a, i) => ['-c', join(brokerDir(a.dataDir), brokerNodeFiles(i, a.natsNodes.length).config)],
     env: () => ({ GOGC: process.env.GOGC ?? NATS_SERVER_GOGC }),
     readyUrl: (a, i) => `${loopback(natsNode(a, i).monitorPort)}/healthz`,
+    // Before the hub or any agent connects: nats-server 2.9 can bind CLUSTERS's imports to a HUB that
+    // lost a registration race (broker-accounts.ts).
+    afterReady: async (a, i) =>
+      registerBrokerAccounts(
+        loopback(natsNode(a, i).monitorPort),
+        await brokerAccountKeys(brokerDir(a.dataDir)),
+      ),
     announce: (a, i) =>
       `ready on nats://127.0.0.1:${natsNode(a, i).port} (monitor ${loopback(natsNode(a, i).monitorPort)})`,
   },

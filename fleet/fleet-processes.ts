@@ -119,6 +119,7 @@ export class FleetProcesses {
           ),
       },
     );
+    await row.afterReady?.(this.plan.addresses, index);
   }
 
   interrupted(): Error | undefined {
