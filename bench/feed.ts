@@ -78,7 +78,7 @@ export async function runFeedBench(
   fleet: FleetHandle,
   opts: { clients: number; timeoutMs: number; log: (l: string) => void },
 ): Promise<FeedBenchResult> {
-  const url = `${fleet.hubUrl.replace(/^http/, 'ws')}/arcfleet/v1/feed`;
+  const url = `${fleet.pageUrl.replace(/^http/, 'ws')}/arcfleet/v1/feed`;
   const watchers: Watcher[] = [];
   for (let i = 0; i < opts.clients; i++) {
     const ws = new WebSocket(url);

@@ -7,6 +7,7 @@ import { clockOf, fleetFilePath, readFleetFile, type FleetFile } from '../fleet/
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID } from '../fleet/generator.js';
 import { HubClient } from '../fleet/clients/hub-client.js';
 import { DEFAULT_DATA_DIR } from '../fleet/index.js';
+import { trustCaFile } from '../fleet/trust.js';
 
 export interface ContextOptions {
   readonly dataDir?: string;
@@ -45,6 +46,8 @@ export async function loadContext(opts: ContextOptions, needHub = true): Promise
       `no fleet is running from ${dataDir} (it was stopped); start one with \`arcfleet up\``,
       { status: 404 },
     );
+  // The hub speaks HTTPS with the fleet's own CA (fleet.json names it).
+  await trustCaFile(fleet?.caFile);
   const store = new ClusterStore(dataDir);
   return {
     dataDir,

@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   InternalServerError: 'InternalServerError',
   ServiceUnavailable: 'ServiceUnavailable',
   NotFound: 'NotFound',
+  HttpsRequired: 'HttpsRequired',
   // cluster configuration (extensions, Flux configurations, Service Connector)
   InstallationFailed: 'InstallationFailed',
   AgentResponseTimeout: 'AgentResponseTimeout',

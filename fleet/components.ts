@@ -10,6 +10,7 @@
 import { join } from 'node:path';
 import type { AgentName } from '../contract/index.js';
 import { BROKER_FILES, brokerNodeFiles } from '../platform/broker-files.js';
+import { TLS_FILES } from '../platform/fleet-tls.js';
 import { ENV } from '../platform/settings.js';
 import { brokerAccountKeys, registerBrokerAccounts } from './broker-accounts.js';
 import { findNatsServer } from './nats-server.js';
@@ -34,6 +35,10 @@ export interface FleetAddresses {
   readonly hubPort: number;
   /** Every hub replica's HTTP port (`--hubs H`), replica 0's first. */
   readonly hubPorts: readonly number[];
+  /** The hub speaks HTTPS with the fleet's CA (the default; `--plain-http` turns it off). */
+  readonly tls: boolean;
+  /** With TLS, each replica's plain-HTTP port for the live page and /metrics (loopback). */
+  readonly hubPagePorts: readonly number[];
   /** Shard 0's gateway (agents' side and control API). */
   readonly egressPort: number;
   readonly egressApiPort: number;
@@ -54,12 +59,41 @@ export interface FleetAddresses {
 /** The broker's trust chain and configuration (platform/broker-files.ts). */
 export const brokerDir = (dataDir: string): string => join(dataDir, 'broker');
 
+/** The fleet's CA and the hub's certificate (platform/fleet-tls.ts); kept across `--reset`. */
+export const tlsDir = (dataDir: string): string => join(dataDir, 'tls');
+
 export const loopback = (port: number): string => `http://127.0.0.1:${port}`;
 
 function hubPort(a: FleetAddresses, i: number): number {
   const port = a.hubPorts[i];
   if (port === undefined) throw new Error(`no hub replica ${i}`);
   return port;
+}
+
+/** Hub replica `i`'s API URL: HTTPS unless the fleet runs plain HTTP. */
+export function hubUrlOf(a: FleetAddresses, i = 0): string {
+  return a.tls ? `https://127.0.0.1:${hubPort(a, i)}` : loopback(hubPort(a, i));
+}
+
+/** Where replica `i` serves the live page and /metrics over plain HTTP (its API port without TLS). */
+export function hubPageUrlOf(a: FleetAddresses, i = 0): string {
+  if (!a.tls) return loopback(hubPort(a, i));
+  const port = a.hubPagePorts[i];
+  if (port === undefined) throw new Error(`no page port for hub replica ${i}`);
+  return loopback(port);
+}
+
+/** The hub's TLS settings: its certificate and key, and the CA its kubeconfigs carry. */
+function hubTlsEnv(a: FleetAddresses, i: number): Record<string, string> {
+  if (!a.tls) return {};
+  const dir = tlsDir(a.dataDir);
+  return {
+    [ENV.hubTlsCert]: join(dir, TLS_FILES.cert),
+    [ENV.hubTlsKey]: join(dir, TLS_FILES.key),
+    [ENV.hubTlsCa]: join(dir, TLS_FILES.ca),
+    [ENV.hubPagePort]: String(a.hubPagePorts[i]),
+    [ENV.hubPageHost]: '127.0.0.1',
+  };
 }
 
 function natsNode(a: FleetAddresses, i: number): NatsNodeAddress {
@@ -210,14 +244,17 @@ export const COMPONENTS: readonly Component[] = [
     instances: (a) => a.hubPorts.length,
     env: (a, i) => ({
       [ENV.hubPort]: String(hubPort(a, i)),
-      [ENV.hubPublicUrl]: loopback(hubPort(a, i)),
+      [ENV.hubPublicUrl]: hubUrlOf(a, i),
+      ...hubTlsEnv(a, i),
       [ENV.natsCreds]: join(brokerDir(a.dataDir), BROKER_FILES.hubCreds),
       [ENV.natsSystemCreds]: join(brokerDir(a.dataDir), BROKER_FILES.systemCreds),
       [ENV.brokerKeys]: join(brokerDir(a.dataDir), BROKER_FILES.hubKeys),
     }),
-    readyUrl: (a, i) => `${loopback(hubPort(a, i))}/readyz`,
-    scrape: (a, i) => `127.0.0.1:${hubPort(a, i)}`,
-    announce: (a, i) => `ready on ${loopback(hubPort(a, i))}`,
+    // The plain page port when there is one: readiness and scrapes need no CA.
+    readyUrl: (a, i) => `${hubPageUrlOf(a, i)}/readyz`,
+    scrape: (a, i) => new URL(hubPageUrlOf(a, i)).host,
+    announce: (a, i) =>
+      a.tls ? `ready on ${hubUrlOf(a, i)} (page ${hubPageUrlOf(a, i)}/)` : `ready on ${hubUrlOf(a, i)}`,
   },
   {
     name: 'egress-gateway',

@@ -18,6 +18,10 @@ export const fleetFileSchema = z.object({
   hubUrl: z.string(),
   /** Every hub replica's URL (replica 0's is hubUrl); absent in files of older fleets. */
   hubUrls: z.array(z.string()).optional(),
+  /** The live page and /metrics over plain HTTP (absent in files of older fleets: hubUrl). */
+  pageUrl: z.string().optional(),
+  /** The fleet CA's certificate (PEM) the hub's HTTPS certificate is signed by; absent: plain HTTP. */
+  caFile: z.string().optional(),
   natsUrl: z.string(),
   natsMonitorUrl: z.string(),
   /** Control API of the egress gateway (absent in fleets started before it existed). */

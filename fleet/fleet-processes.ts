@@ -6,8 +6,12 @@
  */
 import { join } from 'node:path';
 import { ArcError, ERROR_CODES } from '../contract/index.js';
+import { TLS_FILES } from '../platform/fleet-tls.js';
 import { waitFor } from '../platform/wait.js';
 import {
+  hubPageUrlOf,
+  hubUrlOf,
+  tlsDir,
   COMPONENTS,
   component,
   gatewayApiUrls,
@@ -166,8 +170,10 @@ export class FleetProcesses {
       dataDir: p.dataDir,
       subscriptionId: p.subscriptionId,
       resourceGroup: p.resourceGroup,
-      hubUrl: loopback(p.addresses.hubPort),
-      hubUrls: p.addresses.hubPorts.map(loopback),
+      hubUrl: hubUrlOf(p.addresses),
+      hubUrls: p.addresses.hubPorts.map((_, i) => hubUrlOf(p.addresses, i)),
+      pageUrl: hubPageUrlOf(p.addresses),
+      ...(p.addresses.tls ? { caFile: join(tlsDir(p.dataDir), TLS_FILES.ca) } : {}),
       natsUrl: natsUrls(p.addresses),
       natsMonitorUrl: loopback(p.addresses.natsMonitorPort),
       egressApiUrl: loopback(p.addresses.egressApiPort),

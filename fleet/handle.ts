@@ -1,13 +1,18 @@
 /** What `startFleet` hands back: addresses, the processes, and the operations on a running fleet. */
+import { join } from 'node:path';
 import { ArcError, ERROR_CODES, type ClusterState, type ConnectedCluster } from '../contract/index.js';
 import type { ClusterStore } from '../agent-runtime/cluster-store.js';
 import type { UserCredentials } from '../platform/broker-keys.js';
 import { readHubCreds } from '../platform/broker-files.js';
 import type { SimClock } from '../platform/clock.js';
+import { TLS_FILES } from '../platform/fleet-tls.js';
 import {
   brokerDir,
   gatewayApiUrls,
+  hubPageUrlOf,
+  hubUrlOf,
   loopback,
+  tlsDir,
   natsUrls,
   type ProcessName,
   type ServiceName,
@@ -30,10 +35,15 @@ export interface WaitOptions {
 
 export interface FleetHandle {
   readonly dataDir: string;
+  /** Replica 0's ARM API and cluster connect: `https://…` unless the fleet runs plain HTTP. */
   readonly hubUrl: string;
   readonly hubPort: number;
   /** Every hub replica's URL (`hubs`), replica 0's (hubUrl) first. */
   readonly hubUrls: readonly string[];
+  /** Replica 0's live page and /metrics over plain HTTP (hubUrl itself on a plain-HTTP fleet). */
+  readonly pageUrl: string;
+  /** The fleet CA's certificate the hub's is signed by; undefined on a plain-HTTP fleet. */
+  readonly caFile: string | undefined;
   /** Every broker node's URL, comma-separated (platform/nats.ts connects to any of them). */
   readonly natsUrl: string;
   /** Node 0's monitoring endpoint. */
@@ -107,9 +117,11 @@ export function createHandle(deps: {
   const allNames = plan.clusters.map((c) => c.name.toLowerCase());
   return {
     dataDir: plan.dataDir,
-    hubUrl: loopback(a.hubPort),
+    hubUrl: hubUrlOf(a),
     hubPort: a.hubPort,
-    hubUrls: a.hubPorts.map(loopback),
+    hubUrls: a.hubPorts.map((_, i) => hubUrlOf(a, i)),
+    pageUrl: hubPageUrlOf(a),
+    caFile: a.tls ? join(tlsDir(plan.dataDir), TLS_FILES.ca) : undefined,
     natsUrl: natsUrls(a),
     natsMonitorUrl: loopback(a.natsMonitorPort),
     natsMonitorUrls: a.natsNodes.map((n) => loopback(n.monitorPort)),

@@ -18,7 +18,9 @@ import { ArcError, ERROR_CODES } from '../contract/index.js';
 import { ClusterStore } from '../agent-runtime/cluster-store.js';
 import { mapLimit } from '../platform/limit.js';
 import { ensureBrokerFiles } from '../platform/broker-files.js';
-import { brokerDir, component, loopback, rowInstances, type ServiceName } from './components.js';
+import { ensureFleetTls } from '../platform/fleet-tls.js';
+import { brokerDir, component, hubUrlOf, rowInstances, tlsDir, type ServiceName } from './components.js';
+import { trustCaFile } from './trust.js';
 import { HubClient } from './clients/hub-client.js';
 import { FleetProcesses } from './fleet-processes.js';
 import { createHandle, type FleetHandle } from './handle.js';
@@ -79,7 +81,7 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
   await cleanDataDir(plan, opts.reset ?? true);
 
   const store = new ClusterStore(plan.dataDir);
-  const client = new HubClient(loopback(plan.addresses.hubPort));
+  const client = new HubClient(hubUrlOf(plan.addresses));
   const fleet = new FleetProcesses(plan, opts, log);
   const sides = (side: string): ServiceName[] => plan.services.filter((n) => component(n).side === side);
   const startSide = async (side: string): Promise<void> => {
@@ -95,6 +97,11 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
           storeDir: all.length === 1 ? join(plan.dataDir, 'nats') : join(plan.dataDir, 'nats', String(i)),
         })),
       });
+    if (plan.addresses.tls) {
+      const tls = await ensureFleetTls(tlsDir(plan.dataDir));
+      // This process talks to the hub too (onboarding, waits, the tests and the bench through it).
+      await trustCaFile(tls.caFile);
+    }
     await startSide('cloud');
     await fleet.saveFleetFile();
 

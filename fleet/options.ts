@@ -25,6 +25,8 @@ export interface StartFleetOptions {
   readonly epochMs?: number;
   /** Default: a free port. */
   readonly hubPort?: number;
+  /** Serve the hub on plain HTTP instead of HTTPS with the fleet's CA (`--plain-http`). */
+  readonly plainHttp?: boolean;
   /** Node 0's client port (default: a free port). */
   readonly natsPort?: number;
   /**

@@ -15,6 +15,7 @@ import {
   component,
   gatewayApiUrls,
   instanceName,
+  hubUrlOf,
   loopback,
   natsUrls,
   type FleetAddresses,
@@ -133,10 +134,13 @@ async function chooseAddresses(
   }
   const node0 = natsNodes[0] as NatsNodeAddress;
   const hubPort = opts.hubPort ?? (hub as number);
+  const tls = !(opts.plainHttp ?? false);
   return {
     dataDir,
     hubPort,
     hubPorts: [hubPort, ...(await freePorts(hubs - 1, taken))],
+    tls,
+    hubPagePorts: tls ? await freePorts(hubs, taken) : [],
     natsPort: node0.port,
     natsMonitorPort: node0.monitorPort,
     natsNodes,
@@ -166,7 +170,7 @@ function fleetEnv(
     [ENV.hubPort]: String(a.hubPort),
     [ENV.hubReplicas]: String(a.hubPorts.length),
     [ENV.hubHost]: '127.0.0.1',
-    [ENV.hubPublicUrl]: loopback(a.hubPort),
+    [ENV.hubPublicUrl]: hubUrlOf(a),
     [ENV.timeScale]: String(clock.timeScale),
     [ENV.clockEpochMs]: String(clock.epochMs),
     [ENV.dataDir]: a.dataDir,

@@ -27,7 +27,12 @@ export function registerLifecycleCommands(program: Command, print: Print, setExi
     .option('--spec <file>', 'fleet spec YAML (instead of generated clusters)')
     .option('--seed <seed>', 'seed of the generated fleet', '1')
     .option('--time-scale <x>', 'simulated seconds per real second', positiveNumber, DEFAULT_TIME_SCALE)
-    .option('--hub-port <port>', 'hub HTTP port (default: a free port)', intArg(1, 65_535))
+    .option('--hub-port <port>', 'hub HTTPS port (default: a free port)', intArg(1, 65_535))
+    .option(
+      '--plain-http',
+      'serve the hub on plain HTTP instead of HTTPS with the fleet CA (kubectl then sends no token)',
+      false,
+    )
     .option(
       '--brokers <k>',
       'nats-server nodes; several make a NATS cluster, JetStream on 3 (default: 1 up to 2,000 clusters, then 3+)',
@@ -64,6 +69,7 @@ export function registerLifecycleCommands(program: Command, print: Print, setExi
         seed: string;
         timeScale: number;
         hubPort?: number;
+        plainHttp: boolean;
         brokers?: number;
         shards?: number;
         hubs?: number;
@@ -91,6 +97,7 @@ export function registerLifecycleCommands(program: Command, print: Print, setExi
             dataDir: o.dataDir,
             ...(o.spec === undefined ? {} : { specFile: o.spec }),
             ...(o.hubPort === undefined ? {} : { hubPort: o.hubPort }),
+            ...(o.plainHttp ? { plainHttp: true } : {}),
             ...(o.brokers === undefined ? {} : { brokers: o.brokers }),
             ...(o.shards === undefined ? {} : { shards: o.shards }),
             ...(o.hubs === undefined ? {} : { hubs: o.hubs }),

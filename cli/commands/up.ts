@@ -7,6 +7,7 @@ import { ClusterStore } from '../../agent-runtime/cluster-store.js';
 import { parseDuration } from '../../platform/duration.js';
 import { isAlive, stopPid, tailOf } from '../../fleet/process.js';
 import { readFleetFile, writeFleetFile, type FleetFile } from '../../fleet/fleet-file.js';
+import { trustCaFile } from '../../fleet/trust.js';
 import { HubClient } from '../../fleet/clients/hub-client.js';
 import { delay as sleep } from '../../platform/wait.js';
 import { clockTime, table } from '../format.js';
@@ -25,6 +26,23 @@ import {
   watchTransitions,
   type Progress,
 } from '../../fleet/progress.js';
+
+/** Where the fleet answers: the hub (HTTPS and its CA, or plain), the page, the broker, the data. */
+function addressLines(f: {
+  hubUrl: string;
+  pageUrl: string;
+  caFile?: string | undefined;
+  natsUrl: string;
+  dataDir: string;
+}): string[] {
+  return [
+    `arcfleet: hub ${f.hubUrl}  (nats ${f.natsUrl}, data ${f.dataDir})`,
+    ...(f.caFile
+      ? [`arcfleet: the hub's certificate is from the fleet's CA ${f.caFile} (trust it: README, "HTTPS")`]
+      : []),
+    `arcfleet: live fleet page ${f.pageUrl}/  (open it in a browser)`,
+  ];
+}
 
 export interface UpOptions extends StartFleetOptions {
   /** Real time to wait for every cluster to be Connected (default 180 s). */
@@ -89,8 +107,7 @@ export async function upCommand(opts: UpOptions, write: Write = console.log): Pr
       if (!(err instanceof WaitTimeoutError)) throw err;
       write(`arcfleet: warning: ${reason}`);
     }
-    write(`arcfleet: hub ${fleet.hubUrl}  (nats ${fleet.natsUrl}, data ${fleet.dataDir})`);
-    write(`arcfleet: live fleet page ${fleet.hubUrl}/  (open it in a browser)`);
+    for (const line of addressLines(fleet)) write(line);
     if (fleet.prometheusUrl)
       write(`arcfleet: prometheus ${fleet.prometheusUrl}  (targets ${fleet.targetsFile ?? ''})`);
     write('arcfleet: watching connectivity transitions; Ctrl-C stops the fleet');
@@ -238,6 +255,7 @@ export async function detachCommand(
     await sleep(200);
     file = await readFleetFile(dataDir).catch(() => undefined);
   }
+  await trustCaFile(file.caFile);
   const client = new HubClient(file.hubUrl);
   const names = new Set<string>();
   for (const name of await new ClusterStore(dataDir).list()) names.add(name.toLowerCase());
@@ -259,8 +277,7 @@ export async function detachCommand(
   }
   if (process.stdout.isTTY) process.stdout.write('\n');
   write(`arcfleet: all ${names.size} clusters Connected in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  write(`arcfleet: hub ${file.hubUrl}  (nats ${file.natsUrl}, data ${dataDir})`);
-  write(`arcfleet: live fleet page ${file.hubUrl}/  (open it in a browser)`);
+  for (const line of addressLines({ ...file, pageUrl: file.pageUrl ?? file.hubUrl, dataDir })) write(line);
   write(
     `arcfleet: running in the background, supervised by the launcher (pid ${launcher.pid ?? '?'}); \`arcfleet ps\`, \`arcfleet down\``,
   );

@@ -16,7 +16,9 @@ import { NodeListeners } from './agent-bus/node-listeners.js';
 import { AgentProtocol } from './agent-bus/agent-protocol.js';
 import { ConnectedClusters } from './connected-clusters/connected-clusters.js';
 import { controlPublisher } from './agent-bus/control.js';
+import { readFileSync } from 'node:fs';
 import { createArmApp } from './arm/app.js';
+import { listenPlain } from './arm/plain-listener.js';
 import { registerUserCredential } from './cluster-connect/credential.js';
 import { registerConnectProxy, type ClusterConnectOptions } from './cluster-connect/proxy.js';
 import { createConfigurationMetrics } from './configuration/metrics.js';
@@ -67,7 +69,17 @@ async function main(): Promise<void> {
     startup.peek()?.configuration.counts(),
   );
   const events = new EventLog();
-  const api = createArmApp({ metrics, logger, retryAfterSeconds: settings.retryAfterSeconds });
+  const tls = settings.tls && {
+    key: readFileSync(settings.tls.keyFile, 'utf8'),
+    cert: readFileSync(settings.tls.certFile, 'utf8'),
+    ca: readFileSync(settings.tls.caFile, 'utf8'),
+  };
+  const api = createArmApp({
+    metrics,
+    logger,
+    retryAfterSeconds: settings.retryAfterSeconds,
+    tls,
+  });
   const arm = {
     started: startup,
     pageSize: settings.pageSize,
@@ -100,16 +112,22 @@ async function main(): Promise<void> {
     tokenValidityMs: settings.clusterConnectTokenValidityMs,
     timeoutMs: settings.clusterConnectTimeoutMs,
     publicUrl: settings.publicUrl,
+    caPem: tls?.ca,
     logger,
     onRequest: (outcome) => metrics.clusterConnectRequests.inc({ outcome }),
   };
   registerUserCredential(api, clusterConnect);
   registerConnectProxy(api, clusterConnect);
-  const address = await api.listen({ port: settings.port, host: settings.host });
+  // Fastify names the scheme from its own `https` option, which the server factory stands in for.
+  const listened = await api.listen({ port: settings.port, host: settings.host });
+  const address = tls ? listened.replace(/^http:/, 'https:') : listened;
   logger.info(
-    { event: 'hub.listening', url: address, timeScale: settings.timeScale },
+    { event: 'hub.listening', url: address, timeScale: settings.timeScale, tls: tls !== undefined },
     `hub listening on ${address}`,
   );
+  const plain = settings.page && (await listenPlain(api, { ...settings.page, httpsUrl: address }));
+  if (plain)
+    logger.info({ event: 'hub.page_listening', url: plain.url }, `live page and /metrics on ${plain.url}`);
 
   // ---- NATS and the projections ----
   // Told when the broker link drops and returns; the connected clusters are made on it below.
@@ -249,6 +267,7 @@ async function main(): Promise<void> {
     logger.info({ event: 'hub.stopping', signal }, 'hub stopping');
     clearInterval(ticker);
     page.close();
+    await plain?.close();
     await api.close();
     await bus.close();
     await listeners?.close();

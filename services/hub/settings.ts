@@ -17,6 +17,10 @@ export interface HubSettings extends CommonConfig {
   readonly port: number;
   readonly host: string;
   readonly publicUrl: string | undefined;
+  /** PEM files the API serves HTTPS with, and the CA kubeconfigs carry; undefined: plain HTTP. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string; readonly caFile: string } | undefined;
+  /** The live page, its feed, /metrics and health on plain HTTP too (plain-listener.ts); undefined: not. */
+  readonly page: { readonly port: number; readonly host: string } | undefined;
   /** Real ms between projection flushes to KV. */
   readonly persistIntervalMs: number;
   /** Real ms: a heartbeat-only change is written at most this often per cluster. */
@@ -75,6 +79,14 @@ export function compileHubSettings(env: Env = process.env): HubSettings {
     port: readNumber(env, ENV.hubPort, 8080, { min: 0, max: 65535, integer: true }),
     host: readString(env, ENV.hubHost, '127.0.0.1'),
     publicUrl: publicUrl === '' ? undefined : publicUrl.replace(/\/$/, ''),
+    tls: tlsSettings(env),
+    page:
+      readString(env, ENV.hubPagePort, '') === ''
+        ? undefined
+        : {
+            port: readNumber(env, ENV.hubPagePort, 0, { min: 0, max: 65535, integer: true }),
+            host: readString(env, ENV.hubPageHost, '127.0.0.1'),
+          },
     persistIntervalMs: readDuration(env, ENV.hubPersistInterval, 100),
     heartbeatPersistIntervalMs: readDuration(env, ENV.hubHeartbeatPersistInterval, 30_000),
     evaluateIntervalMs: readDuration(env, ENV.hubEvaluateInterval, 250),
@@ -94,6 +106,24 @@ export function compileHubSettings(env: Env = process.env): HubSettings {
     extensionCatalogPath: readString(env, ENV.extensionCatalog, '') || undefined,
     ...brokerSettings(env),
   });
+}
+
+function tlsSettings(env: Env): HubSettings['tls'] {
+  const certFile = readString(env, ENV.hubTlsCert, '');
+  const keyFile = readString(env, ENV.hubTlsKey, '');
+  const caFile = readString(env, ENV.hubTlsCa, '');
+  if (certFile === '' && keyFile === '' && caFile === '') return undefined;
+  for (const [name, value] of [
+    [ENV.hubTlsCert, certFile],
+    [ENV.hubTlsKey, keyFile],
+    [ENV.hubTlsCa, caFile],
+  ] as const)
+    if (value === '')
+      throw new ConfigError(
+        name,
+        `HTTPS needs ${ENV.hubTlsCert}, ${ENV.hubTlsKey} and ${ENV.hubTlsCa} together (arcfleet up makes them)`,
+      );
+  return { certFile, keyFile, caFile };
 }
 
 function brokerSettings(

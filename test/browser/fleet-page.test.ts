@@ -51,7 +51,7 @@ const connectedCount = (): Promise<string | null> =>
 
 describe('live fleet page', () => {
   it('shows the fleet reaching 50 Connected', async () => {
-    await page.goto(fleet.hubUrl);
+    await page.goto(fleet.pageUrl);
     await expect.poll(connectedCount, { timeout: 60_000, interval: 250 }).toBe(String(CLUSTERS));
     await expect.poll(() => page.locator('#shown').textContent()).toBe(`${CLUSTERS} of ${CLUSTERS} shown`);
     await page.screenshot({ path: join(ARTIFACTS, 'fleet-page-connected.png'), fullPage: true });

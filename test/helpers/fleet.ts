@@ -82,6 +82,8 @@ export interface TestFleetOptions {
   readonly shards?: number;
   /** Hub replicas (`hub-0` … in the fleet's process names when more than one). */
   readonly hubs?: number;
+  /** Serve the hub on plain HTTP (`--plain-http`) instead of HTTPS with the fleet's CA. */
+  readonly plainHttp?: boolean;
   /** Also run Prometheus on the launcher's scrape targets (default false). */
   readonly prometheus?: boolean;
   readonly scrapeInterval?: string;
@@ -183,6 +185,7 @@ export class TestFleet {
         ...(opts.brokers === undefined ? {} : { brokers: opts.brokers }),
         ...(opts.shards === undefined ? {} : { shards: opts.shards }),
         ...(opts.hubs === undefined ? {} : { hubs: opts.hubs }),
+        ...(opts.plainHttp ? { plainHttp: true } : {}),
         env: { ...FAST_TIMINGS, ...opts.env },
         connect: false,
         supervise: false,
@@ -206,6 +209,11 @@ export class TestFleet {
 
   get hubUrl(): string {
     return this.arm.baseUrl;
+  }
+
+  /** The live page, its feed and /metrics over plain HTTP (hubUrl on a plain-HTTP fleet). */
+  get pageUrl(): string {
+    return this.handle.pageUrl;
   }
 
   agent(name: AgentService): ServiceProcess {

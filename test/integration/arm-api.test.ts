@@ -77,7 +77,7 @@ describe('PUT (create or replace) and LRO', () => {
     const res = await fleet.arm.put(ref, putBody(keys));
     expect(res.status, res.text).toBe(201);
     expect(res.headers.get('azure-asyncoperation')).toMatch(
-      /^http:\/\/127\.0\.0\.1:\d+\/.*operationStatuses\/.+api-version=/,
+      /^https:\/\/127\.0\.0\.1:\d+\/.*operationStatuses\/.+api-version=/,
     );
     expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(res.headers.get('x-arcfleet-bootstrap-token')).toMatch(/^[A-Za-z0-9_-]{16,}$/);
@@ -497,7 +497,7 @@ describe('LIST', () => {
     const first = await fleet.arm.listPage(fleet.arm.groupPath(fleet.subscriptionId, rgA));
     expect(first.status).toBe(200);
     expect(first.body.value).toHaveLength(PAGE_SIZE);
-    expect(first.body.nextLink).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/subscriptions\/.*api-version=/);
+    expect(first.body.nextLink).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/subscriptions\/.*api-version=/);
 
     const byGroup = await fleet.arm.listAll(fleet.arm.groupPath(fleet.subscriptionId, rgA));
     expect(byGroup.pages).toBe(3);

@@ -4,11 +4,15 @@
  * cluster's clusterconnect-agent (its outbound NATS connection, through the egress gateway).
  * Real processes: nats-server, hub, egress gateway, kube-apiserver and every agent, via `startFleet`.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { startFleet, type FleetHandle } from '../../fleet/index.js';
 import { startClientProxy } from '../../cli/commands/proxy.js';
 import { ENV } from '../../platform/settings.js';
@@ -16,6 +20,7 @@ import { AGENT_NAMES } from '../../contract/index.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';
 import { waitFor } from '../helpers/wait.js';
 
+const run = promisify(execFile);
 let dataDir: string;
 let fleet: FleetHandle;
 
@@ -50,7 +55,9 @@ async function kubeconfigFor(i: number, user = 'alice@contoso.com'): Promise<Kub
 function kubeConfigFrom(text: string): KubeConfig {
   const loaded = new KubeConfig();
   loaded.loadFromString(text);
-  // client-node 1.x refuses a plain-http server unless TLS checks are off (kubectl does not mind).
+  if (loaded.getCurrentCluster()?.server.startsWith('https://')) return loaded;
+  // `arcfleet proxy` listens on plain loopback HTTP, which client-node 1.x refuses unless TLS checks
+  // are off (kubectl does not mind).
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: loaded.clusters.map((cl) => ({ ...cl, skipTLSVerify: true })),
@@ -60,6 +67,8 @@ function kubeConfigFrom(text: string): KubeConfig {
   });
   return kc;
 }
+
+const KUBECTL = '/usr/bin/kubectl';
 
 /** The HTTP status of a failed client-node call. */
 async function statusOf(p: Promise<unknown>): Promise<number> {
@@ -98,6 +107,40 @@ describe('cluster connect with @kubernetes/client-node', () => {
     ).json()) as { kind: string; rows: { cells: unknown[] }[] };
     expect(table.kind).toBe('Table');
     for (const row of table.rows) expect(row.cells.slice(1, 3)).toEqual(['2/2', 'Running']);
+  });
+
+  it('serves kubectl with the raw kubeconfig from listClusterUserCredential, over HTTPS with the fleet CA', async () => {
+    const c = fleet.clusters[0];
+    if (!c) throw new Error('no cluster');
+    const text = await fleet.client.clusterUserKubeconfig(c, 'alice@contoso.com');
+    const config = parse(text) as {
+      clusters: { cluster: { server: string; 'certificate-authority-data'?: string } }[];
+    };
+    const cluster = config.clusters[0]?.cluster;
+    expect(cluster?.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/arcfleet\/v1\/clusterconnect\//);
+    expect(Buffer.from(cluster?.['certificate-authority-data'] ?? '', 'base64').toString()).toBe(
+      await readFile(fleet.caFile ?? '', 'utf8'),
+    );
+    // Not skipped when kubectl is missing: the machines this runs on have it (README, "Tests").
+    await access(KUBECTL, constants.X_OK).catch(() => {
+      throw new Error(`${KUBECTL} is missing: this test runs the real kubectl (install kubectl 1.32)`);
+    });
+    const file = join(dataDir, 'alice.kubeconfig');
+    await writeFile(file, text, { mode: 0o600 });
+    // Nothing else: no proxy, no --insecure-skip-tls-verify, no token on the command line.
+    const { stdout } = await run(KUBECTL, [
+      '--kubeconfig',
+      file,
+      'get',
+      'pods',
+      '-n',
+      'azure-arc',
+      '-o',
+      'json',
+    ]);
+    const pods = JSON.parse(stdout) as { items: { status: { phase: string } }[] };
+    expect(pods.items).toHaveLength(AGENT_NAMES.length);
+    for (const pod of pods.items) expect(pod.status.phase).toBe('Running');
   });
 
   it('creates a ConfigMap and reads it back, large bodies included', async () => {

@@ -50,6 +50,6 @@ describe('arcfleet init', () => {
 
   it('run again, keeps the store and onboards nobody twice', async () => {
     expect(await init()).toEqual({ written: 0, onboarded: 0, kept: 4 });
-    expect(lines.at(-1)).toMatch(/^0 clusters onboarded at http:\/\/127\.0\.0\.1:\d+ \(4 already were\)$/);
+    expect(lines.at(-1)).toMatch(/^0 clusters onboarded at https:\/\/127\.0\.0\.1:\d+ \(4 already were\)$/);
   });
 });

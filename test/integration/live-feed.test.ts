@@ -51,7 +51,8 @@ class FeedReader {
   }
 }
 
-const feedUrl = (): string => `${fleet.hubUrl.replace(/^http/, 'ws')}/arcfleet/v1/feed`;
+// The page's feed, where a browser opens it: the plain loopback port next to the HTTPS API.
+const feedUrl = (): string => `${fleet.pageUrl.replace(/^http/, 'ws')}/arcfleet/v1/feed`;
 let readers: FeedReader[] = [];
 
 beforeAll(async () => {

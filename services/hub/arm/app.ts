@@ -3,6 +3,8 @@
  * error as `{"error":{"code","message","target"?}}` with ARM's status, a JSON 404 for unknown routes,
  * and request count and duration per route.
  */
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Counter, Histogram } from 'prom-client';
 import { ERROR_CODES, isArcError } from '../../../contract/index.js';
@@ -13,10 +15,16 @@ export interface ArmAppOptions {
   logger: Logger;
   /** `Retry-After` seconds on a 503 (default 1; ARCFLEET_HUB_RETRY_AFTER). */
   retryAfterSeconds?: number;
+  /** PEM key and certificate: the server speaks HTTPS; none: plain HTTP. */
+  tls?: { key: string; cert: string } | undefined;
 }
 
 export function createArmApp(opts: ArmAppOptions): FastifyInstance {
+  const tls = opts.tls;
   const app = Fastify({
+    // One factory for both: the routes, hooks and the live feed's `upgrade` listener see one server type.
+    serverFactory: (handler) =>
+      (tls ? createHttpsServer(tls, handler) : createHttpServer(handler)) as unknown as Server,
     logger: false,
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
     bodyLimit: 1024 * 1024,

@@ -72,7 +72,18 @@ export function registerUserCredential(app: FastifyInstance, opts: ClusterConnec
     const kubeconfig = {
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: ref.name, cluster: { server } }],
+      clusters: [
+        {
+          name: ref.name,
+          cluster: {
+            server,
+            // kubectl trusts the fleet's CA for this server only (it sends the token over HTTPS only).
+            ...(opts.caPem
+              ? { 'certificate-authority-data': Buffer.from(opts.caPem).toString('base64') }
+              : {}),
+          },
+        },
+      ],
       users: [{ name: userName, user: { token } }],
       contexts: [{ name: ref.name, context: { cluster: ref.name, user: userName } }],
       'current-context': ref.name,

@@ -43,6 +43,8 @@ export interface ClusterConnectOptions {
   timeoutMs: number;
   /** Base URL the kubeconfig points at; the request's Host when unset. */
   publicUrl: string | undefined;
+  /** The fleet CA's certificate (PEM) the kubeconfig carries when the hub speaks HTTPS. */
+  caPem?: string | undefined;
   logger: Logger;
   onRequest?: (outcome: string) => void;
 }

@@ -1,0 +1,137 @@
+/**
+ * The fleet's own certificate authority and the hub's serving certificate: the hub speaks HTTPS by
+ * default, as ARM and a cluster-connect endpoint do, so kubectl sends its bearer token and the Azure
+ * SDKs accept the endpoint. Made at first start and kept (a CA a user has trusted stays the same):
+ *
+ *   <dir>/ca.pem        the CA certificate (public; fleet.json names it, kubeconfigs carry it)
+ *   <dir>/ca-key.pem    its key, 0600
+ *   <dir>/hub.pem       the hub's certificate, signed by the CA
+ *   <dir>/hub-key.pem   its key, 0600
+ *
+ * The hub's certificate names localhost, 127.0.0.1 and ::1 plus the hosts asked for (compose's service
+ * names); it is issued again when it lacks one of them or nears its end. RSA 2048 keys from node:crypto;
+ * node-forge builds and signs the X.509 structures (node:crypto can read certificates, not make them).
+ */
+import { X509Certificate, generateKeyPair, randomBytes } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import forge from 'node-forge';
+import { SECRET_FILE_MODE, writeFileAtomically } from './atomic-file.js';
+
+export const TLS_FILES = {
+  ca: 'ca.pem',
+  caKey: 'ca-key.pem',
+  cert: 'hub.pem',
+  key: 'hub-key.pem',
+} as const;
+
+/** Paths of the files a hub serves with and a client trusts. */
+export interface FleetTls {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+const DAY_MS = 86_400_000;
+const CA_DAYS = 3650;
+/** The longest a publicly trusted server certificate may live; clients may hold us to it. */
+const SERVER_DAYS = 397;
+/** Issued again when fewer days than this are left. */
+const RENEW_DAYS = 30;
+const DEFAULT_HOSTS = ['localhost', '127.0.0.1', '::1'];
+const CA_NAME = [{ name: 'commonName', value: 'arcfleet fleet CA' }];
+
+const generateRsa = promisify(generateKeyPair);
+
+async function rsaKey(): Promise<{
+  forgeKey: forge.pki.rsa.PrivateKey;
+  publicKey: forge.pki.rsa.PublicKey;
+  pem: string;
+}> {
+  const { privateKey, publicKey } = await generateRsa('rsa', { modulusLength: 2048 });
+  return {
+    forgeKey: forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()),
+    publicKey: forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
+    pem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+}
+
+function newCertificate(publicKey: forge.pki.rsa.PublicKey, days: number): forge.pki.Certificate {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = publicKey;
+  // Positive (leading byte < 0x80) and unique: Go's x509 (kubectl) refuses a negative serial.
+  cert.serialNumber = `01${randomBytes(15).toString('hex')}`;
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + days * DAY_MS);
+  return cert;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return readFile(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function makeCa(dir: string): Promise<void> {
+  const key = await rsaKey();
+  const ca = newCertificate(key.publicKey, CA_DAYS);
+  ca.setSubject(CA_NAME);
+  ca.setIssuer(CA_NAME);
+  ca.setExtensions([
+    { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  ca.sign(key.forgeKey, forge.md.sha256.create());
+  // The key first: a CA file without its key would never sign again.
+  await writeFileAtomically(join(dir, TLS_FILES.caKey), key.pem, { mode: SECRET_FILE_MODE });
+  await writeFileAtomically(join(dir, TLS_FILES.ca), forge.pki.certificateToPem(ca));
+}
+
+/** Whether the hub's certificate names every host and has more than RENEW_DAYS left. */
+async function serverCertCovers(path: string, hosts: readonly string[]): Promise<boolean> {
+  if (!(await exists(path))) return false;
+  const cert = new X509Certificate(await readFile(path));
+  if (Date.parse(cert.validTo) - Date.now() < RENEW_DAYS * DAY_MS) return false;
+  return hosts.every((h) => (isIP(h) ? cert.checkIP(h) : cert.checkHost(h)) !== undefined);
+}
+
+async function makeServerCert(dir: string, hosts: readonly string[]): Promise<void> {
+  const caCert = forge.pki.certificateFromPem(await readFile(join(dir, TLS_FILES.ca), 'utf8'));
+  const caKey = forge.pki.privateKeyFromPem(await readFile(join(dir, TLS_FILES.caKey), 'utf8'));
+  const key = await rsaKey();
+  const cert = newCertificate(key.publicKey, SERVER_DAYS);
+  cert.setSubject([{ name: 'commonName', value: 'arcfleet hub' }]);
+  cert.setIssuer(caCert.subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    {
+      name: 'subjectAltName',
+      altNames: hosts.map((h) => (isIP(h) ? { type: 7, ip: h } : { type: 2, value: h })),
+    },
+    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
+  ]);
+  cert.sign(caKey, forge.md.sha256.create());
+  await writeFileAtomically(join(dir, TLS_FILES.key), key.pem, { mode: SECRET_FILE_MODE });
+  await writeFileAtomically(join(dir, TLS_FILES.cert), forge.pki.certificateToPem(cert));
+}
+
+/** Makes or keeps the CA and the hub's certificate in `dir`; `hosts` beyond the loopback names. */
+export async function ensureFleetTls(dir: string, hosts: readonly string[] = []): Promise<FleetTls> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const files: FleetTls = {
+    caFile: join(dir, TLS_FILES.ca),
+    certFile: join(dir, TLS_FILES.cert),
+    keyFile: join(dir, TLS_FILES.key),
+  };
+  const newCa = !(await exists(files.caFile)) || !(await exists(join(dir, TLS_FILES.caKey)));
+  if (newCa) await makeCa(dir);
+  const wanted = [...new Set([...DEFAULT_HOSTS, ...hosts])];
+  if (newCa || !(await serverCertCovers(files.certFile, wanted))) await makeServerCert(dir, wanted);
+  return files;
+}
