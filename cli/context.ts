@@ -1,11 +1,14 @@
 /** How a CLI command finds the running fleet: `<dataDir>/fleet.json`, with --hub-url etc. overrides. */
-import { resolve } from 'node:path';
+import { access } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { ArcError, ERROR_CODES, type ClusterState, type ClusterRef } from '../contract/index.js';
 import { ClusterStore } from '../agent-runtime/cluster-store.js';
 import type { SimClock } from '../platform/clock.js';
 import { clockOf, fleetFilePath, readFleetFile, type FleetFile } from '../fleet/fleet-file.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID } from '../fleet/generator.js';
-import { HubClient } from '../fleet/clients/hub-client.js';
+import { HubClient, type TokenSource } from '../fleet/clients/hub-client.js';
+import { fleetTokenSource, issuerDir } from '../fleet/tokens.js';
+import { ISSUER_FILES } from '../platform/fleet-issuer.js';
 import { DEFAULT_DATA_DIR } from '../fleet/index.js';
 import { trustCaFile } from '../fleet/trust.js';
 
@@ -30,6 +33,17 @@ export interface FleetContext {
   ref(name: string): Promise<ClusterRef>;
 }
 
+/** The fleet's tokens when this data dir holds its issuer key (a fleet `arcfleet up` started). */
+async function tokensFor(dataDir: string): Promise<{ token?: TokenSource }> {
+  const key = join(issuerDir(dataDir), ISSUER_FILES.key);
+  return (await access(key).then(
+    () => true,
+    () => false,
+  ))
+    ? { token: fleetTokenSource(dataDir) }
+    : {};
+}
+
 export async function loadContext(opts: ContextOptions, needHub = true): Promise<FleetContext> {
   const dataDir = resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
   const fleet = await readFleetFile(dataDir);
@@ -52,7 +66,7 @@ export async function loadContext(opts: ContextOptions, needHub = true): Promise
   return {
     dataDir,
     fleet,
-    client: new HubClient(hubUrl ?? 'http://127.0.0.1:0'),
+    client: new HubClient(hubUrl ?? 'http://127.0.0.1:0', await tokensFor(dataDir)),
     store,
     clock: clockOf(fleet),
     subscriptionId: opts.subscription ?? fleet?.subscriptionId ?? DEFAULT_SUBSCRIPTION_ID,

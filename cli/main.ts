@@ -11,6 +11,7 @@ import { registerClusterCommands } from './commands/cluster.js';
 import { registerLifecycleCommands } from './commands/lifecycle.js';
 import { registerMoveCommand } from './commands/move-command.js';
 import { registerProxyCommand } from './commands/proxy.js';
+import { registerTokenCommand } from './commands/token.js';
 
 let exitCode = 0;
 const print = (text: string): void => {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   // list, show, connect, delete, cluster upgrade|scale|stop-agents|start-agents|fault, kubeconfig
   registerClusterCommands(program, print);
   registerProxyCommand(program, print);
+  registerTokenCommand(program, print);
   registerMoveCommand(program, print, setExitCode);
   // chaos cut|restore|latency|bandwidth|flap|status|run
   registerChaosCommands(program, print, setExitCode);

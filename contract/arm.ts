@@ -5,6 +5,9 @@ import { apiVersionsOf } from './api-versions.js';
 import type { ClusterRef } from './subjects.js';
 
 export const CONNECTED_CLUSTER_TYPE = 'Microsoft.Kubernetes/connectedClusters';
+
+/** The tenant of every fleet (resources' `identity.tenantId`, tokens' `tid`). */
+export const FLEET_TENANT_ID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 /** Every published api-version of connectedClusters, GA and preview (api-versions.json), newest first. */
 export const SUPPORTED_API_VERSIONS: readonly string[] = apiVersionsOf(
   'Microsoft.Kubernetes',

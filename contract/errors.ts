@@ -36,6 +36,11 @@ export const ERROR_CODES = {
   ServiceUnavailable: 'ServiceUnavailable',
   NotFound: 'NotFound',
   HttpsRequired: 'HttpsRequired',
+  AuthenticationFailed: 'AuthenticationFailed',
+  InvalidAuthenticationToken: 'InvalidAuthenticationToken',
+  ExpiredAuthenticationToken: 'ExpiredAuthenticationToken',
+  InvalidAuthenticationTokenTenant: 'InvalidAuthenticationTokenTenant',
+  InvalidAuthenticationTokenAudience: 'InvalidAuthenticationTokenAudience',
   // cluster configuration (extensions, Flux configurations, Service Connector)
   InstallationFailed: 'InstallationFailed',
   AgentResponseTimeout: 'AgentResponseTimeout',

@@ -11,9 +11,11 @@ import { join } from 'node:path';
 import type { AgentName } from '../contract/index.js';
 import { BROKER_FILES, brokerNodeFiles } from '../platform/broker-files.js';
 import { TLS_FILES } from '../platform/fleet-tls.js';
+import { ISSUER_FILES } from '../platform/fleet-issuer.js';
 import { ENV } from '../platform/settings.js';
 import { brokerAccountKeys, registerBrokerAccounts } from './broker-accounts.js';
 import { findNatsServer } from './nats-server.js';
+import { issuerDir } from './tokens.js';
 import { findPrometheus, prometheusConfigFile, prometheusDir } from './prometheus.js';
 
 /** One node of the broker: client, monitoring and route ports (loopback). */
@@ -245,6 +247,8 @@ export const COMPONENTS: readonly Component[] = [
     env: (a, i) => ({
       [ENV.hubPort]: String(hubPort(a, i)),
       [ENV.hubPublicUrl]: hubUrlOf(a, i),
+      // Public keys only: the hub checks tokens, it does not mint them.
+      [ENV.hubTokenKeys]: join(issuerDir(a.dataDir), ISSUER_FILES.jwks),
       ...hubTlsEnv(a, i),
       [ENV.natsCreds]: join(brokerDir(a.dataDir), BROKER_FILES.hubCreds),
       [ENV.natsSystemCreds]: join(brokerDir(a.dataDir), BROKER_FILES.systemCreds),

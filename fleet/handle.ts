@@ -20,6 +20,7 @@ import {
 import type { HubClient, PutResult } from './clients/hub-client.js';
 import type { FleetProcesses } from './fleet-processes.js';
 import { connectCluster } from './onboard.js';
+import { fleetTokenSource } from './tokens.js';
 import type { FleetPlan } from './plan.js';
 import type { ServiceProcess } from './process.js';
 import { waitAllConnected, type Progress } from './progress.js';
@@ -44,6 +45,8 @@ export interface FleetHandle {
   readonly pageUrl: string;
   /** The fleet CA's certificate the hub's is signed by; undefined on a plain-HTTP fleet. */
   readonly caFile: string | undefined;
+  /** A bearer token for the ARM API from the fleet's issuer: the owner's, or `user`'s. */
+  token(user?: string): Promise<string>;
   /** Every broker node's URL, comma-separated (platform/nats.ts connects to any of them). */
   readonly natsUrl: string;
   /** Node 0's monitoring endpoint. */
@@ -122,6 +125,7 @@ export function createHandle(deps: {
     hubUrls: a.hubPorts.map((_, i) => hubUrlOf(a, i)),
     pageUrl: hubPageUrlOf(a),
     caFile: a.tls ? join(tlsDir(plan.dataDir), TLS_FILES.ca) : undefined,
+    token: fleetTokenSource(plan.dataDir),
     natsUrl: natsUrls(a),
     natsMonitorUrl: loopback(a.natsMonitorPort),
     natsMonitorUrls: a.natsNodes.map((n) => loopback(n.monitorPort)),

@@ -19,8 +19,10 @@ import { ClusterStore } from '../agent-runtime/cluster-store.js';
 import { mapLimit } from '../platform/limit.js';
 import { ensureBrokerFiles } from '../platform/broker-files.js';
 import { ensureFleetTls } from '../platform/fleet-tls.js';
+import { ensureFleetIssuer } from '../platform/fleet-issuer.js';
 import { brokerDir, component, hubUrlOf, rowInstances, tlsDir, type ServiceName } from './components.js';
 import { trustCaFile } from './trust.js';
+import { fleetTokenSource, issuerDir } from './tokens.js';
 import { HubClient } from './clients/hub-client.js';
 import { FleetProcesses } from './fleet-processes.js';
 import { createHandle, type FleetHandle } from './handle.js';
@@ -81,7 +83,7 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
   await cleanDataDir(plan, opts.reset ?? true);
 
   const store = new ClusterStore(plan.dataDir);
-  const client = new HubClient(hubUrlOf(plan.addresses));
+  const client = new HubClient(hubUrlOf(plan.addresses), { token: fleetTokenSource(plan.dataDir) });
   const fleet = new FleetProcesses(plan, opts, log);
   const sides = (side: string): ServiceName[] => plan.services.filter((n) => component(n).side === side);
   const startSide = async (side: string): Promise<void> => {
@@ -97,6 +99,8 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
           storeDir: all.length === 1 ? join(plan.dataDir, 'nats') : join(plan.dataDir, 'nats', String(i)),
         })),
       });
+    // The issuer whose tokens the hub requires on the ARM API; its key stays with the launcher and CLI.
+    await ensureFleetIssuer(issuerDir(plan.dataDir));
     if (plan.addresses.tls) {
       const tls = await ensureFleetTls(tlsDir(plan.dataDir));
       // This process talks to the hub too (onboarding, waits, the tests and the bench through it).

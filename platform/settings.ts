@@ -74,6 +74,7 @@ export const ENV = {
   hubTlsCert: 'ARCFLEET_HUB_TLS_CERT',
   hubTlsKey: 'ARCFLEET_HUB_TLS_KEY',
   hubTlsCa: 'ARCFLEET_HUB_TLS_CA',
+  hubTokenKeys: 'ARCFLEET_HUB_TOKEN_KEYS',
   hubPagePort: 'ARCFLEET_HUB_PAGE_PORT',
   hubPageHost: 'ARCFLEET_HUB_PAGE_HOST',
   hubPersistInterval: 'ARCFLEET_HUB_PERSIST_INTERVAL',

@@ -10,7 +10,7 @@ import { ClusterStore } from '../../agent-runtime/cluster-store.js';
 import { type ClusterState, ArcError, ERROR_CODES } from '../../contract/index.js';
 import { clockFromConfig, compileCommonConfig, type Env } from '../../platform/settings.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, generateFleet } from '../../fleet/generator.js';
-import { HubClient } from '../../fleet/clients/hub-client.js';
+import { HubClient, type TokenSource } from '../../fleet/clients/hub-client.js';
 import { connectCluster } from '../../fleet/onboard.js';
 import { mapLimit } from '../../platform/limit.js';
 import { waitFor } from '../../platform/wait.js';
@@ -25,6 +25,8 @@ export interface InitOptions {
   readonly concurrency?: number;
   /** Where the fleet's clock settings are read (default process.env). */
   readonly env?: Env;
+  /** Bearer tokens for a hub that checks them; none for one that does not. */
+  readonly token?: TokenSource;
 }
 
 export interface InitResult {
@@ -37,7 +39,7 @@ export async function initFleet(opts: InitOptions, log: (line: string) => void):
   // The fleet's clock (ARCFLEET_TIME_SCALE, ARCFLEET_CLOCK_EPOCH_MS) stamps the clusters' changedAt.
   const clock = clockFromConfig(compileCommonConfig(opts.env));
   const store = new ClusterStore(resolve(opts.dataDir));
-  const client = new HubClient(opts.hubUrl);
+  const client = new HubClient(opts.hubUrl, opts.token ? { token: opts.token } : {});
   const clusters = generateFleet({
     count: opts.clusters,
     seed: opts.seed,

@@ -8,6 +8,7 @@ import { parseDuration } from '../../platform/duration.js';
 import { isAlive, stopPid, tailOf } from '../../fleet/process.js';
 import { readFleetFile, writeFleetFile, type FleetFile } from '../../fleet/fleet-file.js';
 import { trustCaFile } from '../../fleet/trust.js';
+import { fleetTokenSource } from '../../fleet/tokens.js';
 import { HubClient } from '../../fleet/clients/hub-client.js';
 import { delay as sleep } from '../../platform/wait.js';
 import { clockTime, table } from '../format.js';
@@ -256,7 +257,7 @@ export async function detachCommand(
     file = await readFleetFile(dataDir).catch(() => undefined);
   }
   await trustCaFile(file.caFile);
-  const client = new HubClient(file.hubUrl);
+  const client = new HubClient(file.hubUrl, { token: fleetTokenSource(dataDir) });
   const names = new Set<string>();
   for (const name of await new ClusterStore(dataDir).list()) names.add(name.toLowerCase());
   try {

@@ -42,10 +42,15 @@ export interface ListBody {
   nextLink?: string;
 }
 
+/** A bearer token for the ARM API: the fleet owner's, or `user`'s (fleet/tokens.ts). */
+export type TokenSource = (user?: string) => Promise<string>;
+
 export interface HubClientOptions {
   readonly apiVersion?: string;
   /** Per-request timeout (real ms); default 30 s. */
   readonly timeoutMs?: number;
+  /** Tokens for the `Authorization` header; none: calls go without one (a hub without token checks). */
+  readonly token?: TokenSource;
 }
 
 const KNOWN_CODES = new Set<string>(Object.values(ERROR_CODES));
@@ -62,11 +67,18 @@ export class HubClient {
   readonly baseUrl: string;
   readonly apiVersion: string;
   private readonly timeoutMs: number;
+  private readonly token: TokenSource | undefined;
 
   constructor(baseUrl: string, opts: HubClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.apiVersion = opts.apiVersion ?? DEFAULT_API_VERSION;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.token = opts.token;
+  }
+
+  /** The `Authorization` header for `user` (default: the client's own caller). */
+  async authHeaders(user?: string): Promise<Record<string, string>> {
+    return this.token ? { authorization: `Bearer ${await this.token(user)}` } : {};
   }
 
   clusterPath(ref: ClusterRef): string {
@@ -141,9 +153,10 @@ export class HubClient {
     user: string,
     clientProxy = false,
   ): Promise<{ kubeconfig: string; server: string; token: string }> {
+    // The kubeconfig names the ARM caller: `user`'s token, as `az` signed in as that user would send.
     const res = await fetch(this.url(`${this.clusterPath(ref)}/listClusterUserCredential`), {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-ms-client-principal-name': user },
+      headers: { 'content-type': 'application/json', ...(await this.authHeaders(user)) },
       body: JSON.stringify({ authenticationMethod: 'Token', clientProxy }),
       signal: AbortSignal.timeout(this.timeoutMs),
     });
@@ -197,9 +210,10 @@ export class HubClient {
   private async request(method: string, url: string, body?: unknown): Promise<Response> {
     let res: Response;
     try {
+      const auth = await this.authHeaders();
       res = await fetch(url, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: body === undefined ? auth : { 'content-type': 'application/json', ...auth },
         body: body === undefined ? null : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
       });

@@ -19,6 +19,8 @@ import { controlPublisher } from './agent-bus/control.js';
 import { readFileSync } from 'node:fs';
 import { createArmApp } from './arm/app.js';
 import { listenPlain } from './arm/plain-listener.js';
+import { TokenVerifier, registerArmAuth, registerIssuerDiscovery } from './arm/auth.js';
+import { baseUrl } from './arm/request.js';
 import { registerUserCredential } from './cluster-connect/credential.js';
 import { registerConnectProxy, type ClusterConnectOptions } from './cluster-connect/proxy.js';
 import { createConfigurationMetrics } from './configuration/metrics.js';
@@ -80,6 +82,11 @@ async function main(): Promise<void> {
     retryAfterSeconds: settings.retryAfterSeconds,
     tls,
   });
+  if (settings.tokenKeysPath) {
+    const verifier = await TokenVerifier.open(settings.tokenKeysPath);
+    registerArmAuth(api, verifier);
+    registerIssuerDiscovery(api, verifier, (request) => baseUrl(settings.publicUrl, request));
+  }
   const arm = {
     started: startup,
     pageSize: settings.pageSize,

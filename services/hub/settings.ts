@@ -19,6 +19,8 @@ export interface HubSettings extends CommonConfig {
   readonly publicUrl: string | undefined;
   /** PEM files the API serves HTTPS with, and the CA kubeconfigs carry; undefined: plain HTTP. */
   readonly tls: { readonly certFile: string; readonly keyFile: string; readonly caFile: string } | undefined;
+  /** The fleet issuer's public JWK set: every ARM call needs a bearer token it signed; undefined: none. */
+  readonly tokenKeysPath: string | undefined;
   /** The live page, its feed, /metrics and health on plain HTTP too (plain-listener.ts); undefined: not. */
   readonly page: { readonly port: number; readonly host: string } | undefined;
   /** Real ms between projection flushes to KV. */
@@ -80,6 +82,7 @@ export function compileHubSettings(env: Env = process.env): HubSettings {
     host: readString(env, ENV.hubHost, '127.0.0.1'),
     publicUrl: publicUrl === '' ? undefined : publicUrl.replace(/\/$/, ''),
     tls: tlsSettings(env),
+    tokenKeysPath: readString(env, ENV.hubTokenKeys, '') || undefined,
     page:
       readString(env, ENV.hubPagePort, '') === ''
         ? undefined

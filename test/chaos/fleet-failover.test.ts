@@ -29,7 +29,7 @@ beforeAll(async () => {
     gateway: true,
     env: fastLinks(),
   });
-  replicas = fleet.handle.hubUrls.map((url) => new ArmClient(url));
+  replicas = fleet.handle.hubUrls.map((url) => new ArmClient(url, undefined, () => fleet.handle.token()));
   await fleet.waitAll('Connected').catch((err: unknown) => {
     throw new Error(`${String(err)}\n${fleet.diagnostics()}`);
   });

@@ -18,7 +18,7 @@ let replicas: ArmClient[];
 
 beforeAll(async () => {
   fleet = await TestFleet.start({ clusters: 4, hubs: 2 });
-  replicas = fleet.handle.hubUrls.map((url) => new ArmClient(url));
+  replicas = fleet.handle.hubUrls.map((url) => new ArmClient(url, undefined, () => fleet.handle.token()));
   await fleet.waitAll('Connected').catch((err: unknown) => {
     throw new Error(`${String(err)}\n${fleet.diagnostics()}`);
   });

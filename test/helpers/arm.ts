@@ -34,13 +34,22 @@ export interface RequestOptions {
   readonly rawBody?: string;
   readonly contentType?: string;
   readonly query?: Record<string, string>;
+  /** Sent instead of the client's bearer token; `null`: no Authorization header at all. */
+  readonly authorization?: string | null;
 }
 
 export class ArmClient {
   constructor(
     readonly baseUrl: string,
     readonly apiVersion: string = DEFAULT_API_VERSION,
+    /** The caller's bearer token (the fleet owner's); none: no Authorization header. */
+    readonly token?: () => Promise<string>,
   ) {}
+
+  /** The Authorization header this client sends, as a header object for raw fetch calls. */
+  async authHeaders(): Promise<Record<string, string>> {
+    return this.token ? { authorization: `Bearer ${await this.token()}` } : {};
+  }
 
   clusterPath(ref: ClusterRef): string {
     return `${this.groupPath(ref.subscriptionId, ref.resourceGroup)}/${encodeURIComponent(ref.name)}`;
@@ -65,7 +74,12 @@ export class ArmClient {
     if (apiVersion !== null && !url.searchParams.has('api-version'))
       url.searchParams.set('api-version', apiVersion);
     for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> =
+      opts.authorization === null
+        ? {}
+        : opts.authorization !== undefined
+          ? { authorization: opts.authorization }
+          : await this.authHeaders();
     let body: string | undefined;
     if (opts.rawBody !== undefined) body = opts.rawBody;
     else if (opts.body !== undefined) body = JSON.stringify(opts.body);

@@ -160,7 +160,7 @@ export class TestFleet {
     this.env = handle.serviceEnv;
     this.clock = handle.clock;
     this.store = handle.store;
-    this.arm = new ArmClient(handle.hubUrl);
+    this.arm = new ArmClient(handle.hubUrl, undefined, () => handle.token());
     this.hubClient = handle.client;
     this.subscriptionId = handle.subscriptionId;
     this.clusters = handle.clusters;

@@ -63,9 +63,10 @@ interface Res {
 }
 
 async function arm(method: string, path: string, apiVersion: string, body?: unknown): Promise<Res> {
+  const auth = await fleet.client.authHeaders();
   const res = await fetch(`${fleet.hubUrl}${path}?api-version=${apiVersion}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: body === undefined ? auth : { 'content-type': 'application/json', ...auth },
     body: body === undefined ? null : JSON.stringify(body),
   });
   const text = await res.text();

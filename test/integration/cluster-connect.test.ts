@@ -17,6 +17,7 @@ import { startFleet, type FleetHandle } from '../../fleet/index.js';
 import { startClientProxy } from '../../cli/commands/proxy.js';
 import { ENV } from '../../platform/settings.js';
 import { AGENT_NAMES } from '../../contract/index.js';
+import { ISSUER_FILES, TokenIssuer } from '../../platform/fleet-issuer.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -141,6 +142,49 @@ describe('cluster connect with @kubernetes/client-node', () => {
     const pods = JSON.parse(stdout) as { items: { status: { phase: string } }[] };
     expect(pods.items).toHaveLength(AGENT_NAMES.length);
     for (const pod of pods.items) expect(pod.status.phase).toBe('Running');
+  });
+
+  it('impersonates exactly the ARM caller of the token: a header cannot add system:masters', async () => {
+    const c = fleet.clusters[0];
+    if (!c) throw new Error('no cluster');
+    const issuer = await TokenIssuer.open(join(dataDir, 'issuer', ISSUER_FILES.key));
+    const kubeconfigAs = async (user: string, groups: string[]): Promise<KubeConfig> => {
+      const res = await fetch(fleet.client.url(`${fleet.client.clusterPath(c)}/listClusterUserCredential`), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${await issuer.issue({ user, groups })}`,
+          // What an attacker would try; the hub reads the caller from the token only.
+          'x-arcfleet-user': 'admin',
+          'x-arcfleet-groups': 'system:masters',
+        },
+        body: JSON.stringify({ authenticationMethod: 'Token' }),
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { kubeconfigs: { value: string }[] };
+      return kubeConfigFrom(Buffer.from(body.kubeconfigs[0]?.value ?? '', 'base64').toString());
+    };
+    await (await kubeconfigAs('mallory@contoso.com', [])).makeApiClient(CoreV1Api).listNamespace();
+    await (await kubeconfigAs('olivia@contoso.com', ['ops'])).makeApiClient(CoreV1Api).listNamespace();
+    // What the cluster's apiserver was asked to impersonate (its request log).
+    const requests = await waitFor(
+      async () =>
+        (await readFile(join(dataDir, 'logs', 'kube-apiserver.log'), 'utf8'))
+          .split('\n')
+          .filter((l) => l.includes('"kube-apiserver.request"') && l.includes('"resource":"namespaces"'))
+          .map((l) => JSON.parse(l) as { user?: string; groups?: string[] }),
+      {
+        until: (r) => r.some((x) => x.user === 'olivia@contoso.com'),
+        timeoutMs: 5000,
+        message: 'the apiserver logged both requests',
+      },
+    );
+    const mallory = requests.filter((r) => r.user === 'mallory@contoso.com');
+    expect(mallory.length).toBeGreaterThan(0);
+    for (const r of mallory) expect(r.groups ?? []).toEqual([]);
+    for (const r of requests.filter((x) => x.user === 'olivia@contoso.com'))
+      expect(r.groups).toEqual(['ops']);
+    expect(requests.some((r) => r.user === 'admin' || r.groups?.includes('system:masters'))).toBe(false);
   });
 
   it('creates a ConfigMap and reads it back, large bodies included', async () => {

@@ -32,6 +32,7 @@ describe('arcfleet init', () => {
         hubUrl: fleet.hubUrl,
         timeoutMs: 10_000,
         env: fleet.env,
+        token: (user) => fleet.handle.token(user),
       },
       (line) => lines.push(line),
     );
@@ -39,7 +40,7 @@ describe('arcfleet init', () => {
   it('writes the generated clusters and onboards each; the agents get them Connected', async () => {
     expect(await init()).toEqual({ written: 4, onboarded: 4, kept: 0 });
     expect(await readdir(join(fleet.dataDir, 'clusters'))).toHaveLength(4);
-    const hub = new HubClient(fleet.hubUrl);
+    const hub = new HubClient(fleet.hubUrl, { token: (user) => fleet.handle.token(user) });
     const list = await waitFor(async () => (await hub.listClusters(DEFAULT_SUBSCRIPTION_ID)).value, {
       timeoutMs: 30_000,
       message: '4 clusters Connected',

@@ -6,6 +6,9 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { Readable } from 'node:stream';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from 'nats';
 import { parse as parseYaml } from 'yaml';
@@ -26,6 +29,8 @@ import { generateAgentKeyPair, IdentityAuthority } from '../../platform/identity
 import { createLogger } from '../../platform/log.js';
 import { waitFor } from '../../platform/wait.js';
 import { createArmApp } from '../../services/hub/arm/app.js';
+import { TokenVerifier, registerArmAuth } from '../../services/hub/arm/auth.js';
+import { TokenIssuer, ensureFleetIssuer } from '../../platform/fleet-issuer.js';
 import { registerUserCredential } from '../../services/hub/cluster-connect/credential.js';
 import {
   CONNECT_PREFIX,
@@ -485,10 +490,19 @@ describe('listClusterUserCredential', () => {
   it('issues a kubeconfig for the proxy with a token scoped to the cluster and user, valid for the set time', async () => {
     const t = setup();
     app = t.app;
+    // The caller comes from a verified bearer token (arm/auth.ts), as in the hub.
+    const issuerDir = await mkdtemp(join(tmpdir(), 'arcfleet-issuer-'));
+    const files = await ensureFleetIssuer(issuerDir);
+    registerArmAuth(app, await TokenVerifier.open(files.jwksFile));
+    const bearer = await (
+      await TokenIssuer.open(files.keyFile)
+    ).issue({ user: 'alice', groups: ['ops', 'devs'] });
+    await rm(issuerDir, { recursive: true, force: true });
     const res = await app.inject({
       method: 'POST',
       url: `/subscriptions/${REF.subscriptionId}/resourceGroups/${REF.resourceGroup}/providers/Microsoft.Kubernetes/connectedClusters/${REF.name}/listClusterUserCredential?api-version=2024-01-01`,
-      headers: { 'x-arcfleet-user': 'alice', 'x-arcfleet-groups': 'ops, devs' },
+      // A header naming other groups is ignored: only the token says who calls.
+      headers: { authorization: `Bearer ${bearer}`, 'x-arcfleet-groups': 'system:masters' },
       payload: { authenticationMethod: 'Token', clientProxy: true },
     });
     expect(res.statusCode, res.body).toBe(200);

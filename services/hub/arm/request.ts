@@ -47,9 +47,12 @@ export function shapeFor(request: FastifyRequest, provider: ProviderNamespace, t
   return shape;
 }
 
-/** The principal ARM would name in systemData; arcfleet has no AAD, so a header stands in for it. */
+/** Who a hub without token checks (no ARCFLEET_HUB_TOKEN_KEYS) takes every caller to be. */
+export const ANONYMOUS_CALLER = 'user@arcfleet.local';
+
+/** The principal systemData names: the verified token's (arm/auth.ts). */
 export function callerOf(request: FastifyRequest): string {
-  return String(request.headers['x-ms-client-principal-name'] ?? 'user@arcfleet.local');
+  return request.caller?.name ?? ANONYMOUS_CALLER;
 }
 
 /** The configured public URL, else the one the client used (so links work behind a port mapping). */

@@ -13,13 +13,15 @@ import { CONNECT_PREFIX, type ClusterConnectOptions } from './proxy.js';
 
 const credentialBodySchemaKeys = new Set(['authenticationMethod', 'clientProxy']);
 
-/** The user ARM says is calling; arcfleet has no AAD, so a header names the user (default `clusterUser`). */
-function callerOf(request: FastifyRequest): { user: string; groups: string[] } {
-  const h = request.headers;
-  const user = String(h['x-ms-client-principal-name'] ?? h['x-arcfleet-user'] ?? 'clusterUser').slice(0, 256);
-  const rawGroups = String(h['x-arcfleet-groups'] ?? '');
-  const groups = rawGroups === '' ? [] : rawGroups.split(',').map((g) => g.trim().slice(0, 256));
-  return { user, groups: groups.slice(0, 50) };
+/**
+ * Whom the kubeconfig's token names: the ARM caller, from the verified bearer token (arm/auth.ts), with
+ * its groups; the cluster impersonates exactly that. A hub without token checks names a fixed user with
+ * no groups: no request header can choose them.
+ */
+function userOf(request: FastifyRequest): { user: string; groups: string[] } {
+  const caller = request.caller;
+  if (!caller) return { user: 'clusterUser', groups: [] };
+  return { user: caller.name, groups: [...caller.groups] };
 }
 
 export function registerUserCredential(app: FastifyInstance, opts: ClusterConnectOptions): void {
@@ -52,7 +54,7 @@ export function registerUserCredential(app: FastifyInstance, opts: ClusterConnec
       });
     const { clusters, authority } = opts.started.get();
     const record = clusters.require(ref);
-    const { user, groups } = callerOf(request);
+    const { user, groups } = userOf(request);
     const now = opts.clock.now();
     const claims: ClusterUserClaims = {
       v: 1,

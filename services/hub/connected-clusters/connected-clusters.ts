@@ -204,6 +204,7 @@ export class ConnectedClusters {
       );
     existing.desired = desired;
     existing.lastModifiedAt = nowIso;
+    existing.lastModifiedBy = caller;
     let token: string | undefined;
     if (!onboarded) {
       // Not onboarded yet: a re-run of `connect` gets a fresh token, the old one stops working.
@@ -214,7 +215,7 @@ export class ConnectedClusters {
     return { record: existing, created: false, bootstrapToken: token };
   }
 
-  patch(ref: ClusterRef, change: PatchChange): ClusterRecord {
+  patch(ref: ClusterRef, change: PatchChange, caller: string): ClusterRecord {
     const record = this.require(ref);
     const d = record.desired;
     if (change.tags !== undefined) d.tags = change.tags;
@@ -223,6 +224,7 @@ export class ConnectedClusters {
     if (change.azureHybridBenefit !== undefined) d.azureHybridBenefit = change.azureHybridBenefit;
     if (change.gateway !== undefined) d.extra.gateway = change.gateway;
     record.lastModifiedAt = new Date(this.deps.clock.now()).toISOString();
+    record.lastModifiedBy = caller;
     this.deps.store.set(record);
     return record;
   }

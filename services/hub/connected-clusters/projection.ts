@@ -11,6 +11,7 @@ import {
   type AgentHealth,
   type ClusterMetadata,
   type ClusterRef,
+  FLEET_TENANT_ID,
 } from '../../../contract/index.js';
 import { initialConnectivity, type ConnectivityState, type Transition } from './connectivity.js';
 
@@ -56,6 +57,8 @@ export interface ClusterRecord {
   createdAt: string;
   createdBy: string;
   lastModifiedAt: string;
+  /** The caller of the last PUT or PATCH; absent in records written before it was kept: createdBy. */
+  lastModifiedBy?: string | undefined;
   /** When the PUT happened (simulated ms), to measure onboarding duration. */
   connectRequestedMs: number;
   /** Recent transitions, newest last (bounded). */
@@ -70,7 +73,7 @@ export interface AgentHealthRecord {
   reportedAtMs: number;
 }
 
-export const TENANT_ID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+export const TENANT_ID = FLEET_TENANT_ID;
 export const MAX_TRANSITIONS_KEPT = 20;
 
 export function hashToken(token: string): string {
@@ -132,7 +135,7 @@ export function renderResource(record: ClusterRecord): ConnectedCluster {
       createdBy: record.createdBy,
       createdByType: 'User',
       createdAt: record.createdAt,
-      lastModifiedBy: record.createdBy,
+      lastModifiedBy: record.lastModifiedBy ?? record.createdBy,
       lastModifiedByType: 'User',
       lastModifiedAt: record.lastModifiedAt,
     },

@@ -61,7 +61,9 @@ export function registerConnectedClusterRoutes(
     const ref = refOf(request.params);
     const all = clusters();
     all.require(ref);
-    return version.project(renderResource(all.patch(ref, parsePatchBody(version.accept(request.body)))));
+    return version.project(
+      renderResource(all.patch(ref, parsePatchBody(version.accept(request.body)), callerOf(request))),
+    );
   });
 
   app.delete<{ Params: ClusterParams }>(CLUSTER_PATH, async (request, reply) => {
