@@ -21,11 +21,13 @@ afterAll(async () => {
   await fleet?.stop();
 });
 
-/** How many agents the persisted record's health report names (0 when there is none yet). */
-function persistedComponents(json: string | undefined): number {
+/** Whether the persisted record's health report names three agents, all running. */
+function persistedHealthy(json: string | undefined): boolean {
   const record =
-    json === undefined ? undefined : (JSON.parse(json) as { agentHealth?: { components?: unknown[] } });
-  return record?.agentHealth?.components?.length ?? 0;
+    json === undefined
+      ? undefined
+      : (JSON.parse(json) as { agentHealth?: { agentState?: string; components?: unknown[] } });
+  return record?.agentHealth?.agentState === 'Succeeded' && record.agentHealth.components?.length === 3;
 }
 
 function byName(list: readonly ConnectedCluster[]): Map<string, ConnectedCluster> {
@@ -52,24 +54,30 @@ it('keeps every projection across a hub SIGKILL and recovers the statuses', asyn
     until: (v) => v !== undefined && v.includes('1.31.7'),
     message: 'upgrade persisted in JetStream KV',
   });
-  // Settled first: every cluster's agents have all reported their health (metrics-agent's first report
-  // may come before its own status file exists; the next one names all three).
+  // Settled first: every cluster's agents have all reported their health, all running (metrics-agent's
+  // first report may come before its own status file exists, or another agent's: it then names that one
+  // "not running" until the next report).
   const settled = await waitFor(async () => (await fleet.arm.listSubscription(fleet.subscriptionId)).value, {
     until: (all) =>
       all.length === fleet.clusters.length &&
-      all.every(
-        (c) =>
-          ((c.properties.arcAgentProfile as { systemComponents?: unknown[] } | undefined)?.systemComponents
-            ?.length ?? 0) === 3,
-      ),
-    message: 'every cluster reporting the health of its three agents',
+      all.every((c) => {
+        const profile = c.properties.arcAgentProfile as
+          { agentState?: string; systemComponents?: { currentVersion: string | null }[] } | undefined;
+        const components = profile?.systemComponents ?? [];
+        return (
+          profile?.agentState === 'Succeeded' &&
+          components.length === 3 &&
+          components.every((x) => x.currentVersion !== null)
+        );
+      }),
+    message: 'every cluster reporting its three agents running',
   });
   // ...and that health is durable: the hub answers with a report as soon as it has it, and writes it to
   // KV within its flush tick (it acknowledges the agent only then), so a crash right now could lose it.
   for (const c of settled)
     await waitFor(() => fleet.persisted(c.name), {
-      until: (json) => persistedComponents(json) === 3,
-      message: `${c.name}: the health of its three agents persisted in JetStream KV`,
+      until: persistedHealthy,
+      message: `${c.name}: the health of its three running agents persisted in JetStream KV`,
     });
   const before = byName(settled);
   expect(before.size).toBe(fleet.clusters.length);
