@@ -1,5 +1,4 @@
 /** How a CLI command finds the running fleet: `<dataDir>/fleet.json`, with --hub-url etc. overrides. */
-import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ArcError, ERROR_CODES, type ClusterState, type ClusterRef } from '../contract/index.js';
 import { ClusterStore } from '../agent-runtime/cluster-store.js';
@@ -9,6 +8,7 @@ import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID } from '../fleet/genera
 import { HubClient, type TokenSource } from '../fleet/clients/hub-client.js';
 import { fleetTokenSource, issuerDir } from '../fleet/tokens.js';
 import { ISSUER_FILES } from '../platform/fleet-issuer.js';
+import { fileExists } from '../platform/atomic-file.js';
 import { DEFAULT_DATA_DIR } from '../fleet/index.js';
 import { trustCaFile } from '../fleet/trust.js';
 
@@ -36,12 +36,7 @@ export interface FleetContext {
 /** The fleet's tokens when this data dir holds its issuer key (a fleet `arcfleet up` started). */
 async function tokensFor(dataDir: string): Promise<{ token?: TokenSource }> {
   const key = join(issuerDir(dataDir), ISSUER_FILES.key);
-  return (await access(key).then(
-    () => true,
-    () => false,
-  ))
-    ? { token: fleetTokenSource(dataDir) }
-    : {};
+  return (await fileExists(key)) ? { token: fleetTokenSource(dataDir) } : {};
 }
 
 export async function loadContext(opts: ContextOptions, needHub = true): Promise<FleetContext> {

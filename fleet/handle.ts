@@ -17,10 +17,9 @@ import {
   type ProcessName,
   type ServiceName,
 } from './components.js';
-import type { HubClient, PutResult } from './clients/hub-client.js';
+import type { HubClient, PutResult, TokenSource } from './clients/hub-client.js';
 import type { FleetProcesses } from './fleet-processes.js';
 import { connectCluster } from './onboard.js';
-import { fleetTokenSource } from './tokens.js';
 import type { FleetPlan } from './plan.js';
 import type { ServiceProcess } from './process.js';
 import { waitAllConnected, type Progress } from './progress.js';
@@ -113,6 +112,7 @@ export function createHandle(deps: {
   fleet: FleetProcesses;
   store: ClusterStore;
   client: HubClient;
+  tokens: TokenSource;
   targetsFile: string;
 }): FleetHandle {
   const { plan, fleet, store, client } = deps;
@@ -125,7 +125,7 @@ export function createHandle(deps: {
     hubUrls: a.hubPorts.map((_, i) => hubUrlOf(a, i)),
     pageUrl: hubPageUrlOf(a),
     caFile: a.tls ? join(tlsDir(plan.dataDir), TLS_FILES.ca) : undefined,
-    token: fleetTokenSource(plan.dataDir),
+    token: deps.tokens,
     natsUrl: natsUrls(a),
     natsMonitorUrl: loopback(a.natsMonitorPort),
     natsMonitorUrls: a.natsNodes.map((n) => loopback(n.monitorPort)),

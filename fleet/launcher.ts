@@ -83,7 +83,9 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
   await cleanDataDir(plan, opts.reset ?? true);
 
   const store = new ClusterStore(plan.dataDir);
-  const client = new HubClient(hubUrlOf(plan.addresses), { token: fleetTokenSource(plan.dataDir) });
+  // One source for the fleet's own calls and the handle's tokens (one cache of the owner's token).
+  const tokens = fleetTokenSource(plan.dataDir);
+  const client = new HubClient(hubUrlOf(plan.addresses), { token: tokens });
   const fleet = new FleetProcesses(plan, opts, log);
   const sides = (side: string): ServiceName[] => plan.services.filter((n) => component(n).side === side);
   const startSide = async (side: string): Promise<void> => {
@@ -134,7 +136,7 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
     }
     fleet.supervise(opts.supervise ?? !plan.detached);
     await fleet.saveFleetFile();
-    return createHandle({ plan, fleet, store, client, targetsFile });
+    return createHandle({ plan, fleet, store, client, tokens, targetsFile });
   } catch (err) {
     await fleet.stop(2000);
     throw err;

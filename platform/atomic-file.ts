@@ -9,7 +9,7 @@
  * handler per write, about 20 system calls where 5 do; an agent process writes a few files per cluster
  * it onboards, and those calls were a quarter of clusteridentityoperator's onboarding CPU.
  */
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 export interface AtomicWriteOptions {
@@ -83,3 +83,11 @@ export function writeJsonAtomically(
 
 /** The mode of every secret arcfleet writes: its owner reads and writes it, nobody else. */
 export const SECRET_FILE_MODE = 0o600;
+
+/** Whether `path` exists (the files the fleet makes once and keeps: trust chain, CA, token issuer). */
+export function fileExists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}

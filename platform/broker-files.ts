@@ -16,11 +16,11 @@
  * Paths inside nats.conf are as nats-server sees them (`serverDir`), so compose can mount the
  * directory elsewhere.
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseCreds, type UserCredentials } from './broker-keys.js';
-import { SECRET_FILE_MODE, writeFileAtomically, writeJsonAtomically } from './atomic-file.js';
+import { SECRET_FILE_MODE, fileExists, writeFileAtomically, writeJsonAtomically } from './atomic-file.js';
 import {
   createBrokerTrust,
   createUserKey,
@@ -99,18 +99,12 @@ export function brokerNodeFiles(index: number, nodeCount: number): { config: str
     : { config: `nats-${index}.conf`, resolver: `${BROKER_FILES.resolver}-${index}` };
 }
 
-const exists = (path: string): Promise<boolean> =>
-  stat(path).then(
-    () => true,
-    () => false,
-  );
-
 const secret = { mode: SECRET_FILE_MODE };
 
 /** Reads `trust.json`, or makes a new chain (and every file derived from it) when there is none. */
 async function loadOrCreateTrust(dir: string, hubDir: string): Promise<BrokerTrust> {
   const path = join(dir, BROKER_FILES.trust);
-  if (await exists(path)) return trustSchema.parse(JSON.parse(await readFile(path, 'utf8')));
+  if (await fileExists(path)) return trustSchema.parse(JSON.parse(await readFile(path, 'utf8')));
   const trust = await createBrokerTrust();
   const hubKeys: HubKeys = {
     operatorSigningKey: trust.operatorSigningKey,
@@ -153,7 +147,7 @@ export async function writeResolverFiles(trust: BrokerTrust, resolverDir: string
   await mkdir(resolverDir, { recursive: true, mode: 0o700 });
   // Only when missing: the server replaces these when the hub pushes an update (a revocation).
   for (const f of resolverFiles(trust))
-    if (!(await exists(join(resolverDir, f.name))))
+    if (!(await fileExists(join(resolverDir, f.name))))
       await writeFileAtomically(join(resolverDir, f.name), f.content);
 }
 

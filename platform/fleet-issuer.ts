@@ -23,7 +23,7 @@ import {
 } from 'jose';
 import { z } from 'zod';
 import { FLEET_TENANT_ID } from '../contract/index.js';
-import { SECRET_FILE_MODE, writeFileAtomically, writeJsonAtomically } from './atomic-file.js';
+import { SECRET_FILE_MODE, fileExists, writeFileAtomically, writeJsonAtomically } from './atomic-file.js';
 
 export const ISSUER_FILES = { key: 'issuer-key.json', jwks: 'jwks.json' } as const;
 
@@ -49,18 +49,11 @@ export interface FleetIssuerFiles {
   readonly jwksFile: string;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return readFile(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** Makes or keeps the issuer's key in `dir`. */
 export async function ensureFleetIssuer(dir: string): Promise<FleetIssuerFiles> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const files = { keyFile: join(dir, ISSUER_FILES.key), jwksFile: join(dir, ISSUER_FILES.jwks) };
-  if ((await exists(files.keyFile)) && (await exists(files.jwksFile))) return files;
+  if ((await fileExists(files.keyFile)) && (await fileExists(files.jwksFile))) return files;
   const { privateKey, publicKey } = await generateKeyPair(ALG, { extractable: true });
   const pub = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(pub);

@@ -18,7 +18,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
-import { SECRET_FILE_MODE, writeFileAtomically } from './atomic-file.js';
+import { SECRET_FILE_MODE, fileExists, writeFileAtomically } from './atomic-file.js';
 
 export const TLS_FILES = {
   ca: 'ca.pem',
@@ -68,13 +68,6 @@ function newCertificate(publicKey: forge.pki.rsa.PublicKey, days: number): forge
   return cert;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return readFile(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 async function makeCa(dir: string): Promise<void> {
   const key = await rsaKey();
   const ca = newCertificate(key.publicKey, CA_DAYS);
@@ -93,7 +86,7 @@ async function makeCa(dir: string): Promise<void> {
 
 /** Whether the hub's certificate names every host and has more than RENEW_DAYS left. */
 async function serverCertCovers(path: string, hosts: readonly string[]): Promise<boolean> {
-  if (!(await exists(path))) return false;
+  if (!(await fileExists(path))) return false;
   const cert = new X509Certificate(await readFile(path));
   if (Date.parse(cert.validTo) - Date.now() < RENEW_DAYS * DAY_MS) return false;
   return hosts.every((h) => (isIP(h) ? cert.checkIP(h) : cert.checkHost(h)) !== undefined);
@@ -129,7 +122,7 @@ export async function ensureFleetTls(dir: string, hosts: readonly string[] = [])
     certFile: join(dir, TLS_FILES.cert),
     keyFile: join(dir, TLS_FILES.key),
   };
-  const newCa = !(await exists(files.caFile)) || !(await exists(join(dir, TLS_FILES.caKey)));
+  const newCa = !(await fileExists(files.caFile)) || !(await fileExists(join(dir, TLS_FILES.caKey)));
   if (newCa) await makeCa(dir);
   const wanted = [...new Set([...DEFAULT_HOSTS, ...hosts])];
   if (newCa || !(await serverCertCovers(files.certFile, wanted))) await makeServerCert(dir, wanted);
