@@ -91,6 +91,8 @@ async function forward(
 ): Promise<void> {
   const headers = endToEndHeaders(Object.entries(req.headers), ['authorization']);
   headers['authorization'] = `Bearer ${token}`;
+  // The client reaches the cluster at this proxy's root (the OpenAPI v3 index names URLs below it).
+  headers['x-forwarded-prefix'] = '/';
   const abort = new AbortController();
   res.on('close', () => abort.abort());
   try {

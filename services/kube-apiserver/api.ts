@@ -13,6 +13,7 @@ import type { Logger } from '../../platform/log.js';
 import type { KubeClusters } from './clusters.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import type { KubeApiMetrics } from './metrics.js';
+import { serveOpenApi } from './openapi/serve.js';
 import { serveResource } from './resource-verbs.js';
 import { installResponses } from './responses.js';
 import { parseRoute } from './routes.js';
@@ -117,6 +118,10 @@ export function buildKubeApi(opts: KubeApiOptions): FastifyInstance {
         if (!l) throw new KubeStatusError('NotFound', 'the server could not find the requested resource');
         return reply.send(l);
       }
+      case 'openapiV2':
+      case 'openapiV3':
+        i.verb = 'get';
+        return serveOpenApi(req, reply, route, clusterName);
       case 'resource':
         break;
     }

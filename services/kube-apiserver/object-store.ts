@@ -109,12 +109,13 @@ export class ClusterObjects {
     return [...(this.byResource.get('/namespaces')?.values() ?? [])].map((o) => o.metadata.name);
   }
 
-  create(r: KubeResource, obj: KubeObject): KubeObject {
+  /** Stores a new object; with `dryRun`, answers what would be stored and changes nothing. */
+  create(r: KubeResource, obj: KubeObject, opts: { dryRun?: boolean } = {}): KubeObject {
     const ns = r.namespaced ? obj.metadata.namespace : undefined;
     const bucket = this.bucket(resourceKey(r));
     const key = objectKey(ns, obj.metadata.name);
     if (bucket.has(key)) throw KubeStatusError.alreadyExists(r.plural, obj.metadata.name, r.group);
-    const rv = ++this.rv;
+    const rv = opts.dryRun ? this.rv : ++this.rv;
     const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, generation: _g, ...meta } = obj.metadata;
     const stored: KubeObject = {
       ...obj,
@@ -128,6 +129,11 @@ export class ClusterObjects {
       },
     };
     if (!r.namespaced) delete stored.metadata.namespace;
+    if (opts.dryRun) {
+      // A dry run was never stored: it has no version yet.
+      delete stored.metadata.resourceVersion;
+      return stored;
+    }
     bucket.set(key, stored);
     this.emit({ type: 'ADDED', resource: resourceKey(r), object: stored, resourceVersion: rv });
     return stored;
@@ -135,9 +141,10 @@ export class ClusterObjects {
 
   /**
    * Replaces an object. `metadata.resourceVersion`, when given, must be the current one (409
-   * Conflict otherwise: optimistic concurrency); uid and creationTimestamp are kept.
+   * Conflict otherwise: optimistic concurrency); uid and creationTimestamp are kept. With `dryRun`,
+   * answers what would be stored and changes nothing.
    */
-  update(r: KubeResource, obj: KubeObject): KubeObject {
+  update(r: KubeResource, obj: KubeObject, opts: { dryRun?: boolean } = {}): KubeObject {
     const ns = r.namespaced ? obj.metadata.namespace : undefined;
     const bucket = this.bucket(resourceKey(r));
     const key = objectKey(ns, obj.metadata.name);
@@ -150,7 +157,7 @@ export class ClusterObjects {
         `Operation cannot be fulfilled on ${r.group === '' ? r.plural : `${r.plural}.${r.group}`} "${obj.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`,
         { name: obj.metadata.name, group: r.group, kind: r.plural },
       );
-    const rv = ++this.rv;
+    const rv = opts.dryRun ? Number(current.metadata.resourceVersion) : ++this.rv;
     const generation = typeof current.metadata.generation === 'number' ? current.metadata.generation : 1;
     const stored: KubeObject = {
       ...obj,
@@ -164,6 +171,7 @@ export class ClusterObjects {
       },
     };
     if (!r.namespaced) delete stored.metadata.namespace;
+    if (opts.dryRun) return stored;
     bucket.set(key, stored);
     this.emit({
       type: 'MODIFIED',

@@ -1,7 +1,7 @@
 /**
  * Why this file: a request for a Kubernetes resource (as opposed to discovery) is dispatched to its
  * verb here: the HTTP method, the watch parameter and whether a name is given pick watch, list,
- * create, get, update, patch or delete; subresources and dryRun are refused with a Status.
+ * create, get, update, patch or delete; subresources are refused with a Status.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KubeApiOptions } from './api.js';
@@ -13,7 +13,28 @@ import type { Route } from './routes.js';
 import { KubeStatusError } from './status.js';
 import { toTable, wantsTable } from './table.js';
 import { startWatch } from './watch.js';
-import { create, patch, remove, update } from './write-verbs.js';
+import { parseFieldValidation } from './openapi/field-validation.js';
+import { create, patch, remove, update, type WriteOptions } from './write-verbs.js';
+
+/** `dryRun` (only `All` exists) and `fieldValidation` of a write. */
+function writeOptions(query: URLSearchParams): WriteOptions {
+  const dryRun = query.getAll('dryRun');
+  const unsupported = dryRun.find((v) => v !== 'All');
+  if (unsupported !== undefined)
+    throw KubeStatusError.badRequest(`dryRun: Unsupported value: "${unsupported}": supported values: "All"`);
+  return {
+    dryRun: dryRun.length > 0,
+    fieldValidation: parseFieldValidation(query.get('fieldValidation')),
+    warnings: [],
+  };
+}
+
+/** A written object, with the write's warnings as RFC 7234 `Warning` headers (kubectl prints them). */
+function sendWritten(reply: FastifyReply, write: WriteOptions, obj: unknown): FastifyReply {
+  if (write.warnings.length > 0)
+    reply.header('warning', write.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', '));
+  return reply.send(obj);
+}
 
 /** A request below `/clusters/<name>` that addresses a resource (a collection or one object). */
 export interface ResourceRequest {
@@ -38,8 +59,8 @@ export async function serveResource(opts: KubeApiOptions, request: ResourceReque
       'NotFound',
       `the server could not find the requested resource (${r.plural}/${route.subresource})`,
     );
-  if (query.has('dryRun') && req.method !== 'GET')
-    throw KubeStatusError.badRequest('dryRun is not supported by the emulated apiserver');
+  // Reads ignore the write parameters, as the real apiserver does.
+  const write = writeOptions(req.method === 'GET' ? new URLSearchParams() : query);
   const watch = query.get('watch');
   if (req.method === 'GET' && (watch === 'true' || watch === '1')) {
     i.verb = 'watch';
@@ -76,7 +97,11 @@ export async function serveResource(opts: KubeApiOptions, request: ResourceReque
       }
       case 'POST':
         i.verb = 'create';
-        return reply.code(201).send(await create(cluster, r, namespace, req.body as Buffer | undefined));
+        return sendWritten(
+          reply.code(201),
+          write,
+          await create(cluster, r, namespace, req.body as Buffer | undefined, write),
+        );
       default:
         i.verb = req.method === 'DELETE' ? 'deletecollection' : 'other';
         throw new KubeStatusError(
@@ -95,10 +120,16 @@ export async function serveResource(opts: KubeApiOptions, request: ResourceReque
     }
     case 'PUT':
       i.verb = 'update';
-      return reply.send(await update(cluster, r, namespace, name, req.body as Buffer | undefined));
+      return sendWritten(
+        reply,
+        write,
+        await update(cluster, r, namespace, name, req.body as Buffer | undefined, write),
+      );
     case 'PATCH':
       i.verb = 'patch';
-      return reply.send(
+      return sendWritten(
+        reply,
+        write,
         await patch(
           cluster,
           r,
@@ -106,11 +137,12 @@ export async function serveResource(opts: KubeApiOptions, request: ResourceReque
           name,
           header(req, 'content-type')[0] ?? '',
           req.body as Buffer | undefined,
+          write,
         ),
       );
     case 'DELETE': {
       i.verb = 'delete';
-      return reply.send(await remove(cluster, r, namespace, name));
+      return reply.send(await remove(cluster, r, namespace, name, write));
     }
     default:
       throw new KubeStatusError('MethodNotAllowed', `${req.method} is not supported on ${r.plural}/${name}`);

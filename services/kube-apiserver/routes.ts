@@ -10,6 +10,9 @@ export type Route =
   | { readonly kind: 'groupList' }
   | { readonly kind: 'group'; readonly group: string }
   | { readonly kind: 'resourceList'; readonly group: string; readonly version: string }
+  | { readonly kind: 'openapiV2' }
+  /** `path` is '' for the v3 index, else `api/v1` or `apis/<group>/<version>`. */
+  | { readonly kind: 'openapiV3'; readonly path: string }
   | {
       readonly kind: 'resource';
       readonly resource: KubeResource;
@@ -26,6 +29,11 @@ export function parseRoute(segments: readonly string[]): Route {
   if (segments.length === 1 && head === 'version') return { kind: 'version' };
   if (segments.length === 1 && (head === 'healthz' || head === 'readyz' || head === 'livez'))
     return { kind: 'health' };
+  if (head === 'openapi') {
+    if (rest.length === 1 && rest[0] === 'v2') return { kind: 'openapiV2' };
+    if (rest[0] === 'v3') return { kind: 'openapiV3', path: rest.slice(1).join('/') };
+    return NOT_FOUND;
+  }
   if (head === 'api') {
     if (rest.length === 0) return { kind: 'apiVersions' };
     if (rest[0] !== 'v1') return NOT_FOUND;

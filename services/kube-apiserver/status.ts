@@ -15,6 +15,7 @@ export type StatusReason =
   | 'Forbidden'
   | 'Expired'
   | 'UnsupportedMediaType'
+  | 'NotAcceptable'
   | 'InternalError';
 
 export interface StatusCause {
@@ -52,6 +53,7 @@ const CODES: Record<StatusReason, number> = {
   Forbidden: 403,
   Expired: 410,
   UnsupportedMediaType: 415,
+  NotAcceptable: 406,
   InternalError: 500,
 };
 

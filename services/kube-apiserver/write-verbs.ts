@@ -2,18 +2,40 @@
  * Why this file: the write verbs (create, update, patch, delete) and the rules that guard them.
  * Derived objects (nodes, the Arc agents' pods and deployments, the Arc secret and config map) are
  * read-only; the Arc agents' namespace cannot be deleted; a create needs its namespace. Every write
- * is persisted before it is answered.
+ * is persisted before it is answered; a dry run (`dryRun=All`) is checked the same way and stores
+ * nothing. Unknown fields are handled by `fieldValidation` (openapi/field-validation.ts).
  */
 import type { KubeObject } from '../../agent-runtime/kube-client.js';
 import { KUBE_RESOURCES, type KubeResource } from '../../contract/index.js';
 import type { ClusterHandle } from './clusters.js';
 import { ARC_NAMESPACE } from './derived.js';
+import { definitionName } from './openapi/documents.js';
+import { checkFields, unknownFields, type FieldValidation } from './openapi/field-validation.js';
+import { DEFINITIONS, takesStrategicMerge } from './openapi/schemas-kinds.js';
+import { strategicMergePatch } from './openapi/strategic-merge.js';
 import { jsonPatch, mergePatch } from './patch.js';
 import { derivedOf, getObject } from './read-verbs.js';
 import { KubeStatusError, successStatus, type KubeStatus } from './status.js';
 import { parseJsonBody, validateObject } from './validate.js';
 
 const NAMESPACED = KUBE_RESOURCES.filter((r) => r.namespaced);
+
+/** How a write is made (query parameters `dryRun` and `fieldValidation`), and what it warns about. */
+export interface WriteOptions {
+  /** Validate and answer, store nothing (`dryRun=All`: kubectl diff, --dry-run=server). */
+  readonly dryRun: boolean;
+  readonly fieldValidation: FieldValidation;
+  /** Filled with what the reply's `Warning` header says (unknown fields under Warn). */
+  readonly warnings: string[];
+}
+
+/** Unknown fields of `obj` by the directive; `before` (a patch's target) excuses those it already had. */
+function validateFields(r: KubeResource, obj: unknown, opts: WriteOptions, before?: unknown): void {
+  const name = definitionName(r);
+  const had = before === undefined ? [] : unknownFields(before, DEFINITIONS, name);
+  const found = unknownFields(obj, DEFINITIONS, name).filter((p) => !had.includes(p));
+  opts.warnings.push(...checkFields(opts.fieldValidation, found, r));
+}
 
 function readonlyError(r: KubeResource, name: string): KubeStatusError {
   const what = r.group === '' ? r.plural : `${r.plural}.${r.group}`;
@@ -34,6 +56,7 @@ export async function create(
   r: KubeResource,
   namespace: string | undefined,
   body: Buffer | undefined,
+  opts: WriteOptions,
 ): Promise<KubeObject> {
   if (r.group === '' && r.plural === 'nodes')
     throw new KubeStatusError(
@@ -47,13 +70,15 @@ export async function create(
     throw KubeStatusError.badRequest(
       `${r.plural} are namespaced: create them under /namespaces/<namespace>/${r.plural}`,
     );
-  const obj = validateObject(r, parseJsonBody(body), { namespace });
+  const parsed = parseJsonBody(body);
+  validateFields(r, parsed, opts);
+  const obj = validateObject(r, parsed, { namespace });
   if (namespace !== undefined && !(await namespaceExists(cluster, namespace)))
     throw KubeStatusError.notFound('namespaces', namespace);
   if ((await derivedOf(cluster, r, namespace)).some((o) => o.metadata.name === obj.metadata.name))
     throw KubeStatusError.alreadyExists(r.plural, obj.metadata.name, r.group);
-  const created = cluster.objects.create(r, obj);
-  await cluster.persist();
+  const created = cluster.objects.create(r, obj, { dryRun: opts.dryRun });
+  if (!opts.dryRun) await cluster.persist();
   return created;
 }
 
@@ -76,11 +101,14 @@ export async function update(
   namespace: string | undefined,
   name: string,
   body: Buffer | undefined,
+  opts: WriteOptions,
 ): Promise<KubeObject> {
-  const obj = validateObject(r, parseJsonBody(body), { namespace, name });
+  const parsed = parseJsonBody(body);
+  validateFields(r, parsed, opts);
+  const obj = validateObject(r, parsed, { namespace, name });
   await checkStoredOrReadonly(cluster, r, namespace, name);
-  const updated = cluster.objects.update(r, obj);
-  await cluster.persist();
+  const updated = cluster.objects.update(r, obj, { dryRun: opts.dryRun });
+  if (!opts.dryRun) await cluster.persist();
   return updated;
 }
 
@@ -91,30 +119,40 @@ export async function patch(
   name: string,
   contentType: string,
   body: Buffer | undefined,
+  opts: WriteOptions,
 ): Promise<KubeObject> {
   const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
-  const apply =
-    type === 'application/merge-patch+json' || type === 'application/strategic-merge-patch+json'
-      ? mergePatch
-      : type === 'application/json-patch+json'
-        ? jsonPatch
-        : undefined;
-  if (!apply)
-    throw new KubeStatusError(
-      'UnsupportedMediaType',
-      `the body of the request was in an unknown format (${type || 'no content-type'}); accepted: application/merge-patch+json, application/strategic-merge-patch+json, application/json-patch+json (server-side apply is not emulated)`,
-    );
+  const apply = patcherOf(r, type);
   const patchBody = parseJsonBody(body);
   const current = await checkStoredOrReadonly(cluster, r, namespace, name);
   const patched = apply(current, patchBody);
+  validateFields(r, patched, opts, current);
   const obj = validateObject(r, patched, { namespace, name });
   // A patch is applied to what it read: it conflicts only when it names a resourceVersion itself.
   const wanted = (patchBody as { metadata?: { resourceVersion?: unknown } } | undefined)?.metadata
     ?.resourceVersion;
   obj.metadata.resourceVersion = typeof wanted === 'string' ? wanted : current.metadata.resourceVersion;
-  const updated = cluster.objects.update(r, obj);
-  await cluster.persist();
+  const updated = cluster.objects.update(r, obj, { dryRun: opts.dryRun });
+  if (!opts.dryRun) await cluster.persist();
   return updated;
+}
+
+/** The patch a content type names, for this kind (custom resources take no strategic merge patch). */
+function patcherOf(r: KubeResource, type: string): (target: unknown, patch: unknown) => unknown {
+  const strategic = takesStrategicMerge(r.group);
+  if (type === 'application/merge-patch+json') return mergePatch;
+  if (type === 'application/json-patch+json') return jsonPatch;
+  if (type === 'application/strategic-merge-patch+json' && strategic)
+    return (target, patch) => strategicMergePatch(target, patch, DEFINITIONS, definitionName(r));
+  const accepted = [
+    'application/json-patch+json',
+    'application/merge-patch+json',
+    ...(strategic ? ['application/strategic-merge-patch+json'] : []),
+  ];
+  throw new KubeStatusError(
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`,
+  );
 }
 
 export async function remove(
@@ -122,6 +160,7 @@ export async function remove(
   r: KubeResource,
   namespace: string | undefined,
   name: string,
+  opts: Pick<WriteOptions, 'dryRun'>,
 ): Promise<KubeStatus> {
   if (r.group === '' && r.plural === 'namespaces' && name === ARC_NAMESPACE)
     throw new KubeStatusError(
@@ -132,7 +171,14 @@ export async function remove(
         kind: 'namespaces',
       },
     );
-  await checkStoredOrReadonly(cluster, r, namespace, name);
+  const current = await checkStoredOrReadonly(cluster, r, namespace, name);
+  if (opts.dryRun)
+    return successStatus({
+      name,
+      group: r.group,
+      kind: r.plural,
+      ...(current.metadata.uid ? { uid: current.metadata.uid } : {}),
+    });
   const gone = cluster.objects.delete(r, namespace, name, NAMESPACED);
   await cluster.persist();
   return successStatus({

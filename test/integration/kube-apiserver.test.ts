@@ -187,6 +187,92 @@ describe('kube-apiserver', () => {
     expect(await alpha.get('v1', 'ConfigMap', 'settings', 'default')).toBeUndefined();
   });
 
+  it('dry runs store nothing; unknown fields are warned about, or refused when strict; patch types by kind', async () => {
+    const base = `${server.url}/clusters/alpha/api/v1/namespaces/default/configmaps`;
+    const json = { 'content-type': 'application/json' };
+    const body = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'dry' },
+      data: { a: '1' },
+      dataa: 1,
+    };
+    const dry = await fetch(`${base}?dryRun=All`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify(body),
+    });
+    expect(dry.status).toBe(201);
+    expect(dry.headers.get('warning')).toBe('299 - "unknown field \\"dataa\\""');
+    expect(((await dry.json()) as KubeObject).metadata.resourceVersion).toBeUndefined();
+    expect(await alpha.get('v1', 'ConfigMap', 'dry', 'default')).toBeUndefined();
+    const strict = await raw(`${base}?fieldValidation=Strict`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify(body),
+    });
+    expect(strict.status).toBe(400);
+    expect(strict.body.message).toBe(
+      'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "dataa"',
+    );
+    const { dataa: _d, ...clean } = body;
+    const created = await raw(`${base}?fieldValidation=Strict`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify(clean),
+    });
+    expect(created.status).toBe(201);
+    const dryPatch = await raw(`${base}/dry?dryRun=All`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/strategic-merge-patch+json' },
+      body: JSON.stringify({ data: { b: '2' } }),
+    });
+    expect(dryPatch.body.data).toEqual({ a: '1', b: '2' });
+    expect((await alpha.get('v1', 'ConfigMap', 'dry', 'default'))?.data).toEqual({ a: '1' });
+    expect((await raw(`${base}/dry?dryRun=All`, { method: 'DELETE' })).status).toBe(200);
+    expect(await alpha.get('v1', 'ConfigMap', 'dry', 'default')).toBeDefined();
+    expect((await raw(`${base}/dry?dryRun=Some`, { method: 'DELETE' })).status).toBe(400);
+    // A custom resource takes no strategic merge patch, as on a real cluster (a CRD's schema has no strategies).
+    const gitRepos = `${server.url}/clusters/alpha/apis/source.toolkit.fluxcd.io/v1/namespaces/default/gitrepositories`;
+    const repo = {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'GitRepository',
+      metadata: { name: 'r' },
+      spec: { url: 'https://x' },
+    };
+    expect((await raw(gitRepos, { method: 'POST', headers: json, body: JSON.stringify(repo) })).status).toBe(
+      201,
+    );
+    const smp = await raw(`${gitRepos}/r`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/strategic-merge-patch+json' },
+      body: JSON.stringify({ spec: { interval: '1m' } }),
+    });
+    expect(smp.status).toBe(415);
+    expect(smp.body.reason).toBe('UnsupportedMediaType');
+    expect((await raw(`${gitRepos}/r`, { method: 'DELETE' })).status).toBe(200);
+    expect((await raw(`${base}/dry`, { method: 'DELETE' })).status).toBe(200);
+  });
+
+  it('indexes its OpenAPI v3 documents below the prefix the client reached it at', async () => {
+    const own = await raw(`${server.url}/clusters/alpha/openapi/v3`);
+    const urls = own.body.paths as Record<string, { serverRelativeURL: string }>;
+    expect(urls['api/v1']?.serverRelativeURL).toMatch(/^\/clusters\/alpha\/openapi\/v3\/api\/v1\?hash=/);
+    const doc = await fetch(`${server.url}${urls['apis/apps/v1']?.serverRelativeURL ?? ''}`);
+    expect(doc.status).toBe(200);
+    expect(((await doc.json()) as { openapi: string }).openapi).toBe('3.0.0');
+    const proxied = await raw(`${server.url}/clusters/alpha/openapi/v3`, {
+      headers: { 'x-forwarded-prefix': '/connect/x' },
+    });
+    const viaProxy = proxied.body.paths as Record<string, { serverRelativeURL: string }>;
+    expect(viaProxy['api/v1']?.serverRelativeURL).toMatch(/^\/connect\/x\/openapi\/v3\/api\/v1\?hash=/);
+    const protobufOnly = await raw(`${server.url}/clusters/alpha/openapi/v2`, {
+      headers: { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' },
+    });
+    expect(protobufOnly.status).toBe(406);
+    expect((await raw(`${server.url}/clusters/alpha/openapi/v2`)).body.swagger).toBe('2.0');
+  });
+
   it('label and field selectors, across namespaces, with derived objects', async () => {
     for (const [name, app] of [
       ['s1', 'web'],

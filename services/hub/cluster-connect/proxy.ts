@@ -105,6 +105,9 @@ async function forward(
   const below = `/${segments.slice(7).join('/')}`;
   const path = query === undefined ? below : `${below}?${query}`;
   const forwarded = endToEndHeaders(Object.entries(request.headers));
+  // The apiserver names URLs (the OpenAPI v3 index) below the path the client reached it at: this
+  // endpoint's, unless a proxy in front (`arcfleet proxy`) already says where the client is.
+  forwarded['x-forwarded-prefix'] ??= segments.slice(0, 7).join('/');
   const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   const streamId = randomBytes(12).toString('hex');
   const sub = nc.subscribe(connectSubjects.answer(key, streamId));

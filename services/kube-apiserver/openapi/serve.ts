@@ -1,0 +1,53 @@
+/**
+ * Why this file: the HTTP side of the OpenAPI documents (documents.ts). The v3 index names each
+ * document by a URL the client can fetch: below the prefix it reached this cluster at, which is
+ * `/clusters/<name>` here and something else behind cluster connect (the hub says which in
+ * `x-forwarded-prefix`, the de-facto header of path-rewriting proxies).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { header } from '../responses.js';
+import type { Route } from '../routes.js';
+import { KubeStatusError } from '../status.js';
+import { openApiV2, openApiV3, openApiV3Root } from './documents.js';
+
+const PREFIX = /^\/[A-Za-z0-9._~%/-]{0,511}$/;
+
+/** Where the client reaches this cluster's apiserver, for the URLs the v3 index hands out. */
+export function clientPrefix(req: FastifyRequest, clusterName: string): string {
+  const forwarded = header(req, 'x-forwarded-prefix')[0];
+  if (forwarded !== undefined && PREFIX.test(forwarded)) return forwarded.replace(/\/+$/, '');
+  return `/clusters/${encodeURIComponent(clusterName)}`;
+}
+
+/** JSON unless the client asked only for other forms (the protobuf v2 form is not offered). */
+function acceptsJson(req: FastifyRequest): boolean {
+  const accept = header(req, 'accept').join(',');
+  if (accept.trim() === '') return true;
+  return accept.split(',').some((part) => {
+    const type = part.split(';')[0]?.trim().toLowerCase() ?? '';
+    return type === 'application/json' || type === '*/*' || type === 'application/*';
+  });
+}
+
+export function serveOpenApi(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  route: Extract<Route, { kind: 'openapiV2' | 'openapiV3' }>,
+  clusterName: string,
+): FastifyReply {
+  if (!acceptsJson(req))
+    throw new KubeStatusError(
+      'NotAcceptable',
+      `only application/json is served for ${route.kind === 'openapiV2' ? '/openapi/v2' : '/openapi/v3'} (asked for ${header(req, 'accept').join(',')})`,
+    );
+  if (route.kind === 'openapiV2') return reply.type('application/json').send(openApiV2());
+  if (route.path === '') return reply.send(openApiV3Root(clientPrefix(req, clusterName)));
+  const doc = openApiV3(route.path);
+  if (!doc) throw new KubeStatusError('NotFound', `no OpenAPI v3 document for ${route.path}`);
+  // The index names this document with its hash: a client holding that URL may cache it for good.
+  return reply
+    .type('application/json')
+    .header('etag', `"${doc.hash}"`)
+    .header('cache-control', req.url.includes('hash=') ? 'public, immutable' : 'no-cache, private')
+    .send(doc.body);
+}
