@@ -16,16 +16,31 @@ import { startWatch } from './watch.js';
 import { parseFieldValidation } from './openapi/field-validation.js';
 import { create, patch, remove, update, type WriteOptions } from './write-verbs.js';
 
-/** `dryRun` (only `All` exists) and `fieldValidation` of a write. */
-function writeOptions(query: URLSearchParams): WriteOptions {
+/** The product of a User-Agent (`kubectl` of `kubectl/v1.32.0 (linux/amd64) kubernetes/...`): a write's default manager. */
+function productOf(userAgent: string | undefined): string {
+  const product = (userAgent ?? '').split('/')[0]?.trim() ?? '';
+  return product === '' ? 'unknown' : product.slice(0, 128);
+}
+
+/** `dryRun` (only `All` exists), `fieldValidation`, `fieldManager` and `force` of a write. */
+function writeOptions(query: URLSearchParams, userAgent: string | undefined): WriteOptions {
   const dryRun = query.getAll('dryRun');
   const unsupported = dryRun.find((v) => v !== 'All');
   if (unsupported !== undefined)
     throw KubeStatusError.badRequest(`dryRun: Unsupported value: "${unsupported}": supported values: "All"`);
+  const fieldManager = query.get('fieldManager');
+  if (fieldManager !== null && (fieldManager.length > 128 || !/^[\x20-\x7e]*$/.test(fieldManager)))
+    throw KubeStatusError.badRequest('fieldManager must be at most 128 printable ASCII characters');
+  const force = query.get('force');
+  if (force !== null && force !== 'true' && force !== 'false')
+    throw KubeStatusError.badRequest(`force must be true or false, not "${force}"`);
   return {
     dryRun: dryRun.length > 0,
     fieldValidation: parseFieldValidation(query.get('fieldValidation')),
     warnings: [],
+    manager: fieldManager || productOf(userAgent),
+    explicitManager: fieldManager !== null && fieldManager !== '',
+    force: force === 'true',
   };
 }
 
@@ -60,7 +75,10 @@ export async function serveResource(opts: KubeApiOptions, request: ResourceReque
       `the server could not find the requested resource (${r.plural}/${route.subresource})`,
     );
   // Reads ignore the write parameters, as the real apiserver does.
-  const write = writeOptions(req.method === 'GET' ? new URLSearchParams() : query);
+  const write = writeOptions(
+    req.method === 'GET' ? new URLSearchParams() : query,
+    header(req, 'user-agent')[0],
+  );
   const watch = query.get('watch');
   if (req.method === 'GET' && (watch === 'true' || watch === '1')) {
     i.verb = 'watch';
@@ -127,10 +145,8 @@ export async function serveResource(opts: KubeApiOptions, request: ResourceReque
       );
     case 'PATCH':
       i.verb = 'patch';
-      return sendWritten(
-        reply,
-        write,
-        await patch(
+      {
+        const patched = await patch(
           cluster,
           r,
           namespace,
@@ -138,8 +154,10 @@ export async function serveResource(opts: KubeApiOptions, request: ResourceReque
           header(req, 'content-type')[0] ?? '',
           req.body as Buffer | undefined,
           write,
-        ),
-      );
+        );
+        // A server-side apply that creates the object answers 201, as a create does.
+        return sendWritten(reply.code(patched.created ? 201 : 200), write, patched);
+      }
     case 'DELETE': {
       i.verb = 'delete';
       return reply.send(await remove(cluster, r, namespace, name, write));

@@ -6,13 +6,16 @@
  * nothing. Unknown fields are handled by `fieldValidation` (openapi/field-validation.ts).
  */
 import type { KubeObject } from '../../agent-runtime/kube-client.js';
-import { KUBE_RESOURCES, type KubeResource } from '../../contract/index.js';
+import { parse as parseYaml } from 'yaml';
+import { KUBE_RESOURCES, groupVersion, type KubeResource } from '../../contract/index.js';
 import type { ClusterHandle } from './clusters.js';
 import { ARC_NAMESPACE } from './derived.js';
 import { definitionName } from './openapi/documents.js';
 import { checkFields, unknownFields, type FieldValidation } from './openapi/field-validation.js';
 import { DEFINITIONS, takesStrategicMerge } from './openapi/schemas-kinds.js';
+import { recordUpdate, serverSideApply, type OwnershipContext } from './openapi/server-side-apply.js';
 import { strategicMergePatch } from './openapi/strategic-merge.js';
+import { kubeTime } from './object-store.js';
 import { jsonPatch, mergePatch } from './patch.js';
 import { derivedOf, getObject } from './read-verbs.js';
 import { KubeStatusError, successStatus, type KubeStatus } from './status.js';
@@ -27,6 +30,29 @@ export interface WriteOptions {
   readonly fieldValidation: FieldValidation;
   /** Filled with what the reply's `Warning` header says (unknown fields under Warn). */
   readonly warnings: string[];
+  /** Who writes: `fieldManager`, else the user agent's product (`kubectl`); owner of what it changes. */
+  readonly manager: string;
+  /** Whether `fieldManager` was given (server-side apply requires it). */
+  readonly explicitManager: boolean;
+  /** Server-side apply only: take the fields other managers own. */
+  readonly force: boolean;
+}
+
+function ownership(r: KubeResource, opts: WriteOptions): OwnershipContext {
+  return {
+    defs: DEFINITIONS,
+    definition: definitionName(r),
+    apiVersion: groupVersion(r),
+    manager: opts.manager,
+    now: kubeTime(Date.now()),
+  };
+}
+
+/** Sets `obj`'s managedFields for a non-apply write over `before`. */
+function own(r: KubeResource, before: KubeObject | undefined, obj: KubeObject, opts: WriteOptions): void {
+  const fields = recordUpdate(before, obj, ownership(r, opts));
+  if (fields.length > 0) obj.metadata['managedFields'] = fields;
+  else delete obj.metadata['managedFields'];
 }
 
 /** Unknown fields of `obj` by the directive; `before` (a patch's target) excuses those it already had. */
@@ -77,6 +103,7 @@ export async function create(
     throw KubeStatusError.notFound('namespaces', namespace);
   if ((await derivedOf(cluster, r, namespace)).some((o) => o.metadata.name === obj.metadata.name))
     throw KubeStatusError.alreadyExists(r.plural, obj.metadata.name, r.group);
+  own(r, undefined, obj, opts);
   const created = cluster.objects.create(r, obj, { dryRun: opts.dryRun });
   if (!opts.dryRun) await cluster.persist();
   return created;
@@ -106,7 +133,7 @@ export async function update(
   const parsed = parseJsonBody(body);
   validateFields(r, parsed, opts);
   const obj = validateObject(r, parsed, { namespace, name });
-  await checkStoredOrReadonly(cluster, r, namespace, name);
+  own(r, await checkStoredOrReadonly(cluster, r, namespace, name), obj, opts);
   const updated = cluster.objects.update(r, obj, { dryRun: opts.dryRun });
   if (!opts.dryRun) await cluster.persist();
   return updated;
@@ -122,6 +149,8 @@ export async function patch(
   opts: WriteOptions,
 ): Promise<KubeObject> {
   const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type === 'application/apply-patch+yaml')
+    return applyConfiguration(cluster, r, namespace, name, body, opts);
   const apply = patcherOf(r, type);
   const patchBody = parseJsonBody(body);
   const current = await checkStoredOrReadonly(cluster, r, namespace, name);
@@ -132,9 +161,52 @@ export async function patch(
   const wanted = (patchBody as { metadata?: { resourceVersion?: unknown } } | undefined)?.metadata
     ?.resourceVersion;
   obj.metadata.resourceVersion = typeof wanted === 'string' ? wanted : current.metadata.resourceVersion;
+  own(r, current, obj, opts);
   const updated = cluster.objects.update(r, obj, { dryRun: opts.dryRun });
   if (!opts.dryRun) await cluster.persist();
   return updated;
+}
+
+/**
+ * Server-side apply (openapi/server-side-apply.ts): creates the object when it does not exist (the
+ * reply is then 201: `created`), else merges the configuration into it by field ownership.
+ */
+async function applyConfiguration(
+  cluster: ClusterHandle,
+  r: KubeResource,
+  namespace: string | undefined,
+  name: string,
+  body: Buffer | undefined,
+  opts: WriteOptions,
+): Promise<KubeObject & { created?: true }> {
+  if (!opts.explicitManager)
+    throw KubeStatusError.badRequest('PATCH requests with apply patch type must specify fieldManager');
+  let config: unknown;
+  try {
+    config = parseYaml(body?.toString('utf8') ?? '');
+  } catch (err) {
+    throw KubeStatusError.badRequest(
+      `the apply configuration is not valid YAML: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  const applied = validateObject(r, config, { namespace, name });
+  validateFields(r, config, opts);
+  const stored = cluster.objects.get(r, namespace, name);
+  if (!stored && (await derivedOf(cluster, r, namespace)).some((o) => o.metadata.name === name))
+    throw readonlyError(r, name);
+  const merged = serverSideApply(stored, applied, { ...ownership(r, opts), force: opts.force, resource: r });
+  const obj = validateObject(r, merged, { namespace, name });
+  if (stored) {
+    obj.metadata.resourceVersion = applied.metadata.resourceVersion ?? stored.metadata.resourceVersion;
+    const updated = cluster.objects.update(r, obj, { dryRun: opts.dryRun });
+    if (!opts.dryRun) await cluster.persist();
+    return updated;
+  }
+  if (namespace !== undefined && !(await namespaceExists(cluster, namespace)))
+    throw KubeStatusError.notFound('namespaces', namespace);
+  const created = cluster.objects.create(r, obj, { dryRun: opts.dryRun });
+  if (!opts.dryRun) await cluster.persist();
+  return Object.defineProperty({ ...created }, 'created', { value: true, enumerable: false });
 }
 
 /** The patch a content type names, for this kind (custom resources take no strategic merge patch). */
@@ -145,6 +217,7 @@ function patcherOf(r: KubeResource, type: string): (target: unknown, patch: unkn
   if (type === 'application/strategic-merge-patch+json' && strategic)
     return (target, patch) => strategicMergePatch(target, patch, DEFINITIONS, definitionName(r));
   const accepted = [
+    'application/apply-patch+yaml',
     'application/json-patch+json',
     'application/merge-patch+json',
     ...(strategic ? ['application/strategic-merge-patch+json'] : []),

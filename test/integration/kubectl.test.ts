@@ -199,6 +199,60 @@ describe('kubectl against a connected cluster, with the raw kubeconfig', () => {
     expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
   });
 
+  it('applies server-side: creates, drops what the manager stopped applying, conflicts with another manager until forced', async () => {
+    const api = (image: string, env: string, replicas: number): string =>
+      web(image, '2')
+        .replaceAll('web', 'api')
+        .replace('replicas: 2', `replicas: ${replicas}`)
+        .replace(/env: \[.*\]/, `env: [${env}]`);
+    const v1 = await manifest(
+      'api-1.yaml',
+      api('nginx:1.25', '{name: A, value: "1"}, {name: B, value: "2"}', 2),
+    );
+    const created = await kubectl('apply', '--server-side', '-f', v1);
+    expect(created).toMatchObject({
+      code: 0,
+      stderr: '',
+      stdout: 'deployment.apps/api serverside-applied\n',
+    });
+    const v2 = await manifest('api-2.yaml', api('nginx:1.27', '{name: A, value: "1"}', 2));
+    const diff = await kubectl('diff', '--server-side', '-f', v2);
+    expect(diff.code).toBe(1);
+    expect(diff.stdout).toMatch(/^\+\s+image: nginx:1\.27$/m);
+    expect((await kubectl('apply', '--server-side', '-f', v2)).code).toBe(0);
+    const d = await getJson<
+      Deployment & { metadata: { managedFields?: { manager: string; operation: string }[] } }
+    >('deployment', 'api', '-n', 'default', '--show-managed-fields');
+    expect(d.spec.template.spec.containers[0]?.env).toEqual([{ name: 'A', value: '1' }]);
+    expect(d.spec.template.spec.containers[0]?.image).toBe('nginx:1.27');
+    expect(d.metadata.managedFields?.map((f) => [f.manager, f.operation])).toEqual([['kubectl', 'Apply']]);
+    // Another manager takes replicas; applying a different value conflicts until forced.
+    expect(
+      (
+        await kubectl(
+          'patch',
+          'deployment',
+          'api',
+          '-n',
+          'default',
+          '--type',
+          'merge',
+          '-p',
+          '{"spec":{"replicas":5}}',
+        )
+      ).code,
+    ).toBe(0);
+    const v3 = await manifest('api-3.yaml', api('nginx:1.27', '{name: A, value: "1"}', 3));
+    const conflict = await kubectl('apply', '--server-side', '-f', v3);
+    expect(conflict.code).toBe(1);
+    expect(conflict.stderr).toContain(
+      'Apply failed with 1 conflict: conflict with "kubectl-patch" using apps/v1: .spec.replicas',
+    );
+    expect((await getJson<Deployment>('deployment', 'api', '-n', 'default')).spec.replicas).toBe(5);
+    expect((await kubectl('apply', '--server-side', '--force-conflicts', '-f', v3)).code).toBe(0);
+    expect((await getJson<Deployment>('deployment', 'api', '-n', 'default')).spec.replicas).toBe(3);
+  });
+
   it('explains kinds and fields from the OpenAPI v3 schemas', async () => {
     const r = await kubectl('explain', 'deployment.spec.template.spec.containers');
     expect(r).toMatchObject({ code: 0, stderr: '' });
