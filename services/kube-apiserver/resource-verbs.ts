@@ -14,7 +14,8 @@ import { KubeStatusError } from './status.js';
 import { toTable, wantsTable } from './table.js';
 import { startWatch } from './watch.js';
 import { parseFieldValidation } from './openapi/field-validation.js';
-import { create, patch, remove, update, type WriteOptions } from './write-verbs.js';
+import { patch } from './patch-verbs.js';
+import { create, remove, update, type WriteOptions } from './write-verbs.js';
 
 /** The product of a User-Agent (`kubectl` of `kubectl/v1.32.0 (linux/amd64) kubernetes/...`): a write's default manager. */
 function productOf(userAgent: string | undefined): string {

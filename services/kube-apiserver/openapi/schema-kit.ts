@@ -93,6 +93,11 @@ export function kindHead(): Record<string, Field> {
   };
 }
 
+/** A served kind with a spec and a status (Pod, Node, Deployment, the custom resources). */
+export function specStatusKind(gvk: GroupVersionKind, d: string, spec: Field, status: Field): Definition {
+  return { d, props: { ...kindHead(), spec, status }, gvk };
+}
+
 /** The definition a field's schema names, when it names one. */
 export function refName(f: Field | undefined): string | undefined {
   return f?.t === 'ref' ? f.name : undefined;

@@ -16,6 +16,7 @@ import {
   freeFields,
   int,
   kindHead,
+  specStatusKind,
   listOf,
   quantities,
   ref,
@@ -41,15 +42,12 @@ const condition = (of: string): Definition => ({
 });
 
 const CORE_KINDS: Definitions = {
-  [`${CORE}Namespace`]: {
-    d: 'A scope for names. The azure-arc namespace holds the Arc agents and cannot be deleted.',
-    props: {
-      ...kindHead(),
-      spec: ref(`${CORE}NamespaceSpec`, 'The desired namespace.'),
-      status: ref(`${CORE}NamespaceStatus`, 'The observed namespace. Read-only.'),
-    },
-    gvk: { group: '', version: 'v1', kind: 'Namespace' },
-  },
+  [`${CORE}Namespace`]: specStatusKind(
+    { group: '', version: 'v1', kind: 'Namespace' },
+    'A scope for names. The azure-arc namespace holds the Arc agents and cannot be deleted.',
+    ref(`${CORE}NamespaceSpec`, 'The desired namespace.'),
+    ref(`${CORE}NamespaceStatus`, 'The observed namespace. Read-only.'),
+  ),
   [`${CORE}NamespaceSpec`]: {
     d: 'The desired namespace.',
     props: { finalizers: strList('Finalizers that must clear before the namespace is removed.') },
@@ -58,15 +56,12 @@ const CORE_KINDS: Definitions = {
     d: 'The observed namespace.',
     props: { phase: str('Active or Terminating.'), conditions: free("The namespace's conditions.") },
   },
-  [`${CORE}Node`]: {
-    d: "A worker machine. In the emulator, nodes are derived from the cluster's node pools and read-only.",
-    props: {
-      ...kindHead(),
-      spec: ref(`${CORE}NodeSpec`, 'The desired node.'),
-      status: ref(`${CORE}NodeStatus`, 'The observed node. Read-only.'),
-    },
-    gvk: { group: '', version: 'v1', kind: 'Node' },
-  },
+  [`${CORE}Node`]: specStatusKind(
+    { group: '', version: 'v1', kind: 'Node' },
+    "A worker machine. In the emulator, nodes are derived from the cluster's node pools and read-only.",
+    ref(`${CORE}NodeSpec`, 'The desired node.'),
+    ref(`${CORE}NodeStatus`, 'The observed node. Read-only.'),
+  ),
   [`${CORE}NodeSpec`]: {
     d: 'The desired node.',
     props: {
@@ -162,15 +157,12 @@ const CORE_KINDS: Definitions = {
       ]),
     ),
   },
-  [`${CORE}Service`]: {
-    d: 'A stable name and address for a set of pods chosen by labels.',
-    props: {
-      ...kindHead(),
-      spec: ref(`${CORE}ServiceSpec`, 'The desired service.'),
-      status: free('The observed service (load balancer ingress, conditions). Read-only.'),
-    },
-    gvk: { group: '', version: 'v1', kind: 'Service' },
-  },
+  [`${CORE}Service`]: specStatusKind(
+    { group: '', version: 'v1', kind: 'Service' },
+    'A stable name and address for a set of pods chosen by labels.',
+    ref(`${CORE}ServiceSpec`, 'The desired service.'),
+    free('The observed service (load balancer ingress, conditions). Read-only.'),
+  ),
   [`${CORE}ServiceSpec`]: {
     d: 'The desired service.',
     props: {
@@ -207,15 +199,12 @@ const CORE_KINDS: Definitions = {
 };
 
 const APPS_KINDS: Definitions = {
-  [`${APPS}Deployment`]: {
-    d: "Declarative updates for a set of identical pods. The Arc agents' deployments are derived and read-only.",
-    props: {
-      ...kindHead(),
-      spec: ref(`${APPS}DeploymentSpec`, 'The desired deployment.'),
-      status: ref(`${APPS}DeploymentStatus`, 'The observed deployment. Read-only.'),
-    },
-    gvk: { group: 'apps', version: 'v1', kind: 'Deployment' },
-  },
+  [`${APPS}Deployment`]: specStatusKind(
+    { group: 'apps', version: 'v1', kind: 'Deployment' },
+    "Declarative updates for a set of identical pods. The Arc agents' deployments are derived and read-only.",
+    ref(`${APPS}DeploymentSpec`, 'The desired deployment.'),
+    ref(`${APPS}DeploymentStatus`, 'The observed deployment. Read-only.'),
+  ),
   [`${APPS}DeploymentSpec`]: {
     d: 'The desired deployment.',
     props: {
@@ -275,15 +264,12 @@ function customKinds(): Definitions {
   const out: Record<string, Definition> = {};
   for (const r of KUBE_RESOURCES) {
     if (r.group === '' || r.group === 'apps') continue;
-    out[customName(r.group, r.version, r.kind)] = {
-      d: CUSTOM_NOTES[r.kind] ?? `A ${r.kind} custom resource.`,
-      props: {
-        ...kindHead(),
-        spec: free('The desired state, as the owning controller defines it.'),
-        status: free('The observed state the controller reports.'),
-      },
-      gvk: { group: r.group, version: r.version, kind: r.kind },
-    };
+    out[customName(r.group, r.version, r.kind)] = specStatusKind(
+      { group: r.group, version: r.version, kind: r.kind },
+      CUSTOM_NOTES[r.kind] ?? `A ${r.kind} custom resource.`,
+      free('The desired state, as the owning controller defines it.'),
+      free('The observed state the controller reports.'),
+    );
   }
   return out;
 }

@@ -10,7 +10,7 @@ import {
   free,
   freeFields,
   int,
-  kindHead,
+  specStatusKind,
   listOf,
   quantities,
   retainingKeys,
@@ -59,15 +59,12 @@ const container = (what: string) => ({
 });
 
 export const POD_DEFINITIONS: Definitions = {
-  [`${CORE}Pod`]: {
-    d: "A group of containers scheduled together on one node. In the emulator, the Arc agents' pods are derived from the agents' reports and read-only.",
-    props: {
-      ...kindHead(),
-      spec: ref(`${CORE}PodSpec`, 'The desired pod.'),
-      status: ref(`${CORE}PodStatus`, 'The observed pod. Read-only.'),
-    },
-    gvk: { group: '', version: 'v1', kind: 'Pod' },
-  },
+  [`${CORE}Pod`]: specStatusKind(
+    { group: '', version: 'v1', kind: 'Pod' },
+    "A group of containers scheduled together on one node. In the emulator, the Arc agents' pods are derived from the agents' reports and read-only.",
+    ref(`${CORE}PodSpec`, 'The desired pod.'),
+    ref(`${CORE}PodStatus`, 'The observed pod. Read-only.'),
+  ),
   [`${CORE}PodTemplateSpec`]: {
     d: 'The pods a controller creates: their metadata and spec.',
     props: {
