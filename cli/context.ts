@@ -34,7 +34,14 @@ export interface FleetContext {
 }
 
 /** The fleet's tokens when this data dir holds its issuer key (a fleet `arcfleet up` started). */
+/**
+ * The bearer token of the CLI's ARM calls: `ARCFLEET_TOKEN` when set (a hub whose issuer key is not
+ * here: compose's, `arcfleet token` run where the key is), else the owner's, signed with the data
+ * dir's issuer key; none without either (a hub without token checks).
+ */
 async function tokensFor(dataDir: string): Promise<{ token?: TokenSource }> {
+  const given = process.env['ARCFLEET_TOKEN']?.trim();
+  if (given) return { token: async () => given };
   const key = join(issuerDir(dataDir), ISSUER_FILES.key);
   return (await fileExists(key)) ? { token: fleetTokenSource(dataDir) } : {};
 }

@@ -12,6 +12,7 @@ import { registerLifecycleCommands } from './commands/lifecycle.js';
 import { registerMoveCommand } from './commands/move-command.js';
 import { registerProxyCommand } from './commands/proxy.js';
 import { registerTokenCommand } from './commands/token.js';
+import { registerTrustCommands } from './commands/trust.js';
 
 let exitCode = 0;
 const print = (text: string): void => {
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerChaosCommands(program, print, setExitCode);
   // broker init (compose's one-shot before nats-server)
   registerBrokerCommands(program, print);
+  registerTrustCommands(program, print);
 
   return program;
 }

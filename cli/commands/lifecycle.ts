@@ -3,7 +3,12 @@
  * commander, out of main.ts. Their behaviour is in up.ts and init.ts; up.ts is already near the
  * size limit, so the wiring of the group sits beside it here.
  */
+import { join } from 'node:path';
 import { type Command, Option } from 'commander';
+import { tlsDir } from '../../fleet/components.js';
+import { fleetTokenSource } from '../../fleet/tokens.js';
+import { trustCaFile } from '../../fleet/trust.js';
+import { TLS_FILES } from '../../platform/fleet-tls.js';
 import {
   DEFAULT_CLUSTER_COUNT,
   DEFAULT_DATA_DIR,
@@ -125,8 +130,20 @@ export function registerLifecycleCommands(program: Command, print: Print, setExi
     )
     .requiredOption('--hub-url <url>', 'hub URL the clusters are onboarded to')
     .option('--timeout <duration>', 'how long to wait for the hub to be ready (real time)', '60s')
+    .option(
+      '--trust-dir <dir>',
+      "the fleet's trust material (`arcfleet trust init --dir`): trust its CA, sign the owner's tokens",
+    )
     .action(
-      async (o: { clusters: number; seed: string; dataDir: string; hubUrl: string; timeout: string }) => {
+      async (o: {
+        clusters: number;
+        seed: string;
+        dataDir: string;
+        hubUrl: string;
+        timeout: string;
+        trustDir?: string;
+      }) => {
+        if (o.trustDir !== undefined) await trustCaFile(join(tlsDir(o.trustDir), TLS_FILES.ca));
         await initFleet(
           {
             clusters: o.clusters,
@@ -134,6 +151,7 @@ export function registerLifecycleCommands(program: Command, print: Print, setExi
             dataDir: o.dataDir,
             hubUrl: o.hubUrl,
             timeoutMs: parseDuration(o.timeout, '--timeout'),
+            ...(o.trustDir !== undefined ? { token: fleetTokenSource(o.trustDir) } : {}),
           },
           (line) => print(`arcfleet: ${line}`),
         );

@@ -97,12 +97,12 @@ describe('docker-compose.yml', () => {
       '--services',
     ]);
     // Every Node service of the component table, plus the broker's three nodes, the hub's front door
-    // (its replicas' one published port), the one-shots `broker-trust` (its accounts) and `fleet`
-    // (init), and the observability profiles.
+    // (its replicas' one published port), the one-shots `broker-trust` (its accounts), `hub-trust`
+    // (the fleet CA and token issuer) and `fleet` (init), and the observability profiles.
     expect(profiles.stdout.split('\n').filter(Boolean).sort()).toEqual(
       [
         ...NODE_SERVICES,
-        ...['nats-0', 'nats-1', 'nats-2', 'hub-front', 'broker-trust', 'prometheus', 'fleet'],
+        ...['nats-0', 'nats-1', 'nats-2', 'hub-front', 'broker-trust', 'hub-trust', 'prometheus', 'fleet'],
         ...['grafana', 'jaeger'],
       ].sort(),
     );

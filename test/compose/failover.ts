@@ -11,7 +11,7 @@
  */
 import { expect } from 'vitest';
 import type { ConnectedCluster } from '../../contract/index.js';
-import { HubClient } from '../../fleet/clients/hub-client.js';
+import { HubClient, type TokenSource } from '../../fleet/clients/hub-client.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID } from '../../fleet/generator.js';
 import { holdsFor, waitFor } from '../helpers/wait.js';
 import { run } from './docker.js';
@@ -19,6 +19,8 @@ import { hubReplicaState, jetStreamMetaLeader } from './replicas.js';
 
 export interface FailoverContext {
   readonly hub: HubClient;
+  /** The bearer token of the hub's ARM API (the fleet issuer's, from the hub-trust volume). */
+  readonly token: TokenSource;
   readonly env: NodeJS.ProcessEnv;
   readonly step: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
   readonly containers: (service: string) => Promise<string[]>;
@@ -109,7 +111,7 @@ export async function killOneNodeAndOneReplica(c: FailoverContext): Promise<void
   const windowMs = Math.max(15_000, 5 * c.offlineThresholdMs);
   // Longer than a replica's 5 s wait for its KV watch: one still catching up answers 503 (counted as a
   // failed read), not a client timeout.
-  const reader = new HubClient(c.hub.baseUrl, { timeoutMs: 10_000 });
+  const reader = new HubClient(c.hub.baseUrl, { timeoutMs: 10_000, token: c.token });
   const seen = { reads: 0, failed: 0, errors: new Set<string>() };
   /** One LIST through the published URL: what is wrong with it, or undefined when it failed. */
   const read = async (): Promise<string | undefined> => {

@@ -10,7 +10,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { HubClient } from '../../fleet/clients/hub-client.js';
+import { HubClient, type TokenSource } from '../../fleet/clients/hub-client.js';
+import { trustCa } from '../../fleet/trust.js';
 import { AGENT_SERVICES } from '../../fleet/index.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID } from '../../fleet/generator.js';
 import type { ConnectedCluster } from '../../contract/index.js';
@@ -34,8 +35,9 @@ const OFFLINE_THRESHOLD_MS = 3000;
 const steps = new Steps();
 let compose: ReturnType<typeof composeCommand>;
 let env: NodeJS.ProcessEnv;
-let ports: { hub: number; egressApi: number; prometheus: number };
+let ports: { hub: number; hubPage: number; egressApi: number; prometheus: number };
 let hub: HubClient;
+let token: TokenSource;
 let started = false;
 let failed = false;
 
@@ -99,7 +101,12 @@ describe(`docker compose fleet of ${FLEET_SIZE} clusters`, () => {
     });
     compose = composeCommand();
     console.log(`compose: using ${compose.version} (${[compose.command, ...compose.prefix].join(' ')})`);
-    ports = { hub: await freePort(), egressApi: await freePort(), prometheus: await freePort() };
+    ports = {
+      hub: await freePort(),
+      hubPage: await freePort(),
+      egressApi: await freePort(),
+      prometheus: await freePort(),
+    };
     // The shell's image settings would win over the env file: the test runs what offline.env says.
     const { NODE_IMAGE: _n, NATS_IMAGE: _a, PROMETHEUS_IMAGE: _p, ...inherited } = process.env;
     env = {
@@ -108,6 +115,7 @@ describe(`docker compose fleet of ${FLEET_SIZE} clusters`, () => {
       ARCFLEET_IMAGE: 'arcfleet:compose-test',
       FLEET_SIZE: String(FLEET_SIZE),
       HUB_PORT: String(ports.hub),
+      HUB_PAGE_PORT: String(ports.hubPage),
       EGRESS_API_PORT: String(ports.egressApi),
       PROMETHEUS_PORT: String(ports.prometheus),
       // 3 simulated minutes = 3 real seconds at the default 60×: a cut shows as Offline quickly.
@@ -117,7 +125,6 @@ describe(`docker compose fleet of ${FLEET_SIZE} clusters`, () => {
       COMPOSE_PROFILES: '',
       OTEL_EXPORTER_OTLP_ENDPOINT: '',
     };
-    hub = new HubClient(`http://127.0.0.1:${ports.hub}`);
     await step('leftovers of an earlier run removed (down -v)', () => dc(['down', '-v', '--remove-orphans']));
     await step('offline base images (deploy/offline/build-images.sh)', async () => {
       const out = await run('bash', ['deploy/offline/build-images.sh'], { env, timeoutMs: 900_000 });
@@ -137,6 +144,26 @@ describe(`docker compose fleet of ${FLEET_SIZE} clusters`, () => {
       await run('docker', ['inspect', '-f', '{{.Config.Image}}', natsId], { env })
     ).stdout.trim();
     expect(natsImage).toBe('arcfleet-offline/nats:2.9');
+    // The hub speaks HTTPS with the fleet CA and wants the fleet issuer's tokens: both come out of the
+    // trust volume as docs/compose.md tells a user to take them.
+    const trust = (...args: string[]) => dc(['run', '--rm', '--no-deps', '-T', 'hub-trust', ...args]);
+    const [ca, minted] = await step('the fleet CA and an owner token (docker-compose run hub-trust)', () =>
+      Promise.all([
+        trust('cat', '/trust/tls/ca.pem'),
+        trust('node', 'dist/cli/main.js', 'token', '--data-dir', '/trust', '--lifetime', '2h'),
+      ]),
+    );
+    trustCa(ca.stdout);
+    const bearer = minted.stdout.trim();
+    token = async () => bearer;
+    hub = new HubClient(`https://127.0.0.1:${ports.hub}`, { token });
+    const anonymous = await fetch(
+      `https://127.0.0.1:${ports.hub}/subscriptions/${DEFAULT_SUBSCRIPTION_ID}/providers/Microsoft.Kubernetes/connectedClusters?api-version=2024-01-01`,
+    );
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { error: { code: string } }).error.code).toBe('AuthenticationFailed');
+    const page = await fetch(`http://127.0.0.1:${ports.hubPage}/`);
+    expect(page.status).toBe(200);
   }, 1_800_000);
 
   afterAll(async () => {
@@ -280,8 +307,8 @@ describe(`docker compose fleet of ${FLEET_SIZE} clusters`, () => {
     };
     // The kubeconfig names the hub as the page's public URL (localhost:HUB_PORT); the test's port is its own.
     const server = (kubeconfig.clusters[0]?.cluster.server ?? '').replace(
-      /^http:\/\/[^/]+/,
-      `http://127.0.0.1:${ports.hub}`,
+      /^https:\/\/[^/]+/,
+      `https://127.0.0.1:${ports.hub}`,
     );
     const pods = await step('cluster connect: pods in azure-arc through the hub', () =>
       waitFor(
@@ -338,6 +365,7 @@ describe(`docker compose fleet of ${FLEET_SIZE} clusters`, () => {
   it('killing a NATS node and a hub replica (SIGKILL) loses no cluster and no acknowledged change', async () => {
     await killOneNodeAndOneReplica({
       hub,
+      token,
       env,
       step,
       containers,

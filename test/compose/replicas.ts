@@ -13,7 +13,7 @@ export interface HubReplicaState {
   readonly offlineTransitions: number;
 }
 
-const METRICS = "fetch('http://127.0.0.1:8080/metrics').then((r) => r.text()).then((t) => console.log(t))";
+const METRICS = "fetch('http://127.0.0.1:8081/metrics').then((r) => r.text()).then((t) => console.log(t))";
 
 /** A counter or gauge summed over the series whose labels contain `labels` (e.g. `to="Offline"`). */
 export function metricSum(text: string, name: string, labels = ''): number {

@@ -55,3 +55,44 @@ it('forwards to the replica, fails fast while none accepts, and serves again onc
   replica = await startReplica(replicaPort, 'replica B');
   expect(await get(url)).toBe('replica B');
 });
+
+it('forwards each route of HUB_FRONT_ROUTES to its own port, and refuses a malformed route', async () => {
+  const [httpsFront, pageFront, httpsPort, pagePort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  replica = await startReplica(httpsPort, 'api port');
+  const page = await startReplica(pagePort, 'page port');
+  try {
+    front = spawn(process.execPath, [FRONT], {
+      env: {
+        PATH: process.env.PATH,
+        HUB_FRONT_ROUTES: `${httpsFront}=127.0.0.1:${httpsPort},${pageFront}=127.0.0.1:${pagePort}`,
+      },
+      stdio: 'ignore',
+    });
+    for (const [port, body] of [
+      [httpsFront, 'api port'],
+      [pageFront, 'page port'],
+    ] as const)
+      await waitFor(() => get(`http://127.0.0.1:${port}/`), {
+        until: (b) => b === body,
+        timeoutMs: 5000,
+        message: `route ${port}`,
+      });
+  } finally {
+    page.close();
+    page.closeAllConnections();
+  }
+  const bad = spawn(process.execPath, [FRONT], {
+    env: { PATH: process.env.PATH, HUB_FRONT_ROUTES: '8080=hub' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  bad.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((r) => bad.once('exit', r));
+  expect(code).not.toBe(0);
+  expect(stderr).toContain('HUB_FRONT_ROUTES: "8080=hub" is not <port>=<host>:<port>');
+});

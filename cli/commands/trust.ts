@@ -1,0 +1,66 @@
+/**
+ * `arcfleet trust init`: the hub's HTTPS certificate (from the fleet's own CA) and the token issuer, for
+ * fleets whose processes something else runs: compose runs it once before the hub starts. `arcfleet up`
+ * does the same itself (fleet/launcher.ts). Idempotent: an existing CA and issuer are kept (tokens and
+ * trust stay valid); the hub's certificate is reissued only when a host is added.
+ *
+ * `--dir` gets the whole trust material in a fleet data dir's layout (`tls/`, `issuer/`), so
+ * `arcfleet token --data-dir <dir>` and `arcfleet init --trust-dir <dir>` can use it. `--hub-dir` gets
+ * only what the hub may hold: its certificate and key, the CA certificate and the issuer's public keys;
+ * not the CA's key, not the issuer's signing key.
+ */
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { tlsDir } from '../../fleet/components.js';
+import { issuerDir } from '../../fleet/tokens.js';
+import { writeFileAtomically } from '../../platform/atomic-file.js';
+import { ensureFleetIssuer, ISSUER_FILES } from '../../platform/fleet-issuer.js';
+import { ensureFleetTls, TLS_FILES } from '../../platform/fleet-tls.js';
+
+export interface TrustInitOptions {
+  readonly dir: string;
+  readonly hubDir?: string;
+  /** Names and addresses the hub's certificate is valid for (besides localhost and 127.0.0.1). */
+  readonly hosts: readonly string[];
+}
+
+/** The hub's share of the trust material, as file name → [source, mode]. */
+function hubShare(dir: string): Record<string, [string, number]> {
+  return {
+    [TLS_FILES.cert]: [join(tlsDir(dir), TLS_FILES.cert), 0o644],
+    [TLS_FILES.key]: [join(tlsDir(dir), TLS_FILES.key), 0o600],
+    [TLS_FILES.ca]: [join(tlsDir(dir), TLS_FILES.ca), 0o644],
+    [ISSUER_FILES.jwks]: [join(issuerDir(dir), ISSUER_FILES.jwks), 0o644],
+  };
+}
+
+export async function trustInit(o: TrustInitOptions, print: (text: string) => void): Promise<void> {
+  const dir = resolve(o.dir);
+  await ensureFleetIssuer(issuerDir(dir));
+  const tls = await ensureFleetTls(tlsDir(dir), o.hosts);
+  print(`trust: CA ${tls.caFile}, hub certificate for ${['localhost', '127.0.0.1', ...o.hosts].join(', ')}`);
+  if (o.hubDir === undefined) return;
+  const hubDir = resolve(o.hubDir);
+  for (const [name, [source, mode]] of Object.entries(hubShare(dir)))
+    await writeFileAtomically(join(hubDir, name), await readFile(source), { mode });
+  print(`trust: the hub's certificate, key, CA and issuer keys in ${hubDir}`);
+}
+
+export function registerTrustCommands(program: Command, print: (text: string) => void): void {
+  const trust = program.command('trust').description("the hub's HTTPS certificate and the token issuer");
+  trust
+    .command('init')
+    .description('make the fleet CA, the hub certificate and the token issuer (kept when present)')
+    .requiredOption('--dir <dir>', 'where the trust material goes (tls/, issuer/)')
+    .option('--hub-dir <dir>', "copy the hub's share (certificate, key, CA, issuer public keys) here")
+    .option(
+      '--host <name>',
+      'a host name or address the hub certificate covers (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .action(async (o: { dir: string; hubDir?: string; host: string[] }) =>
+      trustInit({ dir: o.dir, hosts: o.host, ...(o.hubDir ? { hubDir: o.hubDir } : {}) }, print),
+    );
+}

@@ -1,0 +1,41 @@
+// `arcfleet trust init` (compose's hub-trust one-shot): the whole trust set in a data dir's layout, the
+// hub's share elsewhere without any private key but its own, secrets 0600, and a second run keeping
+// the CA and issuer (tokens and trust stay valid).
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { trustInit } from '../../cli/commands/trust.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'arcfleet-trust-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const mode = async (path: string): Promise<number> => (await stat(path)).mode & 0o777;
+
+it('writes the trust set and the hub share, and keeps both on a second run', async () => {
+  const lines: string[] = [];
+  const o = { dir: join(dir, 'trust'), hubDir: join(dir, 'hub'), hosts: ['hub', 'hub-front'] };
+  await trustInit(o, (l) => lines.push(l));
+  expect((await readdir(join(dir, 'trust', 'tls'))).sort()).toEqual([
+    'ca-key.pem',
+    'ca.pem',
+    'hub-key.pem',
+    'hub.pem',
+  ]);
+  expect((await readdir(join(dir, 'trust', 'issuer'))).sort()).toEqual(['issuer-key.json', 'jwks.json']);
+  expect((await readdir(join(dir, 'hub'))).sort()).toEqual(['ca.pem', 'hub-key.pem', 'hub.pem', 'jwks.json']);
+  expect(await mode(join(dir, 'hub', 'hub-key.pem'))).toBe(0o600);
+  expect(await mode(join(dir, 'trust', 'issuer', 'issuer-key.json'))).toBe(0o600);
+  expect(await readFile(join(dir, 'hub', 'jwks.json'), 'utf8')).not.toContain('"d"');
+  expect(lines[0]).toContain('hub certificate for localhost, 127.0.0.1, hub, hub-front');
+  const ca = await readFile(join(dir, 'hub', 'ca.pem'), 'utf8');
+  const jwks = await readFile(join(dir, 'hub', 'jwks.json'), 'utf8');
+  await trustInit(o, () => undefined);
+  expect(await readFile(join(dir, 'hub', 'ca.pem'), 'utf8')).toBe(ca);
+  expect(await readFile(join(dir, 'hub', 'jwks.json'), 'utf8')).toBe(jwks);
+});
