@@ -265,6 +265,25 @@ describe('kubectl against a connected cluster, with the raw kubeconfig', () => {
     expect(cm.stdout).toMatch(/^FIELD: data <map\[string\]string>$/m);
   });
 
+  it('get --raw reaches the cluster though kubectl drops the server path; the hub routes by the token', async () => {
+    // kubectl sends a raw path from the host's root, without the kubeconfig server's path prefix.
+    const version = await kubectl('get', '--raw', '/version');
+    expect(version).toMatchObject({ code: 0, stderr: '' });
+    expect((JSON.parse(version.stdout) as { emulator?: string }).emulator).toBe('arcfleet');
+    const v2 = await kubectl('get', '--raw', '/openapi/v2');
+    expect((JSON.parse(v2.stdout) as { swagger: string }).swagger).toBe('2.0');
+    // Without a token the hub root refuses, as a Kubernetes Status, and never guesses a cluster.
+    const anonymous = await fetch(`${fleet.hubUrl}/api/v1/namespaces`);
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { reason: string }).reason).toBe('Unauthorized');
+    const forged = await fetch(`${fleet.hubUrl}/api/v1/namespaces`, {
+      headers: {
+        authorization: `Bearer ${Buffer.from('{"typ":"cluster-user"}').toString('base64url')}.c2ln`,
+      },
+    });
+    expect(forged.status).toBe(401);
+  });
+
   it('explains through arcfleet proxy too (its root is the cluster)', async () => {
     const c = fleet.clusters[0];
     if (!c) throw new Error('no cluster');

@@ -24,11 +24,13 @@ import {
   type OpenFrame,
   ERROR_CODES,
   clusterKey,
+  type ClusterRef,
 } from '../../../contract/index.js';
 import type { Clock } from '../../../platform/clock.js';
 import type { IdentityAuthority } from '../../../platform/identity.js';
 import type { Logger } from '../../../platform/log.js';
 import type { ClusterParams } from '../arm/resource-path.js';
+import { registerRootRoutes } from './root-routes.js';
 import type { ConnectedClusters } from '../connected-clusters/connected-clusters.js';
 import type { Started } from '../startup.js';
 
@@ -58,11 +60,26 @@ export function registerConnectProxy(app: FastifyInstance, opts: ClusterConnectO
       { parseAs: 'buffer', bodyLimit: MAX_REQUEST_BODY_BYTES },
       (_req, body, done) => done(null, body),
     );
-    const handler = (request: FastifyRequest, reply: FastifyReply): Promise<void> =>
-      forward(opts, request, reply);
+    const handler = (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      const params = request.params as ClusterParams;
+      const ref = {
+        subscriptionId: params.subscriptionId,
+        resourceGroup: params.resourceGroup,
+        name: params.name,
+      };
+      // `/arcfleet/v1/clusterconnect/{sub}/{rg}/{name}`: 7 segments (with the empty first) before the path.
+      return forward(opts, request, reply, { ref, skip: 7 });
+    };
     scope.all(`${CONNECT_PREFIX}/:subscriptionId/:resourceGroup/:name`, handler);
     scope.all(`${CONNECT_PREFIX}/:subscriptionId/:resourceGroup/:name/*`, handler);
+    registerRootRoutes(scope, opts, (request, reply, ref) => forward(opts, request, reply, { ref, skip: 0 }));
   });
+}
+
+/** Which cluster a request goes to, and how many leading path segments (its endpoint's prefix) to drop. */
+interface Target {
+  readonly ref: ClusterRef;
+  readonly skip: number;
 }
 
 function sendStatus(reply: FastifyReply, code: number, reason: string, message: string): void {
@@ -76,17 +93,12 @@ async function forward(
   opts: ClusterConnectOptions,
   request: FastifyRequest,
   reply: FastifyReply,
+  { ref, skip }: Target,
 ): Promise<void> {
   const count = (outcome: string): void => opts.onRequest?.(outcome);
-  const params = request.params as ClusterParams;
   const started = opts.started.peek();
   if (!started) return sendStatus(reply, 503, 'ServiceUnavailable', 'The hub is starting; retry shortly.');
   const { clusters, nc } = started;
-  const ref = {
-    subscriptionId: params.subscriptionId,
-    resourceGroup: params.resourceGroup,
-    name: params.name,
-  };
   const record = clusters.get(ref);
   if (!record) {
     count('not_found');
@@ -98,16 +110,16 @@ async function forward(
     );
   }
   const key = clusterKey(ref);
-  // The raw URL keeps the client's encoding and query: everything after `/{name}` goes to the apiserver.
+  // The raw URL keeps the client's encoding and query: everything after the prefix goes to the apiserver.
   const rawUrl = request.raw.url ?? '/';
   const [rawPath = '', query] = rawUrl.split('?', 2);
   const segments = rawPath.split('/');
-  const below = `/${segments.slice(7).join('/')}`;
+  const below = skip === 0 ? rawPath : `/${segments.slice(skip).join('/')}`;
   const path = query === undefined ? below : `${below}?${query}`;
   const forwarded = endToEndHeaders(Object.entries(request.headers));
   // The apiserver names URLs (the OpenAPI v3 index) below the path the client reached it at: this
   // endpoint's, unless a proxy in front (`arcfleet proxy`) already says where the client is.
-  forwarded['x-forwarded-prefix'] ??= segments.slice(0, 7).join('/');
+  forwarded['x-forwarded-prefix'] ??= skip === 0 ? '/' : segments.slice(0, skip).join('/');
   const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   const streamId = randomBytes(12).toString('hex');
   const sub = nc.subscribe(connectSubjects.answer(key, streamId));
