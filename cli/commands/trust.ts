@@ -8,13 +8,18 @@
  * `arcfleet token --data-dir <dir>` and `arcfleet init --trust-dir <dir>` can use it. `--hub-dir` gets
  * only what the hub may hold: its certificate and key, the CA certificate and the issuer's public keys;
  * not the CA's key, not the issuer's signing key.
+ *
+ * With `--kubernetes-secrets <prefix>` (deploy/kubernetes runs it as a Job) the files end in two Secrets:
+ * `<prefix>-trust` (everything, flat keys; restored first, so a second run keeps the CA and issuer;
+ * written last, so its presence says the other is complete) and `<prefix>-hub` (the hub's share).
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { inClusterSecrets, type SecretStore } from '../kubernetes-secrets.js';
 import { tlsDir } from '../../fleet/components.js';
 import { issuerDir } from '../../fleet/tokens.js';
-import { writeFileAtomically } from '../../platform/atomic-file.js';
+import { SECRET_FILE_MODE, writeFileAtomically } from '../../platform/atomic-file.js';
 import { ensureFleetIssuer, ISSUER_FILES } from '../../platform/fleet-issuer.js';
 import { ensureFleetTls, TLS_FILES } from '../../platform/fleet-tls.js';
 
@@ -23,6 +28,48 @@ export interface TrustInitOptions {
   readonly hubDir?: string;
   /** Names and addresses the hub's certificate is valid for (besides localhost and 127.0.0.1). */
   readonly hosts: readonly string[];
+  /** Keep the files in the Secrets `<prefix>-trust` and `<prefix>-hub` (needs `hubDir`). */
+  readonly kubernetesSecrets?: string;
+}
+
+export const trustSecretNames = (prefix: string) =>
+  ({ trust: `${prefix}-trust`, hub: `${prefix}-hub` }) as const;
+
+/** Every trust file as its Secret key (flat: Secret keys have no directories) → path and mode. */
+function trustFiles(dir: string): Record<string, [string, number]> {
+  return {
+    [TLS_FILES.ca]: [join(tlsDir(dir), TLS_FILES.ca), 0o644],
+    [TLS_FILES.caKey]: [join(tlsDir(dir), TLS_FILES.caKey), SECRET_FILE_MODE],
+    [TLS_FILES.cert]: [join(tlsDir(dir), TLS_FILES.cert), 0o644],
+    [TLS_FILES.key]: [join(tlsDir(dir), TLS_FILES.key), SECRET_FILE_MODE],
+    [ISSUER_FILES.key]: [join(issuerDir(dir), ISSUER_FILES.key), SECRET_FILE_MODE],
+    [ISSUER_FILES.jwks]: [join(issuerDir(dir), ISSUER_FILES.jwks), 0o644],
+  };
+}
+
+async function readAll(files: Record<string, [string, number]>): Promise<Record<string, Buffer>> {
+  const out: Record<string, Buffer> = {};
+  for (const [key, [path]] of Object.entries(files)) out[key] = await readFile(path);
+  return out;
+}
+
+/** `trustInit` with the files kept in Kubernetes Secrets; `secrets` is the pod's own API access by default. */
+export async function trustInitWithSecrets(
+  o: TrustInitOptions & { readonly kubernetesSecrets: string; readonly hubDir: string },
+  print: (text: string) => void,
+  secrets: SecretStore = inClusterSecrets(),
+): Promise<void> {
+  const names = trustSecretNames(o.kubernetesSecrets);
+  const dir = resolve(o.dir);
+  const files = trustFiles(dir);
+  const kept = await secrets.read(names.trust);
+  if (kept && Object.keys(files).every((k) => kept[k]))
+    for (const [key, [path, mode]] of Object.entries(files))
+      await writeFileAtomically(path, kept[key] as Buffer, { mode });
+  await trustInit(o, print);
+  await secrets.patch(names.hub, await readAll(hubShare(dir)));
+  await secrets.patch(names.trust, await readAll(files));
+  print(`trust: kept in the secrets ${names.hub} and ${names.trust}`);
 }
 
 /** The hub's share of the trust material, as file name → [source, mode]. */
@@ -60,7 +107,15 @@ export function registerTrustCommands(program: Command, print: (text: string) =>
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
-    .action(async (o: { dir: string; hubDir?: string; host: string[] }) =>
-      trustInit({ dir: o.dir, hosts: o.host, ...(o.hubDir ? { hubDir: o.hubDir } : {}) }, print),
-    );
+    .option('--kubernetes-secrets <prefix>', 'keep the files in the Secrets <prefix>-trust and <prefix>-hub')
+    .action(async (o: { dir: string; hubDir?: string; host: string[]; kubernetesSecrets?: string }) => {
+      const base = { dir: o.dir, hosts: o.host };
+      if (o.kubernetesSecrets === undefined)
+        return trustInit({ ...base, ...(o.hubDir ? { hubDir: o.hubDir } : {}) }, print);
+      if (!o.hubDir) throw new Error('--kubernetes-secrets needs --hub-dir (where the hub share is made)');
+      return trustInitWithSecrets(
+        { ...base, hubDir: o.hubDir, kubernetesSecrets: o.kubernetesSecrets },
+        print,
+      );
+    });
 }

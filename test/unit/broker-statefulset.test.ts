@@ -8,23 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statefulSetRoutes } from '../../platform/broker-statefulset.js';
 import { brokerInit, type BrokerInitOptions } from '../../cli/commands/broker.js';
-import { kubernetesSecrets, type SecretStore } from '../../cli/kubernetes-secrets.js';
+import { kubernetesSecrets } from '../../cli/kubernetes-secrets.js';
+import { memorySecrets } from '../helpers/memory-secrets.js';
 
 /** Secrets in memory, as the API server would keep them (merge patches). */
-function memorySecrets(): SecretStore & { data: Map<string, Record<string, Buffer>> } {
-  const data = new Map<string, Record<string, Buffer>>();
-  return {
-    data,
-    read: (name) => Promise.resolve(data.get(name)),
-    patch: (name, files) => {
-      const merged = { ...data.get(name) };
-      for (const [k, v] of Object.entries(files)) merged[k] = Buffer.from(v);
-      data.set(name, merged);
-      return Promise.resolve();
-    },
-  };
-}
-
 const base = (root: string, name: string): BrokerInitOptions => ({
   dir: join(root, name, 'broker'),
   hubDir: join(root, name, 'hub'),

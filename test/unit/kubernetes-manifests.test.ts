@@ -97,12 +97,25 @@ describe('deploy/kubernetes', () => {
     expect(problems).toEqual([]);
   });
 
-  it('only the broker-trust Job holds an API token, allowed to get and patch three named Secrets', () => {
+  it('only the broker-trust and hub-trust Jobs hold an API token, each allowed to get and patch its named Secrets', () => {
     const tokens = objects
       .flatMap(containersOf)
       .filter(({ pod }) => pod.automountServiceAccountToken !== false)
       .map(({ owner }) => owner);
-    expect([...new Set(tokens)]).toEqual(['Job/broker-trust']);
+    expect([...new Set(tokens)].sort()).toEqual(['Job/broker-trust', 'Job/hub-trust']);
+    const hubTrust = find('Role', 'hub-trust') as K8sObject & { rules: Record<string, string[]>[] };
+    expect(hubTrust.rules).toEqual([
+      {
+        apiGroups: [''],
+        resources: ['secrets'],
+        resourceNames: ['arcfleet-fleet-trust', 'arcfleet-fleet-hub'],
+        verbs: ['get', 'patch'],
+      },
+    ]);
+    // The hub mounts its share only: no CA key, no issuer signing key.
+    const hubVolumes = JSON.stringify(find('Deployment', 'hub'));
+    expect(hubVolumes).toContain('arcfleet-fleet-hub');
+    expect(hubVolumes).not.toMatch(/ca-key\.pem|issuer-key\.json|arcfleet-fleet-trust/);
     const role = find('Role', 'broker-trust') as K8sObject & { rules: Record<string, string[]>[] };
     expect(role.rules).toEqual([
       {

@@ -5,7 +5,8 @@ import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { trustInit } from '../../cli/commands/trust.js';
+import { trustInit, trustInitWithSecrets } from '../../cli/commands/trust.js';
+import { memorySecrets } from '../helpers/memory-secrets.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -38,4 +39,29 @@ it('writes the trust set and the hub share, and keeps both on a second run', asy
   await trustInit(o, () => undefined);
   expect(await readFile(join(dir, 'hub', 'ca.pem'), 'utf8')).toBe(ca);
   expect(await readFile(join(dir, 'hub', 'jwks.json'), 'utf8')).toBe(jwks);
+});
+
+it('keeps the trust set in Kubernetes Secrets: the hub share apart, restored on the next run', async () => {
+  const secrets = memorySecrets();
+  const o = (run: string) => ({
+    dir: join(dir, run, 'trust'),
+    hubDir: join(dir, run, 'hub'),
+    hosts: ['hub.arcfleet.svc'],
+    kubernetesSecrets: 'arcfleet-fleet',
+  });
+  await trustInitWithSecrets(o('first'), () => undefined, secrets);
+  const hub = secrets.data.get('arcfleet-fleet-hub') ?? {};
+  expect(Object.keys(hub).sort()).toEqual(['ca.pem', 'hub-key.pem', 'hub.pem', 'jwks.json']);
+  expect(Object.keys(secrets.data.get('arcfleet-fleet-trust') ?? {}).sort()).toEqual([
+    'ca-key.pem',
+    'ca.pem',
+    'hub-key.pem',
+    'hub.pem',
+    'issuer-key.json',
+    'jwks.json',
+  ]);
+  // A second Job, on a fresh emptyDir: the same CA and issuer come back from the Secret.
+  await trustInitWithSecrets(o('second'), () => undefined, secrets);
+  expect(await readFile(join(dir, 'second', 'trust', 'tls', 'ca.pem'))).toEqual(hub['ca.pem']);
+  expect(secrets.data.get('arcfleet-fleet-hub')?.['jwks.json']).toEqual(hub['jwks.json']);
 });
