@@ -93,6 +93,19 @@ export function kindHead(): Record<string, Field> {
   };
 }
 
+/** A status condition (type, status, reason, message, last transition) of a kind. */
+export const condition = (of: string): Definition => ({
+  d: `One condition of a ${of}.`,
+  props: {
+    type: str("The condition's type."),
+    status: str('True, False or Unknown.'),
+    lastTransitionTime: time('When the status last changed.'),
+    reason: str('A short CamelCase reason for the last transition.'),
+    message: str('A human-readable message about the last transition.'),
+  },
+  required: ['type', 'status'],
+});
+
 /** A served kind with a spec and a status (Pod, Node, Deployment, the custom resources). */
 export function specStatusKind(gvk: GroupVersionKind, d: string, spec: Field, status: Field): Definition {
   return { d, props: { ...kindHead(), spec, status }, gvk };

@@ -17,6 +17,7 @@ import {
   int,
   kindHead,
   specStatusKind,
+  condition,
   listOf,
   quantities,
   ref,
@@ -28,18 +29,6 @@ import {
   type Definition,
   type Definitions,
 } from './schema-kit.js';
-
-const condition = (of: string): Definition => ({
-  d: `One condition of a ${of}.`,
-  props: {
-    type: str("The condition's type."),
-    status: str('True, False or Unknown.'),
-    lastTransitionTime: time('When the status last changed.'),
-    reason: str('A short CamelCase reason for the last transition.'),
-    message: str('A human-readable message about the last transition.'),
-  },
-  required: ['type', 'status'],
-});
 
 const CORE_KINDS: Definitions = {
   [`${CORE}Namespace`]: specStatusKind(

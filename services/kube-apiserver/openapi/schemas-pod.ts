@@ -7,6 +7,7 @@ import {
   CORE,
   META,
   bool,
+  condition,
   free,
   freeFields,
   int,
@@ -194,16 +195,8 @@ export const POD_DEFINITIONS: Definitions = {
     },
   },
   [`${CORE}PodCondition`]: {
-    d: 'One condition of a pod.',
-    props: {
-      type: str("The condition's type."),
-      status: str('True, False or Unknown.'),
-      lastProbeTime: time('When the condition was last probed.'),
-      lastTransitionTime: time('When the status last changed.'),
-      reason: str('A short CamelCase reason for the last transition.'),
-      message: str('A human-readable message about the last transition.'),
-    },
-    required: ['type', 'status'],
+    ...condition('pod'),
+    props: { ...condition('pod').props, lastProbeTime: time('When the condition was last probed.') },
   },
   [`${CORE}ContainerStatus`]: {
     d: 'The observed state of one container.',
