@@ -266,11 +266,21 @@ describe('kube-apiserver', () => {
     });
     const viaProxy = proxied.body.paths as Record<string, { serverRelativeURL: string }>;
     expect(viaProxy['api/v1']?.serverRelativeURL).toMatch(/^\/connect\/x\/openapi\/v3\/api\/v1\?hash=/);
-    const protobufOnly = await raw(`${server.url}/clusters/alpha/openapi/v2`, {
+    // v2 as client-go asks for it: gnostic's protobuf (Document.swagger is field 1: 0x0a, length 3, "2.0").
+    const protobuf = await fetch(`${server.url}/clusters/alpha/openapi/v2`, {
       headers: { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' },
     });
-    expect(protobufOnly.status).toBe(406);
+    expect(protobuf.headers.get('content-type')).toBe(
+      'application/com.github.proto-openapi.spec.v2.v1.0+protobuf',
+    );
+    const bytes = Buffer.from(await protobuf.arrayBuffer());
+    expect(bytes.subarray(0, 5)).toEqual(Buffer.from([0x0a, 0x03, 0x32, 0x2e, 0x30]));
+    expect(bytes.includes(Buffer.from('io.k8s.api.apps.v1.Deployment'))).toBe(true);
     expect((await raw(`${server.url}/clusters/alpha/openapi/v2`)).body.swagger).toBe('2.0');
+    const xml = await raw(`${server.url}/clusters/alpha/openapi/v2`, {
+      headers: { accept: 'application/xml' },
+    });
+    expect(xml.status).toBe(406);
   });
 
   it('label and field selectors, across namespaces, with derived objects', async () => {

@@ -263,6 +263,11 @@ describe('kubectl against a connected cluster, with the raw kubeconfig', () => {
     expect(r.stdout).toMatch(/^ {2}name\t<string> -required-$/m);
     const cm = await kubectl('explain', 'configmap.data');
     expect(cm.stdout).toMatch(/^FIELD: data <map\[string\]string>$/m);
+    // The v2 form, which kubectl (and helm, and older clients) fetch as gnostic's protobuf.
+    const v2 = await kubectl('explain', 'deployment.spec.strategy', '--output', 'plaintext-openapiv2');
+    expect(v2).toMatchObject({ code: 0, stderr: '' });
+    expect(v2.stdout).toMatch(/^RESOURCE: strategy <Object>$/m);
+    expect(v2.stdout).toMatch(/^ {3}type\t<string>$/m);
   });
 
   it('get --raw reaches the cluster though kubectl drops the server path; the hub routes by the token', async () => {

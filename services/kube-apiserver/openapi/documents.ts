@@ -5,7 +5,7 @@
  * - `/openapi/v3`: the index of group/version documents, each with a `serverRelativeURL` carrying a
  *   content hash, as kubectl 1.27+ expects (it caches by that URL);
  * - `/openapi/v3/<api/v1 | apis/<group>/<version>>`: paths and component schemas of one group/version;
- * - `/openapi/v2`: one Swagger 2.0 document for everything.
+ * - `/openapi/v2`: one Swagger 2.0 document for everything, as JSON or as gnostic's protobuf.
  *
  * kubectl reads the PATCH operations: their `x-kubernetes-group-version-kind`, the `fieldValidation`
  * parameter (the server validates fields, so kubectl does not need the v2 schema to) and whether
@@ -17,6 +17,7 @@ import { KUBE_RESOURCES, collectionPath, groupVersion, type KubeResource } from 
 import { closure, renderDefinition, type Dialect } from './render.js';
 import { definitionOf } from './schema-kit.js';
 import { DEFINITIONS, takesStrategicMerge } from './schemas-kinds.js';
+import { encodeOpenApiV2 } from './v2-protobuf.js';
 
 const PATCH_TYPES = [
   'application/apply-patch+yaml',
@@ -212,19 +213,24 @@ export function openApiV3Root(prefix: string): Record<string, unknown> {
   return { paths };
 }
 
-let v2Cache: string | undefined;
+let v2Cache: { json: string; protobuf: Buffer } | undefined;
 
-/** The Swagger 2.0 document of everything served. */
-export function openApiV2(): string {
+function v2(): { json: string; protobuf: Buffer } {
   if (v2Cache === undefined) {
     const paths: Record<string, unknown> = {};
     for (const r of KUBE_RESOURCES) Object.assign(paths, resourcePaths(r, 'v2'));
-    v2Cache = JSON.stringify({
-      swagger: '2.0',
-      info: INFO,
-      paths,
-      definitions: schemasFor(KUBE_RESOURCES, 'v2'),
-    });
+    const doc = { swagger: '2.0', info: INFO, paths, definitions: schemasFor(KUBE_RESOURCES, 'v2') };
+    v2Cache = { json: JSON.stringify(doc), protobuf: encodeOpenApiV2(doc) };
   }
   return v2Cache;
+}
+
+/** The Swagger 2.0 document of everything served. */
+export function openApiV2(): string {
+  return v2().json;
+}
+
+/** The same, as the protobuf client-go asks for (v2-protobuf.ts). */
+export function openApiV2Protobuf(): Buffer {
+  return v2().protobuf;
 }

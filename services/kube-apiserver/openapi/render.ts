@@ -46,8 +46,11 @@ export function renderField(f: Field, defs: Definitions, dialect: Dialect): Reco
     case 'free':
       return withDescription({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, f.d);
     case 'intOrString':
+      // Swagger 2.0 has no anyOf: the apiserver's v2 documents name the type by its format.
       return withDescription(
-        { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] },
+        dialect === 'v2'
+          ? { type: 'string', format: 'int-or-string' }
+          : { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] },
         f.d,
       );
   }

@@ -8,7 +8,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { header } from '../responses.js';
 import type { Route } from '../routes.js';
 import { KubeStatusError } from '../status.js';
-import { openApiV2, openApiV3, openApiV3Root } from './documents.js';
+import { openApiV2, openApiV2Protobuf, openApiV3, openApiV3Root } from './documents.js';
+import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_REPLY } from './v2-protobuf.js';
 
 const PREFIX = /^\/[A-Za-z0-9._~%/-]{0,511}$/;
 
@@ -19,14 +20,20 @@ export function clientPrefix(req: FastifyRequest, clusterName: string): string {
   return `/clusters/${encodeURIComponent(clusterName)}`;
 }
 
-/** JSON unless the client asked only for other forms (the protobuf v2 form is not offered). */
-function acceptsJson(req: FastifyRequest): boolean {
-  const accept = header(req, 'accept').join(',');
-  if (accept.trim() === '') return true;
-  return accept.split(',').some((part) => {
-    const type = part.split(';')[0]?.trim().toLowerCase() ?? '';
-    return type === 'application/json' || type === '*/*' || type === 'application/*';
-  });
+/** The media types the client accepts, lower-cased, without parameters. */
+function accepted(req: FastifyRequest): string[] {
+  return header(req, 'accept')
+    .join(',')
+    .split(',')
+    .map((part) => part.split(';')[0]?.trim().toLowerCase() ?? '')
+    .filter((t) => t !== '');
+}
+
+/** JSON unless the client asked only for other forms. */
+function acceptsJson(types: readonly string[]): boolean {
+  return (
+    types.length === 0 || types.some((t) => t === 'application/json' || t === '*/*' || t === 'application/*')
+  );
 }
 
 export function serveOpenApi(
@@ -35,10 +42,14 @@ export function serveOpenApi(
   route: Extract<Route, { kind: 'openapiV2' | 'openapiV3' }>,
   clusterName: string,
 ): FastifyReply {
-  if (!acceptsJson(req))
+  const types = accepted(req);
+  // The protobuf form when asked for it: client-go asks for it alone.
+  if (route.kind === 'openapiV2' && types.includes(OPENAPI_V2_PROTOBUF.toLowerCase()))
+    return reply.header('content-type', OPENAPI_V2_PROTOBUF_REPLY).send(openApiV2Protobuf());
+  if (!acceptsJson(types))
     throw new KubeStatusError(
       'NotAcceptable',
-      `only application/json is served for ${route.kind === 'openapiV2' ? '/openapi/v2' : '/openapi/v3'} (asked for ${header(req, 'accept').join(',')})`,
+      `${route.kind === 'openapiV2' ? `application/json and ${OPENAPI_V2_PROTOBUF} are` : 'only application/json is'} served here (asked for ${header(req, 'accept').join(',')})`,
     );
   if (route.kind === 'openapiV2') return reply.type('application/json').send(openApiV2());
   if (route.path === '') return reply.send(openApiV3Root(clientPrefix(req, clusterName)));
