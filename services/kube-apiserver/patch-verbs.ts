@@ -12,15 +12,15 @@ import { DEFINITIONS, takesStrategicMerge } from './openapi/schemas-kinds.js';
 import { serverSideApply } from './openapi/server-side-apply.js';
 import { strategicMergePatch } from './openapi/strategic-merge.js';
 import { jsonPatch, mergePatch } from './patch.js';
-import { derivedOf } from './read-verbs.js';
 import { KubeStatusError } from './status.js';
 import { parseJsonBody, validateObject } from './validate.js';
 import {
   checkStoredOrReadonly,
-  namespaceExists,
   own,
   ownership,
-  readonlyError,
+  storedUnlessDerived,
+  storeNew,
+  storeReplacement,
   validateFields,
   type WriteOptions,
 } from './write-verbs.js';
@@ -48,9 +48,7 @@ export async function patch(
     ?.resourceVersion;
   obj.metadata.resourceVersion = typeof wanted === 'string' ? wanted : current.metadata.resourceVersion;
   own(r, current, obj, opts);
-  const updated = cluster.objects.update(r, obj, { dryRun: opts.dryRun });
-  if (!opts.dryRun) await cluster.persist();
-  return updated;
+  return storeReplacement(cluster, r, obj, opts);
 }
 
 /**
@@ -77,21 +75,14 @@ async function applyConfiguration(
   }
   const applied = validateObject(r, config, { namespace, name });
   validateFields(r, config, opts);
-  const stored = cluster.objects.get(r, namespace, name);
-  if (!stored && (await derivedOf(cluster, r, namespace)).some((o) => o.metadata.name === name))
-    throw readonlyError(r, name);
+  const stored = await storedUnlessDerived(cluster, r, namespace, name);
   const merged = serverSideApply(stored, applied, { ...ownership(r, opts), force: opts.force, resource: r });
   const obj = validateObject(r, merged, { namespace, name });
   if (stored) {
     obj.metadata.resourceVersion = applied.metadata.resourceVersion ?? stored.metadata.resourceVersion;
-    const updated = cluster.objects.update(r, obj, { dryRun: opts.dryRun });
-    if (!opts.dryRun) await cluster.persist();
-    return updated;
+    return storeReplacement(cluster, r, obj, opts);
   }
-  if (namespace !== undefined && !(await namespaceExists(cluster, namespace)))
-    throw KubeStatusError.notFound('namespaces', namespace);
-  const created = cluster.objects.create(r, obj, { dryRun: opts.dryRun });
-  if (!opts.dryRun) await cluster.persist();
+  const created = await storeNew(cluster, r, namespace, obj, opts);
   return Object.defineProperty({ ...created }, 'created', { value: true, enumerable: false });
 }
 

@@ -66,7 +66,7 @@ export function validateFields(r: KubeResource, obj: unknown, opts: WriteOptions
   opts.warnings.push(...checkFields(opts.fieldValidation, found, r));
 }
 
-export function readonlyError(r: KubeResource, name: string): KubeStatusError {
+function readonlyError(r: KubeResource, name: string): KubeStatusError {
   const what = r.group === '' ? r.plural : `${r.plural}.${r.group}`;
   return new KubeStatusError(
     'MethodNotAllowed',
@@ -75,7 +75,7 @@ export function readonlyError(r: KubeResource, name: string): KubeStatusError {
   );
 }
 
-export async function namespaceExists(cluster: ClusterHandle, namespace: string): Promise<boolean> {
+async function namespaceExists(cluster: ClusterHandle, namespace: string): Promise<boolean> {
   const nsResource = KUBE_RESOURCES.find((x) => x.group === '' && x.plural === 'namespaces') as KubeResource;
   return (await getObject(cluster, nsResource, undefined, namespace)) !== undefined;
 }
@@ -102,14 +102,51 @@ export async function create(
   const parsed = parseJsonBody(body);
   validateFields(r, parsed, opts);
   const obj = validateObject(r, parsed, { namespace });
-  if (namespace !== undefined && !(await namespaceExists(cluster, namespace)))
-    throw KubeStatusError.notFound('namespaces', namespace);
   if ((await derivedOf(cluster, r, namespace)).some((o) => o.metadata.name === obj.metadata.name))
     throw KubeStatusError.alreadyExists(r.plural, obj.metadata.name, r.group);
   own(r, undefined, obj, opts);
+  return storeNew(cluster, r, namespace, obj, opts);
+}
+
+/** Stores a new object, whose namespace must exist; durable before it returns, unless a dry run. */
+export async function storeNew(
+  cluster: ClusterHandle,
+  r: KubeResource,
+  namespace: string | undefined,
+  obj: KubeObject,
+  opts: Pick<WriteOptions, 'dryRun'>,
+): Promise<KubeObject> {
+  if (namespace !== undefined && !(await namespaceExists(cluster, namespace)))
+    throw KubeStatusError.notFound('namespaces', namespace);
   const created = cluster.objects.create(r, obj, { dryRun: opts.dryRun });
   if (!opts.dryRun) await cluster.persist();
   return created;
+}
+
+/** Replaces a stored object; durable before it returns, unless a dry run. */
+export async function storeReplacement(
+  cluster: ClusterHandle,
+  r: KubeResource,
+  obj: KubeObject,
+  opts: Pick<WriteOptions, 'dryRun'>,
+): Promise<KubeObject> {
+  const updated = cluster.objects.update(r, obj, { dryRun: opts.dryRun });
+  if (!opts.dryRun) await cluster.persist();
+  return updated;
+}
+
+/** The stored object, or undefined when there is none; a derived one of that name is read-only (405). */
+export async function storedUnlessDerived(
+  cluster: ClusterHandle,
+  r: KubeResource,
+  namespace: string | undefined,
+  name: string,
+): Promise<KubeObject | undefined> {
+  const current = cluster.objects.get(r, namespace, name);
+  if (current) return current;
+  if ((await derivedOf(cluster, r, namespace)).some((o) => o.metadata.name === name))
+    throw readonlyError(r, name);
+  return undefined;
 }
 
 export async function checkStoredOrReadonly(
@@ -118,11 +155,9 @@ export async function checkStoredOrReadonly(
   namespace: string | undefined,
   name: string,
 ): Promise<KubeObject> {
-  const current = cluster.objects.get(r, namespace, name);
-  if (current) return current;
-  if ((await derivedOf(cluster, r, namespace)).some((o) => o.metadata.name === name))
-    throw readonlyError(r, name);
-  throw KubeStatusError.notFound(r.plural, name, r.group);
+  const current = await storedUnlessDerived(cluster, r, namespace, name);
+  if (!current) throw KubeStatusError.notFound(r.plural, name, r.group);
+  return current;
 }
 
 export async function update(
@@ -137,9 +172,7 @@ export async function update(
   validateFields(r, parsed, opts);
   const obj = validateObject(r, parsed, { namespace, name });
   own(r, await checkStoredOrReadonly(cluster, r, namespace, name), obj, opts);
-  const updated = cluster.objects.update(r, obj, { dryRun: opts.dryRun });
-  if (!opts.dryRun) await cluster.persist();
-  return updated;
+  return storeReplacement(cluster, r, obj, opts);
 }
 
 export async function remove(

@@ -56,17 +56,21 @@ function schema(w: W, s: Record<string, unknown>): void {
   }
   const items = s['items'];
   if (isObject(items)) message(w, 23, (m) => message(m, 1, (inner) => schema(inner, items)));
-  const properties = s['properties'];
-  if (isObject(properties))
-    message(w, 25, (m) => {
-      for (const [name, sub] of Object.entries(properties))
-        if (isObject(sub))
-          message(m, 1, (named) => {
-            str(named, 1, name);
-            message(named, 2, (inner) => schema(inner, sub));
-          });
-    });
+  namedSchemas(w, 25, s['properties']);
   for (const [k, v] of Object.entries(s)) if (k.startsWith('x-')) vendorExtension(w, 31, k, v);
+}
+
+/** A map of schemas (`Properties`, `Definitions`): field 1 repeated `NamedSchema{name = 1, value = 2}`. */
+function namedSchemas(w: W, n: number, map: unknown): void {
+  if (!isObject(map)) return;
+  message(w, n, (m) => {
+    for (const [name, sub] of Object.entries(map))
+      if (isObject(sub))
+        message(m, 1, (named) => {
+          str(named, 1, name);
+          message(named, 2, (inner) => schema(inner, sub));
+        });
+  });
 }
 
 /** The protobuf of a Swagger 2.0 document (as openApiV2() renders it): `Document` fields 1, 2, 9. */
@@ -79,15 +83,6 @@ export function encodeOpenApiV2(doc: Record<string, unknown>): Buffer {
       str(m, 1, info['title']);
       str(m, 2, info['version']);
     });
-  const definitions = doc['definitions'];
-  if (isObject(definitions))
-    message(w, 9, (m) => {
-      for (const [name, def] of Object.entries(definitions))
-        if (isObject(def))
-          message(m, 1, (named) => {
-            str(named, 1, name);
-            message(named, 2, (inner) => schema(inner, def));
-          });
-    });
+  namedSchemas(w, 9, doc['definitions']);
   return Buffer.from(w.finish());
 }
