@@ -26,6 +26,11 @@ export const CONNECTIVITY_STATUSES = [
 ] as const;
 export type ConnectivityStatus = (typeof CONNECTIVITY_STATUSES)[number];
 
+/** `AgentNotInstalled` is in the connectivityStatus enum from 2024-12-01-preview on (the public specs). */
+export function definesAgentNotInstalled(apiVersion: string): boolean {
+  return apiVersion.slice(0, 10) >= '2024-12-01';
+}
+
 export const PROVISIONING_STATES = [
   'Succeeded',
   'Failed',

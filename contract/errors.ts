@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   UnsupportedMediaType: 'UnsupportedMediaType',
   Conflict: 'Conflict',
   QuotaExceeded: 'QuotaExceeded',
+  OnboardingFailed: 'OnboardingFailed',
+  OperationCanceled: 'OperationCanceled',
   InternalServerError: 'InternalServerError',
   ServiceUnavailable: 'ServiceUnavailable',
   NotFound: 'NotFound',

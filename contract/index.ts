@@ -7,6 +7,7 @@
 export {
   AGENT_NAMES,
   clusterKey,
+  refOfKey,
   decodeToken,
   encodeToken,
   MESSAGE_KINDS,
@@ -71,6 +72,7 @@ export {
   CLUSTER_NAME_PATTERN,
   CONNECTED_CLUSTER_TYPE,
   CONNECTIVITY_STATUSES,
+  definesAgentNotInstalled,
   DEFAULT_API_VERSION,
   FLEET_TENANT_ID,
   PROVISIONING_STATES,

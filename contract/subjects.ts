@@ -67,6 +67,14 @@ export function clusterKey(ref: ClusterRef): string {
   return `${encodeToken(ref.subscriptionId)}.${encodeToken(ref.resourceGroup)}.${encodeToken(ref.name)}`;
 }
 
+/** The cluster a `clusterKey` names; undefined when `key` is not one. */
+export function refOfKey(key: string): ClusterRef | undefined {
+  const parts = key.split('.');
+  if (parts.length !== 3) return undefined;
+  const [subscriptionId, resourceGroup, name] = parts.map(decodeToken) as [string, string, string];
+  return { subscriptionId, resourceGroup, name };
+}
+
 export const subjects = {
   agentToHub(ref: ClusterRef, agent: AgentName, kind: MessageKind): string {
     return `arc.v1.${clusterKey(ref)}.${agent}.${kind}`;

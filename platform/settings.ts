@@ -114,6 +114,11 @@ export const ENV = {
   configPullInterval: 'ARCFLEET_CONFIG_PULL_INTERVAL',
   extensionOperationTimeout: 'ARCFLEET_EXTENSION_OPERATION_TIMEOUT',
   protectedSettingsHold: 'ARCFLEET_PROTECTED_SETTINGS_HOLD',
+  provisioningDelay: 'ARCFLEET_PROVISIONING_DELAY',
+  deleteDelay: 'ARCFLEET_DELETE_DELAY',
+  agentNotInstalledAfter: 'ARCFLEET_AGENT_NOT_INSTALLED_AFTER',
+  metadataDelay: 'ARCFLEET_METADATA_DELAY',
+  metadataJitter: 'ARCFLEET_METADATA_JITTER',
   extensionCatalog: 'ARCFLEET_EXTENSION_CATALOG',
   extensionUpgradeInterval: 'ARCFLEET_EXTENSION_UPGRADE_INTERVAL',
   clusterConnectTimeout: 'ARCFLEET_CLUSTER_CONNECT_TIMEOUT',
@@ -142,11 +147,17 @@ export function readNumber(
   return n;
 }
 
-export function readDuration(env: Env, name: string, fallbackMs: number): number {
+export function readDuration(
+  env: Env,
+  name: string,
+  fallbackMs: number,
+  opts: { allowZero?: boolean } = {},
+): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallbackMs;
   const ms = parseDuration(raw, name);
-  if (ms <= 0) throw new ConfigError(name, 'must be greater than zero');
+  if (opts.allowZero ? ms < 0 : ms <= 0)
+    throw new ConfigError(name, opts.allowZero ? 'must not be negative' : 'must be greater than zero');
   return ms;
 }
 

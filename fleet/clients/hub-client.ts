@@ -3,6 +3,7 @@
  * bodies (`{error:{code,message}}`) become ArcError with the code and the HTTP status.
  */
 import { parse as parseYaml } from 'yaml';
+import { waitFor } from '../../platform/wait.js';
 import {
   ArcError,
   BOOTSTRAP_HEADERS,
@@ -123,10 +124,28 @@ export class HubClient {
     return (await res.json()) as HubSummary;
   }
 
-  /** DELETE; resolves with the HTTP status (200, 202 or 204). */
-  async deleteCluster(ref: ClusterRef): Promise<number> {
+  /**
+   * DELETE, and (`wait`, the default) follow its Location until the resource is gone, as
+   * `az connectedk8s delete` does; resolves with the DELETE's status (202, or 204 when there was none).
+   */
+  async deleteCluster(ref: ClusterRef, opts: { wait?: boolean; timeoutMs?: number } = {}): Promise<number> {
     const res = await this.request('DELETE', this.url(this.clusterPath(ref)));
     await res.body?.cancel();
+    const location = res.headers.get('location');
+    if (res.status !== 202 || !location || opts.wait === false) return res.status;
+    await waitFor(
+      async () => {
+        const poll = await this.request('GET', location);
+        await poll.body?.cancel();
+        return poll.status;
+      },
+      {
+        timeoutMs: opts.timeoutMs ?? 60_000,
+        intervalMs: 100,
+        until: (status) => status !== 202,
+        message: `the DELETE of ${ref.name} to finish`,
+      },
+    );
     return res.status;
   }
 

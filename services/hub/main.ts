@@ -201,6 +201,7 @@ async function main(): Promise<void> {
     store: clusterStore,
     clock,
     timings: settings.timings,
+    resourceTimings: settings.resourceTimings,
     metrics,
     logger,
     publishControl,

@@ -12,6 +12,7 @@ import {
   type Env,
 } from '../../platform/settings.js';
 import { ConfigError } from '../../contract/index.js';
+import { DEFAULT_RESOURCE_TIMINGS, type ResourceTimings } from './connected-clusters/connected-clusters.js';
 
 export interface HubSettings extends CommonConfig {
   readonly port: number;
@@ -52,6 +53,8 @@ export interface HubSettings extends CommonConfig {
   readonly extensionOperationTimeoutMs: number;
   /** Simulated ms protected settings are held for agents that have not fetched them. */
   readonly protectedSettingsHoldMs: number;
+  /** Simulated ms of the connectedClusters resources' own operations (connected-clusters.ts). */
+  readonly resourceTimings: ResourceTimings;
   /** YAML/JSON extension catalog; undefined for the built-in one. */
   readonly extensionCatalogPath: string | undefined;
   /** The hub's NATS user (.creds); undefined: anonymous (a broker without accounts). */
@@ -106,6 +109,25 @@ export function compileHubSettings(env: Env = process.env): HubSettings {
     clusterConnectTokenValidityMs: readDuration(env, ENV.clusterConnectTokenValidity, 3_600_000),
     extensionOperationTimeoutMs: readDuration(env, ENV.extensionOperationTimeout, 10 * 60_000),
     protectedSettingsHoldMs: readDuration(env, ENV.protectedSettingsHold, 48 * 3_600_000),
+    resourceTimings: {
+      provisioningDelayMs: readDuration(
+        env,
+        ENV.provisioningDelay,
+        DEFAULT_RESOURCE_TIMINGS.provisioningDelayMs,
+      ),
+      deleteDelayMs: readDuration(env, ENV.deleteDelay, DEFAULT_RESOURCE_TIMINGS.deleteDelayMs),
+      agentNotInstalledAfterMs: readDuration(
+        env,
+        ENV.agentNotInstalledAfter,
+        DEFAULT_RESOURCE_TIMINGS.agentNotInstalledAfterMs,
+      ),
+      metadataDelayMs: readDuration(env, ENV.metadataDelay, DEFAULT_RESOURCE_TIMINGS.metadataDelayMs, {
+        allowZero: true,
+      }),
+      metadataJitterMs: readDuration(env, ENV.metadataJitter, DEFAULT_RESOURCE_TIMINGS.metadataJitterMs, {
+        allowZero: true,
+      }),
+    },
     extensionCatalogPath: readString(env, ENV.extensionCatalog, '') || undefined,
     ...brokerSettings(env),
   });

@@ -59,7 +59,7 @@ it('a cut longer than the certificate validity: Expired, still Expired after res
 
   // Delete + connect: a new identity, Connected. The broker refuses the expired cluster user, so its
   // agents never hear the `disconnect`: connect replaces their onboarding secret, as a reinstall would.
-  expect((await fleet.arm.delete(fleet.ref(doomed))).status).toBe(200);
+  expect((await fleet.arm.deleteAndWait(fleet.ref(doomed))).final.status).toBe(204);
   const put = await fleet.connect(doomed);
   expect(put.status).toBe(201);
   const back = await fleet.waitStatus(doomed, 'Connected', 30_000).catch((err: unknown) => {

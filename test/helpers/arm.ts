@@ -8,6 +8,7 @@ import {
   type ConnectedCluster,
   type ClusterRef,
 } from '../../contract/index.js';
+import { waitFor } from '../../platform/wait.js';
 
 export interface ArmResponse<T = unknown> {
   readonly status: number;
@@ -111,6 +112,26 @@ export class ArmClient {
 
   delete(ref: ClusterRef, opts: RequestOptions = {}): Promise<ArmResponse> {
     return this.request('DELETE', this.clusterPath(ref), opts);
+  }
+
+  /**
+   * DELETE, then follow its Location (as the SDKs do: final-state-via location) until it stops
+   * answering 202: the DELETE's own response (202 while it runs) and the last poll's (204: gone).
+   */
+  async deleteAndWait(
+    ref: ClusterRef,
+    opts: RequestOptions & { timeoutMs?: number } = {},
+  ): Promise<{ first: ArmResponse; final: ArmResponse }> {
+    const first = await this.delete(ref, opts);
+    const location = first.headers.get('location');
+    if (first.status !== 202 || !location) return { first, final: first };
+    const final = await waitFor(() => this.request('GET', location), {
+      timeoutMs: opts.timeoutMs ?? 30_000,
+      intervalMs: 50,
+      until: (r) => r.status !== 202,
+      message: `the DELETE of ${ref.name} to finish`,
+    });
+    return { first, final };
   }
 
   listPage(pathOrUrl: string, opts: RequestOptions = {}): Promise<ArmResponse<ListBody>> {

@@ -46,6 +46,9 @@ export const FAST_TIMINGS: Readonly<Record<string, string>> = {
   [ENV.metricsAgentInterval]: '60s',
   [ENV.offlineThreshold]: '3m',
   [ENV.clusterPollInterval]: '200',
+  // Metadata at once: the tests that are about its delay set their own.
+  [ENV.metadataDelay]: '0',
+  [ENV.metadataJitter]: '0',
 };
 
 /**

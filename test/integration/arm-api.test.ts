@@ -128,7 +128,7 @@ describe('PUT (create or replace) and LRO', () => {
     expect(got.body.tags).toEqual({ env: 'prod' });
   });
 
-  it('polls the operation status InProgress → Succeeded while the cluster onboards (Accepted → Provisioning → Succeeded)', async () => {
+  it('polls the operation status InProgress → Succeeded with no agent at all; the agents come after', async () => {
     const ref = newRef();
     const { keys, res } = await create(ref);
     const opUrl = res.headers.get('azure-asyncoperation');
@@ -137,29 +137,30 @@ describe('PUT (create or replace) and LRO', () => {
 
     const op1 = await fleet.arm.request<{ status: string; resourceId: string; name: string }>('GET', opUrl);
     expect(op1.status, op1.text).toBe(200);
-    expect(op1.body.status).toBe('InProgress');
+    expect(['InProgress', 'Succeeded']).toContain(op1.body.status);
     expect(op1.body.resourceId).toBe(res.body.id);
-    expect(op1.headers.get('retry-after')).toMatch(/^\d+$/);
 
-    const identity = await register(nc, ref, keys, token);
-    expect(identity.type, JSON.stringify(identity)).toBe('identity');
-    const provisioning = await fleet.arm.cluster(ref);
-    expect(provisioning.properties.provisioningState).toBe('Provisioning');
-    expect(provisioning.properties.managedIdentityCertificateExpirationTime).toBe(identity.notAfter);
-    expect((await fleet.arm.request<{ status: string }>('GET', opUrl)).body.status).toBe('InProgress');
-
-    const ack = await heartbeat(nc, ref);
-    expect(ack.type, JSON.stringify(ack)).toBe('ack');
-
-    // Poll like an ARM client: follow Retry-After until a terminal status.
+    // Poll like an ARM client (az connectedk8s connect) before any agent exists.
     const done = await waitFor(() => fleet.arm.request<{ status: string; endTime?: string }>('GET', opUrl), {
       timeoutMs: 10_000,
-      intervalMs: 200,
+      intervalMs: 100,
       until: (r) => r.body.status !== 'InProgress',
       message: 'LRO terminal status',
     });
     expect(done.body.status).toBe('Succeeded');
     expect(done.body.endTime).toBeTruthy();
+    expect(done.headers.get('retry-after')).toBeNull();
+    const provisioned = await fleet.arm.cluster(ref);
+    expect(provisioned.properties.provisioningState).toBe('Succeeded');
+    expect(provisioned.properties.connectivityStatus).toBe('Connecting');
+
+    const identity = await register(nc, ref, keys, token);
+    expect(identity.type, JSON.stringify(identity)).toBe('identity');
+    expect((await fleet.arm.cluster(ref)).properties.managedIdentityCertificateExpirationTime).toBe(
+      identity.notAfter,
+    );
+    const ack = await heartbeat(nc, ref);
+    expect(ack.type, JSON.stringify(ack)).toBe('ack');
     const r = await fleet.arm.cluster(ref);
     expect(r.properties.provisioningState).toBe('Succeeded');
     expect(r.properties.connectivityStatus).toBe('Connected');
@@ -324,6 +325,14 @@ describe('request validation', () => {
     expect(del.status).toBe(204);
   });
 
+  it('answers a URL the router refuses (a 1,200-character segment) with an ARM error, not fastify’s body', async () => {
+    const res = await fleet.arm.request(
+      'GET',
+      `/subscriptions/${fleet.subscriptionId}/providers/Microsoft.Kubernetes/locations/westeurope/operationStatuses/${'x'.repeat(1200)}`,
+    );
+    expectArmError(res, 414, 'InvalidParameter');
+  });
+
   it('answers unknown routes with an ARM-shaped 404', async () => {
     const res = await fleet.arm.request(
       'GET',
@@ -427,7 +436,11 @@ describe('PATCH', () => {
   it('refuses every other field with 400 naming it', async () => {
     const ref = newRef();
     await create(ref);
-    const before = await fleet.arm.cluster(ref);
+    // Once the PUT's operation is over, nothing but a PATCH could change the resource.
+    const before = await waitFor(() => fleet.arm.cluster(ref), {
+      until: (c) => c.properties.provisioningState === 'Succeeded',
+      message: `${ref.name} Succeeded`,
+    });
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ location: 'eastus' }, 'location'],
       [{ identity: { type: 'None' } }, 'identity'],
@@ -458,11 +471,11 @@ describe('PATCH', () => {
 });
 
 describe('DELETE', () => {
-  it('deletes (200), then GET answers 404 and LIST no longer has it; a second DELETE is 204', async () => {
+  it('deletes (202, then gone), then GET answers 404 and LIST no longer has it; a second DELETE is 204', async () => {
     const ref = newRef('api-delete-rg');
     await create(ref);
-    const del = await fleet.arm.delete(ref);
-    expect([200, 202]).toContain(del.status);
+    const del = await fleet.arm.deleteAndWait(ref);
+    expect([del.first.status, del.final.status]).toEqual([202, 204]);
     expectArmError(await fleet.arm.get(ref), 404, 'ResourceNotFound');
     const list = await fleet.arm.listAll(fleet.arm.groupPath(ref.subscriptionId, ref.resourceGroup));
     expect(list.value.map((c) => c.name)).not.toContain(ref.name);
@@ -475,7 +488,7 @@ describe('DELETE', () => {
     const identity = await register(nc, ref, keys, res.headers.get('x-arcfleet-bootstrap-token') ?? '');
     expect(identity.type).toBe('identity');
     expect((await heartbeat(nc, ref)).type).toBe('ack');
-    expect((await fleet.arm.delete(ref)).status).toBe(200);
+    expect((await fleet.arm.deleteAndWait(ref)).final.status).toBe(204);
     const refused = await heartbeat(nc, ref);
     expect(refused).toMatchObject({ type: 'error', code: 'IdentityRevoked' });
   });

@@ -26,6 +26,7 @@ import { SECRET_IDENTITY } from '../../agent-runtime/cluster-store.js';
 import { generateAgentKeyPair } from '../../platform/identity.js';
 import { ENV } from '../../platform/settings.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';
+import { waitFor } from '../helpers/wait.js';
 
 let dataDir: string;
 let fleet: FleetHandle;
@@ -67,7 +68,11 @@ function hybrid(): ConnectedKubernetesClient {
   });
 }
 
-/** `az connectedk8s connect` through the SDK: PUT, install the agents with its secret, wait for Succeeded. */
+/**
+ * `az connectedk8s connect` through the SDK, in its order: PUT and wait for the operation to succeed
+ * (no agent exists yet, so an operation that waited for them would never finish), then install the
+ * agents with the PUT's secret and wait for Connected.
+ */
 async function connectWithSdk(c: ClusterState): Promise<ConnectedCluster> {
   const keys = generateAgentKeyPair();
   const headers: Record<string, string> = {};
@@ -94,6 +99,8 @@ async function connectWithSdk(c: ClusterState): Promise<ConnectedCluster> {
   );
   const bootstrapToken = headers[BOOTSTRAP_TOKEN_HEADER];
   if (!bootstrapToken) throw new Error('the PUT returned no onboarding token');
+  const provisioned = await poller.pollUntilDone();
+  expect(provisioned).toMatchObject({ provisioningState: 'Succeeded', connectivityStatus: 'Connecting' });
   await fleet.store.deleteSecret(c.name, SECRET_IDENTITY);
   await fleet.store.writeOnboarding(c.name, {
     resourceId: resourceId(c),
@@ -103,7 +110,12 @@ async function connectWithSdk(c: ClusterState): Promise<ConnectedCluster> {
     hubUrl: fleet.hubUrl,
     ...(headers[BOOTSTRAP_HEADERS.jwt] ? { bootstrapJwt: headers[BOOTSTRAP_HEADERS.jwt] } : {}),
   });
-  return poller.pollUntilDone();
+  return waitFor(() => hybrid().connectedClusterOperations.get(c.resourceGroup, c.name), {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    until: (r) => r.connectivityStatus === 'Connected',
+    message: `${c.name} Connected after its agents were installed`,
+  });
 }
 
 describe('@azure/arm-hybridkubernetes 2.1.0', () => {
@@ -175,7 +187,11 @@ describe('@azure/arm-hybridkubernetes 2.1.0', () => {
   it('deletes (long-running) and the resource is gone', async () => {
     const c = clusterState(1);
     const client = hybrid();
-    await client.connectedClusterOperations.beginDeleteAndWait(c.resourceGroup, c.name);
+    const poller = await client.connectedClusterOperations.beginDelete(c.resourceGroup, c.name);
+    expect((await client.connectedClusterOperations.get(c.resourceGroup, c.name)).provisioningState).toBe(
+      'Deleting',
+    );
+    await poller.pollUntilDone();
     await expect(client.connectedClusterOperations.get(c.resourceGroup, c.name)).rejects.toMatchObject({
       statusCode: 404,
       code: 'ResourceNotFound',

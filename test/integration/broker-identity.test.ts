@@ -160,8 +160,8 @@ describe("a cluster's credentials", () => {
     const nc = await connectAsCluster(gone);
     const other = await connectAsCluster(kept);
     const closed = nc.closed();
-    const del = await fleet.arm.delete(fleet.ref(gone));
-    expect(del.status).toBe(200);
+    const del = await fleet.arm.deleteAndWait(fleet.ref(gone));
+    expect(del.final.status).toBe(204);
     const deletedAt = Date.now();
     const reason = await Promise.race([
       closed,

@@ -727,7 +727,7 @@ describe('persistence and cascade', () => {
         })
       ).status,
     ).toBe(201);
-    expect((await fleet.arm.delete(c.ref)).status).toBe(200);
+    expect((await fleet.arm.deleteAndWait(c.ref)).final.status).toBe(204);
     expectArmError(await call('GET', extPath(c.ref)), 404, 'ResourceNotFound');
     // Connect again: nothing is left.
     const keys = generateAgentKeyPair();

@@ -97,6 +97,11 @@ describe('live feed', () => {
       expect(res.status).toBe(201);
       await waitFor(() => fast.status(ref.name), { message: `${ref.name} in the feed` });
     }
+    // Their PUTs' operations complete on their own (Accepted → Succeeded): let those deltas pass too.
+    await waitFor(
+      () => [...fast.tiles.values()].filter((t) => names.includes(t.n)).every((t) => t.p === 'Succeeded'),
+      { message: 'the new clusters Succeeded in the feed' },
+    );
     const seqs = fast.got.map((m) => m.seq);
     expect(seqs.slice(1)).toEqual(seqs.slice(1).map((_, i) => (seqs[0] ?? 0) + 1 + i));
     expect(fast.deltas().length).toBeGreaterThanOrEqual(6);

@@ -25,7 +25,7 @@ function nameAt(i: number): string {
 }
 
 describe('onboarding', () => {
-  it('goes Connecting/Accepted → Connected/Succeeded with the LRO polled to Succeeded and every property filled', async () => {
+  it('goes Accepted → Succeeded (the LRO, on its own) and Connecting → Connected with every property filled', async () => {
     const name = nameAt(0);
     const put = await fleet.connect(name);
     expect(put.status).toBe(201);
@@ -45,7 +45,7 @@ describe('onboarding', () => {
     });
     expect(op.body.status).toBe('Succeeded');
 
-    const c = await fleet.get(name);
+    const c = await fleet.waitStatus(name, 'Connected');
     const state = fleet.clusters[0] as ClusterState;
     const expected = metadataOf(state);
     expect(c.properties).toMatchObject({
@@ -80,8 +80,11 @@ describe('onboarding', () => {
       const put = await fleet.connect(c.name);
       expect(put.status).toBe(201);
     }
-    const all = await fleet.waitAll('Connected');
-    for (const c of all) expect(c.properties.provisioningState).toBe('Succeeded');
+    await fleet.waitAll('Connected');
+    await waitFor(() => fleet.arm.listSubscription(fleet.subscriptionId), {
+      until: (l) => l.value.every((c) => c.properties.provisioningState === 'Succeeded'),
+      message: 'every PUT Succeeded',
+    });
   });
 });
 
@@ -130,8 +133,8 @@ describe('delete', () => {
   it("tells the cluster's agents to stop; they go quiet until the cluster is connected again", async () => {
     const name = nameAt(2);
     await fleet.waitStatus(name, 'Connected');
-    const del = await fleet.arm.delete(fleet.ref(name));
-    expect(del.status).toBe(200);
+    const del = await fleet.arm.deleteAndWait(fleet.ref(name));
+    expect([del.first.status, del.final.status]).toEqual([202, 204]);
     const rsa = fleet.agent('resource-sync-agent');
     const cio = fleet.agent('clusteridentityoperator');
     await rsa.waitForLog((l) => l.event === 'sync.disconnect' && l.cluster === name, {
@@ -154,8 +157,11 @@ describe('delete', () => {
     // Connecting again onboards it anew.
     const put = await fleet.connect(name);
     expect(put.status).toBe(201);
-    const back = await fleet.waitStatus(name, 'Connected');
-    expect(back.properties.provisioningState).toBe('Succeeded');
+    await fleet.waitStatus(name, 'Connected');
+    await waitFor(() => fleet.get(name), {
+      until: (c) => c.properties.provisioningState === 'Succeeded',
+      message: `${name} Succeeded`,
+    });
     await fleet.waitAll('Connected');
   });
 });

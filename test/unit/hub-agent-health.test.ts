@@ -28,12 +28,15 @@ function report(
 }
 
 describe('hub agent health', () => {
-  it('no arcAgentProfile until metrics-agent reports; then agentState, systemComponents, agentErrors', () => {
+  it('arcAgentProfile from creation with the defaults; once metrics-agent reports, agentState, systemComponents, agentErrors', () => {
     const h = makeHub();
     const { hub, agents, clock } = h;
     onboard(h, REF, clock);
     const record = hub.require(REF);
-    expect(renderResource(record).properties.arcAgentProfile).toBeUndefined();
+    expect(renderResource(record).properties.arcAgentProfile).toEqual({
+      desiredAgentVersion: null,
+      agentAutoUpgrade: 'Enabled',
+    });
 
     agents.agentHealth(record, report(clock.now()));
     expect(renderResource(record).properties.arcAgentProfile).toEqual({

@@ -4,7 +4,11 @@ import { IdentityAuthority, generateAgentKeyPair } from '../../platform/identity
 import { createLogger } from '../../platform/log.js';
 import { type ControlMessage, PROTOCOL_VERSION, clusterKey, type ClusterRef } from '../../contract/index.js';
 import { AgentProtocol } from '../../services/hub/agent-bus/agent-protocol.js';
-import { ConnectedClusters } from '../../services/hub/connected-clusters/connected-clusters.js';
+import {
+  ConnectedClusters,
+  DEFAULT_RESOURCE_TIMINGS,
+  type ResourceTimings,
+} from '../../services/hub/connected-clusters/connected-clusters.js';
 import { createHubMetrics } from '../../services/hub/metrics.js';
 import type { ClusterRecord } from '../../services/hub/connected-clusters/projection.js';
 import { parsePutBody } from '../../services/hub/connected-clusters/validation.js';
@@ -49,7 +53,12 @@ export class MemoryPersistence<R extends KeyedRecord = ClusterRecord> implements
 }
 
 export function makeHub(
-  opts: { persistence?: MemoryPersistence; clock?: FakeClock; authorityPem?: string } = {},
+  opts: {
+    persistence?: MemoryPersistence;
+    clock?: FakeClock;
+    authorityPem?: string;
+    resourceTimings?: Partial<ResourceTimings>;
+  } = {},
 ) {
   const clock = opts.clock ?? new FakeClock();
   const persistence = opts.persistence ?? new MemoryPersistence();
@@ -67,6 +76,13 @@ export function makeHub(
   const deps = { store, clock, timings: DEFAULT_TIMINGS, metrics, logger };
   const hub = new ConnectedClusters({
     ...deps,
+    // Metadata shown at once unless a test is about its delay.
+    resourceTimings: {
+      ...DEFAULT_RESOURCE_TIMINGS,
+      metadataDelayMs: 0,
+      metadataJitterMs: 0,
+      ...opts.resourceTimings,
+    },
     publishControl: (ref, message) => controls.push({ ref, message }),
   });
   holder.hub = hub;
@@ -120,4 +136,26 @@ export function heartbeatBody(nowMs: number) {
 /** A heartbeat on the cluster's subject, as the agent bus dispatches it. */
 export function beat(h: TestHub, key: string, nowMs: number): void {
   h.agents.heartbeat(h.agents.recordOf(key), heartbeatBody(nowMs));
+}
+
+/** resource-sync-agent's metadata report of generation `generation`, sent at `nowMs`. */
+export function metadataReport(nowMs: number, generation: number, overrides: Record<string, unknown> = {}) {
+  return {
+    v: PROTOCOL_VERSION,
+    type: 'metadata' as const,
+    agent: 'resource-sync-agent' as const,
+    generation,
+    changedAt: new Date(nowMs).toISOString(),
+    sentAt: new Date(nowMs).toISOString(),
+    metadata: {
+      kubernetesVersion: '1.30.4',
+      totalNodeCount: 3,
+      totalCoreCount: 12,
+      agentVersion: '1.21.10',
+      distribution: 'aks',
+      distributionVersion: '',
+      infrastructure: 'azure',
+      ...overrides,
+    },
+  };
 }

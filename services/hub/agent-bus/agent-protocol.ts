@@ -28,6 +28,7 @@ import { hashToken, healthSignature, type ClusterRecord } from '../connected-clu
 import type { HubMetrics } from '../metrics.js';
 import { SOLE_LEADER, type Leadership } from '../persistence/leader-lease.js';
 import type { ProjectionStore } from '../persistence/projection-store.js';
+import { metadataDueAt, newestMetadata, offerMetadata } from '../connected-clusters/late-metadata.js';
 
 export interface AgentProtocolDeps {
   /** The records the messages change, and the connectivity state machine they step. */
@@ -107,6 +108,10 @@ export class AgentProtocol implements AgentMessages {
     record.consumedBootstrapTokenHash = tokenHash;
     record.bootstrapTokenHash = undefined;
     if (record.provisioningState === 'Accepted') record.provisioningState = 'Provisioning';
+    if (record.metadata === undefined && record.metadataDueMs === undefined) {
+      const t = this.deps.clusters.resourceTimings;
+      record.metadataDueMs = metadataDueAt(now, t.metadataDelayMs, t.metadataJitterMs);
+    }
     this.deps.store.markImportant(key);
     spanEvent('certificate issued', {
       [ATTR.clusterKey]: key,
@@ -179,9 +184,9 @@ export class AgentProtocol implements AgentMessages {
   metadata(record: ClusterRecord, report: MetadataReport): AckReply {
     this.refuseExpired(record);
     const now = this.deps.clock.now();
-    if (record.metadata === undefined || report.generation > record.metadata.generation) {
-      const changedAtMs = Date.parse(report.changedAt);
-      record.metadata = { ...report.metadata, generation: report.generation, changedAtMs };
+    const changedAtMs = Date.parse(report.changedAt);
+    const incoming = { ...report.metadata, generation: report.generation, changedAtMs };
+    if (offerMetadata(record, incoming, now)) {
       this.deps.metrics.metadataReports.inc();
       this.deps.metrics.metadataSyncLagSeconds.observe(Math.max(0, now - changedAtMs) / 1000);
       this.deps.store.markImportant(record.key);
@@ -189,7 +194,7 @@ export class AgentProtocol implements AgentMessages {
     // A metadata report proves the agents are alive just as a heartbeat does.
     this.deps.clusters.applyStep(record, onHeartbeat(record.connectivity, now));
     this.deps.store.markHeartbeat(record.key);
-    return { v: PROTOCOL_VERSION, type: 'ack', generation: record.metadata.generation };
+    return { v: PROTOCOL_VERSION, type: 'ack', generation: newestMetadata(record)?.generation ?? 0 };
   }
 
   /**

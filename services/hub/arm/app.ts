@@ -5,7 +5,7 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Counter, Histogram } from 'prom-client';
 import { ERROR_CODES, isArcError } from '../../../contract/index.js';
 import type { Logger } from '../../../platform/log.js';
@@ -26,8 +26,16 @@ export function createArmApp(opts: ArmAppOptions): FastifyInstance {
     serverFactory: (handler) =>
       (tls ? createHttpsServer(tls, handler) : createHttpServer(handler)) as unknown as Server,
     logger: false,
-    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    // Operation ids carry the resource's key (connected-clusters/operations.ts): longer than fastify's 100.
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 1000 },
     bodyLimit: 1024 * 1024,
+    // A URL the router refuses (malformed, a too-long segment) is answered like any ARM error.
+    frameworkErrors: (err, _request, reply) => {
+      const e = err as { statusCode?: number; message: string };
+      void (reply as unknown as FastifyReply).status(e.statusCode ?? 400).send({
+        error: { code: ERROR_CODES.InvalidParameter, message: `The request URL was invalid: ${e.message}` },
+      });
+    },
   });
 
   // ARM takes JSON only; without this fastify would parse text/plain and answer 400 instead of 415.

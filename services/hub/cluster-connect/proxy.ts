@@ -109,6 +109,16 @@ async function forward(
       `The connectedClusters resource '${ref.name}' in resource group '${ref.resourceGroup}' was not found.`,
     );
   }
+  if (record.connectivity.status === 'Expired') {
+    // Arc features stop working once the identity certificate expired (its agents are refused too).
+    count('expired');
+    return sendStatus(
+      reply,
+      403,
+      ERROR_CODES.ClusterExpired,
+      `The connected cluster '${ref.name}' is Expired: its managed identity certificate expired, so cluster connect no longer works. Delete the connectedClusters resource and connect the cluster again.`,
+    );
+  }
   const key = clusterKey(ref);
   // The raw URL keeps the client's encoding and query: everything after the prefix goes to the apiserver.
   const rawUrl = request.raw.url ?? '/';

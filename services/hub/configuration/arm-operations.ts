@@ -28,7 +28,7 @@ export abstract class ConfigurationArm extends ConfigurationDocuments {
   }
 
   putExtension(ref: ClusterRef, name: string, input: ExtensionPut, caller: string) {
-    const doc = this.doc(ref);
+    const doc = this.writableDoc(ref);
     const result = putExtension(doc, name, input, this.ctx(caller));
     this.commit(doc, `extension ${result.record.name} ${result.created ? 'created' : 'updated'}`);
     this.logWrite(
@@ -42,7 +42,7 @@ export abstract class ConfigurationArm extends ConfigurationDocuments {
   }
 
   patchExtension(ref: ClusterRef, name: string, patch: ExtensionPatch, caller: string): ExtensionRecord {
-    const doc = this.doc(ref);
+    const doc = this.writableDoc(ref);
     const r = doc.extensions[name.toLowerCase()];
     if (!r) throw this.notFound('extension', ref, name);
     patchExtension(doc, r, patch, this.ctx(caller));
@@ -73,7 +73,7 @@ export abstract class ConfigurationArm extends ConfigurationDocuments {
   }
 
   putFlux(ref: ClusterRef, name: string, input: FluxPut, caller: string) {
-    const doc = this.doc(ref);
+    const doc = this.writableDoc(ref);
     const result = putFlux(doc, name, input, this.ctx(caller));
     this.commit(doc, `fluxConfiguration ${result.record.name} ${result.created ? 'created' : 'updated'}`);
     this.logWrite(
@@ -87,7 +87,7 @@ export abstract class ConfigurationArm extends ConfigurationDocuments {
   }
 
   patchFlux(ref: ClusterRef, name: string, patch: Record<string, unknown>, caller: string): FluxRecord {
-    const doc = this.doc(ref);
+    const doc = this.writableDoc(ref);
     const r = doc.fluxConfigurations[name.toLowerCase()];
     if (!r) throw this.notFound('fluxConfiguration', ref, name);
     const merged = validateFluxDocument(mergeFluxPatch(r, patch));
@@ -116,7 +116,7 @@ export abstract class ConfigurationArm extends ConfigurationDocuments {
 
   putLinker(ref: ClusterRef, name: string, input: LinkerPut, caller: string) {
     const cluster = this.requireCluster(ref);
-    const doc = this.doc(ref);
+    const doc = this.writableDoc(ref);
     const result = putLinker(doc, name, input, this.ctx(caller), {
       name: cluster.ref.name,
       provisioningState: cluster.provisioningState,

@@ -65,6 +65,26 @@ export abstract class ConfigurationDocuments {
     return this.docOf(cluster) ?? emptyConfig(cluster.key, cluster.ref, cluster.identity.principalId);
   }
 
+  /**
+   * The document a PUT or PATCH changes. Arc features stop on an Expired cluster (its agents cannot
+   * take anything until it is deleted and connected again), and a cluster being deleted takes no new
+   * configuration: both are refused here, before anything is stored.
+   */
+  protected writableDoc(ref: ClusterRef): ClusterConfigRecord {
+    const cluster = this.requireCluster(ref);
+    if (cluster.connectivity.status === 'Expired')
+      throw new ArcError(
+        ERROR_CODES.ClusterExpired,
+        `The connected cluster '${ref.name}' is Expired: its managed identity certificate expired, so Arc features no longer work on it. Delete the connectedClusters resource and connect the cluster again.`,
+        { status: 403 },
+      );
+    if (cluster.provisioningState === 'Deleting')
+      throw new ArcError(ERROR_CODES.Conflict, `The connected cluster '${ref.name}' is being deleted.`, {
+        status: 409,
+      });
+    return this.doc(ref);
+  }
+
   /** The cluster's stored document, unless it is a leftover of an earlier cluster of that name. */
   protected docOf(cluster: ClusterRecord): ClusterConfigRecord | undefined {
     const doc = this.deps.store.get(cluster.key);

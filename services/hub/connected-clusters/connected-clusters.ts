@@ -29,17 +29,60 @@ import {
   type DesiredResource,
 } from './projection.js';
 import type { PatchChange } from './validation.js';
+import { showDueMetadata } from './late-metadata.js';
+import {
+  beginDelete,
+  beginUpdate,
+  completeWrite,
+  isDue,
+  operationView,
+  parseOperationId,
+  provisioningFailure,
+  type OperationView,
+} from './operations.js';
 
 export const MAX_CLUSTERS_PER_RESOURCE_GROUP = 800;
+
+/** A resource being deleted takes no other write (ARM answers 409 until it is gone). */
+function refuseWhileDeleting(record: ClusterRecord): void {
+  if (record.provisioningState === 'Deleting')
+    throw new ArcError(
+      ERROR_CODES.Conflict,
+      `The connected cluster '${record.ref.name}' is being deleted. Wait for the deletion to finish, then create it again.`,
+      { status: 409 },
+    );
+}
 
 function rgKey(ref: ClusterRef): string {
   return `${ref.subscriptionId.toLowerCase()}/${ref.resourceGroup.toLowerCase()}`;
 }
 
+/** Simulated ms of the resource's own life, apart from its agents (HubSettings). */
+export interface ResourceTimings {
+  /** A PUT's operation completes this long after the PUT. */
+  provisioningDelayMs: number;
+  /** A DELETE removes the resource this long after the DELETE. */
+  deleteDelayMs: number;
+  /** A resource whose agents were never heard reads AgentNotInstalled this long after its creation. */
+  agentNotInstalledAfterMs: number;
+  /** Metadata is shown this long after the agents first register, plus up to `metadataJitterMs`. */
+  metadataDelayMs: number;
+  metadataJitterMs: number;
+}
+
+export const DEFAULT_RESOURCE_TIMINGS: ResourceTimings = Object.freeze({
+  provisioningDelayMs: 10_000,
+  deleteDelayMs: 30_000,
+  agentNotInstalledAfterMs: 3_600_000,
+  metadataDelayMs: 5 * 60_000,
+  metadataJitterMs: 5 * 60_000,
+});
+
 export interface ConnectedClustersDeps {
   store: ProjectionStore;
   clock: Clock;
   timings: ArcTimings;
+  resourceTimings?: ResourceTimings;
   metrics: HubMetrics;
   logger: Logger;
   /** Tells a deleted cluster's agents to disconnect. */
@@ -64,8 +107,12 @@ export class ConnectedClusters {
   private deaf = false;
   private readonly operations = new Map<string, string>();
   private perResourceGroup: Map<string, number> | undefined;
+  /** DELETEs being carried out (their removal is asynchronous; a tick must not start one twice). */
+  private readonly removing = new Set<string>();
+  readonly resourceTimings: ResourceTimings;
 
   constructor(private readonly deps: ConnectedClustersDeps) {
+    this.resourceTimings = deps.resourceTimings ?? DEFAULT_RESOURCE_TIMINGS;
     this.hearingSinceMs = deps.clock.now();
     for (const r of deps.store.values()) this.operations.set(r.operation.id, r.key);
     deps.store.onRemoteChange((_key, before, after) => this.remoteChanged(before, after));
@@ -139,9 +186,13 @@ export class ConnectedClusters {
     this.perResourceGroup.set(k, (this.perResourceGroup.get(k) ?? 0) + delta);
   }
 
-  operation(id: string): ClusterRecord | undefined {
-    const key = this.operations.get(id);
-    return key === undefined ? undefined : this.deps.store.get(key);
+  /** The status of operation `id` (of a PUT or DELETE), and the record it is about while it exists. */
+  operation(id: string): { view: OperationView; record: ClusterRecord | undefined; key: string } | undefined {
+    const key = this.operations.get(id) ?? parseOperationId(id)?.key;
+    if (key === undefined) return undefined;
+    const record = this.deps.store.get(key);
+    const view = operationView(record, id);
+    return view && { view, record, key };
   }
 
   counts(): {
@@ -178,7 +229,16 @@ export class ConnectedClusters {
           { status: 409 },
         );
       const token = newBootstrapToken();
-      const record = newRecord(key, ref, desired, nowIso, now, token, caller);
+      const record = newRecord(
+        key,
+        ref,
+        desired,
+        nowIso,
+        now,
+        token,
+        caller,
+        this.resourceTimings.provisioningDelayMs,
+      );
       this.deps.store.set(record);
       this.adjustResourceGroup(ref, 1);
       this.operations.set(record.operation.id, key);
@@ -188,6 +248,7 @@ export class ConnectedClusters {
       );
       return { record, created: true, bootstrapToken: token };
     }
+    refuseWhileDeleting(existing);
     if (existing.desired.location !== desired.location)
       throw new ArcError(
         ERROR_CODES.InvalidResourceLocation,
@@ -205,11 +266,15 @@ export class ConnectedClusters {
     existing.desired = desired;
     existing.lastModifiedAt = nowIso;
     existing.lastModifiedBy = caller;
+    this.operations.delete(existing.operation.id);
+    beginUpdate(existing, now, this.resourceTimings.provisioningDelayMs);
+    this.operations.set(existing.operation.id, key);
     let token: string | undefined;
     if (!onboarded) {
       // Not onboarded yet: a re-run of `connect` gets a fresh token, the old one stops working.
       token = newBootstrapToken();
       existing.bootstrapTokenHash = hashToken(token);
+      existing.connectRequestedMs = now;
     }
     this.deps.store.set(existing);
     return { record: existing, created: false, bootstrapToken: token };
@@ -217,6 +282,7 @@ export class ConnectedClusters {
 
   patch(ref: ClusterRef, change: PatchChange, caller: string): ClusterRecord {
     const record = this.require(ref);
+    refuseWhileDeleting(record);
     const d = record.desired;
     if (change.tags !== undefined) d.tags = change.tags;
     if (change.distribution !== undefined) d.distribution = change.distribution;
@@ -229,9 +295,35 @@ export class ConnectedClusters {
     return record;
   }
 
+  /**
+   * A DELETE: the resource shows Deleting and goes once `deleteDelayMs` passed (tick). Undefined when
+   * there is no such resource; a DELETE of one already being deleted gets the running operation.
+   */
+  beginDelete(ref: ClusterRef): ClusterRecord | undefined {
+    const record = this.get(ref);
+    if (!record) return undefined;
+    const before = record.operation.id;
+    if (beginDelete(record, this.deps.clock.now(), this.resourceTimings.deleteDelayMs)) {
+      this.operations.delete(before);
+      this.operations.set(record.operation.id, record.key);
+      this.deps.store.set(record);
+      this.deps.logger.info(
+        { event: 'cluster.deleting', key: record.key, operationId: record.operation.id },
+        'cluster deleting',
+      );
+    }
+    return record;
+  }
+
+  /** Removes the resource now: what a DELETE's operation does when it completes. */
   async delete(ref: ClusterRef): Promise<boolean> {
     const record = this.get(ref);
     if (!record) return false;
+    await this.remove(record);
+    return true;
+  }
+
+  private async remove(record: ClusterRecord): Promise<void> {
     await this.deps.store.delete(record.key);
     // Told before onClusterDeleted revokes the cluster's broker user, which ends its connections.
     this.deps.publishControl(record.ref, {
@@ -244,7 +336,38 @@ export class ConnectedClusters {
     this.adjustResourceGroup(record.ref, -1);
     this.operations.delete(record.operation.id);
     this.deps.logger.info({ event: 'cluster.deleted', key: record.key }, 'cluster deleted');
-    return true;
+  }
+
+  /** Completes the operations, and shows the metadata, whose time has come (the leader's tick). */
+  private completeOperations(now: number): void {
+    for (const record of this.deps.store.values()) {
+      if (showDueMetadata(record, now)) this.deps.store.set(record);
+      if (!isDue(record, now)) continue;
+      if (record.operation.kind === 'delete') {
+        if (this.removing.has(record.key)) continue;
+        this.removing.add(record.key);
+        this.remove(record)
+          .catch((err: unknown) =>
+            this.deps.logger.error({ event: 'cluster.delete_failed', key: record.key, err }, 'delete failed'),
+          )
+          .finally(() => this.removing.delete(record.key));
+        continue;
+      }
+      const failure = provisioningFailure(record);
+      completeWrite(record, now, failure);
+      // A refused onboarding: its agents cannot register.
+      if (failure && record.identity.serials.length === 0) record.bootstrapTokenHash = undefined;
+      this.deps.store.set(record);
+      this.deps.logger.info(
+        {
+          event: 'cluster.provisioned',
+          key: record.key,
+          provisioningState: record.provisioningState,
+          operationId: record.operation.id,
+        },
+        `${record.ref.name}: ${record.provisioningState}`,
+      );
+    }
   }
 
   /** Resolves once the cluster's projection as it is now is in KV. */
@@ -265,11 +388,16 @@ export class ConnectedClusters {
 
   tick(): void {
     const now = this.deps.clock.now();
+    this.completeOperations(now);
     const threshold = this.deps.timings.offlineThresholdMs;
     const blindSince = this.deaf ? now : this.hearingSinceMs;
-    for (const record of this.deps.store.values())
+    const missingAfter = this.resourceTimings.agentNotInstalledAfterMs;
+    for (const record of this.deps.store.values()) {
+      const missingAt = record.connectRequestedMs + missingAfter;
       for (let i = 0; i < 3; i++)
-        if (!this.applyStep(record, evaluate(record.connectivity, now, threshold, blindSince))) break;
+        if (!this.applyStep(record, evaluate(record.connectivity, now, threshold, blindSince, missingAt)))
+          break;
+    }
   }
 
   /**
@@ -282,19 +410,13 @@ export class ConnectedClusters {
     if (!t) return false;
     pushTransition(record, t);
     this.deps.metrics.transitions.inc({ from: t.from, to: t.to });
-    if (t.to === 'Connected' && record.provisioningState !== 'Succeeded') {
+    if (t.to === 'Connected' && (t.from === 'Connecting' || t.from === 'AgentNotInstalled')) {
       // Inside the span of the message that proved the agents alive (the onboarding trace's last step).
       spanEvent('marked Connected', {
         [ATTR.clusterKey]: record.key,
         'arcfleet.connectivity.from': t.from,
         'arcfleet.onboarding.seconds': Math.max(0, t.atMs - record.connectRequestedMs) / 1000,
       });
-      record.provisioningState = 'Succeeded';
-      record.operation = {
-        ...record.operation,
-        status: 'Succeeded',
-        endTime: new Date(t.atMs).toISOString(),
-      };
       this.deps.metrics.onboardingSeconds.observe(Math.max(0, t.atMs - record.connectRequestedMs) / 1000);
     }
     this.deps.store.markImportant(record.key);

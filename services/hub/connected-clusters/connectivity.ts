@@ -3,6 +3,7 @@
  *
  *   Connecting --heartbeat--> Connected --(no heartbeat for offlineThreshold)--> Offline --heartbeat--> Connected
  *   any --(managedIdentityCertificateExpirationTime <= now)--> Expired   (sticky: only DELETE + PUT leaves it)
+ *   Connecting --(no agent heard by agentsMissingAt)--> AgentNotInstalled --heartbeat--> Connected
  */
 import type { ConnectivityStatus } from '../../../contract/index.js';
 
@@ -18,7 +19,7 @@ export interface Transition {
   readonly from: ConnectivityStatus;
   readonly to: ConnectivityStatus;
   readonly atMs: number;
-  readonly reason: 'heartbeat' | 'heartbeat-timeout' | 'certificate-expired';
+  readonly reason: 'heartbeat' | 'heartbeat-timeout' | 'certificate-expired' | 'agents-not-installed';
 }
 
 export interface Step {
@@ -57,15 +58,19 @@ export function onCertificate(state: ConnectivityState, certExpiresMs: number): 
 /**
  * Applies the passage of time. `blindSinceMs` is when the hub (re)started: a hub that was down
  * cannot tell a silent cluster from its own absence, so the Offline deadline is counted from
- * max(lastHeartbeat, blindSince).
+ * max(lastHeartbeat, blindSince). `agentsMissingAtMs` is when a cluster whose agents were never heard
+ * (no registration, no heartbeat) reads AgentNotInstalled.
  */
 export function evaluate(
   state: ConnectivityState,
   nowMs: number,
   offlineThresholdMs: number,
   blindSinceMs = -Infinity,
+  agentsMissingAtMs = Infinity,
 ): Step {
   if (state.status === 'Expired') return { state, transition: undefined };
+  if (neverHeard(state) && agentsMissingAtMs <= nowMs)
+    return step(state, { status: 'AgentNotInstalled' }, agentsMissingAtMs, 'agents-not-installed');
   // When several deadlines passed since the last look, take the earliest first (a caller loops),
   // so the recorded history is the one that really happened: Offline, then Expired.
   const offlineAt =
@@ -79,14 +84,23 @@ export function evaluate(
   return { state, transition: undefined };
 }
 
+/** Connecting and no agent ever registered or heartbeated. */
+function neverHeard(state: ConnectivityState): boolean {
+  return (
+    state.status === 'Connecting' && state.lastHeartbeatMs === undefined && state.certExpiresMs === undefined
+  );
+}
+
 /** The next simulated instant at which `evaluate` could change the state, for scheduling. */
 export function nextDeadline(
   state: ConnectivityState,
   offlineThresholdMs: number,
   blindSinceMs = -Infinity,
+  agentsMissingAtMs = Infinity,
 ): number | undefined {
   if (state.status === 'Expired') return undefined;
   const candidates: number[] = [];
+  if (neverHeard(state) && agentsMissingAtMs < Infinity) candidates.push(agentsMissingAtMs);
   if (state.certExpiresMs !== undefined) candidates.push(state.certExpiresMs);
   if (state.status === 'Connected' && state.lastHeartbeatMs !== undefined)
     candidates.push(Math.max(state.lastHeartbeatMs, blindSinceMs) + offlineThresholdMs);

@@ -14,6 +14,7 @@ import {
   FLEET_TENANT_ID,
 } from '../../../contract/index.js';
 import { initialConnectivity, type ConnectivityState, type Transition } from './connectivity.js';
+import { createOperation, type ClusterOperation, type OperationKind } from './operations.js';
 
 export type OperationStatus = 'InProgress' | 'Succeeded' | 'Failed' | 'Canceled';
 
@@ -42,6 +43,10 @@ export interface ClusterRecord {
   provisioningState: ProvisioningState;
   connectivity: ConnectivityState;
   metadata: (ClusterMetadata & { generation: number; changedAtMs: number }) | undefined;
+  /** A report taken but not shown before `metadataDueMs` (late-metadata.ts). */
+  pendingMetadata?: (ClusterMetadata & { generation: number; changedAtMs: number }) | undefined;
+  /** Simulated ms from which metadata is shown; drawn when the agents first register. */
+  metadataDueMs?: number | undefined;
   identity: {
     principalId: string;
     tenantId: string;
@@ -53,7 +58,15 @@ export interface ClusterRecord {
   bootstrapTokenHash: string | undefined;
   /** sha256 of the token that was used, so a retried registration by the same key succeeds. */
   consumedBootstrapTokenHash?: string | undefined;
-  operation: { id: string; status: OperationStatus; startTime: string; endTime?: string | undefined };
+  /** The resource's newest ARM operation (operations.ts). */
+  operation: ClusterOperation;
+  /** Earlier operations still answered by id (bounded); absent in older records. */
+  pastOperations?: Array<{
+    id: string;
+    kind: OperationKind;
+    status: OperationStatus;
+    endTime?: string | undefined;
+  }>;
   createdAt: string;
   createdBy: string;
   lastModifiedAt: string;
@@ -88,6 +101,7 @@ export function newRecord(
   nowMs: number,
   bootstrapToken: string,
   createdBy: string,
+  provisioningDelayMs: number,
 ): ClusterRecord {
   return {
     v: 1,
@@ -99,7 +113,7 @@ export function newRecord(
     metadata: undefined,
     identity: { principalId: randomUUID(), tenantId: TENANT_ID, serials: [], certExpiresMs: undefined },
     bootstrapTokenHash: hashToken(bootstrapToken),
-    operation: { id: randomUUID(), status: 'InProgress', startTime: nowIso },
+    operation: createOperation(key, 'write', nowMs, provisioningDelayMs),
     createdAt: nowIso,
     createdBy,
     lastModifiedAt: nowIso,
@@ -157,22 +171,28 @@ export function renderResource(record: ClusterRecord): ConnectedCluster {
       azureHybridBenefit: d.azureHybridBenefit ?? 'NotApplicable',
       miscellaneousProperties: null,
       ...d.extra,
-      ...(record.agentHealth ? { arcAgentProfile: renderAgentProfile(record, record.agentHealth) } : {}),
+      arcAgentProfile: renderAgentProfile(record, record.agentHealth),
     },
   };
 }
 
 /**
- * `properties.arcAgentProfile` once metrics-agent reported: the user's profile from PUT/PATCH
- * (`desiredAgentVersion`, `agentAutoUpgrade`, `systemComponents[].userSpecifiedVersion`) with defaults,
- * and the read-only `agentState`, `systemComponents` and `agentErrors` from the report.
+ * `properties.arcAgentProfile`, from the resource's creation: the user's profile from PUT/PATCH
+ * (`desiredAgentVersion`, `agentAutoUpgrade`, `systemComponents[].userSpecifiedVersion`) over the
+ * defaults; once metrics-agent reported, also the read-only `agentState`, `systemComponents` and
+ * `agentErrors` from the report.
  */
 export function renderAgentProfile(
   record: ClusterRecord,
-  health: AgentHealthRecord,
+  health: AgentHealthRecord | undefined,
 ): Record<string, unknown> {
   const raw = record.desired.extra['arcAgentProfile'];
   const user: Record<string, unknown> = raw !== null && typeof raw === 'object' ? { ...raw } : {};
+  const defaults = {
+    desiredAgentVersion: record.metadata?.agentVersion ?? null,
+    agentAutoUpgrade: 'Enabled',
+  };
+  if (!health) return { ...defaults, ...user };
   const userVersions = new Map<string, string>();
   if (Array.isArray(user['systemComponents']))
     for (const c of user['systemComponents'] as unknown[])
@@ -195,8 +215,7 @@ export function renderAgentProfile(
     c.errors.map((e) => ({ message: e.message, severity: e.severity, component: c.type, time: e.time })),
   );
   return {
-    desiredAgentVersion: record.metadata?.agentVersion ?? null,
-    agentAutoUpgrade: 'Enabled',
+    ...defaults,
     ...user,
     systemComponents,
     agentErrors,
