@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   // ARM API (names are ARM's own)
   ResourceNotFound: 'ResourceNotFound',
   ResourceGroupNotFound: 'ResourceGroupNotFound',
+  LocationRequired: 'LocationRequired',
   InvalidRequestContent: 'InvalidRequestContent',
   InvalidParameter: 'InvalidParameter',
   MissingApiVersionParameter: 'MissingApiVersionParameter',

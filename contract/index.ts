@@ -185,3 +185,4 @@ export {
   type Targets,
 } from './targets.js';
 export { inShard, MAX_SHARDS, parseShard, shardOf, shardUrl, SINGLE_SHARD, type Shard } from './shards.js';
+export { agentsOf, ENDPOINT_AGENTS, ENDPOINT_CLASSES, type EndpointClass } from './endpoints.js';

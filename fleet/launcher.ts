@@ -27,7 +27,7 @@ import { HubClient } from './clients/hub-client.js';
 import { FleetProcesses } from './fleet-processes.js';
 import { createHandle, type FleetHandle } from './handle.js';
 import { readFleetFile, type FleetFile } from './fleet-file.js';
-import { connectCluster } from './onboard.js';
+import { connectCluster, createResourceGroups } from './onboard.js';
 import { planFleet, type FleetPlan } from './plan.js';
 import { isAlive } from './process.js';
 import { writePrometheusConfig, writeTargets } from './prometheus.js';
@@ -125,6 +125,8 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
     await startSide('observability');
     await fleet.saveFleetFile();
 
+    const groups = await createResourceGroups(client, plan.clusters);
+    if (groups > 0) log(`${groups} resource groups created`);
     if (opts.connect ?? true) {
       await mapLimit(plan.clusters, opts.connectConcurrency ?? 16, async (c) => {
         fleet.checkAborted();

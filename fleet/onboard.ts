@@ -4,8 +4,28 @@
  */
 import { ArcError, ERROR_CODES, resourceId, type ClusterState } from '../contract/index.js';
 import { generateAgentKeyPair } from '../platform/identity.js';
+import { mapLimit } from '../platform/limit.js';
 import { SECRET_IDENTITY, SECRET_ONBOARDING, type ClusterStore } from '../agent-runtime/cluster-store.js';
 import { BOOTSTRAP_TOKEN_HEADER, type HubClient, type PutResult } from './clients/hub-client.js';
+
+/**
+ * Creates the resource groups `states` live in that do not exist yet (ARM refuses a resource under a
+ * missing group), each in the location of its first cluster; resolves with how many it created.
+ */
+export async function createResourceGroups(
+  client: HubClient,
+  states: readonly ClusterState[],
+): Promise<number> {
+  const groups = new Map<string, ClusterState>();
+  for (const s of states) {
+    const k = `${s.subscriptionId.toLowerCase()}/${s.resourceGroup.toLowerCase()}`;
+    if (!groups.has(k)) groups.set(k, s);
+  }
+  const created = await mapLimit([...groups.values()], 8, (s) =>
+    client.ensureResourceGroup(s.subscriptionId, s.resourceGroup, s.location),
+  );
+  return created.filter(Boolean).length;
+}
 
 export async function connectCluster(
   client: HubClient,

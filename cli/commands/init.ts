@@ -11,7 +11,7 @@ import { type ClusterState, ArcError, ERROR_CODES } from '../../contract/index.j
 import { clockFromConfig, compileCommonConfig, type Env } from '../../platform/settings.js';
 import { DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID, generateFleet } from '../../fleet/generator.js';
 import { HubClient, type TokenSource } from '../../fleet/clients/hub-client.js';
-import { connectCluster } from '../../fleet/onboard.js';
+import { connectCluster, createResourceGroups } from '../../fleet/onboard.js';
 import { mapLimit } from '../../platform/limit.js';
 import { waitFor } from '../../platform/wait.js';
 
@@ -62,6 +62,7 @@ export async function initFleet(opts: InitOptions, log: (line: string) => void):
   });
   const needsOnboarding = async (c: ClusterState): Promise<boolean> =>
     (await store.readOnboarding(c.name)) === undefined && (await store.readIdentity(c.name)) === undefined;
+  await createResourceGroups(client, clusters);
   const pending: ClusterState[] = [];
   for (const c of clusters) if (await needsOnboarding(c)) pending.push(c);
   await mapLimit(pending, opts.concurrency ?? 16, (c) => connectCluster(client, store, c));

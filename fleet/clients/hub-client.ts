@@ -113,6 +113,22 @@ export class HubClient {
     };
   }
 
+  /**
+   * `az group create` unless the group exists (read first: a PUT in another location is refused);
+   * resolves true when it created it.
+   */
+  async ensureResourceGroup(subscriptionId: string, name: string, location: string): Promise<boolean> {
+    const path = `/subscriptions/${encodeURIComponent(subscriptionId)}/resourcegroups/${encodeURIComponent(name)}`;
+    try {
+      await (await this.request('GET', this.url(path))).body?.cancel();
+      return false;
+    } catch (err) {
+      if (!(err instanceof ArcError && err.status === 404)) throw err;
+    }
+    await (await this.request('PUT', this.url(path), { location })).body?.cancel();
+    return true;
+  }
+
   async getCluster(ref: ClusterRef): Promise<ConnectedCluster> {
     const res = await this.request('GET', this.url(this.clusterPath(ref)));
     return (await res.json()) as ConnectedCluster;

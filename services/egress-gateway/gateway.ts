@@ -4,12 +4,13 @@
  */
 import type { Clock, TimerHandle } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
-import { RuleTable, type Effective, type Mode, type ModeKind, type Rule } from './rules.js';
+import { RuleTable, effectiveAt, type Effective, type Mode, type ModeKind, type Rule } from './rules.js';
 import { selectTargets, type ClusterLabels, type Targets } from '../../contract/index.js';
 
 export interface ConnectionSink {
-  apply(cluster: string, mode: Effective): number;
-  connectionCount(cluster: string): number;
+  /** Gives each connection of `cluster` the mode of its agent; returns how many there were. */
+  apply(cluster: string, modeOf: (agent: string | undefined) => Effective): number;
+  connectionCount(cluster: string, agent?: string): number;
 }
 
 export interface GatewayDeps {
@@ -23,11 +24,15 @@ export interface GatewayDeps {
 
 export interface RuleView {
   readonly cluster: string;
+  /** The agent the rule is for; absent: the whole cluster. */
+  readonly agent?: string | undefined;
   readonly mode: Mode;
   readonly effective: Effective;
   readonly since: string;
   readonly until?: string | undefined;
   readonly connections: number;
+  /** On a cluster's view: its agents' own rules. */
+  readonly agents?: readonly RuleView[] | undefined;
 }
 
 export class Gateway {
@@ -50,31 +55,37 @@ export class Gateway {
     this.timer = undefined;
   }
 
-  effective(cluster: string): Effective {
-    return this.rules.effective(cluster, this.deps.clock.now());
+  /** What a new connection of `agent` to `cluster` gets now. */
+  effective(cluster: string, agent?: string): Effective {
+    return this.rules.effective(cluster, this.deps.clock.now(), agent);
   }
 
   /** Applies every effective-mode change to the live connections. */
   tick(): void {
-    for (const { cluster, effective } of this.rules.changes(this.deps.clock.now())) {
-      const n = this.sink?.apply(cluster, effective) ?? 0;
+    const now = this.deps.clock.now();
+    for (const { cluster, agent, effective } of this.rules.changes(now)) {
+      const n = this.sink?.apply(cluster, (a) => this.rules.effective(cluster, now, a)) ?? 0;
       this.deps.logger.info(
-        { event: 'egress.mode_applied', cluster, mode: effective.kind, connections: n },
-        `${cluster}: ${effective.kind}`,
+        { event: 'egress.mode_applied', cluster, agent, mode: effective.kind, connections: n },
+        `${cluster}${agent === undefined ? '' : `/${agent}`}: ${effective.kind}`,
       );
     }
   }
 
-  setMode(clusters: readonly string[], mode: Mode, forMs?: number): RuleView[] {
+  /** Sets `mode` on each cluster, or only on the connections of `agents` when given. */
+  setMode(clusters: readonly string[], mode: Mode, forMs?: number, agents?: readonly string[]): RuleView[] {
     const now = this.deps.clock.now();
-    for (const c of clusters) this.rules.set(c, mode, now, forMs);
+    for (const c of clusters)
+      if (agents === undefined) this.rules.set(c, mode, now, forMs);
+      else for (const a of agents) this.rules.set(c, mode, now, forMs, a);
     this.tick();
     return clusters.map((c) => this.view(c));
   }
 
-  restore(clusters: readonly string[] | 'all'): string[] {
+  /** Removes the clusters' rules (only those of `agents` when given); returns the clusters that had one. */
+  restore(clusters: readonly string[] | 'all', agents?: readonly string[]): string[] {
     const names =
-      clusters === 'all' ? this.rules.restoreAll() : clusters.filter((c) => this.rules.restore(c));
+      clusters === 'all' ? this.rules.restoreAll() : clusters.filter((c) => this.rules.restore(c, agents));
     this.tick();
     return names;
   }
@@ -84,21 +95,29 @@ export class Gateway {
     return selectTargets(await this.deps.clusters(), targets);
   }
 
-  view(cluster: string): RuleView {
-    const rule: Rule | undefined = this.rules.get(cluster);
+  /** The cluster's own rule (or open) with its agents' rules; with `agent`, that agent's rule alone. */
+  view(cluster: string, agent?: string): RuleView {
+    const rule: Rule | undefined = this.rules.get(cluster, agent);
     const now = this.deps.clock.now();
+    const agents = agent === undefined ? this.rules.of(cluster).filter((r) => r.agent !== undefined) : [];
     return {
       cluster: rule?.cluster ?? cluster,
+      ...(agent === undefined ? {} : { agent }),
       mode: rule?.mode ?? { kind: 'open' },
-      effective: this.rules.effective(cluster, now),
+      effective: effectiveAt(rule, now),
       since: new Date(rule?.since ?? now).toISOString(),
       ...(rule?.until === undefined ? {} : { until: new Date(rule.until).toISOString() }),
-      connections: this.sink?.connectionCount(cluster) ?? 0,
+      connections: this.sink?.connectionCount(cluster, agent) ?? 0,
+      ...(agents.length === 0 ? {} : { agents: agents.map((r) => this.view(r.cluster, r.agent)) }),
     };
   }
 
+  /** One view per rule. */
   list(): RuleView[] {
-    return this.rules.list().map((r) => this.view(r.cluster));
+    return this.rules.list().map((r) => {
+      const { agents: _agents, ...own } = this.view(r.cluster, r.agent);
+      return own;
+    });
   }
 
   rulesByMode(): Map<ModeKind, number> {

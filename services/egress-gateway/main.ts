@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     upstreams: new Upstreams(config.upstreams),
     logger,
     metrics,
-    modeOf: (cluster) => gateway.effective(cluster),
+    modeOf: (cluster, agent) => gateway.effective(cluster, agent),
     holdBytes: config.holdBytes,
   });
   gateway.attach(proxy);

@@ -23,7 +23,7 @@ export interface ProxyOptions {
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
   /** The mode to apply to a cluster's connections now. */
-  readonly modeOf: (cluster: string) => Effective;
+  readonly modeOf: (cluster: string, agent: string) => Effective;
   /** Bytes held per connection while dropped before it is silently destroyed. */
   readonly holdBytes: number;
   readonly random?: () => number;
@@ -44,7 +44,7 @@ class Conn {
   cluster: string | undefined;
   mode: Effective = { kind: 'open' };
   private sniffBuf: Buffer = Buffer.alloc(0);
-  private agent: string | undefined;
+  agent: string | undefined;
   private readonly brokerErrors = new BrokerErrorScanner();
   private closed = false;
   private peerGone = false;
@@ -105,7 +105,7 @@ class Conn {
     this.agent = r.agent;
     const buffered = this.sniffBuf;
     this.sniffBuf = Buffer.alloc(0);
-    this.mode = this.opts.modeOf(r.cluster);
+    this.mode = this.opts.modeOf(r.cluster, r.agent);
     if (this.mode.kind === 'reject') {
       this.opts.logger.info(
         { event: 'egress.connection_rejected', cluster: r.cluster, agent: r.agent },
@@ -286,17 +286,22 @@ export class EgressProxy {
     if (set?.size === 0) this.byCluster.delete(key);
   }
 
-  /** Applies a cluster's new mode to its established connections. */
-  apply(cluster: string, mode: Effective): number {
+  /** Applies a cluster's rules to its established connections, each by its agent. */
+  apply(cluster: string, modeOf: (agent: string | undefined) => Effective): number {
     const set = this.byCluster.get(cluster.toLowerCase());
     if (!set) return 0;
     const conns = [...set];
-    for (const c of conns) c.apply(mode);
+    for (const c of conns) c.apply(modeOf(c.agent));
     return conns.length;
   }
 
-  connectionCount(cluster: string): number {
-    return this.byCluster.get(cluster.toLowerCase())?.size ?? 0;
+  connectionCount(cluster: string, agent?: string): number {
+    const set = this.byCluster.get(cluster.toLowerCase());
+    if (!set) return 0;
+    if (agent === undefined) return set.size;
+    let n = 0;
+    for (const c of set) if (c.agent === agent) n++;
+    return n;
   }
 
   activeByMode(): Map<EffectiveKind, number> {

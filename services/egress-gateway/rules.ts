@@ -29,6 +29,12 @@ export const EFFECTIVE_KINDS: readonly EffectiveKind[] = ['open', 'drop', 'rejec
 
 export interface Rule {
   readonly cluster: string;
+  /**
+   * The agent whose connections the rule governs (an endpoint class is its agents:
+   * contract/endpoints.ts); undefined: every connection of the cluster. An agent's rule wins over the
+   * cluster's.
+   */
+  readonly agent?: string | undefined;
   readonly mode: Mode;
   /** Simulated ms when the rule was set (flap phases count from here). */
   readonly since: number;
@@ -51,64 +57,106 @@ export function sameEffective(a: Effective, b: Effective): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** Per-cluster rules keyed by lower-case cluster name (ARM names are case-insensitive). */
+/** `<cluster>/<agent>`, lower-cased (ARM names are case-insensitive); `*` for the whole cluster. */
+function keyOf(cluster: string, agent: string | undefined): string {
+  return `${cluster.toLowerCase()}/${agent ?? '*'}`;
+}
+
+function clusterOfKey(key: string): string {
+  return key.slice(0, key.lastIndexOf('/'));
+}
+
+/** Rules per cluster and per (cluster, agent). */
 export class RuleTable {
   private readonly rules = new Map<string, Rule>();
   private readonly last = new Map<string, Effective>();
 
-  set(cluster: string, mode: Mode, now: number, forMs?: number): Rule {
-    const key = cluster.toLowerCase();
-    if (mode.kind === 'open' && forMs === undefined) {
-      this.rules.delete(key);
-      return { cluster, mode, since: now };
-    }
-    const rule: Rule = { cluster, mode, since: now, until: forMs === undefined ? undefined : now + forMs };
-    this.rules.set(key, rule);
+  set(cluster: string, mode: Mode, now: number, forMs?: number, agent?: string): Rule {
+    const key = keyOf(cluster, agent);
+    const rule: Rule = {
+      cluster,
+      ...(agent === undefined ? {} : { agent }),
+      mode,
+      since: now,
+      until: forMs === undefined ? undefined : now + forMs,
+    };
+    // Open for good on the whole cluster is no rule; an agent's open rule overrides the cluster's.
+    if (mode.kind === 'open' && forMs === undefined && agent === undefined) this.rules.delete(key);
+    else this.rules.set(key, rule);
     return rule;
   }
 
-  restore(cluster: string): boolean {
-    return this.rules.delete(cluster.toLowerCase());
+  /** Removes the cluster's rules (only those of `agents` when given); true when one existed. */
+  restore(cluster: string, agents?: readonly string[]): boolean {
+    const prefix = `${cluster.toLowerCase()}/`;
+    let removed = false;
+    for (const key of [...this.rules.keys()]) {
+      if (!key.startsWith(prefix)) continue;
+      const agent = key.slice(prefix.length);
+      if (agents !== undefined && !agents.includes(agent)) continue;
+      removed = this.rules.delete(key) || removed;
+    }
+    return removed;
   }
 
   restoreAll(): string[] {
-    const names = [...this.rules.values()].map((r) => r.cluster);
+    const names = [...new Set([...this.rules.values()].map((r) => r.cluster))];
     this.rules.clear();
     return names;
   }
 
-  get(cluster: string): Rule | undefined {
-    return this.rules.get(cluster.toLowerCase());
+  /** The rule set exactly for (cluster, agent); undefined agent: the cluster-wide one. */
+  get(cluster: string, agent?: string): Rule | undefined {
+    return this.rules.get(keyOf(cluster, agent));
   }
 
-  effective(cluster: string, now: number): Effective {
-    return effectiveAt(this.get(cluster), now);
+  /** The rule a connection of `agent` follows: its own, else the cluster's. */
+  ruleFor(cluster: string, agent: string | undefined): Rule | undefined {
+    return (agent === undefined ? undefined : this.get(cluster, agent)) ?? this.get(cluster);
+  }
+
+  effective(cluster: string, now: number, agent?: string): Effective {
+    return effectiveAt(this.ruleFor(cluster, agent), now);
   }
 
   list(): Rule[] {
-    return [...this.rules.values()].sort((a, b) => a.cluster.localeCompare(b.cluster));
+    return [...this.rules.values()].sort(
+      (a, b) => a.cluster.localeCompare(b.cluster) || (a.agent ?? '').localeCompare(b.agent ?? ''),
+    );
+  }
+
+  /** The cluster's rules, its own first. */
+  of(cluster: string): Rule[] {
+    const prefix = `${cluster.toLowerCase()}/`;
+    return this.list().filter((r) => keyOf(r.cluster, r.agent).startsWith(prefix));
   }
 
   /**
-   * Clusters whose effective mode changed since the previous call (flap phases, expiries, API
-   * changes), with the new mode. Lapsed rules are removed.
+   * Rules whose effective mode changed since the previous call (flap phases, expiries, API changes),
+   * with the new mode. Lapsed rules are removed.
    */
-  changes(now: number): { cluster: string; effective: Effective }[] {
-    const out: { cluster: string; effective: Effective }[] = [];
+  changes(now: number): { cluster: string; agent?: string; effective: Effective }[] {
+    const out: { cluster: string; agent?: string; effective: Effective }[] = [];
     const seen = new Set<string>();
     for (const [key, rule] of this.rules) {
       seen.add(key);
       const eff = effectiveAt(rule, now);
       if (rule.until !== undefined && now >= rule.until) this.rules.delete(key);
       const prev = this.last.get(key) ?? OPEN;
-      if (!sameEffective(prev, eff)) out.push({ cluster: rule.cluster, effective: eff });
+      if (!sameEffective(prev, eff))
+        out.push({
+          cluster: rule.cluster,
+          ...(rule.agent === undefined ? {} : { agent: rule.agent }),
+          effective: eff,
+        });
       if (eff.kind === 'open') this.last.delete(key);
       else this.last.set(key, eff);
     }
     for (const key of [...this.last.keys()]) {
       if (seen.has(key)) continue;
       this.last.delete(key);
-      out.push({ cluster: key, effective: OPEN });
+      const agent = key.slice(key.lastIndexOf('/') + 1);
+      out.push({ cluster: clusterOfKey(key), ...(agent === '*' ? {} : { agent }), effective: OPEN });
     }
     return out;
   }

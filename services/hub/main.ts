@@ -43,6 +43,8 @@ import { openKv, openProjectionStore, untilJetStream } from './persistence/kv.js
 import { openLeadership, registerReplicaConsistency, type Consistency } from './replicas.js';
 import { compileHubSettings } from './settings.js';
 import { Startup } from './startup.js';
+import { ResourceGroups, type ResourceGroupRecord } from './resource-groups/resource-groups.js';
+import { registerResourceGroupRoutes } from './resource-groups/routes.js';
 
 /** What the routes serve from once the hub has started. */
 interface StartedHub {
@@ -54,6 +56,7 @@ interface StartedHub {
   broker: BrokerUsers | undefined;
   /** Replicas: the ARM API's read-your-writes across them; undefined for a lone hub. */
   consistency: Consistency | undefined;
+  resourceGroups: ResourceGroups;
 }
 
 async function main(): Promise<void> {
@@ -101,6 +104,8 @@ async function main(): Promise<void> {
     timeScale: settings.timeScale,
     timings: settings.timings,
   });
+  // First: its guard answers 404 ResourceGroupNotFound for everything below a missing group.
+  registerResourceGroupRoutes(api, arm);
   registerConnectedClusterRoutes(api, arm);
   registerConfigurationRoutes(api, arm);
   registerProviderOperations(api);
@@ -179,6 +184,11 @@ async function main(): Promise<void> {
     storeOptions,
   );
   const configurationStore = configurations.store;
+  const groups = await openProjectionStore<ResourceGroupRecord>(
+    nc,
+    `${settings.kvBucket}-groups`,
+    storeOptions,
+  );
 
   const { leadership, release } = await openLeadership(nc, settings, logger, metrics);
   const replicated = settings.replicas > 1;
@@ -218,6 +228,17 @@ async function main(): Promise<void> {
     onTransition: (record, t) => events.append(transitionEvent(record, t)),
   });
   hearing.clusters = hub;
+  const resourceGroups = new ResourceGroups({
+    store: groups.store,
+    clock,
+    logger,
+    members: {
+      count: (sub, rg) => hub.list(sub, rg).length,
+      deleteAll: (sub, rg) => {
+        for (const r of hub.list(sub, rg)) hub.beginDelete(r.ref);
+      },
+    },
+  });
   const agents = new AgentProtocol({
     clusters: hub,
     store: clusterStore,
@@ -253,16 +274,30 @@ async function main(): Promise<void> {
     if (!leadership.isLeader()) return;
     hub.tick();
     configuration.tick();
+    resourceGroups.tick();
   }, settings.evaluateIntervalMs);
   ticker.unref();
-  const watches = [clusters.watch, configurations.watch];
+  const watches = [clusters.watch, configurations.watch, groups.watch];
   const consistency: Consistency | undefined = replicated
     ? {
         sync: async () => void (await Promise.all(watches.map((w) => w?.sync()))),
-        settle: async () => void (await Promise.all([clusterStore.settle(), configurationStore.settle()])),
+        settle: async () =>
+          void (await Promise.all([
+            clusterStore.settle(),
+            configurationStore.settle(),
+            groups.store.settle(),
+          ])),
       }
     : undefined;
-  startup.open({ clusters: hub, configuration, nc, authority, broker: broker?.users, consistency });
+  startup.open({
+    clusters: hub,
+    configuration,
+    nc,
+    authority,
+    broker: broker?.users,
+    consistency,
+    resourceGroups,
+  });
   logger.info(
     { event: 'hub.ready', projections: clusterStore.size },
     `hub ready with ${clusterStore.size} projections`,
@@ -283,6 +318,7 @@ async function main(): Promise<void> {
     for (const w of watches) w?.close();
     await clusterStore.close();
     await configurationStore.close();
+    await groups.store.close();
     await broker?.close();
     await nc.drain();
     await telemetry.shutdown();

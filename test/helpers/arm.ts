@@ -60,6 +60,17 @@ export class ArmClient {
     return `/subscriptions/${encodeURIComponent(subscriptionId)}/resourceGroups/${encodeURIComponent(resourceGroup)}/providers/${CONNECTED_CLUSTER_TYPE}`;
   }
 
+  /** `az group create`: ARM refuses resources under a group that was never created. */
+  async createGroup(subscriptionId: string, name: string, location = 'westeurope'): Promise<void> {
+    const res = await this.request(
+      'PUT',
+      `/subscriptions/${encodeURIComponent(subscriptionId)}/resourcegroups/${encodeURIComponent(name)}`,
+      { body: { location } },
+    );
+    if (res.status !== 200 && res.status !== 201)
+      throw new Error(`PUT resource group ${name}: ${res.status} ${res.text}`);
+  }
+
   subscriptionPath(subscriptionId: string): string {
     return `/subscriptions/${encodeURIComponent(subscriptionId)}/providers/${CONNECTED_CLUSTER_TYPE}`;
   }

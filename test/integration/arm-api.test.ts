@@ -62,6 +62,7 @@ beforeAll(async () => {
     connect: false,
     env: { ARCFLEET_HUB_PAGE_SIZE: String(PAGE_SIZE) },
   });
+  for (const rg of ['api-rg', 'api-delete-rg']) await fleet.arm.createGroup(fleet.subscriptionId, rg);
   nc = await connectWire(fleet);
 });
 
@@ -292,6 +293,8 @@ describe('request validation', () => {
     const resourceGroup = `quota-${process.pid}`;
     const keys = generateAgentKeyPair();
     const names = Array.from({ length: 800 }, (_, i) => `q-${i}`);
+    await fleet.arm.createGroup(subscriptionId, resourceGroup);
+    await fleet.arm.createGroup(subscriptionId, `${resourceGroup}-b`);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < names.length) {
@@ -494,10 +497,117 @@ describe('DELETE', () => {
   });
 });
 
+describe('resource groups (Microsoft.Resources)', () => {
+  const groupUrl = (name: string) => `/subscriptions/${fleet.subscriptionId}/resourcegroups/${name}`;
+  const API = { apiVersion: '2021-04-01' } as const;
+
+  it('PUT 201 then 200, GET, HEAD, LIST, PATCH tags; a move is refused, location is required', async () => {
+    const name = `rg-${process.pid}`;
+    const created = await fleet.arm.request('PUT', groupUrl(name), {
+      ...API,
+      body: { location: 'westeurope' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toEqual({
+      id: `/subscriptions/${fleet.subscriptionId}/resourceGroups/${name}`,
+      name,
+      type: 'Microsoft.Resources/resourceGroups',
+      location: 'westeurope',
+      tags: {},
+      properties: { provisioningState: 'Succeeded' },
+    });
+    const again = await fleet.arm.request('PUT', groupUrl(name), {
+      ...API,
+      body: { location: 'westeurope', tags: { team: 'a' } },
+    });
+    expect(again.status).toBe(200);
+    expect((await fleet.arm.request('GET', groupUrl(name.toUpperCase()), API)).body).toMatchObject({
+      name,
+      tags: { team: 'a' },
+    });
+    expect((await fleet.arm.request('HEAD', groupUrl(name), API)).status).toBe(204);
+    expect((await fleet.arm.request('HEAD', groupUrl(`${name}-none`), API)).status).toBe(404);
+    const patched = await fleet.arm.request('PATCH', groupUrl(name), {
+      ...API,
+      body: { tags: { team: 'b' } },
+    });
+    expect(patched.body).toMatchObject({ tags: { team: 'b' } });
+    const list = await fleet.arm.request<{ value: { name: string }[] }>(
+      'GET',
+      `/subscriptions/${fleet.subscriptionId}/resourcegroups`,
+      API,
+    );
+    expect(list.body.value.map((g) => g.name)).toContain(name);
+    expectArmError(
+      await fleet.arm.request('PUT', groupUrl(name), { ...API, body: { location: 'eastus' } }),
+      409,
+      'InvalidResourceLocation',
+    );
+    expectArmError(
+      await fleet.arm.request('PUT', groupUrl(`${name}-x`), { ...API, body: {} }),
+      400,
+      'LocationRequired',
+    );
+    expectArmError(
+      await fleet.arm.request('GET', groupUrl(`${name}-none`), API),
+      404,
+      'ResourceGroupNotFound',
+    );
+    expectArmError(
+      await fleet.arm.request('PUT', groupUrl('bad.'), { ...API, body: { location: 'x' } }),
+      400,
+      'InvalidResourceName',
+    );
+  });
+
+  it('answers 404 ResourceGroupNotFound below a group that does not exist, for every operation', async () => {
+    const ref = newRef(`missing-${process.pid}`);
+    const expectMissing = (res: ArmResponse) => {
+      expectArmError(res, 404, 'ResourceGroupNotFound');
+      expect(errorOf(res).message).toBe(`Resource group '${ref.resourceGroup}' could not be found.`);
+    };
+    expectMissing(await fleet.arm.put(ref, putBody(generateAgentKeyPair())));
+    expectMissing(await fleet.arm.get(ref));
+    expectMissing(await fleet.arm.patch(ref, { tags: {} }));
+    expectMissing(await fleet.arm.delete(ref));
+    expectMissing(await fleet.arm.listPage(fleet.arm.groupPath(ref.subscriptionId, ref.resourceGroup)));
+    expectMissing(
+      await fleet.arm.request(
+        'GET',
+        `${fleet.arm.clusterPath(ref)}/providers/Microsoft.KubernetesConfiguration/extensions`,
+        { apiVersion: '2023-05-01' },
+      ),
+    );
+  });
+
+  it('DELETE of a group: 202 with Location, its clusters Deleting, then all gone', async () => {
+    const group = `doomed-${process.pid}`;
+    await fleet.arm.createGroup(fleet.subscriptionId, group);
+    const refs = [newRef(group), newRef(group)];
+    for (const ref of refs) await create(ref);
+    const del = await fleet.arm.request('DELETE', groupUrl(group), API);
+    expect(del.status).toBe(202);
+    const location = del.headers.get('location') ?? '';
+    expect(location).toMatch(/\/operationresults\//);
+    expect((await fleet.arm.cluster(refs[0]!)).properties.provisioningState).toBe('Deleting');
+    const done = await waitFor(() => fleet.arm.request('GET', location), {
+      timeoutMs: 15_000,
+      until: (r) => r.status !== 202,
+      message: 'the group DELETE finished',
+    });
+    expect(done.status).toBe(200);
+    expectArmError(await fleet.arm.request('GET', groupUrl(group), API), 404, 'ResourceGroupNotFound');
+    expectArmError(await fleet.arm.get(refs[1]!), 404, 'ResourceGroupNotFound');
+    expect((await fleet.arm.request('DELETE', groupUrl(group), API)).status).toBe(204);
+  });
+});
+
 describe('LIST', () => {
   it('pages by resource group and by subscription with nextLink', async () => {
     const rgA = `page-a-${process.pid}`;
     const rgB = `page-b-${process.pid}`;
+    await fleet.arm.createGroup(fleet.subscriptionId, rgA);
+    await fleet.arm.createGroup(fleet.subscriptionId, rgB);
     const inA: string[] = [];
     for (let i = 0; i < 2 * PAGE_SIZE + 1; i++) {
       const ref = newRef(rgA);

@@ -15,6 +15,7 @@ let issuer: TokenIssuer;
 
 beforeAll(async () => {
   fleet = await TestFleet.start({ clusters: 0, agents: false });
+  await fleet.arm.createGroup(fleet.subscriptionId, 'auth-rg');
   issuer = await TokenIssuer.open(join(fleet.dataDir, 'issuer', ISSUER_FILES.key));
 }, 60_000);
 

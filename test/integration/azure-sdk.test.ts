@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
 import { ConnectedKubernetesClient, type ConnectedCluster } from '@azure/arm-hybridkubernetes';
 import { SourceControlConfigurationClient } from '@azure/arm-kubernetesconfiguration';
+import { ResourceManagementClient } from '@azure/arm-resources';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { resourceId, type ClusterState } from '../../contract/index.js';
@@ -248,4 +249,48 @@ describe('@azure/arm-kubernetesconfiguration 6.1.0', () => {
     for await (const op of config().operations.list()) names.push(op.name ?? '');
     expect(names).toContain('Microsoft.KubernetesConfiguration/extensions/read');
   });
+});
+
+describe('@azure/arm-resources 6.1.0', () => {
+  it('creates the group first, as `az group create` does; nothing exists under a missing group; deleting it deletes its clusters', async () => {
+    const resources = new ResourceManagementClient(credential, fleet.subscriptionId, {
+      endpoint: fleet.hubUrl,
+      tlsOptions,
+    });
+    const group = 'sdk-created-rg';
+    expect((await resources.resourceGroups.checkExistence(group)).body).toBe(false);
+    await expect(hybrid().connectedClusterOperations.get(group, 'nobody')).rejects.toMatchObject({
+      statusCode: 404,
+      code: 'ResourceGroupNotFound',
+    });
+    const created = await resources.resourceGroups.createOrUpdate(group, {
+      location: 'westeurope',
+      tags: { team: 'sdk' },
+    });
+    expect(created).toMatchObject({
+      name: group,
+      type: 'Microsoft.Resources/resourceGroups',
+      location: 'westeurope',
+      tags: { team: 'sdk' },
+      properties: { provisioningState: 'Succeeded' },
+    });
+    expect((await resources.resourceGroups.checkExistence(group)).body).toBe(true);
+    const names: string[] = [];
+    for await (const g of resources.resourceGroups.list()) names.push(g.name ?? '');
+    expect(names).toContain(group);
+
+    const cluster = await hybrid().connectedClusterOperations.beginCreateAndWait(group, 'in-sdk-group', {
+      location: 'westeurope',
+      identity: { type: 'SystemAssigned' },
+      agentPublicKeyCertificate: generateAgentKeyPair().publicKey,
+    });
+    expect(cluster.provisioningState).toBe('Succeeded');
+
+    await resources.resourceGroups.beginDeleteAndWait(group);
+    expect((await resources.resourceGroups.checkExistence(group)).body).toBe(false);
+    await expect(hybrid().connectedClusterOperations.get(group, 'in-sdk-group')).rejects.toMatchObject({
+      statusCode: 404,
+      code: 'ResourceGroupNotFound',
+    });
+  }, 60_000);
 });

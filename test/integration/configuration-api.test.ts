@@ -78,6 +78,7 @@ async function newCluster(): Promise<Cluster> {
     name: `cfg-${++seq}`,
   };
   const keys = generateAgentKeyPair();
+  await fleet.arm.createGroup(fleet.subscriptionId, ref.resourceGroup);
   const res = await fleet.arm.put(ref, {
     location: 'westeurope',
     properties: { agentPublicKeyCertificate: keys.publicKey },
@@ -270,6 +271,8 @@ describe('extensions', () => {
     const before = await fleet.metric('arcfleet_hub_configuration_operations_timed_out_total', {
       resource: 'extension',
     });
+    // The cluster heartbeats all along: the silence is its extension agents'.
+    const beating = setInterval(() => void heartbeat(nc, a.ref).catch(() => undefined), 100);
     const put = await call('PUT', extPath(a.ref, 'monitor'), {
       properties: { extensionType: 'microsoft.azuremonitor.containers' },
     });
@@ -279,7 +282,7 @@ describe('extensions', () => {
       'monitor',
       (e) => e.properties.provisioningState === 'Failed',
       'monitor Failed',
-    );
+    ).finally(() => clearInterval(beating));
     expect(failed.properties.errorInfo).toEqual({ code: 'AgentResponseTimeout', message: TIMEOUT_MESSAGE });
     expect(failed.properties.statuses).toEqual([
       expect.objectContaining({ level: 'Error', message: TIMEOUT_MESSAGE }),

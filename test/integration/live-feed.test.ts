@@ -86,6 +86,7 @@ describe('live feed', () => {
 
     // Six new clusters, one at a time: each shows up as a delta.
     const names: string[] = [];
+    await fleet.arm.createGroup(fleet.subscriptionId, 'feed-rg');
     for (let i = 0; i < 6; i++) {
       const ref = { subscriptionId: fleet.subscriptionId, resourceGroup: 'feed-rg', name: `feed-${i}` };
       names.push(ref.name);

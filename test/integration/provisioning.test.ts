@@ -58,6 +58,7 @@ function asyncOperationOf(res: ArmResponse): string {
 
 beforeAll(async () => {
   fleet = await TestFleet.start({ clusters: 0, agents: false, connect: false, env: ENV });
+  await fleet.arm.createGroup(fleet.subscriptionId, 'prov-rg');
   nc = await connectWire(fleet);
 });
 

@@ -49,7 +49,7 @@ describe('rule table', () => {
       clusters: async () => [],
       tickMs: 100,
     });
-    g.attach({ apply: (c, m) => (applied.push([c, m.kind]), 1), connectionCount: () => 0 });
+    g.attach({ apply: (c, m) => (applied.push([c, m(undefined).kind]), 1), connectionCount: () => 0 });
     g.start();
     g.setMode(['x'], { kind: 'flap', cutMs: 1000, openMs: 500, cutMode: 'reject' }, 3000);
     clock.advance(3500);

@@ -187,6 +187,56 @@ describe('extension lifecycle', () => {
     expect(svc.getExtension(REF, 'flux')).toMatchObject({ provisioningState: 'Succeeded', errorInfo: null });
   });
 
+  it('while the cluster is not connected an extension is Pending, not failed; it fails when the protected-settings hold runs out', () => {
+    putFluxExt('flux', { token: 's3cret' });
+    (cluster as unknown as { connectivity: { status: string } }).connectivity.status = 'Offline';
+    clock.advance(10 * MIN);
+    svc.tick();
+    const pending = svc.getExtension(REF, 'flux');
+    expect(pending.provisioningState).toBe('Creating');
+    expect(pending.statuses).toEqual([
+      expect.objectContaining({ code: 'Pending', displayStatus: 'Pending', level: 'Warning' }),
+    ]);
+    expect(pending.statuses[0]?.message).toContain('48 hours');
+    clock.advance(48 * HOUR - 10 * MIN - 1);
+    svc.tick();
+    expect(svc.getExtension(REF, 'flux').provisioningState).toBe('Creating');
+    clock.advance(1);
+    svc.tick();
+    expect(svc.getExtension(REF, 'flux')).toMatchObject({
+      provisioningState: 'Failed',
+      errorInfo: { code: 'ProtectedSettingsExpired' },
+    });
+  });
+
+  it('a Pending extension gets a fresh deadline when its cluster connects again; its agents then settle it', () => {
+    putFluxExt();
+    (cluster as unknown as { connectivity: { status: string } }).connectivity.status = 'Offline';
+    clock.advance(3 * HOUR);
+    svc.tick();
+    expect(svc.getExtension(REF, 'flux').statuses[0]?.displayStatus).toBe('Pending');
+    (cluster as unknown as { connectivity: { status: string } }).connectivity.status = 'Connected';
+    svc.tick();
+    clock.advance(10 * MIN - 1);
+    svc.tick();
+    expect(svc.getExtension(REF, 'flux').provisioningState).toBe('Creating');
+    report('extension-manager', { extensions: [extStatus('flux', 1)] });
+    expect(svc.getExtension(REF, 'flux').provisioningState).toBe('Succeeded');
+  });
+
+  it('Pending with no protected settings still ends at the hold: Failed with the real message', () => {
+    putFluxExt();
+    (cluster as unknown as { connectivity: { status: string } }).connectivity.status = 'Offline';
+    clock.advance(10 * MIN);
+    svc.tick();
+    clock.advance(48 * HOUR);
+    svc.tick();
+    expect(svc.getExtension(REF, 'flux')).toMatchObject({
+      provisioningState: 'Failed',
+      errorInfo: { code: 'AgentResponseTimeout', message: AGENT_TIMEOUT_MESSAGE },
+    });
+  });
+
   it('a status of an older generation does not settle the newer one', () => {
     putFluxExt();
     svc.patchExtension(

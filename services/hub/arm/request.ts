@@ -20,17 +20,23 @@ export function apiVersionOf(
   request: FastifyRequest,
   supported: readonly string[] = CONNECTED_CLUSTER_VERSIONS,
 ): string {
+  const v = requestedApiVersion(request);
+  if (!supported.includes(v))
+    throw new ArcError(
+      ERROR_CODES.InvalidApiVersionParameter,
+      `The api-version '${v}' is invalid. The supported versions are '${supported.join(',')}'.`,
+      { status: 400, target: 'api-version' },
+    );
+  return v;
+}
+
+/** The request's `?api-version=`, unchecked; ARM refuses a request without one. */
+export function requestedApiVersion(request: FastifyRequest): string {
   const v = (request.query as Record<string, string | undefined>)['api-version'];
   if (v === undefined || v === '')
     throw new ArcError(
       ERROR_CODES.MissingApiVersionParameter,
       'The api-version query parameter (?api-version=) is required for all requests.',
-      { status: 400, target: 'api-version' },
-    );
-  if (!supported.includes(v))
-    throw new ArcError(
-      ERROR_CODES.InvalidApiVersionParameter,
-      `The api-version '${v}' is invalid. The supported versions are '${supported.join(',')}'.`,
       { status: 400, target: 'api-version' },
     );
   return v;

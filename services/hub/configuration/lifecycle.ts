@@ -6,13 +6,27 @@
  *
  * A write bumps `generation`, sets Creating/Updating/Deleting and a deadline (now + operation
  * timeout). The agent's status for the current generation settles it (and acknowledges the held
- * protected settings, which the hub then drops). A deadline passed → Failed with
- * AgentResponseTimeout; the desired state stays, so a later status for the same generation still
- * settles it (recovery).
+ * protected settings, which the hub then drops). A deadline passed while the cluster is Connected →
+ * Failed with AgentResponseTimeout (its extension agents do not answer); the desired state stays, so a
+ * later status for the same generation still settles it (recovery). While the cluster is not connected,
+ * an extension is Pending instead, as the real service shows it, until the protected-settings hold
+ * runs out (then Failed); the cluster's return starts a fresh operation deadline.
  */
 import { randomUUID } from 'node:crypto';
-import { type CatalogEntry, ArcError, ERROR_CODES } from '../../../contract/index.js';
-import { isBusy, type Audit, type ClusterConfigRecord, type Reconciled, type Settings } from './records.js';
+import {
+  type CatalogEntry,
+  type ExtensionStatusCondition,
+  ArcError,
+  ERROR_CODES,
+} from '../../../contract/index.js';
+import {
+  isBusy,
+  type Audit,
+  type ClusterConfigRecord,
+  type ExtensionRecord,
+  type Reconciled,
+  type Settings,
+} from './records.js';
 
 /** The real service's words (ARC-FACTS). */
 export const AGENT_TIMEOUT_MESSAGE = 'Unable to get a response from the agent in time';
@@ -28,11 +42,13 @@ export interface WriteContext {
 export interface Deadlines {
   operationTimeoutMs: number;
   protectedSettingsHoldMs: number;
+  /** The cluster heartbeats (Connected): silence is its agents', not the link's. Default true. */
+  clusterConnected?: boolean;
 }
 
 /** What an evaluation or a status did, for metrics and logs. */
 export interface ConfigEvent {
-  kind: 'timedOut' | 'protectedSettingsExpired' | 'removed' | 'settled';
+  kind: 'timedOut' | 'protectedSettingsExpired' | 'removed' | 'settled' | 'pending';
   resource: 'extension' | 'fluxConfiguration';
   name: string;
   state?: string;
@@ -85,6 +101,7 @@ export function bump(
   r.deadlineMs = ctx.nowMs + ctx.operationTimeoutMs;
   r.protectedSettings = protectedSettings;
   r.protectedHeldSinceMs = protectedSettings === null ? null : ctx.nowMs;
+  r.pendingSinceMs = null;
 }
 
 export function conflictIfDeleting(r: Reconciled, kind: string, name: string): void {
@@ -111,27 +128,70 @@ function holdText(ms: number): string {
   return Number.isInteger(h) ? `${h} hours` : `${Math.round(ms / 60_000)} minutes`;
 }
 
+/** The agents did not answer in time: Failed with the real service's words. */
+function failTimedOut(r: ExtensionRecord, time: string): ConfigEvent {
+  r.provisioningState = 'Failed';
+  r.errorInfo = { code: ERROR_CODES.AgentResponseTimeout, message: AGENT_TIMEOUT_MESSAGE };
+  r.statuses = [
+    {
+      code: ERROR_CODES.AgentResponseTimeout,
+      displayStatus: 'Failed',
+      level: 'Error',
+      message: AGENT_TIMEOUT_MESSAGE,
+      time,
+    },
+  ];
+  return { kind: 'timedOut', resource: 'extension', name: r.name };
+}
+
+/** What a Pending extension says while its cluster is not connected. */
+function pendingStatus(
+  r: { name: string; protectedHeldSinceMs: number | null },
+  d: Deadlines,
+  time: string,
+): ExtensionStatusCondition {
+  const until = iso((r.protectedHeldSinceMs ?? Date.parse(time)) + d.protectedSettingsHoldMs);
+  return {
+    code: 'Pending',
+    displayStatus: 'Pending',
+    level: 'Warning',
+    message: `The cluster is not connected: the operation on extension '${r.name}' waits for the cluster's agents and completes once they connect. It fails if they have not by ${until} (the service keeps protected settings for ${holdText(d.protectedSettingsHoldMs)}).`,
+    time,
+  };
+}
+
 /** Operation timeouts and the protected-settings hold, against `nowMs`. */
 export function evaluateDeadlines(cfg: ClusterConfigRecord, nowMs: number, d: Deadlines): ConfigEvent[] {
   const events: ConfigEvent[] = [];
   const time = iso(nowMs);
+  const connected = d.clusterConnected ?? true;
   for (const r of Object.values(cfg.extensions)) {
+    // The cluster is back while an extension waited for it: its agents get a fresh deadline.
+    if (connected && r.pendingSinceMs != null) {
+      r.pendingSinceMs = null;
+      if (isBusy(r.provisioningState)) r.deadlineMs = nowMs + d.operationTimeoutMs;
+    }
+    if (r.deadlineMs !== null && nowMs >= r.deadlineMs && isBusy(r.provisioningState) && !connected) {
+      r.deadlineMs = null;
+      r.pendingSinceMs = nowMs;
+      r.statuses = [pendingStatus(r, d, time)];
+      events.push({ kind: 'pending', resource: 'extension', name: r.name });
+    }
     if (r.deadlineMs !== null && nowMs >= r.deadlineMs) {
       r.deadlineMs = null;
       if (isBusy(r.provisioningState)) {
-        r.provisioningState = 'Failed';
-        r.errorInfo = { code: ERROR_CODES.AgentResponseTimeout, message: AGENT_TIMEOUT_MESSAGE };
-        r.statuses = [
-          {
-            code: ERROR_CODES.AgentResponseTimeout,
-            displayStatus: 'Failed',
-            level: 'Error',
-            message: AGENT_TIMEOUT_MESSAGE,
-            time,
-          },
-        ];
-        events.push({ kind: 'timedOut', resource: 'extension', name: r.name });
+        events.push(failTimedOut(r, time));
       }
+    }
+    // Pending with nothing held: the hold's length still bounds the wait.
+    if (
+      r.pendingSinceMs != null &&
+      Object.keys(r.protectedSettings ?? {}).length === 0 &&
+      nowMs >= r.pendingSinceMs + d.protectedSettingsHoldMs &&
+      isBusy(r.provisioningState)
+    ) {
+      r.pendingSinceMs = null;
+      events.push(failTimedOut(r, time));
     }
     if (
       r.protectedSettings !== null &&
@@ -145,6 +205,7 @@ export function evaluateDeadlines(cfg: ClusterConfigRecord, nowMs: number, d: De
       if (had) {
         const message = `The configuration protected settings of extension '${r.name}' were not fetched by the cluster's agents within ${holdText(d.protectedSettingsHoldMs)} and have been discarded. Send them again with a PUT or PATCH once the cluster is connected.`;
         r.provisioningState = 'Failed';
+        r.pendingSinceMs = null;
         r.expiredGeneration = r.generation;
         r.errorInfo = { code: ERROR_CODES.ProtectedSettingsExpired, message };
         r.statuses = [

@@ -49,6 +49,11 @@ export interface Reconciled {
    */
   protectedSettings: Settings | null;
   protectedHeldSinceMs: number | null;
+  /**
+   * Extensions: since when the write waits for a cluster that is not connected (`Pending`, no
+   * operation deadline running); absent or null otherwise (lifecycle.ts).
+   */
+  pendingSinceMs?: number | null;
 }
 
 export interface ExtensionRecord extends Reconciled, Audit {

@@ -104,7 +104,11 @@ export class ConfigurationService extends ConfigurationArm {
         );
         continue;
       }
-      const events = evaluateDeadlines(doc, now, d);
+      const cluster = this.deps.cluster(doc.ref);
+      const events = evaluateDeadlines(doc, now, {
+        ...d,
+        clusterConnected: cluster?.connectivity.status === 'Connected',
+      });
       if (events.length === 0) continue;
       this.deps.store.set(doc);
       for (const e of events) {
