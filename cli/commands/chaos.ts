@@ -3,7 +3,7 @@
  * `<dataDir>/fleet.json`, or --gateway-url). Target parsing is pure and unit-tested.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { ArcError, ERROR_CODES, parseSelector } from '../../contract/index.js';
+import { AGENT_NAMES, ArcError, ENDPOINT_CLASSES, ERROR_CODES, parseSelector } from '../../contract/index.js';
 import { parseDuration } from '../../platform/duration.js';
 import { DEFAULT_DATA_DIR } from '../../fleet/index.js';
 import { chaosRunCommand } from '../scenario/command.js';
@@ -79,10 +79,24 @@ interface CommonFlags extends TargetFlags {
   readonly dataDir: string;
   readonly gatewayUrl?: string;
   readonly for?: string;
+  readonly endpoint?: string[];
+  readonly agent?: string[];
+}
+
+/** The body fields naming what a rule reaches (`--endpoint`, `--agent`); none: the whole cluster. */
+export function reachFields(o: { endpoint?: readonly string[]; agent?: readonly string[] }): {
+  endpoints?: string[];
+  agents?: string[];
+} {
+  return {
+    ...(o.endpoint === undefined ? {} : { endpoints: [...o.endpoint] }),
+    ...(o.agent === undefined ? {} : { agents: [...o.agent] }),
+  };
 }
 
 interface RuleView {
   cluster: string;
+  agent?: string;
   mode: { kind: string };
   effective: { kind: string };
   until?: string;
@@ -93,12 +107,13 @@ export function formatRules(rules: readonly RuleView[]): string {
   if (rules.length === 0) return 'no rules: every cluster is open';
   const rows = rules.map((r) => [
     r.cluster,
+    r.agent ?? '*',
     r.mode.kind,
     r.effective.kind,
     r.until ?? '-',
     String(r.connections),
   ]);
-  const head = ['CLUSTER', 'MODE', 'NOW', 'UNTIL', 'CONNECTIONS'];
+  const head = ['CLUSTER', 'AGENT', 'MODE', 'NOW', 'UNTIL', 'CONNECTIONS'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   return [head, ...rows]
     .map((r) =>
@@ -113,6 +128,15 @@ export function formatRules(rules: readonly RuleView[]): string {
 function targetOptions(cmd: Command): Command {
   return cmd
     .argument('[clusters...]', 'cluster names')
+    .addOption(
+      new Option(
+        '--endpoint <class...>',
+        'only what the agents reach at these endpoint classes (default: everything)',
+      ).choices([...ENDPOINT_CLASSES]),
+    )
+    .addOption(
+      new Option('--agent <name...>', 'only these agents\u2019 connections').choices([...AGENT_NAMES]),
+    )
     .option('--percent <p>', 'a seeded random percentage of the fleet', percentArg)
     .option('--seed <n>', 'seed of --percent (same seed, same clusters)', intArg)
     .option('--selector <k=v>', 'label selector: location, distribution, infrastructure (comma-separated)')
@@ -124,9 +148,10 @@ function targetOptions(cmd: Command): Command {
 }
 
 function summary(action: string, res: unknown): string {
-  const clusters = (res as { clusters?: string[] }).clusters ?? [];
+  const { clusters = [], agents } = res as { clusters?: string[]; agents?: string[] };
   const shown = clusters.length > 10 ? `${clusters.slice(0, 10).join(', ')}, ...` : clusters.join(', ');
-  return `${action}: ${clusters.length} cluster(s)${shown ? `: ${shown}` : ''}`;
+  const only = agents === undefined ? '' : ` (only ${agents.join(', ')})`;
+  return `${action}${only}: ${clusters.length} cluster(s)${shown ? `: ${shown}` : ''}`;
 }
 
 /** Adds `chaos cut|restore|latency|bandwidth|flap|status|run` to the program. */
@@ -148,6 +173,7 @@ export function registerChaosCommands(
         action: 'cut',
         mode: o.mode,
         targets: parseTargets(clusters, o),
+        ...reachFields(o),
         ...(o.for === undefined ? {} : { for: o.for }),
       });
       print(summary(`cut (${o.mode})`, res));
@@ -160,6 +186,7 @@ export function registerChaosCommands(
       const res = await callGateways(await gatewayUrls(o), 'POST', '/v1/chaos', {
         action: 'restore',
         targets: parseTargets(clusters, o, true),
+        ...reachFields(o),
       });
       print(summary('restored', res));
     });
@@ -175,6 +202,7 @@ export function registerChaosCommands(
         latencyMs: o.latency,
         jitterMs: o.jitter ?? 0,
         targets: parseTargets(clusters, o),
+        ...reachFields(o),
         ...(o.for === undefined ? {} : { for: o.for }),
       });
       print(summary(`latency ${o.latency} ms`, res));
@@ -190,6 +218,7 @@ export function registerChaosCommands(
         action: 'bandwidth',
         bytesPerSecond: o.bytesPerSecond,
         targets: parseTargets(clusters, o),
+        ...reachFields(o),
         ...(o.for === undefined ? {} : { for: o.for }),
       });
       print(summary(`bandwidth ${o.bytesPerSecond} B/s`, res));
@@ -210,6 +239,7 @@ export function registerChaosCommands(
         cut: o.cut,
         open: o.open,
         targets: parseTargets(clusters, o),
+        ...reachFields(o),
         ...(o.for === undefined ? {} : { for: o.for }),
       });
       print(summary(`flapping (${o.cut} cut / ${o.open} open)`, res));

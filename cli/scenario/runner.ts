@@ -21,10 +21,12 @@ import type { FleetContext } from '../context.js';
 import { mapLimit } from '../../platform/limit.js';
 import { delay as sleep } from '../../platform/wait.js';
 import { countStatuses, formatCounts } from '../../fleet/progress.js';
+import { clusterConnectCheck } from './probes.js';
 import {
   describeStep,
   evalDuration,
   formatSim,
+  gatewayReach,
   gatewayTargets,
   type FleetTimings,
   type Scenario,
@@ -160,11 +162,21 @@ class StepRunner {
     const { ctx } = this.fleet;
     if ('cut' in step) {
       const c = step.cut;
-      return this.chaos({ action: 'cut', mode: c.mode, targets: gatewayTargets(c), ...this.forOf(c.for) });
+      return this.chaos({
+        action: 'cut',
+        mode: c.mode,
+        targets: gatewayTargets(c),
+        ...gatewayReach(c),
+        ...this.forOf(c.for),
+      });
     }
     if ('restore' in step) {
-      const targets = step.restore === 'all' ? { all: true } : gatewayTargets(step.restore);
-      return this.chaos({ action: 'restore', targets });
+      if (step.restore === 'all') return this.chaos({ action: 'restore', targets: { all: true } });
+      return this.chaos({
+        action: 'restore',
+        targets: gatewayTargets(step.restore),
+        ...gatewayReach(step.restore),
+      });
     }
     if ('latency' in step) {
       const l = step.latency;
@@ -173,6 +185,7 @@ class StepRunner {
         latencyMs: l.latencyMs,
         jitterMs: l.jitterMs,
         targets: gatewayTargets(l),
+        ...gatewayReach(l),
         ...this.forOf(l.for),
       });
     }
@@ -182,6 +195,7 @@ class StepRunner {
         action: 'bandwidth',
         bytesPerSecond: b.bytesPerSecond,
         targets: gatewayTargets(b),
+        ...gatewayReach(b),
         ...this.forOf(b.for),
       });
     }
@@ -193,6 +207,7 @@ class StepRunner {
         cut: `${this.simMs(f.cut)}ms`,
         open: `${this.simMs(f.open)}ms`,
         targets: gatewayTargets(f),
+        ...gatewayReach(f),
         ...this.forOf(f.for),
       });
     }
@@ -250,6 +265,10 @@ class StepRunner {
           observed: formatCounts(counts, total),
         };
       };
+    } else if ('clusterConnect' in e) {
+      const want = { status: e.status, ...(e.reason === undefined ? {} : { reason: e.reason }) };
+      expected = `cluster connect to ${e.clusterConnect} answering ${e.status}${e.reason ? ` ${e.reason}` : ''}`;
+      check = async () => clusterConnectCheck(this.fleet.ctx, e.clusterConnect, want);
     } else if ('metadata' in e) {
       const names = e.metadata === 'all' ? await this.fleet.ctx.store.list() : [e.metadata];
       expected = `projection metadata equal to the cluster state of ${e.metadata === 'all' ? `all ${names.length} clusters` : e.metadata}`;

@@ -11,7 +11,13 @@
  */
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
-import { CONNECTIVITY_STATUSES, ArcError, ERROR_CODES } from '../../contract/index.js';
+import {
+  AGENT_NAMES,
+  CONNECTIVITY_STATUSES,
+  ENDPOINT_CLASSES,
+  ArcError,
+  ERROR_CODES,
+} from '../../contract/index.js';
 import { parseDuration } from '../../platform/duration.js';
 import { NODE_SERVICES } from '../../fleet/index.js';
 
@@ -69,6 +75,12 @@ const Targets = {
   seed: z.number().int().optional(),
 };
 
+/** What of the targets' egress a chaos step touches: endpoint classes, agents; neither: everything. */
+const Reach = {
+  endpoints: z.array(z.enum(ENDPOINT_CLASSES)).min(1).optional(),
+  agents: z.array(z.enum(AGENT_NAMES)).min(1).optional(),
+};
+
 function oneTarget(v: {
   clusters?: string[] | undefined;
   cluster?: string | undefined;
@@ -80,19 +92,25 @@ function oneTarget(v: {
 const ONE_TARGET = 'give exactly one of cluster, clusters, selector, percent';
 
 const CutStep = z
-  .object({ ...Targets, mode: z.enum(['drop', 'reject']).default('drop'), for: Duration.optional() })
+  .object({
+    ...Targets,
+    ...Reach,
+    mode: z.enum(['drop', 'reject']).default('drop'),
+    for: Duration.optional(),
+  })
   .strict()
   .refine(oneTarget, ONE_TARGET);
 const RestoreStep = z.union([
   z.literal('all'),
   z
-    .object({ ...Targets })
+    .object({ ...Targets, ...Reach })
     .strict()
     .refine(oneTarget, ONE_TARGET),
 ]);
 const LatencyStep = z
   .object({
     ...Targets,
+    ...Reach,
     latencyMs: z.number().int().min(0).max(60_000),
     jitterMs: z.number().int().min(0).max(60_000).default(0),
     for: Duration.optional(),
@@ -100,12 +118,13 @@ const LatencyStep = z
   .strict()
   .refine(oneTarget, ONE_TARGET);
 const BandwidthStep = z
-  .object({ ...Targets, bytesPerSecond: z.number().int().min(1), for: Duration.optional() })
+  .object({ ...Targets, ...Reach, bytesPerSecond: z.number().int().min(1), for: Duration.optional() })
   .strict()
   .refine(oneTarget, ONE_TARGET);
 const FlapStep = z
   .object({
     ...Targets,
+    ...Reach,
     cut: Duration,
     open: Duration,
     mode: z.enum(['drop', 'reject']).default('drop'),
@@ -162,7 +181,27 @@ const MetadataExpectation = z
   .strict()
   .refine((e) => e.within === undefined || e.holdsFor === undefined, 'give within or holdsFor, not both');
 
-const Expectation = z.union([CountsExpectation, MetadataExpectation, StatusExpectation]);
+/**
+ * A request through cluster connect (`GET /version` with the cluster-user credential, as kubectl's
+ * first call), answered with `status` and, for a failure, the Status `reason`.
+ */
+const ClusterConnectExpectation = z
+  .object({
+    clusterConnect: ClusterName,
+    status: z.number().int().min(100).max(599),
+    reason: z.string().min(1).optional(),
+    within: Duration.optional(),
+    holdsFor: Duration.optional(),
+  })
+  .strict()
+  .refine((e) => e.within === undefined || e.holdsFor === undefined, 'give within or holdsFor, not both');
+
+const Expectation = z.union([
+  CountsExpectation,
+  MetadataExpectation,
+  ClusterConnectExpectation,
+  StatusExpectation,
+]);
 
 /** Each step has exactly one action key (plus an optional `name`); its schema validates the body. */
 const STEP_BODIES = {
@@ -214,6 +253,20 @@ export type StepTargets = {
   percent?: number | undefined;
   seed?: number | undefined;
 };
+
+/** The gateway's body fields for what of the egress a step touches (none: all of it). */
+export function gatewayReach(r: {
+  endpoints?: readonly string[] | undefined;
+  agents?: readonly string[] | undefined;
+}): {
+  endpoints?: string[];
+  agents?: string[];
+} {
+  return {
+    ...(r.endpoints === undefined ? {} : { endpoints: [...r.endpoints] }),
+    ...(r.agents === undefined ? {} : { agents: [...r.agents] }),
+  };
+}
 
 /** The gateway's target body for a step's targets. */
 export function gatewayTargets(t: StepTargets): Record<string, unknown> {
@@ -278,7 +331,9 @@ function validateStep(raw: unknown, index: number, source: string): ScenarioStep
         ? CountsExpectation
         : 'metadata' in body
           ? MetadataExpectation
-          : StatusExpectation;
+          : 'clusterConnect' in body
+            ? ClusterConnectExpectation
+            : StatusExpectation;
   const r = z
     .object({ [kind]: schema, name: z.string().optional() })
     .strict()

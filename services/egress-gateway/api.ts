@@ -5,7 +5,16 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { parseDuration } from '../../platform/duration.js';
-import { ArcError, ERROR_CODES, isArcError, SELECTOR_KEYS, type Targets } from '../../contract/index.js';
+import {
+  AGENT_NAMES,
+  agentsOf,
+  ArcError,
+  ENDPOINT_CLASSES,
+  ERROR_CODES,
+  isArcError,
+  SELECTOR_KEYS,
+  type Targets,
+} from '../../contract/index.js';
 import type { Logger } from '../../platform/log.js';
 import type { Gateway } from './gateway.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -53,10 +62,27 @@ const TargetsBody = z.union([
   z.object({ all: z.literal(true) }).strict(),
 ]);
 
+/** What a rule blocks or slows: endpoint classes and agents (contract/endpoints.ts); neither: everything. */
+const Reach = {
+  endpoints: z.array(z.enum(ENDPOINT_CLASSES)).min(1).max(ENDPOINT_CLASSES.length).optional(),
+  agents: z.array(z.enum(AGENT_NAMES)).min(1).max(AGENT_NAMES.length).optional(),
+};
+
+/** The agents a body names, or undefined for the whole cluster. */
+function reachOf(b: {
+  endpoints?: readonly (typeof ENDPOINT_CLASSES)[number][];
+  agents?: readonly (typeof AGENT_NAMES)[number][];
+}): string[] | undefined {
+  return b.endpoints === undefined && b.agents === undefined
+    ? undefined
+    : agentsOf(b.endpoints ?? [], b.agents ?? []);
+}
+
 const ChaosBody = z
   .object({
     action: z.enum(['cut', 'restore', 'latency', 'bandwidth', 'flap']),
     targets: TargetsBody,
+    ...Reach,
     mode: z.enum(['drop', 'reject']).default('drop'),
     latencyMs: z.number().int().min(0).max(60_000).optional(),
     jitterMs: z.number().int().min(0).max(60_000).optional(),
@@ -67,7 +93,15 @@ const ChaosBody = z
   })
   .strict();
 
-const PutModeBody = z.object({ mode: ModeBody, for: Duration.optional() }).strict();
+const PutModeBody = z.object({ mode: ModeBody, for: Duration.optional(), ...Reach }).strict();
+const RestoreQuery = z
+  .object({
+    endpoint: z.union([z.enum(ENDPOINT_CLASSES), z.array(z.enum(ENDPOINT_CLASSES))]).optional(),
+    agent: z.union([z.enum(AGENT_NAMES), z.array(z.enum(AGENT_NAMES))]).optional(),
+  })
+  .strict();
+const asList = <T>(v: T | T[] | undefined): T[] | undefined =>
+  v === undefined ? undefined : Array.isArray(v) ? v : [v];
 
 function toMode(m: ModeBody): Mode {
   if (m.kind !== 'flap') return m;
@@ -151,17 +185,21 @@ export function buildGatewayApi(opts: {
     const name = parse(ClusterName, request.params.name);
     const body = parse(PutModeBody, request.body);
     const forMs = body.for === undefined ? undefined : parseDuration(body.for);
-    const [view] = gateway.setMode([name], toMode(body.mode), forMs);
+    const agents = reachOf(body);
+    const [view] = gateway.setMode([name], toMode(body.mode), forMs, agents);
     logger.info(
-      { event: 'egress.rule_set', cluster: name, mode: body.mode.kind, forMs },
-      `${name}: ${body.mode.kind}`,
+      { event: 'egress.rule_set', cluster: name, agents, mode: body.mode.kind, forMs },
+      `${name}${agents ? ` (${agents.join(', ')})` : ''}: ${body.mode.kind}`,
     );
     return view;
   });
+  // Without a query: every rule of the cluster; `?endpoint=identity&agent=…`: only those.
   app.delete<{ Params: { name: string } }>('/v1/clusters/:name/mode', async (request) => {
     const name = parse(ClusterName, request.params.name);
-    gateway.restore([name]);
-    logger.info({ event: 'egress.rule_restored', cluster: name }, `${name}: open`);
+    const q = parse(RestoreQuery, request.query);
+    const agents = reachOf({ endpoints: asList(q.endpoint), agents: asList(q.agent) });
+    gateway.restore([name], agents);
+    logger.info({ event: 'egress.rule_restored', cluster: name, agents }, `${name}: open`);
     return gateway.view(name);
   });
   app.post('/v1/chaos', async (request) => {
@@ -170,18 +208,32 @@ export function buildGatewayApi(opts: {
     const clusters = 'all' in body.targets ? [] : await gateway.select(body.targets as Targets);
     const mode = chaosMode(body);
     const forMs = body.for === undefined ? undefined : parseDuration(body.for);
+    const agents = reachOf(body);
     let affected: string[];
-    if (body.action === 'restore') affected = gateway.restore(all ? 'all' : clusters);
+    if (body.action === 'restore') affected = gateway.restore(all ? 'all' : clusters, agents);
     else {
       if (all) throw invalid(`${body.action} needs explicit targets`, 'targets');
-      gateway.setMode(clusters, mode, forMs);
+      gateway.setMode(clusters, mode, forMs, agents);
       affected = clusters;
     }
     logger.info(
-      { event: 'egress.chaos', action: body.action, mode: mode.kind, clusters: affected.length, forMs },
-      `chaos ${body.action}: ${affected.length} clusters`,
+      {
+        event: 'egress.chaos',
+        action: body.action,
+        mode: mode.kind,
+        clusters: affected.length,
+        agents,
+        forMs,
+      },
+      `chaos ${body.action}: ${affected.length} clusters${agents ? ` (${agents.join(', ')})` : ''}`,
     );
-    return { action: body.action, mode, clusters: affected, rules: gateway.list() };
+    return {
+      action: body.action,
+      mode,
+      clusters: affected,
+      ...(agents === undefined ? {} : { agents }),
+      rules: gateway.list(),
+    };
   });
   return app;
 }

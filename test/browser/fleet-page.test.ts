@@ -49,6 +49,15 @@ const connectedCount = (): Promise<string | null> =>
     .getAttribute('data-count', { timeout: 1000 })
     .catch(() => null);
 
+/** The page's own view of one tile's status. */
+function tileStatusOf(name: string): () => Promise<string | undefined> {
+  return () =>
+    page.evaluate(
+      (n) => (globalThis as unknown as { arcfleet: { status(n: string): string } }).arcfleet.status(n),
+      name,
+    );
+}
+
 describe('live fleet page', () => {
   it('shows the fleet reaching 50 Connected', async () => {
     await page.goto(fleet.pageUrl);
@@ -67,11 +76,7 @@ describe('live fleet page', () => {
       .toContain(`"name": "${name}"`);
     await page.click('#cut-one');
     await expect.poll(() => page.locator('#chaos-result').textContent()).toBe('cut: 1 cluster(s)');
-    const tileStatus = (): Promise<string | undefined> =>
-      page.evaluate(
-        (n) => (globalThis as unknown as { arcfleet: { status(n: string): string } }).arcfleet.status(n),
-        name,
-      );
+    const tileStatus = tileStatusOf(name);
     await expect.poll(tileStatus, { timeout: 30_000, interval: 250 }).toBe('Offline');
     await expect.poll(() => page.locator('#detail-status').getAttribute('data-status')).toBe('Offline');
     await expect.poll(() => page.locator('#count-Offline').getAttribute('data-count')).toBe('1');
@@ -83,5 +88,26 @@ describe('live fleet page', () => {
     await expect.poll(connectedCount, { timeout: 10_000 }).toBe(String(CLUSTERS));
     await expect.poll(() => page.locator('#events').textContent()).toContain(`${name}: Offline → Connected`);
     await page.screenshot({ path: join(ARTIFACTS, 'fleet-page-restored.png'), fullPage: true });
+  });
+
+  it('cuts one endpoint class of a cluster: the gateway holds a rule for its agent alone', async () => {
+    const name = fleet.clusters[8]?.name ?? '';
+    await page.fill('#find', name);
+    await page.press('#find', 'Enter');
+    await expect.poll(() => page.locator('#detail-name').textContent()).toBe(name);
+    await page.selectOption('#chaos-reach', 'relay');
+    await page.click('#cut-one');
+    await expect.poll(() => page.locator('#chaos-result').textContent()).toBe('cut (relay): 1 cluster(s)');
+    const rules = (await (await fetch(`${fleet.egressApiUrl}/v1/rules`)).json()) as {
+      value: { cluster: string; agent?: string; mode: { kind: string } }[];
+    };
+    expect(rules.value).toEqual([
+      expect.objectContaining({ cluster: name, agent: 'clusterconnect-agent', mode: { kind: 'drop' } }),
+    ]);
+    await page.click('#restore-one');
+    await expect
+      .poll(() => page.locator('#chaos-result').textContent())
+      .toBe('restore (relay): 1 cluster(s)');
+    await expect.poll(tileStatusOf(name), { timeout: 10_000 }).toBe('Connected');
   });
 });

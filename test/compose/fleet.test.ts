@@ -360,6 +360,17 @@ describe(`docker compose fleet of ${FLEET_SIZE} clusters`, () => {
       }),
     );
     expect(after.find((c) => c.name === victim)?.properties.connectivityStatus).toBe('Connected');
+
+    // One endpoint class only: the relay; the gateway holds a rule for clusterconnect-agent alone.
+    await step(`cut ${victim}'s relay (chaos cut --endpoint relay)`, () =>
+      chaos('cut', victim, '--endpoint', 'relay', '--mode', 'reject'),
+    );
+    const status = await chaos('status', '-o', 'json');
+    expect(JSON.parse(status.stdout)).toEqual([
+      expect.objectContaining({ cluster: victim, agent: 'clusterconnect-agent', mode: { kind: 'reject' } }),
+    ]);
+    await step(`restore ${victim}'s relay`, () => chaos('restore', victim, '--endpoint', 'relay'));
+    expect(JSON.parse((await chaos('status', '-o', 'json')).stdout)).toEqual([]);
   });
 
   it('killing a NATS node and a hub replica (SIGKILL) loses no cluster and no acknowledged change', async () => {

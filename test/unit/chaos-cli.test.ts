@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatRules, parseTargets } from '../../cli/commands/chaos.js';
+import { formatRules, parseTargets, reachFields } from '../../cli/commands/chaos.js';
 
 describe('arcfleet chaos targets', () => {
   it('takes exactly one of names, --percent, --selector, --all', () => {
@@ -20,7 +20,23 @@ describe('arcfleet chaos targets', () => {
     expect(formatRules([])).toMatch(/every cluster is open/);
     const text = formatRules([
       { cluster: 'arc-1', mode: { kind: 'flap' }, effective: { kind: 'drop' }, connections: 2 },
+      {
+        cluster: 'arc-1',
+        agent: 'clusteridentityoperator',
+        mode: { kind: 'drop' },
+        effective: { kind: 'drop' },
+        connections: 1,
+      },
     ]);
-    expect(text.split('\n')[1]).toMatch(/^arc-1\s+flap\s+drop\s+-\s+2$/);
+    expect(text.split('\n')[1]).toMatch(/^arc-1\s+\*\s+flap\s+drop\s+-\s+2$/);
+    expect(text.split('\n')[2]).toMatch(/^arc-1\s+clusteridentityoperator\s+drop\s+drop\s+-\s+1$/);
+  });
+
+  it('names what a rule reaches: endpoint classes and agents, or nothing for the whole cluster', () => {
+    expect(reachFields({})).toEqual({});
+    expect(reachFields({ endpoint: ['identity', 'relay'], agent: ['metrics-agent'] })).toEqual({
+      endpoints: ['identity', 'relay'],
+      agents: ['metrics-agent'],
+    });
   });
 });

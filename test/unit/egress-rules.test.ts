@@ -4,7 +4,7 @@ import { FakeClock } from '../../platform/clock.js';
 import { createLogger } from '../../platform/log.js';
 import { Gateway } from '../../services/egress-gateway/gateway.js';
 import { RuleTable, effectiveAt, type Effective } from '../../services/egress-gateway/rules.js';
-import { parseSelector, selectTargets } from '../../contract/index.js';
+import { agentsOf, parseSelector, selectTargets } from '../../contract/index.js';
 import { sniffConnect } from '../../services/egress-gateway/sniff.js';
 
 const LABELS = Array.from({ length: 100 }, (_, i) => ({
@@ -15,6 +15,40 @@ const LABELS = Array.from({ length: 100 }, (_, i) => ({
 }));
 
 describe('rule table', () => {
+  it('rules per agent: they win over the cluster rule, restore alone, and report their changes', () => {
+    const t = new RuleTable();
+    const agents = agentsOf(['identity']);
+    expect(agents).toEqual(['clusteridentityoperator']);
+    t.set('a', { kind: 'drop' }, 0, undefined, 'clusteridentityoperator');
+    expect(t.effective('a', 1, 'clusteridentityoperator').kind).toBe('drop');
+    expect(t.effective('a', 1, 'resource-sync-agent').kind).toBe('open');
+    expect(t.effective('a', 1).kind).toBe('open');
+    expect(t.changes(1)).toEqual([
+      { cluster: 'a', agent: 'clusteridentityoperator', effective: { kind: 'drop' } },
+    ]);
+    // Everything cut but the relay: an agent's open rule overrides the cluster's cut.
+    t.set('a', { kind: 'reject' }, 2);
+    t.set('a', { kind: 'open' }, 2, undefined, 'clusterconnect-agent');
+    expect(t.effective('a', 3, 'clusterconnect-agent').kind).toBe('open');
+    expect(t.effective('a', 3, 'metrics-agent').kind).toBe('reject');
+    expect(t.effective('a', 3, 'clusteridentityoperator').kind).toBe('drop');
+    expect(t.list().map((r) => r.agent ?? '*')).toEqual([
+      '*',
+      'clusterconnect-agent',
+      'clusteridentityoperator',
+    ]);
+    expect(t.restore('a', ['clusteridentityoperator'])).toBe(true);
+    expect(t.effective('a', 4, 'clusteridentityoperator').kind).toBe('reject');
+    expect(t.changes(4)).toEqual(
+      expect.arrayContaining([
+        { cluster: 'a', effective: { kind: 'reject' } },
+        { cluster: 'a', agent: 'clusteridentityoperator', effective: { kind: 'open' } },
+      ]),
+    );
+    expect(t.restore('a')).toBe(true);
+    expect(t.list()).toEqual([]);
+  });
+
   it('applies, expires and restores rules; names are case-insensitive', () => {
     const t = new RuleTable();
     t.set('Alpha', { kind: 'drop' }, 1000, 5000);

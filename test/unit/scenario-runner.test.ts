@@ -208,6 +208,7 @@ describe('runScenario', () => {
     const { report } = await world.run(
       scenario(`
   - cut: { cluster: arc-westus2-0001, mode: reject, for: 2m }
+  - cut: { cluster: arc-westus2-0002, endpoints: [identity], agents: [metrics-agent] }
   - latency: { clusters: [arc-westus2-0002, arc-westus2-0003], latencyMs: 250, jitterMs: 50 }
   - bandwidth: { selector: { location: eastus }, bytesPerSecond: 1024, for: threshold }
   - flap: { percent: 30, seed: 7, cut: heartbeat, open: 2 heartbeat }
@@ -217,10 +218,17 @@ describe('runScenario', () => {
     );
     expect(report.passed).toBe(true);
     expect(world.gatewayCalls.map((c) => [c.base, c.method, c.path])).toEqual(
-      Array.from({ length: 6 }, () => [GATEWAY, 'POST', '/v1/chaos']),
+      Array.from({ length: 7 }, () => [GATEWAY, 'POST', '/v1/chaos']),
     );
     expect(world.gatewayCalls.map((c) => c.body)).toEqual([
       { action: 'cut', mode: 'reject', targets: { clusters: ['arc-westus2-0001'] }, for: '120000ms' },
+      {
+        action: 'cut',
+        mode: 'drop',
+        targets: { clusters: ['arc-westus2-0002'] },
+        endpoints: ['identity'],
+        agents: ['metrics-agent'],
+      },
       {
         action: 'latency',
         latencyMs: 250,
@@ -246,6 +254,7 @@ describe('runScenario', () => {
     // What the gateway said it acted on, with long lists cut short.
     expect(report.steps.map((s) => s.detail)).toEqual([
       'cut: 1 cluster(s) (arc-westus2-0001)',
+      'cut: 1 cluster(s) (arc-westus2-0002)',
       'latency: 2 cluster(s) (arc-westus2-0002, arc-westus2-0003)',
       'bandwidth: 5 cluster(s) (arc-westus2-0002, arc-westus2-0004, arc-westus2-0006, arc-westus2-0008, arc-westus2-0010)',
       expect.stringMatching(

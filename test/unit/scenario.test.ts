@@ -90,6 +90,26 @@ describe('parseScenario', () => {
     });
   });
 
+  it('takes endpoint classes and agents on chaos steps, and cluster-connect expectations', () => {
+    const s = parseScenario(`
+name: reach
+steps:
+  - cut: { cluster: a, endpoints: [identity, relay], agents: [metrics-agent] }
+  - restore: { cluster: a, endpoints: [identity] }
+  - expect: { clusterConnect: a, status: 504, reason: ClusterConnectTimeout, within: 1m }
+`);
+    expect(s.steps[0]).toMatchObject({
+      cut: { endpoints: ['identity', 'relay'], agents: ['metrics-agent'] },
+    });
+    expect(s.steps[2]).toMatchObject({ expect: { clusterConnect: 'a', status: 504 } });
+    expect(() => parseScenario('name: x\nsteps:\n  - cut: { cluster: a, endpoints: [images] }\n')).toThrow(
+      /steps\[0\]\.cut\.endpoints\[0\]: Invalid option/,
+    );
+    expect(() => parseScenario('name: x\nsteps:\n  - expect: { clusterConnect: a }\n')).toThrow(
+      /steps\[0\]\.expect\.status/,
+    );
+  });
+
   it('accepts every shipped scenario', async () => {
     const dir = join(REPO_ROOT, 'deploy', 'scenarios');
     const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml'));

@@ -313,18 +313,25 @@
     $('detail-transitions').replaceChildren.apply($('detail-transitions'), items);
   }
 
-  async function chaosAction(action, names) {
+  // `endpoint`: one endpoint class of the clusters' egress (the gateway maps it to its agents), or all.
+  async function chaosAction(action, names, endpoint) {
+    const body = { action: action, mode: 'drop', targets: { clusters: names } };
+    if (endpoint) body.endpoints = [endpoint];
     const res = await fetch('/arcfleet/v1/chaos', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ action: action, mode: 'drop', targets: { clusters: names } }),
+      body: JSON.stringify(body),
     });
-    const body = await res.json().catch(() => ({}));
+    const answer = await res.json().catch(() => ({}));
     text(
       $('chaos-result'),
       res.ok
-        ? action + ': ' + (body.clusters || []).length + ' cluster(s)'
-        : (body.error && body.error.message) || 'failed',
+        ? action +
+            (endpoint ? ' (' + endpoint + ')' : '') +
+            ': ' +
+            (answer.clusters || []).length +
+            ' cluster(s)'
+        : (answer.error && answer.error.message) || 'failed',
     );
   }
 
@@ -351,8 +358,12 @@
         return;
       }
   });
-  $('cut-one').addEventListener('click', () => chaosAction('cut', [clusters.get(selected).n]));
-  $('restore-one').addEventListener('click', () => chaosAction('restore', [clusters.get(selected).n]));
+  $('cut-one').addEventListener('click', () =>
+    chaosAction('cut', [clusters.get(selected).n], $('chaos-reach').value),
+  );
+  $('restore-one').addEventListener('click', () =>
+    chaosAction('restore', [clusters.get(selected).n], $('chaos-reach').value),
+  );
   function shownNames() {
     return order.map((k) => clusters.get(k).n);
   }
