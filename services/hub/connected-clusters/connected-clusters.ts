@@ -12,8 +12,6 @@ import {
   type ClusterRef,
   clusterKey,
   type ControlMessage,
-  type ConnectivityStatus,
-  type ProvisioningState,
 } from '../../../contract/index.js';
 import { newBootstrapToken } from '../../../platform/identity.js';
 import type { Logger } from '../../../platform/log.js';
@@ -30,14 +28,14 @@ import {
 } from './projection.js';
 import type { PatchChange } from './validation.js';
 import { showDueMetadata } from './late-metadata.js';
+import { countRecords, GroupCounts, type FleetCounts } from './counts.js';
 import {
   beginDelete,
   beginUpdate,
-  completeWrite,
+  completeDueWrite,
   isDue,
   operationView,
   parseOperationId,
-  provisioningFailure,
   type OperationView,
 } from './operations.js';
 
@@ -51,10 +49,6 @@ function refuseWhileDeleting(record: ClusterRecord): void {
       `The connected cluster '${record.ref.name}' is being deleted. Wait for the deletion to finish, then create it again.`,
       { status: 409 },
     );
-}
-
-function rgKey(ref: ClusterRef): string {
-  return `${ref.subscriptionId.toLowerCase()}/${ref.resourceGroup.toLowerCase()}`;
 }
 
 /** Simulated ms of the resource's own life, apart from its agents (HubSettings). */
@@ -106,13 +100,15 @@ export class ConnectedClusters {
   /** The hub's own broker connection is down: the agents' silence proves nothing. */
   private deaf = false;
   private readonly operations = new Map<string, string>();
-  private perResourceGroup: Map<string, number> | undefined;
+  /** Clusters per resource group, for ARM's quota: kept incrementally (a scan per PUT was quadratic). */
+  private readonly perResourceGroup: GroupCounts;
   /** DELETEs being carried out (their removal is asynchronous; a tick must not start one twice). */
   private readonly removing = new Set<string>();
   readonly resourceTimings: ResourceTimings;
 
   constructor(private readonly deps: ConnectedClustersDeps) {
     this.resourceTimings = deps.resourceTimings ?? DEFAULT_RESOURCE_TIMINGS;
+    this.perResourceGroup = new GroupCounts(() => deps.store.values());
     this.hearingSinceMs = deps.clock.now();
     for (const r of deps.store.values()) this.operations.set(r.operation.id, r.key);
     deps.store.onRemoteChange((_key, before, after) => this.remoteChanged(before, after));
@@ -122,11 +118,11 @@ export class ConnectedClusters {
   private remoteChanged(before: ClusterRecord | undefined, after: ClusterRecord | undefined): void {
     if (before) {
       this.operations.delete(before.operation.id);
-      this.adjustResourceGroup(before.ref, -1);
+      this.perResourceGroup.adjust(before.ref, -1);
     }
     if (!after) return;
     this.operations.set(after.operation.id, after.key);
-    this.adjustResourceGroup(after.ref, 1);
+    this.perResourceGroup.adjust(after.ref, 1);
     // Its transitions reach this replica's event log and live page as if made here.
     const lastSeen = before?.transitions.at(-1)?.atMs ?? -Infinity;
     for (const t of after.transitions) if (t.atMs > lastSeen) this.deps.onTransition?.(after, t);
@@ -171,21 +167,6 @@ export class ConnectedClusters {
     return out;
   }
 
-  /** Kept incrementally: a scan per PUT made onboarding a large fleet quadratic. */
-  private countInResourceGroup(ref: ClusterRef): number {
-    if (!this.perResourceGroup) {
-      this.perResourceGroup = new Map();
-      for (const r of this.deps.store.values()) this.adjustResourceGroup(r.ref, 1);
-    }
-    return this.perResourceGroup.get(rgKey(ref)) ?? 0;
-  }
-
-  private adjustResourceGroup(ref: ClusterRef, delta: number): void {
-    if (!this.perResourceGroup) return;
-    const k = rgKey(ref);
-    this.perResourceGroup.set(k, (this.perResourceGroup.get(k) ?? 0) + delta);
-  }
-
   /** The status of operation `id` (of a PUT or DELETE), and the record it is about while it exists. */
   operation(id: string): { view: OperationView; record: ClusterRecord | undefined; key: string } | undefined {
     const key = this.operations.get(id) ?? parseOperationId(id)?.key;
@@ -195,25 +176,8 @@ export class ConnectedClusters {
     return view && { view, record, key };
   }
 
-  counts(): {
-    byStatus: Map<ConnectivityStatus, number>;
-    byProvisioningState: Map<ProvisioningState, number>;
-    byLocation: Map<string, number>;
-    byDistribution: Map<string, number>;
-  } {
-    const byStatus = new Map<ConnectivityStatus, number>();
-    const byProvisioningState = new Map<ProvisioningState, number>();
-    const byLocation = new Map<string, number>();
-    const byDistribution = new Map<string, number>();
-    for (const r of this.deps.store.values()) {
-      byStatus.set(r.connectivity.status, (byStatus.get(r.connectivity.status) ?? 0) + 1);
-      byProvisioningState.set(r.provisioningState, (byProvisioningState.get(r.provisioningState) ?? 0) + 1);
-      const loc = r.desired.location;
-      byLocation.set(loc, (byLocation.get(loc) ?? 0) + 1);
-      const dist = r.desired.distribution ?? r.metadata?.distribution ?? '';
-      byDistribution.set(dist, (byDistribution.get(dist) ?? 0) + 1);
-    }
-    return { byStatus, byProvisioningState, byLocation, byDistribution };
+  counts(): FleetCounts {
+    return countRecords(this.deps.store.values());
   }
 
   put(ref: ClusterRef, desired: DesiredResource, caller: string): PutResult {
@@ -222,7 +186,7 @@ export class ConnectedClusters {
     const now = this.deps.clock.now();
     const nowIso = new Date(now).toISOString();
     if (!existing) {
-      if (this.countInResourceGroup(ref) >= MAX_CLUSTERS_PER_RESOURCE_GROUP)
+      if (this.perResourceGroup.count(ref) >= MAX_CLUSTERS_PER_RESOURCE_GROUP)
         throw new ArcError(
           ERROR_CODES.QuotaExceeded,
           `Resource group '${ref.resourceGroup}' already holds ${MAX_CLUSTERS_PER_RESOURCE_GROUP} resources of type Microsoft.Kubernetes/connectedClusters.`,
@@ -240,7 +204,7 @@ export class ConnectedClusters {
         this.resourceTimings.provisioningDelayMs,
       );
       this.deps.store.set(record);
-      this.adjustResourceGroup(ref, 1);
+      this.perResourceGroup.adjust(ref, 1);
       this.operations.set(record.operation.id, key);
       this.deps.logger.info(
         { event: 'cluster.created', key, operationId: record.operation.id },
@@ -333,7 +297,7 @@ export class ConnectedClusters {
       reason: 'The connectedClusters resource was deleted.',
     });
     await this.deps.onClusterDeleted?.(record);
-    this.adjustResourceGroup(record.ref, -1);
+    this.perResourceGroup.adjust(record.ref, -1);
     this.operations.delete(record.operation.id);
     this.deps.logger.info({ event: 'cluster.deleted', key: record.key }, 'cluster deleted');
   }
@@ -353,10 +317,7 @@ export class ConnectedClusters {
           .finally(() => this.removing.delete(record.key));
         continue;
       }
-      const failure = provisioningFailure(record);
-      completeWrite(record, now, failure);
-      // A refused onboarding: its agents cannot register.
-      if (failure && record.identity.serials.length === 0) record.bootstrapTokenHash = undefined;
+      completeDueWrite(record, now);
       this.deps.store.set(record);
       this.deps.logger.info(
         {
@@ -375,7 +336,6 @@ export class ConnectedClusters {
     return this.deps.store.whenPersisted(key);
   }
 
-  /** Re-evaluates every cluster against the clock (Offline, Expired). */
   /**
    * The hub's broker connection went down (false) or came back (true). A hub cut off from the broker
    * cannot tell silent clusters from its own absence (a broker node failing over, its own link
@@ -386,6 +346,7 @@ export class ConnectedClusters {
     if (up) this.hearingSinceMs = this.deps.clock.now();
   }
 
+  /** Completes due operations and re-evaluates every cluster against the clock (Offline, Expired, ...). */
   tick(): void {
     const now = this.deps.clock.now();
     this.completeOperations(now);

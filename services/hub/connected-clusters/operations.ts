@@ -141,6 +141,13 @@ export function completeWrite(
   };
 }
 
+/** Completes a due write: Succeeded, or Failed when the resource asks for it; a refused onboarding's agents cannot register. */
+export function completeDueWrite(record: ClusterRecord, nowMs: number): void {
+  const failure = provisioningFailure(record);
+  completeWrite(record, nowMs, failure);
+  if (failure && record.identity.serials.length === 0) record.bootstrapTokenHash = undefined;
+}
+
 /**
  * The status of operation `id` given the record its id names (undefined: gone). A DELETE whose resource
  * is gone (or was created again since) succeeded; any other unknown id is not found.
