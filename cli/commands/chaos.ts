@@ -7,6 +7,7 @@ import { AGENT_NAMES, ArcError, ENDPOINT_CLASSES, ERROR_CODES, parseSelector } f
 import { parseDuration } from '../../platform/duration.js';
 import { DEFAULT_DATA_DIR } from '../../fleet/index.js';
 import { chaosRunCommand } from '../scenario/command.js';
+import { gatewayReach } from '../scenario/scenario.js';
 import { callGateways, gatewayUrls } from '../../fleet/clients/egress-gateway.js';
 
 export interface TargetFlags {
@@ -88,10 +89,7 @@ export function reachFields(o: { endpoint?: readonly string[]; agent?: readonly 
   endpoints?: string[];
   agents?: string[];
 } {
-  return {
-    ...(o.endpoint === undefined ? {} : { endpoints: [...o.endpoint] }),
-    ...(o.agent === undefined ? {} : { agents: [...o.agent] }),
-  };
+  return gatewayReach({ endpoints: o.endpoint, agents: o.agent });
 }
 
 interface RuleView {

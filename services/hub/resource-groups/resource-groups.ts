@@ -77,6 +77,10 @@ export class ResourceGroups {
     return this.deps.store.get(groupKey(subscriptionId, name));
   }
 
+  byKey(key: string): ResourceGroupRecord | undefined {
+    return this.deps.store.get(key);
+  }
+
   require(subscriptionId: string, name: string): ResourceGroupRecord {
     const group = this.get(subscriptionId, name);
     if (!group) throw groupNotFound(name);

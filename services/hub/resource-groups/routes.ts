@@ -144,7 +144,7 @@ export function registerResourceGroupRoutes(app: FastifyInstance, opts: Resource
       const apiVersion = resourcesApiVersion(request);
       const [id = '', encodedKey = ''] = request.params.operationId.split('.');
       const key = Buffer.from(encodedKey, 'base64url').toString();
-      const group = [...groups().list(request.params.subscriptionId)].find((g) => g.key === key);
+      const group = groups().byKey(key);
       if (group?.provisioningState === 'Deleting' && group.deleteOperation === id) {
         asyncOperationHeaders(
           reply,
