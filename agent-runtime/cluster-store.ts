@@ -19,6 +19,8 @@ import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import {
   agentMemoSchema,
+  linkConnectivitySchema,
+  type LinkConnectivity,
   clusterStateSchema,
   inShard,
   shardOf,
@@ -253,6 +255,20 @@ export class ClusterStore {
   async writeAgentMemo(name: string, agent: string, memo: AgentMemo): Promise<void> {
     if ((await this.stateVersion(name)) === undefined) return;
     await this.writeJson(join(this.dir(name), 'agents', `${agent}.json`), agentMemoSchema.parse(memo));
+  }
+
+  async readConnectivity(name: string): Promise<LinkConnectivity | undefined> {
+    return this.readJson(join(this.dir(name), 'agents', 'connectivity.json'), linkConnectivitySchema);
+  }
+
+  /** Written when heartbeats start and stop (contract/cluster-state.ts); not for a cluster that is gone. */
+  async writeConnectivity(name: string, record: LinkConnectivity): Promise<void> {
+    if ((await this.stateVersion(name)) === undefined) return;
+    await this.writeJson(
+      join(this.dir(name), 'agents', 'connectivity.json'),
+      linkConnectivitySchema.parse(record),
+      { durable: false },
+    );
   }
 
   async remove(name: string): Promise<void> {

@@ -11,6 +11,7 @@ import {
   DESIRED_STATE_MAX_BYTES,
   type ExtensionStatus,
   type FluxConfigurationStatus,
+  type SourceControlStatus,
   type ConfigStatus,
   type DesiredStateReply,
   PROTOCOL_VERSION,
@@ -27,6 +28,7 @@ export const DEFAULT_CONFIG_PULL_INTERVAL_MS = 10 * 60_000;
 export interface ReconcileResult {
   readonly extensions?: readonly ExtensionStatus[];
   readonly fluxConfigurations?: readonly FluxConfigurationStatus[];
+  readonly sourceControlConfigurations?: readonly SourceControlStatus[];
 }
 
 /** What an agent does with the desired state; must not throw for one bad resource (report it). */
@@ -70,13 +72,21 @@ export function configSyncFactory(
   };
 }
 
-const TIME_FIELDS = new Set(['time', 'lastTransitionTime', 'statusUpdatedAt', 'sourceUpdatedAt']);
+const TIME_FIELDS = new Set([
+  'time',
+  'lastTransitionTime',
+  'statusUpdatedAt',
+  'sourceUpdatedAt',
+  'lastConfigApplied',
+]);
+
+type AnyStatus = ExtensionStatus | FluxConfigurationStatus | SourceControlStatus;
 
 /**
  * Key of a status as last acknowledged by the hub: a report is sent only when it differs. Timestamps
  * do not count, or every pull of an unchanged cluster would send a report.
  */
-function statusKey(s: ExtensionStatus | FluxConfigurationStatus): string {
+function statusKey(s: AnyStatus): string {
   return JSON.stringify(s, (k, v: unknown) => (TIME_FIELDS.has(k) ? undefined : v));
 }
 
@@ -97,7 +107,11 @@ export class ConfigSync {
   ) {}
 
   get unreported(): number {
-    return (this.pending?.extensions?.length ?? 0) + (this.pending?.fluxConfigurations?.length ?? 0);
+    return (
+      (this.pending?.extensions?.length ?? 0) +
+      (this.pending?.fluxConfigurations?.length ?? 0) +
+      (this.pending?.sourceControlConfigurations?.length ?? 0)
+    );
   }
 
   setSnapshot(snapshot: ClusterSnapshot): void {
@@ -167,12 +181,16 @@ export class ConfigSync {
       return;
     }
     const result = await this.reconciler.reconcile(pulled.reply, this.snapshot);
-    const fresh = (s: ExtensionStatus | FluxConfigurationStatus): boolean =>
-      this.acked.get(s.name) !== statusKey(s);
-    const extensions = (result.extensions ?? []).filter(fresh);
-    const fluxConfigurations = (result.fluxConfigurations ?? []).filter(fresh);
-    this.pending = { extensions, fluxConfigurations };
-    if (extensions.length === 0 && fluxConfigurations.length === 0) return;
+    // Keyed by kind too: a Flux v1 and a Flux v2 configuration may share a name.
+    const fresh =
+      (kind: string) =>
+      (s: AnyStatus): boolean =>
+        this.acked.get(`${kind}/${s.name}`) !== statusKey(s);
+    const extensions = (result.extensions ?? []).filter(fresh('extension'));
+    const fluxConfigurations = (result.fluxConfigurations ?? []).filter(fresh('flux'));
+    const sourceControlConfigurations = (result.sourceControlConfigurations ?? []).filter(fresh('scc'));
+    this.pending = { extensions, fluxConfigurations, sourceControlConfigurations };
+    if (this.unreported === 0) return;
     const report: ConfigStatus = {
       v: PROTOCOL_VERSION,
       type: 'config-status',
@@ -180,6 +198,7 @@ export class ConfigSync {
       sentAt: now(),
       extensions,
       fluxConfigurations,
+      sourceControlConfigurations,
     };
     const sent = await link.request('config-status', report);
     if (!sent.ok || sent.reply.type !== 'ack') {
@@ -188,7 +207,9 @@ export class ConfigSync {
       this.scheduleRetry();
       return;
     }
-    for (const s of [...extensions, ...fluxConfigurations]) this.acked.set(s.name, statusKey(s));
+    for (const s of extensions) this.acked.set(`extension/${s.name}`, statusKey(s));
+    for (const s of fluxConfigurations) this.acked.set(`flux/${s.name}`, statusKey(s));
+    for (const s of sourceControlConfigurations) this.acked.set(`scc/${s.name}`, statusKey(s));
     this.pending = undefined;
   }
 }

@@ -126,6 +126,22 @@ export const agentMemoSchema = z.strictObject({
 export type AgentMemo = z.infer<typeof agentMemoSchema>;
 
 /**
+ * resource-sync-agent's record of its link to Azure for one cluster, `agents/connectivity.json`: written
+ * when its heartbeats start and when they stop (never per heartbeat: at 10,000 clusters that would be
+ * thousands of file writes a second). The emulated apiserver computes the `clustermetadata` resource's
+ * `lastConnectivityTime` from it: while the link is up (and the writing process alive), the latest
+ * heartbeat tick since `upSinceMs`; after, `lastContactMs`. Simulated epoch ms throughout.
+ */
+export const linkConnectivitySchema = z.strictObject({
+  /** When the heartbeats started; null while they are stopped. */
+  upSinceMs: z.number().min(0).nullable(),
+  /** The last heartbeat sent (or the link's start, before the first). */
+  lastContactMs: z.number().min(0),
+  heartbeatIntervalMs: z.number().min(1),
+});
+export type LinkConnectivity = z.infer<typeof linkConnectivitySchema>;
+
+/**
  * An agent's "pod status" for one cluster, `status/<agent>.json`: written by the agent's host when the
  * agent starts for the cluster, removed when it is stopped for it. Its freshness comes from the
  * writing process's beat (ProcessBeat): a killed process stops beating, and metrics-agent judges the

@@ -136,6 +136,30 @@ export const desiredFluxConfigurationSchema = z.strictObject({
 });
 export type DesiredFluxConfiguration = z.infer<typeof desiredFluxConfigurationSchema>;
 
+/**
+ * A legacy Flux v1 configuration (`sourceControlConfigurations`): config-agent installs a Flux v1
+ * operator (and, if asked, the Helm operator) named `operatorInstanceName` in `operatorNamespace`,
+ * which syncs `repositoryUrl`.
+ */
+export const desiredSourceControlSchema = z.strictObject({
+  name: z.string().min(1).max(253),
+  repositoryUrl: z.string().min(1).max(2048),
+  operatorNamespace: k8sName,
+  operatorInstanceName: k8sName,
+  operatorScope: z.enum(['cluster', 'namespace']),
+  operatorParams: z.string().max(4096),
+  sshKnownHostsContents: z.string().max(64 * 1024),
+  enableHelmOperator: z.boolean(),
+  helmOperatorProperties: z
+    .strictObject({ chartVersion: z.string().max(64), chartValues: z.string().max(64 * 1024) })
+    .nullable(),
+  /** Null once the hub no longer holds them (acknowledged, or the hold ended). */
+  configurationProtectedSettings: settings.nullable(),
+  generation: z.int().min(0),
+  deleting: z.boolean(),
+});
+export type DesiredSourceControl = z.infer<typeof desiredSourceControlSchema>;
+
 // ---------------------------------------------------------------------------------------------
 // Status (agent → hub)
 // ---------------------------------------------------------------------------------------------
@@ -199,3 +223,27 @@ export const fluxConfigurationStatusSchema = z.strictObject({
   statusUpdatedAt: z.string().max(64),
 });
 export type FluxConfigurationStatus = z.infer<typeof fluxConfigurationStatusSchema>;
+
+/** The legacy API's compliance states (Flux v1), distinct from fluxConfigurations' COMPLIANCE_STATES. */
+export const SOURCE_CONTROL_COMPLIANCE_STATES = [
+  'Pending',
+  'Compliant',
+  'Noncompliant',
+  'Installed',
+  'Failed',
+] as const;
+export type SourceControlComplianceState = (typeof SOURCE_CONTROL_COMPLIANCE_STATES)[number];
+
+export const sourceControlStatusSchema = z.strictObject({
+  name: z.string().min(1).max(253),
+  generation: z.int().min(0),
+  /** true: the operator and what it applied are gone (answer to `deleting`). */
+  deleted: z.boolean(),
+  complianceState: z.enum(SOURCE_CONTROL_COMPLIANCE_STATES),
+  lastConfigApplied: z.string().max(64).nullable(),
+  message: z.string().max(4096),
+  messageLevel: z.enum(['Error', 'Warning', 'Information']),
+  /** The operator's SSH deploy key (OpenSSH public key line), or empty. */
+  repositoryPublicKey: z.string().max(16 * 1024),
+});
+export type SourceControlStatus = z.infer<typeof sourceControlStatusSchema>;

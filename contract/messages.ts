@@ -8,8 +8,10 @@ import { ERROR_CODES, MessageRejectedError } from './errors.js';
 import {
   desiredExtensionSchema,
   desiredFluxConfigurationSchema,
+  desiredSourceControlSchema,
   extensionStatusSchema,
   fluxConfigurationStatusSchema,
+  sourceControlStatusSchema,
 } from './configuration.js';
 import { AGENT_NAMES, PROTOCOL_VERSION, type MessageKind } from './subjects.js';
 
@@ -107,6 +109,7 @@ export const configStatusSchema = z.strictObject({
   sentAt: isoTime,
   extensions: z.array(extensionStatusSchema).max(500).default([]),
   fluxConfigurations: z.array(fluxConfigurationStatusSchema).max(500).default([]),
+  sourceControlConfigurations: z.array(sourceControlStatusSchema).max(500).default([]),
 });
 
 export const agentMessageSchema = z.discriminatedUnion('type', [
@@ -172,6 +175,8 @@ export const desiredStateReplySchema = z.strictObject({
   type: z.literal('desired-state'),
   extensions: z.array(desiredExtensionSchema).max(500),
   fluxConfigurations: z.array(desiredFluxConfigurationSchema).max(500),
+  /** Legacy Flux v1 configurations (config-agent). */
+  sourceControlConfigurations: z.array(desiredSourceControlSchema).max(500).default([]),
 });
 export const hubReplySchema = z.discriminatedUnion('type', [
   identityReplySchema,

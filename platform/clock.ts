@@ -32,11 +32,16 @@ export class SimClock implements Clock {
   }
 
   now(): number {
-    return Math.round(this.epochMs + (Date.now() - this.epochMs) * this.timeScale);
+    return this.at(Date.now());
   }
 
   toRealMs(simMs: number): number {
     return simMs / this.timeScale;
+  }
+
+  /** Simulated epoch ms at the real instant `realMs` (e.g. a file's real-time stamp). */
+  at(realMs: number): number {
+    return Math.round(this.epochMs + (realMs - this.epochMs) * this.timeScale);
   }
 
   setTimeout(fn: () => void, simMs: number): TimerHandle {

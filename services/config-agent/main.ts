@@ -1,11 +1,13 @@
 /**
- * config-agent process: one instance per cluster in the cluster store (see flux-reconciler.ts).
+ * config-agent process: one instance per cluster in the cluster store, reconciling Flux configurations
+ * (flux-reconciler.ts) and legacy Flux v1 source control configurations (flux-v1-reconciler.ts).
  */
 import { runAgentService } from '../../agent-runtime/agent-service.js';
 import { ENV, readDuration, readString } from '../../platform/settings.js';
 import { DEFAULT_CONFIG_PULL_INTERVAL_MS, configSyncFactory } from '../../agent-runtime/config-sync.js';
 import { KubeClient } from '../../agent-runtime/kube-client.js';
 import { AGENT, FluxReconciler } from './flux-reconciler.js';
+import { FluxV1Reconciler } from './flux-v1-reconciler.js';
 
 runAgentService(AGENT, ({ clock, logger }) => {
   const apiserverUrl = readString(process.env, ENV.kubeApiserverUrl, '');
@@ -17,6 +19,16 @@ runAgentService(AGENT, ({ clock, logger }) => {
       clock,
       pullIntervalMs: readDuration(process.env, ENV.configPullInterval, DEFAULT_CONFIG_PULL_INTERVAL_MS),
     },
-    (ctx) => new FluxReconciler(KubeClient.forCluster(apiserverUrl, ctx.clusterName), ctx.logger, { clock }),
+    (ctx) => {
+      const kube = KubeClient.forCluster(apiserverUrl, ctx.clusterName);
+      const flux = new FluxReconciler(kube, ctx.logger, { clock });
+      const fluxV1 = new FluxV1Reconciler(kube, ctx.logger, clock);
+      return {
+        reconcile: async (desired, snapshot) => ({
+          ...(await flux.reconcile(desired, snapshot)),
+          sourceControlConfigurations: await fluxV1.reconcile(desired.sourceControlConfigurations, snapshot),
+        }),
+      };
+    },
   );
 });

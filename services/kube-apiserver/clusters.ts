@@ -7,19 +7,25 @@
 import { stat } from 'node:fs/promises';
 import { type ClusterState, clusterStateSchema } from '../../contract/index.js';
 import type { ClusterStore } from '../../agent-runtime/cluster-store.js';
+import { SimClock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
-import { DERIVED_NEEDS, derivedObjects, type DerivedInput } from './derived.js';
+import { DERIVED_NEEDS, derivedObjects, type DerivedInput, type DerivedNeeds } from './derived.js';
+import type { DerivedConnectivity } from './derived-meta.js';
 import { ClusterObjects } from './object-store.js';
 import { CoalescingWriter, loadObjects, saveObjects } from './persistence.js';
 import type { KubeObject } from '../../agent-runtime/kube-client.js';
 
 const NAME = clusterStateSchema.shape.name;
 
+const REAL_TIME = new SimClock(1, 0);
+
 export interface ClustersOptions {
   readonly store: ClusterStore;
   readonly persistIntervalMs: number;
   readonly pollIntervalMs: number;
   readonly staleAfterMs: number;
+  /** The fleet's simulated clock (`clustermetadata` times are simulated); default: real time. */
+  readonly clock?: SimClock;
   readonly logger: Logger;
   /** Real ms (timestamps of objects, agent freshness). */
   readonly now?: () => number;
@@ -84,7 +90,7 @@ export class ClusterHandle {
     return input ? derivedObjects(resource, input) : [];
   }
 
-  private async input(needs: { statuses?: boolean; identity?: boolean }): Promise<DerivedInput | undefined> {
+  private async input(needs: DerivedNeeds): Promise<DerivedInput | undefined> {
     const state = await this.state();
     if (!state) return undefined;
     const now = (this.opts.now ?? Date.now)();
@@ -103,6 +109,20 @@ export class ClusterHandle {
       ...(needs.identity
         ? { identity: await this.opts.store.readIdentity(this.name).catch(() => undefined) }
         : {}),
+      ...(needs.connectivity ? { connectivity: await this.connectivity(now) } : {}),
+    };
+  }
+
+  /** resource-sync-agent's link record, with its process's liveness, on the simulated clock. */
+  private async connectivity(realNowMs: number): Promise<DerivedConnectivity> {
+    const clock = this.opts.clock ?? REAL_TIME;
+    const record = await this.opts.store.readConnectivity(this.name).catch(() => undefined);
+    const beat = (await this.opts.store.readProcessBeats(this.name)).get('resource-sync-agent');
+    const alive = beat !== undefined && realNowMs - beat.lastSeenMs <= this.opts.staleAfterMs;
+    return {
+      record,
+      // A killed process stopped heartbeating about when its beat stopped.
+      untilMs: alive ? clock.now() : beat ? clock.at(beat.lastSeenMs) : (record?.lastContactMs ?? 0),
     };
   }
 

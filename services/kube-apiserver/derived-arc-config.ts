@@ -5,6 +5,7 @@
  * identity secret file.
  */
 import type { ClusterState, IdentitySecret } from '../../contract/index.js';
+import type { DerivedConnectivity } from './derived-meta.js';
 import type { KubeObject } from '../../agent-runtime/kube-client.js';
 import { ARC_NAMESPACE, kubeletVersion, type DerivedInput } from './derived-meta.js';
 
@@ -67,6 +68,7 @@ export function clusterMetadata(input: DerivedInput): KubeObject {
       coreCount,
       arcAgentVersion: state.agentVersion,
       kubernetesAPIServerVersion: kubeletVersion(state.kubernetesVersion),
+      ...lastConnectivity(input.connectivity),
       ...(input.identity
         ? {
             managedIdentityCertificateExpirationTime:
@@ -75,4 +77,22 @@ export function clusterMetadata(input: DerivedInput): KubeObject {
         : {}),
     },
   };
+}
+
+/**
+ * The time of the last heartbeat: while resource-sync-agent's link is up, the latest heartbeat tick
+ * since it came up (heartbeats go out every interval from then on), up to when its process stopped
+ * if it was killed; once the link is down, the last heartbeat it recorded. Absent before any link.
+ */
+export function lastConnectivityMs(c: DerivedConnectivity | undefined): number | undefined {
+  const r = c?.record;
+  if (!c || !r) return undefined;
+  if (r.upSinceMs === null) return r.lastContactMs;
+  const ticks = Math.max(0, Math.floor((c.untilMs - r.upSinceMs) / r.heartbeatIntervalMs));
+  return Math.max(r.lastContactMs, r.upSinceMs + ticks * r.heartbeatIntervalMs);
+}
+
+function lastConnectivity(c: DerivedConnectivity | undefined): { lastConnectivityTime?: string } {
+  const ms = lastConnectivityMs(c);
+  return ms === undefined ? {} : { lastConnectivityTime: new Date(ms).toISOString() };
 }

@@ -5,7 +5,13 @@
  * deterministic uid, a creationTimestamp and a content-hash resourceVersion (see derived.ts for why).
  */
 import { createHash } from 'node:crypto';
-import type { AgentStatus, ClusterState, IdentitySecret, ProcessBeat } from '../../contract/index.js';
+import type {
+  AgentStatus,
+  ClusterState,
+  IdentitySecret,
+  LinkConnectivity,
+  ProcessBeat,
+} from '../../contract/index.js';
 import type { KubeObject } from '../../agent-runtime/kube-client.js';
 import { kubeTime } from './object-store.js';
 
@@ -24,6 +30,15 @@ export interface DerivedInput {
   /** Real ms: an agent whose status (or its process's beat) is older is down, as metrics-agent judges. */
   readonly staleAfterMs?: number;
   readonly identity?: IdentitySecret | undefined;
+  readonly connectivity?: DerivedConnectivity;
+}
+
+/** What `clustermetadata`'s lastConnectivityTime is computed from (derived-arc-config.ts). */
+export interface DerivedConnectivity {
+  /** resource-sync-agent's link record; undefined before its first link. */
+  readonly record: LinkConnectivity | undefined;
+  /** Simulated ms up to which a link still marked up kept heartbeating: now, or when its process died. */
+  readonly untilMs: number;
 }
 
 export function hash(text: string): string {

@@ -34,7 +34,13 @@ export const SYSTEM_NAMESPACES = [
 ] as const;
 
 /** Plurals that have derived objects, with the inputs each needs beyond `state`. */
-export const DERIVED_NEEDS: Readonly<Record<string, { statuses?: boolean; identity?: boolean }>> = {
+export interface DerivedNeeds {
+  readonly statuses?: boolean;
+  readonly identity?: boolean;
+  readonly connectivity?: boolean;
+}
+
+export const DERIVED_NEEDS: Readonly<Record<string, DerivedNeeds>> = {
   '/namespaces': {},
   '/serviceaccounts': {},
   '/nodes': {},
@@ -42,7 +48,7 @@ export const DERIVED_NEEDS: Readonly<Record<string, { statuses?: boolean; identi
   'apps/deployments': { statuses: true },
   '/secrets': { identity: true },
   '/configmaps': {},
-  'arc.azure.com/connectedclusters': { identity: true },
+  'arc.azure.com/connectedclusters': { identity: true, connectivity: true },
 };
 
 export function derivedObjects(resource: string, input: DerivedInput): KubeObject[] {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ClusterStore } from '../../agent-runtime/cluster-store.js';
 import { isArcError } from '../../contract/index.js';
 import { createLogger } from '../../platform/log.js';
+import { clockFromConfig } from '../../platform/settings.js';
 import { buildKubeApi } from './api.js';
 import { KubeClusters } from './clusters.js';
 import { compileKubeApiserverConfig } from './config.js';
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
     persistIntervalMs: config.persistIntervalMs,
     pollIntervalMs: config.pollIntervalMs,
     staleAfterMs: config.staleAfterMs,
+    clock: clockFromConfig(config),
     logger,
     onPersist: (ok) => metrics.persists.inc({ result: ok ? 'ok' : 'failed' }),
   });

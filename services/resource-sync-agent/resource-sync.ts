@@ -24,6 +24,7 @@ import type { Clock, TimerHandle } from '../../platform/clock.js';
 import { type IdentitySecret, type Heartbeat, PROTOCOL_VERSION } from '../../contract/index.js';
 import type { ArcTimings } from '../../platform/settings.js';
 import { AGENT } from './agent.js';
+import { ConnectivityRecord } from './connectivity-record.js';
 import { FirstSync } from './first-sync.js';
 import { MetadataReporter } from './metadata-report.js';
 
@@ -63,6 +64,7 @@ export class ResourceSyncAgent implements AgentInstance {
   private readonly endings = new Set<Promise<void>>();
   private readonly firstSync: FirstSync;
   private readonly reporter: MetadataReporter;
+  private readonly connectivity: ConnectivityRecord;
 
   constructor(
     private readonly ctx: AgentContext,
@@ -70,6 +72,12 @@ export class ResourceSyncAgent implements AgentInstance {
     snapshot: ClusterSnapshot,
   ) {
     this.snapshot = snapshot;
+    this.connectivity = new ConnectivityRecord(
+      ctx,
+      opts.clock,
+      opts.timings.heartbeatIntervalMs,
+      this.endings,
+    );
     this.firstSync = new FirstSync({
       ctx,
       endings: this.endings,
@@ -154,6 +162,7 @@ export class ResourceSyncAgent implements AgentInstance {
     void this.firstSync.decided.then(() => {
       if (this.linked.link !== link) return;
       this.link = link;
+      this.connectivity.up();
       this.sendHeartbeat();
       this.heartbeatTimer = this.opts.clock.setInterval(
         () => this.sendHeartbeat(),
@@ -175,6 +184,7 @@ export class ResourceSyncAgent implements AgentInstance {
 
   private onLinkDown(): void {
     this.link = undefined;
+    this.connectivity.down();
     if (this.heartbeatTimer) this.opts.clock.clear(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
     this.reporter.stop();
@@ -202,5 +212,6 @@ export class ResourceSyncAgent implements AgentInstance {
       sentAt: new Date(this.opts.clock.now()).toISOString(),
     };
     this.link.publish('heartbeat', message, this.firstSync.ctx);
+    this.connectivity.heartbeat();
   }
 }

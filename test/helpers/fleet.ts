@@ -77,6 +77,8 @@ export interface TestFleetOptions {
   /** Onboard every cluster (default true; needs no agents to PUT, only to get Connected). */
   readonly connect?: boolean;
   readonly seed?: number;
+  /** Run the emulated apiserver too (default false): the cluster side's objects, `kubectl`. */
+  readonly kubeApiserver?: boolean;
   /** Run the egress gateway and point the agents at it (default false). */
   readonly gateway?: boolean;
   /** nats-server nodes (default 1; several make a NATS cluster, processes `nats-server-<i>`). */
@@ -173,6 +175,7 @@ export class TestFleet {
     const dataDir = await mkdtemp(join(tmpdir(), 'arcfleet-it-'));
     const services: ServiceName[] = ['hub'];
     if (opts.gateway) services.push('egress-gateway');
+    if (opts.kubeApiserver) services.push('kube-apiserver');
     if (opts.agents ?? true) services.push(...AGENT_SERVICES);
     let handle: FleetHandle;
     try {

@@ -244,6 +244,46 @@ describe('@azure/arm-kubernetesconfiguration 6.1.0', () => {
     await expect(client.extensions.get(...on(c), 'flux')).rejects.toMatchObject({ statusCode: 404 });
   }, 120_000);
 
+  it('creates a legacy Flux v1 source control configuration, reads its compliance, lists and deletes it', async () => {
+    const c = clusterState(0);
+    const client = config();
+    const created = await client.sourceControlConfigurations.createOrUpdate(...on(c), 'legacy-config', {
+      repositoryUrl: 'git@github.com:contoso/flux-get-started',
+      operatorNamespace: 'legacy-config',
+      operatorInstanceName: 'legacy-config',
+      operatorType: 'Flux',
+      operatorParams: '--git-readonly',
+      operatorScope: 'namespace',
+      enableHelmOperator: false,
+    });
+    expect(created).toMatchObject({
+      name: 'legacy-config',
+      type: 'Microsoft.KubernetesConfiguration/sourceControlConfigurations',
+      provisioningState: 'Succeeded',
+      complianceStatus: { complianceState: 'Pending' },
+    });
+    const compliant = await waitFor(() => client.sourceControlConfigurations.get(...on(c), 'legacy-config'), {
+      until: (r) => r.complianceStatus?.complianceState === 'Compliant',
+      timeoutMs: 30_000,
+      message: 'legacy-config Compliant',
+    });
+    // The SDK deserializes lastConfigApplied as a Date.
+    expect(compliant.complianceStatus?.lastConfigApplied).toBeInstanceOf(Date);
+    expect(compliant.repositoryPublicKey).toMatch(/^ssh-ed25519 /);
+    const names: string[] = [];
+    for await (const s of client.sourceControlConfigurations.list(...on(c))) names.push(s.name ?? '');
+    expect(names).toEqual(['legacy-config']);
+    await client.sourceControlConfigurations.beginDeleteAndWait(...on(c), 'legacy-config');
+    await waitFor(
+      () =>
+        client.sourceControlConfigurations.get(...on(c), 'legacy-config').then(
+          () => 200,
+          (err: { statusCode?: number }) => err.statusCode ?? 0,
+        ),
+      { until: (status) => status === 404, timeoutMs: 30_000, message: 'legacy-config gone' },
+    );
+  }, 60_000);
+
   it('lists the provider operations', async () => {
     const names: string[] = [];
     for await (const op of config().operations.list()) names.push(op.name ?? '');

@@ -510,3 +510,154 @@ describe('region move', () => {
     expect((list.body['value'] as unknown[]).length).toBe(1);
   });
 });
+
+describe('legacy source control configurations (Flux v1)', () => {
+  const LEGACY_API = '2023-05-01';
+  const scc = (i: number, name: string): string =>
+    `${fleet.client.clusterPath(cluster(i))}/providers/Microsoft.KubernetesConfiguration/sourceControlConfigurations/${name}`;
+  const body = (props: Record<string, unknown>): object => ({
+    properties: {
+      repositoryUrl: 'git@github.com:contoso/flux-get-started',
+      operatorNamespace: 'cluster-config',
+      operatorParams: '--git-readonly --git-branch=main --git-path=releases',
+      ...props,
+    },
+  });
+  const compliance = (p: Record<string, unknown>): Record<string, unknown> =>
+    (p['complianceStatus'] ?? {}) as Record<string, unknown>;
+
+  it('is Succeeded at once and Pending, then Installed, Compliant; Noncompliant when the sync fails', async () => {
+    const put = await arm('PUT', scc(1, 'legacy-config'), LEGACY_API, body({ enableHelmOperator: true }));
+    expect(put.status).toBe(201);
+    expect(put.body.properties).toMatchObject({
+      provisioningState: 'Succeeded',
+      operatorInstanceName: 'legacy-config',
+      operatorType: 'Flux',
+      operatorScope: 'cluster',
+      configurationProtectedSettings: {},
+      complianceStatus: { complianceState: 'Pending', messageLevel: 'Information' },
+    });
+    // The operator runs first (Installed), its first sync follows at the next pull (Compliant).
+    const states: string[] = [];
+    const compliant = await waitProps(
+      scc(1, 'legacy-config'),
+      LEGACY_API,
+      (p) => {
+        const s = String(compliance(p)['complianceState']);
+        if (states.at(-1) !== s) states.push(s);
+        return s === 'Compliant';
+      },
+      'Compliant',
+    );
+    expect(states.filter((s) => s !== 'Pending')).toEqual(
+      states.includes('Installed') ? ['Installed', 'Compliant'] : ['Compliant'],
+    );
+    expect(compliance(compliant)['lastConfigApplied']).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(compliance(compliant)['message']).toMatch(/^Synced revision main@sha1:[0-9a-f]{40}/);
+    // An SSH repository without a key: the operator generated one; its public half is the deploy key.
+    expect(compliant['repositoryPublicKey']).toMatch(
+      /^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA\S+ legacy-config@/,
+    );
+    for (const d of ['legacy-config', 'legacy-config-memcached', 'legacy-config-helm-operator'])
+      expect((await kube(1, `/apis/apps/v1/namespaces/cluster-config/deployments/${d}`)).status, d).toBe(200);
+    const sync = await kube(1, '/api/v1/namespaces/cluster-config/configmaps/legacy-config-sync');
+    expect(sync.body['data']).toMatchObject({ branch: 'main', path: 'releases' });
+
+    await fleet.store.updateState(cluster(1).name, new Date(fleet.clock.now()).toISOString(), (s) => ({
+      ...s,
+      faults: { fluxApply: 'git clone: repository not found' },
+    }));
+    const broken = await waitProps(
+      scc(1, 'legacy-config'),
+      LEGACY_API,
+      (p) => compliance(p)['complianceState'] === 'Noncompliant',
+      'Noncompliant',
+    );
+    expect(compliance(broken)).toMatchObject({ messageLevel: 'Error' });
+    expect(String(compliance(broken)['message'])).toContain('repository not found');
+    await fleet.store.updateState(cluster(1).name, new Date(fleet.clock.now()).toISOString(), (s) => ({
+      ...s,
+      faults: {},
+    }));
+    await waitProps(
+      scc(1, 'legacy-config'),
+      LEGACY_API,
+      (p) => compliance(p)['complianceState'] === 'Compliant',
+      'Compliant after the fault',
+    );
+  });
+
+  it('is Failed when the operator cannot be installed, and refuses changes to the operator placement', async () => {
+    // Another configuration with the same operator instance in the same namespace.
+    const taken = await arm(
+      'PUT',
+      scc(1, 'second-config'),
+      LEGACY_API,
+      body({ operatorInstanceName: 'legacy-config' }),
+    );
+    expect(taken.status).toBe(201);
+    const failed = await waitProps(
+      scc(1, 'second-config'),
+      LEGACY_API,
+      (p) => compliance(p)['complianceState'] === 'Failed',
+      'Failed (instance taken)',
+    );
+    expect(String(compliance(failed)['message'])).toContain("'legacy-config' already exists");
+    const badParams = await arm(
+      'PUT',
+      scc(1, 'third-config'),
+      LEGACY_API,
+      body({ operatorParams: 'git-readonly' }),
+    );
+    expect(badParams.status).toBe(201);
+    const refused = await waitProps(
+      scc(1, 'third-config'),
+      LEGACY_API,
+      (p) => compliance(p)['complianceState'] === 'Failed',
+      'Failed (operatorParams)',
+    );
+    expect(String(compliance(refused)['message'])).toContain("unknown argument 'git-readonly'");
+
+    const moved = await arm(
+      'PUT',
+      scc(1, 'legacy-config'),
+      LEGACY_API,
+      body({ operatorNamespace: 'elsewhere' }),
+    );
+    expect(moved.status).toBe(400);
+    expect(moved.body.error).toMatchObject({
+      code: 'PropertyChangeNotAllowed',
+      target: 'properties.operatorNamespace',
+    });
+    const noUrl = await arm('PUT', scc(1, 'no-url'), LEGACY_API, { properties: { operatorNamespace: 'x' } });
+    expect(noUrl.status).toBe(400);
+    expect(noUrl.body.error?.target).toBe('properties.repositoryUrl');
+    // The oldest preview defined enableHelmOperator as a string.
+    const old = await arm('GET', scc(1, 'legacy-config'), '2019-11-01-preview');
+    expect(old.body.properties?.['enableHelmOperator']).toBe('true');
+    expect(old.body).not.toHaveProperty('systemData');
+    expect(old.body.properties).not.toHaveProperty('sshKnownHostsContents');
+  });
+
+  it('lists them, and a DELETE answers 200, shows Deleting, and removes the operator', async () => {
+    const list = await arm('GET', `${scc(1, 'x').replace(/\/x$/, '')}`, LEGACY_API);
+    const names = (list.body['value'] as { name: string }[]).map((v) => v.name);
+    expect(names).toEqual(['legacy-config', 'second-config', 'third-config']);
+    for (const name of ['second-config', 'third-config'])
+      expect((await arm('DELETE', scc(1, name), LEGACY_API)).status).toBe(200);
+    const del = await arm('DELETE', scc(1, 'legacy-config'), LEGACY_API);
+    expect(del.status).toBe(200);
+    await waitFor(() => arm('GET', scc(1, 'legacy-config'), LEGACY_API), {
+      until: (r) => r.status === 404,
+      timeoutMs: 30_000,
+      message: 'legacy-config gone',
+    });
+    expect((await kube(1, '/apis/apps/v1/namespaces/cluster-config/deployments/legacy-config')).status).toBe(
+      404,
+    );
+    expect((await kube(1, '/api/v1/namespaces/cluster-config/secrets/legacy-config-git-deploy')).status).toBe(
+      404,
+    );
+    expect((await arm('DELETE', scc(1, 'legacy-config'), LEGACY_API)).status).toBe(204);
+  });
+});

@@ -9,8 +9,17 @@ import { holdsFor } from '../helpers/wait.js';
 
 let fleet: TestFleet;
 
+/** The cluster side's view: the `clustermetadata` resource's lastConnectivityTime (ms), via the apiserver. */
+async function clusterSideLastContact(name: string): Promise<number> {
+  const res = await fetch(
+    `${fleet.handle.kubeApiserverUrl}/clusters/${encodeURIComponent(name)}/apis/arc.azure.com/v1beta1/connectedclusters/clustermetadata`,
+  );
+  const body = (await res.json()) as { status?: { lastConnectivityTime?: string } };
+  return Date.parse(body.status?.lastConnectivityTime ?? '');
+}
+
 beforeAll(async () => {
-  fleet = await TestFleet.start({ clusters: 4 });
+  fleet = await TestFleet.start({ clusters: 4, kubeApiserver: true });
   await fleet.waitAll('Connected').catch((err: unknown) => {
     throw new Error(`${String(err)}\n${fleet.diagnostics()}`);
   });
@@ -23,6 +32,13 @@ afterAll(async () => {
 it('goes Offline after the threshold when its agents stop, others stay Connected, and recovers', async () => {
   const [silent, ...others] = fleet.clusters.map((c) => c.name) as [string, ...string[]];
   const before = await fleet.get(silent);
+  // The cluster side records its last contact too (ARC-FACTS: clustermetadata's status), within one
+  // heartbeat interval (30 s simulated) of what the hub saw.
+  const heartbeatMs = 30_000;
+  const sideBefore = await clusterSideLastContact(silent);
+  expect(Math.abs(sideBefore - Date.parse(before.properties.lastConnectivityTime ?? ''))).toBeLessThanOrEqual(
+    2 * heartbeatMs,
+  );
   const stoppedAtSim = fleet.clock.now();
   await fleet.stopAgents(silent, ['resource-sync-agent', 'clusteridentityoperator']);
 
@@ -33,6 +49,9 @@ it('goes Offline after the threshold when its agents stop, others stay Connected
   expect(fleet.clock.now() - last).toBeGreaterThanOrEqual(3 * 60_000);
   expect(last).toBeLessThanOrEqual(stoppedAtSim + 60_000);
   expect(offline.properties.provisioningState).toBe('Succeeded');
+  // The cluster side's record stopped with the heartbeats, at the hub's last heartbeat.
+  const sideOffline = await clusterSideLastContact(silent);
+  expect(Math.abs(sideOffline - last)).toBeLessThanOrEqual(heartbeatMs);
 
   // The others keep heartbeating throughout.
   const all = await fleet.arm.listSubscription(fleet.subscriptionId);
@@ -49,6 +68,7 @@ it('goes Offline after the threshold when its agents stop, others stay Connected
   await fleet.startAgents(silent);
   const back = await fleet.waitStatus(silent, 'Connected', 15_000);
   expect(Date.parse(back.properties.lastConnectivityTime ?? '')).toBeGreaterThan(last);
+  expect(await clusterSideLastContact(silent)).toBeGreaterThan(sideOffline);
   await fleet.waitAll('Connected');
   expect(fleet.hub.events('cluster.transition', (l) => l.to === 'Offline')).toHaveLength(1);
 });

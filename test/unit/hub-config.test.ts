@@ -6,6 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../platform/clock.js';
 import {
   type ExtensionStatus,
+  type SourceControlStatus,
   ArcError,
   type ConfigStatus,
   type ControlMessage,
@@ -24,6 +25,7 @@ import {
 } from '../../services/hub/configuration/validation-extension.js';
 import { parseFluxPut } from '../../services/hub/configuration/validation-flux.js';
 import { parseLinkerPut } from '../../services/hub/configuration/validation-linker.js';
+import { parseSourceControlPut } from '../../services/hub/configuration/validation-source-control.js';
 import type { ClusterRecord } from '../../services/hub/connected-clusters/projection.js';
 import { ProjectionStore } from '../../services/hub/persistence/projection-store.js';
 import { MemoryPersistence } from './hub-helpers.js';
@@ -98,6 +100,7 @@ function report(agent: 'extension-manager' | 'config-agent', body: Partial<Confi
       sentAt: new Date(clock.now()).toISOString(),
       extensions: [],
       fluxConfigurations: [],
+      sourceControlConfigurations: [],
       ...body,
     },
     'subject',
@@ -659,5 +662,125 @@ describe('Flux configurations', () => {
         kustomizations: { a: { dependsOn: ['b'] } },
       }),
     ).toMatchObject({ target: 'properties.kustomizations.a.dependsOn' });
+  });
+});
+
+describe('legacy source control configurations (Flux v1)', () => {
+  const put = (props: Record<string, unknown> = {}, name = 'legacy') =>
+    svc.putSourceControl(
+      REF,
+      name,
+      parseSourceControlPut(
+        {
+          properties: {
+            repositoryUrl: 'git@github.com:contoso/flux-get-started',
+            configurationProtectedSettings: { sshPrivateKey: 'cHJpdmF0ZQ==' },
+            ...props,
+          },
+        },
+        name,
+      ),
+      'u',
+    );
+  const status = (generation: number, over: Partial<SourceControlStatus> = {}): SourceControlStatus => ({
+    name: 'legacy',
+    generation,
+    deleted: false,
+    complianceState: 'Installed',
+    lastConfigApplied: null,
+    message: 'Operator installed',
+    messageLevel: 'Information',
+    repositoryPublicKey: 'ssh-ed25519 AAAA k@ns',
+    ...over,
+  });
+  const desired = () => svc.desiredState(cluster!, 'config-agent').sourceControlConfigurations;
+
+  it('is Succeeded and Pending at once, hands the protected settings to config-agent once, then reports', () => {
+    const { record, created } = put();
+    expect(created).toBe(true);
+    expect(record).toMatchObject({
+      provisioningState: 'Succeeded',
+      operatorNamespace: 'default',
+      operatorInstanceName: 'legacy',
+      operatorScope: 'cluster',
+      complianceStatus: { complianceState: 'Pending', lastConfigApplied: null },
+    });
+    expect(controls.at(-1)).toMatchObject({ action: 'config-changed' });
+    expect(desired()[0]?.configurationProtectedSettings).toEqual({ sshPrivateKey: 'cHJpdmF0ZQ==' });
+    // Extension-manager is not told about them.
+    expect(svc.desiredState(cluster!, 'extension-manager').sourceControlConfigurations).toEqual([]);
+    report('config-agent', { sourceControlConfigurations: [status(1)] });
+    expect(svc.getSourceControl(REF, 'legacy')).toMatchObject({
+      complianceStatus: { complianceState: 'Installed' },
+      repositoryPublicKey: 'ssh-ed25519 AAAA k@ns',
+    });
+    expect(desired()[0]?.configurationProtectedSettings).toBeNull();
+    const applied = new Date(clock.now()).toISOString();
+    report('config-agent', {
+      sourceControlConfigurations: [status(1, { complianceState: 'Compliant', lastConfigApplied: applied })],
+    });
+    expect(svc.getSourceControl(REF, 'legacy').complianceStatus).toMatchObject({
+      complianceState: 'Compliant',
+      lastConfigApplied: applied,
+    });
+    // A report for an older generation changes nothing; a re-PUT is Pending again.
+    put({ operatorParams: '--git-readonly' });
+    report('config-agent', { sourceControlConfigurations: [status(1, { complianceState: 'Failed' })] });
+    expect(svc.getSourceControl(REF, 'legacy').complianceStatus.complianceState).toBe('Pending');
+  });
+
+  it('refuses changes to the operator placement, a write while deleting, and reports from other agents', () => {
+    put({ operatorNamespace: 'flux' });
+    expect(arcError(() => put({ operatorNamespace: 'other' }))).toMatchObject({
+      code: 'PropertyChangeNotAllowed',
+      status: 400,
+      target: 'properties.operatorNamespace',
+    });
+    expect(
+      arcError(() => parseSourceControlPut({ properties: { repositoryUrl: 'file:///etc' } }, 'x')),
+    ).toMatchObject({ status: 400, target: 'properties.repositoryUrl' });
+    expect(
+      arcError(() =>
+        parseSourceControlPut({ properties: { repositoryUrl: 'https://x/y' } }, 'Not_A_K8s_Name'),
+      ),
+    ).toMatchObject({ status: 400, target: 'properties.operatorInstanceName' });
+    expect(() => report('extension-manager', { sourceControlConfigurations: [status(1)] })).toThrow(
+      /only config-agent/,
+    );
+    expect(svc.deleteSourceControl(REF, 'legacy', 'u')?.provisioningState).toBe('Deleting');
+    expect(desired()[0]).toMatchObject({ deleting: true, configurationProtectedSettings: null });
+    expect(arcError(() => put({ operatorNamespace: 'flux' }))).toMatchObject({ status: 409 });
+    // Only `deleted` for the deleting generation removes it.
+    report('config-agent', { sourceControlConfigurations: [status(2)] });
+    expect(svc.getSourceControl(REF, 'legacy').provisioningState).toBe('Deleting');
+    report('config-agent', { sourceControlConfigurations: [status(2, { deleted: true })] });
+    expect(svc.listSourceControl(REF)).toEqual([]);
+    expect(svc.deleteSourceControl(REF, 'legacy', 'u')).toBeUndefined();
+  });
+
+  it('protected settings never fetched within the hold: Failed; an unconfirmed deletion is forgotten then', () => {
+    put();
+    clock.advance(47 * HOUR);
+    svc.tick();
+    expect(svc.getSourceControl(REF, 'legacy').complianceStatus.complianceState).toBe('Pending');
+    clock.advance(1 * HOUR);
+    svc.tick();
+    expect(svc.getSourceControl(REF, 'legacy').complianceStatus).toMatchObject({
+      complianceState: 'Failed',
+      messageLevel: 'Error',
+    });
+    expect(desired()[0]?.configurationProtectedSettings).toBeNull();
+    svc.deleteSourceControl(REF, 'legacy', 'u');
+    clock.advance(48 * HOUR);
+    svc.tick();
+    expect(svc.listSourceControl(REF)).toEqual([]);
+  });
+
+  it('a document stored before Flux v1 configurations existed reads as having none', () => {
+    putFluxExt();
+    const doc = store.get(KEY) as Partial<ClusterConfigRecord>;
+    delete doc.sourceControlConfigurations;
+    expect(svc.listSourceControl(REF)).toEqual([]);
+    expect(put().created).toBe(true);
   });
 });

@@ -393,6 +393,28 @@ describe('derived objects', () => {
       AZURE_RESOURCE_NAME: 'c1',
     });
   });
+
+  it('clustermetadata lastConnectivityTime: the latest heartbeat tick while the link is up, the last contact after', () => {
+    const t0 = Date.parse('2026-01-01T00:00:00.000Z');
+    const min = 60_000;
+    const metaOf = (connectivity: DerivedInput['connectivity']) =>
+      (derivedObjects('arc.azure.com/connectedclusters', base({ connectivity }))[0]?.status ?? {}) as Record<
+        string,
+        unknown
+      >;
+    // Never linked: no field (the real resource has none before the first contact).
+    expect(metaOf({ record: undefined, untilMs: t0 })).not.toHaveProperty('lastConnectivityTime');
+    const up = { upSinceMs: t0, lastContactMs: t0, heartbeatIntervalMs: 5 * min };
+    // Up for 12 minutes with a 5-minute interval: the heartbeat at minute 10 is the latest.
+    expect(metaOf({ record: up, untilMs: t0 + 12 * min }).lastConnectivityTime).toBe(
+      '2026-01-01T00:10:00.000Z',
+    );
+    // The link went down after the heartbeat at minute 20: that time stays, however late it is read.
+    const down = { ...up, upSinceMs: null, lastContactMs: t0 + 20 * min };
+    expect(metaOf({ record: down, untilMs: t0 + 90 * min }).lastConnectivityTime).toBe(
+      '2026-01-01T00:20:00.000Z',
+    );
+  });
 });
 
 describe('clusters from a store on disk', () => {

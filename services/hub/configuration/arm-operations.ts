@@ -9,7 +9,15 @@ import { ConfigurationDocuments, type ResourceKind } from './documents.js';
 import { deleteExtension, patchExtension, putExtension } from './extensions.js';
 import { deleteFlux, mergeFluxPatch, putFlux } from './flux.js';
 import { putLinker, validateLinker, type LinkerValidation } from './linkers.js';
-import type { ClusterConfigRecord, ExtensionRecord, FluxRecord, LinkerRecord } from './records.js';
+import type {
+  ClusterConfigRecord,
+  ExtensionRecord,
+  FluxRecord,
+  LinkerRecord,
+  SourceControlRecord,
+} from './records.js';
+import { deleteSourceControl, putSourceControl } from './source-control.js';
+import type { SourceControlPut } from './validation-source-control.js';
 import type { ExtensionPatch, ExtensionPut } from './validation-extension.js';
 import { validateFluxDocument, type FluxPut } from './validation-flux.js';
 import type { LinkerPut } from './validation-linker.js';
@@ -104,6 +112,36 @@ export abstract class ConfigurationArm extends ConfigurationDocuments {
     return r;
   }
 
+  listSourceControl(ref: ClusterRef): SourceControlRecord[] {
+    return sorted(Object.values(this.doc(ref).sourceControlConfigurations));
+  }
+
+  getSourceControl(ref: ClusterRef, name: string): SourceControlRecord {
+    const r = this.doc(ref).sourceControlConfigurations[name.toLowerCase()];
+    if (!r) throw this.notFound('sourceControlConfiguration', ref, name);
+    return r;
+  }
+
+  putSourceControl(ref: ClusterRef, name: string, input: SourceControlPut, caller: string) {
+    const doc = this.writableDoc(ref);
+    const result = putSourceControl(doc, name, input, this.ctx(caller));
+    const r = result.record;
+    this.commit(doc, `sourceControlConfiguration ${r.name} ${result.created ? 'created' : 'updated'}`);
+    this.logWrite('sourceControlConfiguration', doc, r.name, r.generation, r.provisioningState);
+    return result;
+  }
+
+  /** Undefined when there is nothing to delete. */
+  deleteSourceControl(ref: ClusterRef, name: string, caller: string): SourceControlRecord | undefined {
+    const doc = this.doc(ref);
+    const r = doc.sourceControlConfigurations[name.toLowerCase()];
+    if (!r) return undefined;
+    deleteSourceControl(r, this.ctx(caller));
+    this.commit(doc, `sourceControlConfiguration ${r.name} deleted`);
+    this.logWrite('sourceControlConfiguration', doc, r.name, r.generation, r.provisioningState);
+    return r;
+  }
+
   listLinkers(ref: ClusterRef): LinkerRecord[] {
     return sorted(Object.values(this.doc(ref).linkers));
   }
@@ -160,12 +198,15 @@ export abstract class ConfigurationArm extends ConfigurationDocuments {
     const [, uid, gen, op] = m as unknown as [string, string, string, string];
     const doc = this.doc(ref);
     const id = name.toLowerCase();
+    // Source control configurations have no asynchronous operations (their writes are synchronous).
     const r =
       kind === 'extension'
         ? doc.extensions[id]
         : kind === 'fluxConfiguration'
           ? doc.fluxConfigurations[id]
-          : doc.linkers[id];
+          : kind === 'linker'
+            ? doc.linkers[id]
+            : undefined;
     if (!r || r.uid !== uid) return { status: op === 'd' ? 'Succeeded' : 'Canceled' };
     if (r.generation !== Number(gen)) return { status: 'Canceled' };
     if ('deleting' in r) {

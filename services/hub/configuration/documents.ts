@@ -33,11 +33,12 @@ export interface ConfigurationDeps {
   metrics?: ConfigurationMetrics | undefined;
 }
 
-export type ResourceKind = 'extension' | 'fluxConfiguration' | 'linker';
+export type ResourceKind = 'extension' | 'fluxConfiguration' | 'linker' | 'sourceControlConfiguration';
 
 const KIND_TEXT: Record<ResourceKind, string> = {
   extension: 'Microsoft.KubernetesConfiguration/extensions',
   fluxConfiguration: 'Microsoft.KubernetesConfiguration/fluxConfigurations',
+  sourceControlConfiguration: 'Microsoft.KubernetesConfiguration/sourceControlConfigurations',
   linker: 'Microsoft.ServiceLinker/linkers',
 };
 
@@ -88,7 +89,10 @@ export abstract class ConfigurationDocuments {
   /** The cluster's stored document, unless it is a leftover of an earlier cluster of that name. */
   protected docOf(cluster: ClusterRecord): ClusterConfigRecord | undefined {
     const doc = this.deps.store.get(cluster.key);
-    return doc && doc.clusterUid === cluster.identity.principalId ? doc : undefined;
+    if (!doc || doc.clusterUid !== cluster.identity.principalId) return undefined;
+    // Stored before legacy Flux v1 configurations existed.
+    doc.sourceControlConfigurations ??= {};
+    return doc;
   }
 
   protected owned(doc: ClusterConfigRecord): boolean {

@@ -49,7 +49,7 @@ export interface Deadlines {
 /** What an evaluation or a status did, for metrics and logs. */
 export interface ConfigEvent {
   kind: 'timedOut' | 'protectedSettingsExpired' | 'removed' | 'settled' | 'pending';
-  resource: 'extension' | 'fluxConfiguration';
+  resource: 'extension' | 'fluxConfiguration' | 'sourceControlConfiguration';
   name: string;
   state?: string;
 }

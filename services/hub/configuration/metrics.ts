@@ -3,12 +3,21 @@
  * states are fixed sets, `resource` is extension | fluxConfiguration.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { COMPLIANCE_STATES, type ComplianceState } from '../../../contract/index.js';
-import { CONFIG_PROVISIONING_STATES, type ConfigProvisioningState } from './records.js';
+import {
+  COMPLIANCE_STATES,
+  SOURCE_CONTROL_COMPLIANCE_STATES,
+  type ComplianceState,
+} from '../../../contract/index.js';
+import {
+  CONFIG_PROVISIONING_STATES,
+  type ConfigProvisioningState,
+  type SourceControlComplianceState,
+} from './records.js';
 
 export interface ConfigurationCounts {
   extensionsByState: Map<ConfigProvisioningState, number>;
   fluxByCompliance: Map<ComplianceState, number>;
+  sourceControlByCompliance: Map<SourceControlComplianceState, number>;
 }
 
 export interface ConfigurationMetrics {
@@ -41,6 +50,17 @@ export function createConfigurationMetrics(
       for (const s of COMPLIANCE_STATES) this.set({ compliance_state: s }, c?.fluxByCompliance.get(s) ?? 0);
     },
   });
+  new Gauge({
+    name: 'arcfleet_hub_source_control_configurations',
+    help: 'Legacy Flux v1 source control configurations by complianceStatus.complianceState',
+    labelNames: ['compliance_state'],
+    registers: [registry],
+    collect() {
+      const c = count();
+      for (const s of SOURCE_CONTROL_COMPLIANCE_STATES)
+        this.set({ compliance_state: s }, c?.sourceControlByCompliance.get(s) ?? 0);
+    },
+  });
   return {
     timedOut: new Counter({
       name: 'arcfleet_hub_configuration_operations_timed_out_total',
@@ -50,7 +70,7 @@ export function createConfigurationMetrics(
     }),
     protectedSettingsExpired: new Counter({
       name: 'arcfleet_hub_protected_settings_expired_total',
-      help: 'Extensions whose protected settings were dropped unfetched after ARCFLEET_PROTECTED_SETTINGS_HOLD',
+      help: 'Extensions and source control configurations whose protected settings were dropped unfetched after ARCFLEET_PROTECTED_SETTINGS_HOLD',
       registers: [registry],
     }),
   };

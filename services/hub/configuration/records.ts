@@ -10,6 +10,7 @@ import type {
   FluxObjectStatus,
   Kustomization,
   ClusterRef,
+  SourceControlComplianceState,
 } from '../../../contract/index.js';
 
 export type ConfigProvisioningState =
@@ -138,6 +139,43 @@ export interface LinkerRecord extends Audit {
   provisioningState: LinkerProvisioningState;
 }
 
+export type { SourceControlComplianceState };
+export type SourceControlProvisioningState = 'Accepted' | 'Deleting' | 'Running' | 'Succeeded' | 'Failed';
+
+export interface SourceControlComplianceStatus {
+  complianceState: SourceControlComplianceState;
+  lastConfigApplied: string | null;
+  message: string;
+  messageLevel: 'Error' | 'Warning' | 'Information';
+}
+
+/**
+ * A legacy `sourceControlConfigurations` resource (Flux v1): the PUT is synchronous (provisioningState
+ * Succeeded at once), the operator's progress shows only in `complianceStatus`, which config-agent
+ * reports for the current generation.
+ */
+export interface SourceControlRecord extends Audit {
+  name: string;
+  repositoryUrl: string;
+  operatorNamespace: string;
+  operatorInstanceName: string;
+  operatorType: 'Flux';
+  operatorParams: string;
+  operatorScope: 'cluster' | 'namespace';
+  sshKnownHostsContents: string;
+  enableHelmOperator: boolean;
+  helmOperatorProperties: { chartVersion: string; chartValues: string } | null;
+  /** The operator's deploy key (generated in the cluster) or empty; reported by config-agent. */
+  repositoryPublicKey: string;
+  generation: number;
+  deleting: boolean;
+  provisioningState: SourceControlProvisioningState;
+  /** As for Reconciled: held for config-agent until it answers this generation or the hold ends. */
+  protectedSettings: Settings | null;
+  protectedHeldSinceMs: number | null;
+  complianceStatus: SourceControlComplianceStatus;
+}
+
 export interface ClusterConfigRecord {
   /** Format version of the persisted document. */
   v: 1;
@@ -154,10 +192,21 @@ export interface ClusterConfigRecord {
   extensions: Record<string, ExtensionRecord>;
   fluxConfigurations: Record<string, FluxRecord>;
   linkers: Record<string, LinkerRecord>;
+  /** Legacy Flux v1 configurations; absent in documents stored before they existed (docOf fills it). */
+  sourceControlConfigurations: Record<string, SourceControlRecord>;
 }
 
 export function emptyConfig(key: string, ref: ClusterRef, clusterUid: string): ClusterConfigRecord {
-  return { v: 1, key, ref, clusterUid, extensions: {}, fluxConfigurations: {}, linkers: {} };
+  return {
+    v: 1,
+    key,
+    ref,
+    clusterUid,
+    extensions: {},
+    fluxConfigurations: {},
+    linkers: {},
+    sourceControlConfigurations: {},
+  };
 }
 
 export function isBusy(state: ConfigProvisioningState): boolean {

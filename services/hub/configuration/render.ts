@@ -3,11 +3,12 @@
  * is always null, whatever the hub holds.
  */
 import { resourceId, type ClusterRef } from '../../../contract/index.js';
-import type { Audit, ExtensionRecord, FluxRecord, LinkerRecord } from './records.js';
+import type { Audit, ExtensionRecord, FluxRecord, LinkerRecord, SourceControlRecord } from './records.js';
 
 export const EXTENSION_TYPE = 'Microsoft.KubernetesConfiguration/extensions';
 export const FLUX_TYPE = 'Microsoft.KubernetesConfiguration/fluxConfigurations';
 export const LINKER_TYPE = 'Microsoft.ServiceLinker/linkers';
+export const SOURCE_CONTROL_TYPE = 'Microsoft.KubernetesConfiguration/sourceControlConfigurations';
 
 export function childId(ref: ClusterRef, type: string, name: string): string {
   const [provider, kind] = type.split('/') as [string, string];
@@ -96,6 +97,31 @@ export function renderLinker(ref: ClusterRef, r: LinkerRecord) {
       provisioningState: r.provisioningState,
       vNetSolution: null,
       secretStore: null,
+    },
+  };
+}
+
+/** `configurationProtectedSettings` is returned empty, never with what the hub holds. */
+export function renderSourceControl(ref: ClusterRef, r: SourceControlRecord) {
+  return {
+    id: childId(ref, SOURCE_CONTROL_TYPE, r.name),
+    name: r.name,
+    type: SOURCE_CONTROL_TYPE,
+    systemData: systemData(r),
+    properties: {
+      repositoryUrl: r.repositoryUrl,
+      operatorNamespace: r.operatorNamespace,
+      operatorInstanceName: r.operatorInstanceName,
+      operatorType: r.operatorType,
+      operatorParams: r.operatorParams,
+      configurationProtectedSettings: {},
+      operatorScope: r.operatorScope,
+      repositoryPublicKey: r.repositoryPublicKey,
+      sshKnownHostsContents: r.sshKnownHostsContents,
+      enableHelmOperator: r.enableHelmOperator,
+      helmOperatorProperties: r.helmOperatorProperties,
+      provisioningState: r.provisioningState,
+      complianceStatus: r.complianceStatus,
     },
   };
 }

@@ -14,14 +14,15 @@ import { apiVersionOf, baseUrl, callerOf, shapeFor } from '../arm/request.js';
 import { apiVersionsOf, type ResourceShape } from '../../../contract/api-versions.js';
 import { PARENT_CLUSTER_PATH, parentRefOf, type ParentClusterParams } from '../arm/resource-path.js';
 import type { Started } from '../startup.js';
-import { renderExtension, renderFlux, renderLinker } from './render.js';
+import { renderExtension, renderFlux, renderLinker, renderSourceControl } from './render.js';
 import { operationId } from './arm-operations.js';
 import type { ResourceKind } from './documents.js';
 import type { ConfigurationService } from './service.js';
 import { parseExtensionPatch, parseExtensionPut } from './validation-extension.js';
 import { parseFluxPatch, parseFluxPut } from './validation-flux.js';
 import { parseLinkerPut } from './validation-linker.js';
-import { EXTENSION_NAME, LINKER_NAME, checkName } from './validation-shared.js';
+import { EXTENSION_NAME, LINKER_NAME, SOURCE_CONTROL_NAME, checkName } from './validation-shared.js';
+import { parseSourceControlPut } from './validation-source-control.js';
 
 const CONFIGURATION = 'Microsoft.KubernetesConfiguration';
 export const LINKER_API_VERSIONS = ['2022-05-01', '2024-04-01'] as const;
@@ -68,6 +69,15 @@ const SPECS: Record<ResourceKind, KindSpec> = {
     name: EXTENSION_NAME,
     nameMax: 253,
     nameRule: "1-253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
+  },
+  sourceControlConfiguration: {
+    kind: 'sourceControlConfiguration',
+    path: `${PARENT_CLUSTER_PATH}/providers/Microsoft.KubernetesConfiguration/sourceControlConfigurations`,
+    versions: apiVersionsOf(CONFIGURATION, 'sourceControlConfigurations'),
+    type: 'sourceControlConfigurations',
+    name: SOURCE_CONTROL_NAME,
+    nameMax: 253,
+    nameRule: "1-253 letters, digits, '.', '_' and '-', starting with a letter or digit",
   },
   linker: {
     kind: 'linker',
@@ -226,6 +236,49 @@ export function registerConfigurationRoutes(app: FastifyInstance, opts: Configur
     parsePut: parseFluxPut,
     parsePatch: parseFluxPatch,
     render: renderFlux,
+  });
+
+  // ---- legacy Flux v1 source control configurations: synchronous PUT and DELETE, no PATCH ----
+  const scc = SPECS.sourceControlConfiguration;
+  /** 2019-11-01-preview defined enableHelmOperator as the strings "true" / "false". */
+  const sccView = (version: Pick<ResourceShape, 'apiVersion' | 'project'>, ref: ClusterRef) =>
+    function (r: Parameters<typeof renderSourceControl>[1]) {
+      const body = version.project(renderSourceControl(ref, r)) as { properties: Record<string, unknown> };
+      if (version.apiVersion === '2019-11-01-preview')
+        body.properties.enableHelmOperator = String(body.properties.enableHelmOperator);
+      return body;
+    };
+  app.get<{ Params: Params }>(scc.path, async (request) => {
+    const version = versionOf(scc, request);
+    const ref = parentRefOf(request.params);
+    return pageOf(request, service().listSourceControl(ref), {
+      pageSize: opts.pageSize,
+      apiVersion: version.apiVersion,
+      baseUrl: baseUrl(opts.publicUrl, request),
+      keyOf: (r) => r.name.toLowerCase(),
+      render: sccView(version, ref),
+    });
+  });
+  app.get<{ Params: Params }>(`${scc.path}/:name`, async (request) => {
+    const version = versionOf(scc, request);
+    const ref = parentRefOf(request.params);
+    return sccView(version, ref)(service().getSourceControl(ref, nameOf(scc, request.params)));
+  });
+  app.put<{ Params: Params }>(`${scc.path}/:name`, async (request, reply) => {
+    const version = versionOf(scc, request);
+    const ref = parentRefOf(request.params);
+    const name = nameOf(scc, request.params);
+    const s = service();
+    s.requireCluster(ref);
+    const input = parseSourceControlPut(version.accept(request.body), name);
+    const { record, created } = s.putSourceControl(ref, name, input, callerOf(request));
+    return reply.status(created ? 201 : 200).send(sccView(version, ref)(record));
+  });
+  app.delete<{ Params: Params }>(`${scc.path}/:name`, async (request, reply) => {
+    apiVersionOf(request, scc.versions);
+    const ref = parentRefOf(request.params);
+    const record = service().deleteSourceControl(ref, nameOf(scc, request.params), callerOf(request));
+    return reply.status(record ? 200 : 204).send();
   });
 
   // ---- Service Connector linkers ----

@@ -20,9 +20,18 @@ import type { ClusterRecord } from '../connected-clusters/projection.js';
 import { ConfigurationArm } from './arm-operations.js';
 import { applyExtensionStatus, desiredExtensions } from './extensions.js';
 import { applyFluxStatus, desiredFlux } from './flux.js';
+import {
+  applySourceControlStatus,
+  desiredSourceControl,
+  evaluateSourceControlHold,
+} from './source-control.js';
 import { evaluateDeadlines, type ConfigEvent } from './lifecycle.js';
 import type { ConfigurationCounts } from './metrics.js';
-import type { ClusterConfigRecord, ConfigProvisioningState } from './records.js';
+import type {
+  ClusterConfigRecord,
+  ConfigProvisioningState,
+  SourceControlComplianceState,
+} from './records.js';
 
 export class ConfigurationService extends ConfigurationArm {
   // ---- agents ----
@@ -35,6 +44,7 @@ export class ConfigurationService extends ConfigurationArm {
       type: 'desired-state',
       extensions: doc && agent === 'extension-manager' ? desiredExtensions(doc, this.deps.catalog) : [],
       fluxConfigurations: doc && agent === 'config-agent' ? desiredFlux(doc) : [],
+      sourceControlConfigurations: doc && agent === 'config-agent' ? desiredSourceControl(doc) : [],
     };
   }
 
@@ -47,7 +57,10 @@ export class ConfigurationService extends ConfigurationArm {
         'only extension-manager reports extensions',
         subject,
       );
-    if (message.fluxConfigurations.length > 0 && message.agent !== 'config-agent')
+    if (
+      (message.fluxConfigurations.length > 0 || message.sourceControlConfigurations.length > 0) &&
+      message.agent !== 'config-agent'
+    )
       throw new MessageRejectedError(
         ERROR_CODES.InvalidMessage,
         'only config-agent reports Flux configurations',
@@ -63,6 +76,10 @@ export class ConfigurationService extends ConfigurationArm {
     }
     for (const s of message.fluxConfigurations) {
       const e = applyFluxStatus(doc, s);
+      if (e) events.push(e);
+    }
+    for (const s of message.sourceControlConfigurations) {
+      const e = applySourceControlStatus(doc, s);
       if (e) events.push(e);
     }
     // A periodic report that changes nothing costs no KV write.
@@ -105,10 +122,14 @@ export class ConfigurationService extends ConfigurationArm {
         continue;
       }
       const cluster = this.deps.cluster(doc.ref);
-      const events = evaluateDeadlines(doc, now, {
-        ...d,
-        clusterConnected: cluster?.connectivity.status === 'Connected',
-      });
+      doc.sourceControlConfigurations ??= {};
+      const events = [
+        ...evaluateDeadlines(doc, now, {
+          ...d,
+          clusterConnected: cluster?.connectivity.status === 'Connected',
+        }),
+        ...evaluateSourceControlHold(doc, now, d.protectedSettingsHoldMs),
+      ];
       if (events.length === 0) continue;
       this.deps.store.set(doc);
       for (const e of events) {
@@ -132,14 +153,20 @@ export class ConfigurationService extends ConfigurationArm {
   counts(): ConfigurationCounts {
     const extensionsByState = new Map<ConfigProvisioningState, number>();
     const fluxByCompliance = new Map<ComplianceState, number>();
+    const sourceControlByCompliance = new Map<SourceControlComplianceState, number>();
     for (const doc of this.deps.store.values()) {
       if (!this.owned(doc)) continue;
       for (const e of Object.values(doc.extensions))
         extensionsByState.set(e.provisioningState, (extensionsByState.get(e.provisioningState) ?? 0) + 1);
       for (const f of Object.values(doc.fluxConfigurations))
         fluxByCompliance.set(f.complianceState, (fluxByCompliance.get(f.complianceState) ?? 0) + 1);
+      for (const { complianceStatus: c } of Object.values(doc.sourceControlConfigurations ?? {}))
+        sourceControlByCompliance.set(
+          c.complianceState,
+          (sourceControlByCompliance.get(c.complianceState) ?? 0) + 1,
+        );
     }
-    return { extensionsByState, fluxByCompliance };
+    return { extensionsByState, fluxByCompliance, sourceControlByCompliance };
   }
 
   private logEvent(doc: ClusterConfigRecord, e: ConfigEvent): void {

@@ -81,6 +81,7 @@ export function writable(
 
 export const EXTENSION_NAME = K8S_NAME;
 export const LINKER_NAME = /^[A-Za-z0-9._-]{1,128}$/;
+export const SOURCE_CONTROL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export function checkName(kind: string, name: string, pattern: RegExp, max: number, rule: string): void {
   if (name.length > max || !pattern.test(name))
