@@ -11,6 +11,7 @@ import { registerClusterCommands } from './commands/cluster.js';
 import { registerLifecycleCommands } from './commands/lifecycle.js';
 import { registerMoveCommand } from './commands/move-command.js';
 import { registerProxyCommand } from './commands/proxy.js';
+import { registerSnapshotCommands } from './commands/snapshot.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerTrustCommands } from './commands/trust.js';
 
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerProxyCommand(program, print);
   registerTokenCommand(program, print);
   registerMoveCommand(program, print, setExitCode);
+  registerSnapshotCommands(program, print);
   // chaos cut|restore|latency|bandwidth|flap|status|run
   registerChaosCommands(program, print, setExitCode);
   // broker init (compose's one-shot before nats-server)

@@ -13,8 +13,42 @@ export const nodePoolSchema = z.strictObject({
   nodeImageVersion: z.string().min(1),
   count: z.int().min(0).max(5000),
   coresPerNode: z.int().min(1).max(512),
+  /**
+   * The pool's kubelet version when it differs from the control plane's (a pool created from, or
+   * upgraded to, an older node-pool snapshot); absent: the cluster's `kubernetesVersion`.
+   */
+  kubernetesVersion: z
+    .string()
+    .regex(/^v?\d+\.\d+(\.\d+)?/)
+    .optional(),
 });
 export type NodePool = z.infer<typeof nodePoolSchema>;
+
+/**
+ * A node-pool snapshot, in the shape of AKS's `Microsoft.ContainerService/snapshots` resource (the seed
+ * document's subject): what a pool was made of when it was taken. Kept by the fleet
+ * (`<dataDir>/snapshots/<name>.json`, fleet/snapshots.ts); pools and clusters are created from it, and
+ * a pool upgraded to it gets exactly its image.
+ */
+export const nodePoolSnapshotSchema = z.strictObject({
+  id: z.string().min(1),
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/),
+  type: z.literal('Microsoft.ContainerService/snapshots'),
+  location: z.string().min(1),
+  systemData: z.strictObject({ createdAt: z.string(), createdBy: z.string() }),
+  properties: z.strictObject({
+    /** The pool it was taken from: `<connectedClusters id>/agentPools/<pool>`. */
+    creationData: z.strictObject({ sourceResourceId: z.string().min(1) }),
+    snapshotType: z.literal('NodePool'),
+    kubernetesVersion: z.string().regex(/^v?\d+\.\d+(\.\d+)?/),
+    nodeImageVersion: z.string().min(1),
+    osType: z.enum(['Linux', 'Windows']),
+    osSku: z.string().min(1),
+    vmSize: z.string().min(1),
+    enableFIPS: z.boolean(),
+  }),
+});
+export type NodePoolSnapshot = z.infer<typeof nodePoolSnapshotSchema>;
 
 export const clusterStateSchema = z.strictObject({
   name: z.string().regex(/^[a-zA-Z0-9][-_a-zA-Z0-9]{0,62}$/),

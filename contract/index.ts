@@ -104,6 +104,8 @@ export {
   BOOTSTRAP_HEADERS,
   processBeatSchema,
   linkConnectivitySchema,
+  nodePoolSnapshotSchema,
+  type NodePoolSnapshot,
   type LinkConnectivity,
   type AgentMemo,
   type AgentStatus,

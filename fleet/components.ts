@@ -291,7 +291,7 @@ export const COMPONENTS: readonly Component[] = [
   agentRow('clusteridentityoperator', 'onboarding, the managed-identity certificate and its renewal'),
   agentRow('resource-sync-agent', 'cluster metadata and heartbeats'),
   agentRow('metrics-agent', "the agents' health (arcAgentProfile)"),
-  agentRow('config-agent', 'Flux configurations'),
+  agentRow('config-agent', 'Flux configurations (v2 and legacy v1)'),
   agentRow('extension-manager', 'extensions and Service Connector connections'),
   agentRow('clusterconnect-agent', 'cluster connect: apiserver requests over its outbound link'),
   {

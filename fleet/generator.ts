@@ -135,6 +135,19 @@ const VMS_BY_INFRA: Record<string, readonly VmSize[]> = {
   generic: ONPREM_VMS,
 };
 
+/**
+ * Cores per node of a VM size: the sizes the generator uses, else the number in an Azure name
+ * (`Standard_D4s_v5` → 4), else 4.
+ */
+export function coresOfVmSize(vmSize: string): number {
+  const known = Object.values(VMS_BY_INFRA)
+    .flat()
+    .find((v) => v.name === vmSize);
+  if (known) return known.cores;
+  const azure = /^Standard_[A-Z]+(\d+)/i.exec(vmSize);
+  return azure ? Math.max(1, Number(azure[1])) : 4;
+}
+
 const OPENSHIFT_BY_MINOR: Record<string, string> = { '1.29': '4.16', '1.30': '4.17', '1.31': '4.18' };
 
 export const PROFILES: Record<string, Profile> = {

@@ -4,27 +4,11 @@
  * commander wiring. Each command returns the text to print.
  */
 import type { Command } from 'commander';
-import {
-  ArcError,
-  ERROR_CODES,
-  AGENT_NAMES,
-  type AgentName,
-  type ClusterState,
-} from '../../contract/index.js';
+import { ArcError, ERROR_CODES, AGENT_NAMES, type AgentName } from '../../contract/index.js';
 import { loadContext, type FleetContext } from '../context.js';
+import { changeCluster } from './change-cluster.js';
 import { fleetOptions, intArg, type GlobalOpts, type Print } from './options.js';
-
-async function change(
-  ctx: FleetContext,
-  name: string,
-  fn: (s: ClusterState) => ClusterState,
-): Promise<ClusterState> {
-  await ctx.cluster(name); // NotFound with a clear message
-  const next = await ctx.store.updateState(name, new Date(ctx.clock.now()).toISOString(), fn);
-  if (!next)
-    throw new ArcError(ERROR_CODES.NotFound, `cluster ${name} disappeared from the store`, { status: 404 });
-  return next;
-}
+import { registerSnapshotClusterCommands } from './snapshot.js';
 
 export async function upgradeCommand(ctx: FleetContext, name: string, version: string): Promise<string> {
   if (!/^v?\d+\.\d+\.\d+$/.test(version))
@@ -37,7 +21,10 @@ export async function upgradeCommand(ctx: FleetContext, name: string, version: s
       },
     );
   const before = await ctx.cluster(name);
-  const next = await change(ctx, name, (s) => ({ ...s, kubernetesVersion: version.replace(/^v/, '') }));
+  const next = await changeCluster(ctx, name, (s) => ({
+    ...s,
+    kubernetesVersion: version.replace(/^v/, ''),
+  }));
   return `${name}: Kubernetes ${before.kubernetesVersion} → ${next.kubernetesVersion} (generation ${next.generation})`;
 }
 
@@ -60,7 +47,7 @@ export async function scaleCommand(
       `cluster ${name} has no node pool "${pool}" (pools: ${before.nodePools.map((p) => p.name).join(', ')})`,
       { status: 404, target: '--pool' },
     );
-  const next = await change(ctx, name, (s) => ({
+  const next = await changeCluster(ctx, name, (s) => ({
     ...s,
     nodePools: s.nodePools.map((p) => (p.name === pool ? { ...p, count } : p)),
   }));
@@ -88,7 +75,7 @@ export async function setAgentsCommand(
   agents: readonly AgentName[],
   stop: boolean,
 ): Promise<string> {
-  const next = await change(ctx, name, (s) => ({
+  const next = await changeCluster(ctx, name, (s) => ({
     ...s,
     stoppedAgents: stop
       ? [...new Set([...s.stoppedAgents, ...agents])]
@@ -107,7 +94,7 @@ export async function faultCommand(
       status: 400,
       target: '--flux-apply',
     });
-  const next = await change(ctx, name, (s) => ({
+  const next = await changeCluster(ctx, name, (s) => ({
     ...s,
     faults: faults.clear
       ? {}
@@ -121,7 +108,10 @@ export async function faultCommand(
   return `${name}: faults: ${set.length > 0 ? set.join('; ') : 'none'}`;
 }
 
-/** Adds the `cluster` group (upgrade, scale, stop-agents, start-agents, fault) to the program. */
+/**
+ * Adds the `cluster` group (upgrade, scale, stop-agents, start-agents, fault; add-pool, upgrade-pool and
+ * create from snapshot.ts) to the program.
+ */
 export function registerClusterChangeCommands(program: Command, print: Print): void {
   const cluster = program.command('cluster').description('change an emulated cluster at run time');
   fleetOptions(cluster.command('upgrade').argument('<name>'))
@@ -169,4 +159,5 @@ export function registerClusterChangeCommands(program: Command, print: Print): v
         );
       },
     );
+  registerSnapshotClusterCommands(cluster, print);
 }

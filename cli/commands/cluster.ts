@@ -4,22 +4,18 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { ArcError, ERROR_CODES } from '../../contract/index.js';
 import { loadContext, type FleetContext } from '../context.js';
 import { clusterView, clustersTable } from '../format.js';
 import { connectCluster, disconnectCluster } from '../../fleet/onboard.js';
 import { registerClusterChangeCommands } from './cluster-changes.js';
-import { fleetOptions, outputOption, type GlobalOpts, type Print } from './options.js';
-
-export type OutputFormat = 'json' | 'table';
-
-export function parseOutput(value: string): OutputFormat {
-  if (value === 'json' || value === 'table') return value;
-  throw new ArcError(ERROR_CODES.InvalidParameter, `-o ${value}: expected json or table`, {
-    status: 400,
-    target: '-o',
-  });
-}
+import {
+  fleetOptions,
+  outputOption,
+  parseOutput,
+  type GlobalOpts,
+  type OutputFormat,
+  type Print,
+} from './options.js';
 
 export async function listCommand(
   ctx: FleetContext,

@@ -18,7 +18,7 @@ import {
   MAX_HUBS,
 } from '../../fleet/index.js';
 import { parseDuration } from '../../platform/duration.js';
-import { parseOutput } from './cluster.js';
+import { parseOutput } from './options.js';
 import { initFleet } from './init.js';
 import { intArg, outputOption, positiveNumber, type Print, type SetExitCode } from './options.js';
 import { detachCommand, downCommand, psCommand, upCommand } from './up.js';

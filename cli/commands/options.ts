@@ -4,6 +4,7 @@
  * command module) takes them from here.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { ArcError, ERROR_CODES } from '../../contract/index.js';
 import { DEFAULT_DATA_DIR } from '../../fleet/index.js';
 import type { ContextOptions } from '../context.js';
 
@@ -43,4 +44,14 @@ export function outputOption(cmd: Command, defaultFormat: 'json' | 'table'): Com
   return cmd.addOption(
     new Option('-o, --output <format>', 'output format').choices(['json', 'table']).default(defaultFormat),
   );
+}
+
+export type OutputFormat = 'json' | 'table';
+
+export function parseOutput(value: string): OutputFormat {
+  if (value === 'json' || value === 'table') return value;
+  throw new ArcError(ERROR_CODES.InvalidParameter, `-o ${value}: expected json or table`, {
+    status: 400,
+    target: '-o',
+  });
 }

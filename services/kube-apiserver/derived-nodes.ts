@@ -88,8 +88,8 @@ export function nodes(input: DerivedInput): KubeObject[] {
               { type: 'Hostname', address: name },
             ],
             nodeInfo: {
-              kubeletVersion: kubeletVersion(state.kubernetesVersion),
-              kubeProxyVersion: kubeletVersion(state.kubernetesVersion),
+              kubeletVersion: kubeletVersion(pool.kubernetesVersion ?? state.kubernetesVersion),
+              kubeProxyVersion: kubeletVersion(pool.kubernetesVersion ?? state.kubernetesVersion),
               osImage: osImage(pool),
               operatingSystem: os,
               architecture: arch,
