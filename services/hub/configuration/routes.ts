@@ -3,29 +3,25 @@
  *   .../connectedClusters/{c}/providers/Microsoft.KubernetesConfiguration/extensions[/{name}]
  *   .../connectedClusters/{c}/providers/Microsoft.KubernetesConfiguration/fluxConfigurations[/{name}]
  *   .../connectedClusters/{c}/providers/Microsoft.ServiceLinker/linkers[/{name}[/validateLinker]]
- * plus `.../{name}/operations/{id}` for the Azure-AsyncOperation of each write. Errors go through the
+ * plus `.../{name}/operations/{id}` for the Azure-AsyncOperation of each write (legacy
+ * sourceControlConfigurations: source-control-routes.ts; kinds and names: route-specs.ts). Errors go through the
  * app's ARM error handler (arm/app.ts); api-version, paths, paging and async-operation headers are arm/'s too.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ClusterRef } from '../../../contract/index.js';
 import { asyncOperationHeaders, retryAfterWhileInProgress } from '../arm/async-operation.js';
 import { pageOf } from '../arm/paging.js';
-import { apiVersionOf, baseUrl, callerOf, shapeFor } from '../arm/request.js';
-import { apiVersionsOf, type ResourceShape } from '../../../contract/api-versions.js';
-import { PARENT_CLUSTER_PATH, parentRefOf, type ParentClusterParams } from '../arm/resource-path.js';
+import { apiVersionOf, baseUrl, callerOf } from '../arm/request.js';
+import { parentRefOf } from '../arm/resource-path.js';
 import type { Started } from '../startup.js';
-import { renderExtension, renderFlux, renderLinker, renderSourceControl } from './render.js';
+import { renderExtension, renderFlux, renderLinker } from './render.js';
 import { operationId } from './arm-operations.js';
-import type { ResourceKind } from './documents.js';
+import { SPECS, nameOf, versionOf, type KindSpec, type Params, type Req } from './route-specs.js';
 import type { ConfigurationService } from './service.js';
+import { registerSourceControlRoutes } from './source-control-routes.js';
 import { parseExtensionPatch, parseExtensionPut } from './validation-extension.js';
 import { parseFluxPatch, parseFluxPut } from './validation-flux.js';
 import { parseLinkerPut } from './validation-linker.js';
-import { EXTENSION_NAME, LINKER_NAME, SOURCE_CONTROL_NAME, checkName } from './validation-shared.js';
-import { parseSourceControlPut } from './validation-source-control.js';
-
-const CONFIGURATION = 'Microsoft.KubernetesConfiguration';
-export const LINKER_API_VERSIONS = ['2022-05-01', '2024-04-01'] as const;
 
 export interface ConfigurationRoutesOptions {
   started: Started<{ configuration: ConfigurationService }>;
@@ -33,61 +29,6 @@ export interface ConfigurationRoutesOptions {
   retryAfterSeconds: number;
   publicUrl: string | undefined;
 }
-
-interface Params extends ParentClusterParams {
-  name?: string;
-  operationId?: string;
-}
-type Req = FastifyRequest<{ Params: Params }>;
-
-interface KindSpec {
-  kind: ResourceKind;
-  path: string;
-  versions: readonly string[];
-  /** The type in Microsoft.KubernetesConfiguration whose per-version shape applies (none: linkers). */
-  type?: string;
-  name: RegExp;
-  nameMax: number;
-  nameRule: string;
-}
-
-const SPECS: Record<ResourceKind, KindSpec> = {
-  extension: {
-    kind: 'extension',
-    path: `${PARENT_CLUSTER_PATH}/providers/Microsoft.KubernetesConfiguration/extensions`,
-    versions: apiVersionsOf(CONFIGURATION, 'extensions'),
-    type: 'extensions',
-    name: EXTENSION_NAME,
-    nameMax: 253,
-    nameRule: "1-253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
-  },
-  fluxConfiguration: {
-    kind: 'fluxConfiguration',
-    path: `${PARENT_CLUSTER_PATH}/providers/Microsoft.KubernetesConfiguration/fluxConfigurations`,
-    versions: apiVersionsOf(CONFIGURATION, 'fluxConfigurations'),
-    type: 'fluxConfigurations',
-    name: EXTENSION_NAME,
-    nameMax: 253,
-    nameRule: "1-253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
-  },
-  sourceControlConfiguration: {
-    kind: 'sourceControlConfiguration',
-    path: `${PARENT_CLUSTER_PATH}/providers/Microsoft.KubernetesConfiguration/sourceControlConfigurations`,
-    versions: apiVersionsOf(CONFIGURATION, 'sourceControlConfigurations'),
-    type: 'sourceControlConfigurations',
-    name: SOURCE_CONTROL_NAME,
-    nameMax: 253,
-    nameRule: "1-253 letters, digits, '.', '_' and '-', starting with a letter or digit",
-  },
-  linker: {
-    kind: 'linker',
-    path: `${PARENT_CLUSTER_PATH}/providers/Microsoft.ServiceLinker/linkers`,
-    versions: LINKER_API_VERSIONS,
-    name: LINKER_NAME,
-    nameMax: 128,
-    nameRule: "1-128 letters, digits, '.', '_' and '-'",
-  },
-};
 
 /** A versioned kind's own parts (routes.ts registers the same verbs for each). */
 interface VersionedOps<R, Put, Patch> {
@@ -107,21 +48,8 @@ interface VersionedOps<R, Put, Patch> {
   render(ref: ClusterRef, r: R): unknown;
 }
 
-/** The request's api-version, checked, and the kind's shape in it (linkers: as they are). */
-function versionOf(spec: KindSpec, request: Req): Pick<ResourceShape, 'apiVersion' | 'project' | 'accept'> {
-  if (spec.type) return shapeFor(request, CONFIGURATION, spec.type);
-  const apiVersion = apiVersionOf(request, spec.versions);
-  return { apiVersion, project: (r) => r, accept: (b) => b };
-}
-
 export function registerConfigurationRoutes(app: FastifyInstance, opts: ConfigurationRoutesOptions): void {
   const service = (): ConfigurationService => opts.started.get().configuration;
-
-  const nameOf = (spec: KindSpec, p: Params): string => {
-    const name = p.name ?? '';
-    checkName(spec.kind, name, spec.name, spec.nameMax, spec.nameRule);
-    return name;
-  };
 
   /** Azure-AsyncOperation (and Location for DELETE) pointing at the resource's operation. */
   const lro = (
@@ -238,48 +166,7 @@ export function registerConfigurationRoutes(app: FastifyInstance, opts: Configur
     render: renderFlux,
   });
 
-  // ---- legacy Flux v1 source control configurations: synchronous PUT and DELETE, no PATCH ----
-  const scc = SPECS.sourceControlConfiguration;
-  /** 2019-11-01-preview defined enableHelmOperator as the strings "true" / "false". */
-  const sccView = (version: Pick<ResourceShape, 'apiVersion' | 'project'>, ref: ClusterRef) =>
-    function (r: Parameters<typeof renderSourceControl>[1]) {
-      const body = version.project(renderSourceControl(ref, r)) as { properties: Record<string, unknown> };
-      if (version.apiVersion === '2019-11-01-preview')
-        body.properties.enableHelmOperator = String(body.properties.enableHelmOperator);
-      return body;
-    };
-  app.get<{ Params: Params }>(scc.path, async (request) => {
-    const version = versionOf(scc, request);
-    const ref = parentRefOf(request.params);
-    return pageOf(request, service().listSourceControl(ref), {
-      pageSize: opts.pageSize,
-      apiVersion: version.apiVersion,
-      baseUrl: baseUrl(opts.publicUrl, request),
-      keyOf: (r) => r.name.toLowerCase(),
-      render: sccView(version, ref),
-    });
-  });
-  app.get<{ Params: Params }>(`${scc.path}/:name`, async (request) => {
-    const version = versionOf(scc, request);
-    const ref = parentRefOf(request.params);
-    return sccView(version, ref)(service().getSourceControl(ref, nameOf(scc, request.params)));
-  });
-  app.put<{ Params: Params }>(`${scc.path}/:name`, async (request, reply) => {
-    const version = versionOf(scc, request);
-    const ref = parentRefOf(request.params);
-    const name = nameOf(scc, request.params);
-    const s = service();
-    s.requireCluster(ref);
-    const input = parseSourceControlPut(version.accept(request.body), name);
-    const { record, created } = s.putSourceControl(ref, name, input, callerOf(request));
-    return reply.status(created ? 201 : 200).send(sccView(version, ref)(record));
-  });
-  app.delete<{ Params: Params }>(`${scc.path}/:name`, async (request, reply) => {
-    apiVersionOf(request, scc.versions);
-    const ref = parentRefOf(request.params);
-    const record = service().deleteSourceControl(ref, nameOf(scc, request.params), callerOf(request));
-    return reply.status(record ? 200 : 204).send();
-  });
+  registerSourceControlRoutes(app, { service, pageSize: opts.pageSize, publicUrl: opts.publicUrl });
 
   // ---- Service Connector linkers ----
   const lk = SPECS.linker;
