@@ -78,6 +78,7 @@ export const ENV = {
   hubPagePort: 'ARCFLEET_HUB_PAGE_PORT',
   hubPageHost: 'ARCFLEET_HUB_PAGE_HOST',
   hubPersistInterval: 'ARCFLEET_HUB_PERSIST_INTERVAL',
+  hubWriteAckTimeout: 'ARCFLEET_HUB_WRITE_ACK_TIMEOUT',
   hubHeartbeatPersistInterval: 'ARCFLEET_HUB_HEARTBEAT_PERSIST_INTERVAL',
   hubEvaluateInterval: 'ARCFLEET_HUB_EVALUATE_INTERVAL',
   hubPageSize: 'ARCFLEET_HUB_PAGE_SIZE',

@@ -40,7 +40,8 @@ import { registerLivePage } from './live/live-page.js';
 import { createHubMetrics } from './metrics.js';
 import { loadAuthority } from './persistence/authority.js';
 import { openKv, openProjectionStore, untilJetStream } from './persistence/kv.js';
-import { openLeadership, registerReplicaConsistency, type Consistency } from './replicas.js';
+import { openLeadership } from './replicas.js';
+import { registerDurableWrites, type Consistency } from './arm/durable-writes.js';
 import { compileHubSettings } from './settings.js';
 import { Startup } from './startup.js';
 import { ResourceGroups, type ResourceGroupRecord } from './resource-groups/resource-groups.js';
@@ -55,7 +56,7 @@ interface StartedHub {
   /** Mints and revokes the clusters' broker users; undefined for a broker without accounts. */
   broker: BrokerUsers | undefined;
   /** Replicas: the ARM API's read-your-writes across them; undefined for a lone hub. */
-  consistency: Consistency | undefined;
+  consistency: Consistency;
   resourceGroups: ResourceGroups;
 }
 
@@ -97,7 +98,12 @@ async function main(): Promise<void> {
     publicUrl: settings.publicUrl,
   };
   registerHealth(api, { started: startup, registry: metrics.registry });
-  registerReplicaConsistency(api, () => startup.peek()?.consistency);
+  registerDurableWrites(api, {
+    consistency: () => startup.peek()?.consistency,
+    ackTimeoutMs: settings.writeAckTimeoutMs,
+    retryAfterSeconds: settings.retryAfterSeconds,
+    onTimeout: () => metrics.writeAckTimeouts.inc(),
+  });
   registerFleetApi(api, {
     started: startup,
     events,
@@ -278,17 +284,14 @@ async function main(): Promise<void> {
   }, settings.evaluateIntervalMs);
   ticker.unref();
   const watches = [clusters.watch, configurations.watch, groups.watch];
-  const consistency: Consistency | undefined = replicated
-    ? {
-        sync: async () => void (await Promise.all(watches.map((w) => w?.sync()))),
-        settle: async () =>
-          void (await Promise.all([
-            clusterStore.settle(),
-            configurationStore.settle(),
-            groups.store.settle(),
-          ])),
-      }
-    : undefined;
+  // Every ARM write waits for its change to be in KV (arm/durable-writes.ts); replicas also sync reads.
+  const consistency: Consistency = {
+    sync: replicated
+      ? async () => void (await Promise.all(watches.map((w) => w?.sync())))
+      : async () => undefined,
+    settle: async () =>
+      void (await Promise.all([clusterStore.settle(), configurationStore.settle(), groups.store.settle()])),
+  };
   startup.open({
     clusters: hub,
     configuration,

@@ -170,6 +170,11 @@ export function createHubMetrics(
       labelNames: ['kind'],
       registers: [registry],
     }),
+    writeAckTimeouts: new Counter({
+      name: 'arcfleet_hub_write_ack_timeouts_total',
+      help: 'ARM writes answered 503 because their change did not reach JetStream KV within ARCFLEET_HUB_WRITE_ACK_TIMEOUT',
+      registers: [registry],
+    }),
     kvConflicts: new Counter({
       name: 'arcfleet_hub_kv_conflicts_total',
       help: 'Projection writes refused because another hub replica wrote the key first (rebased and written again)',

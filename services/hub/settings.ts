@@ -26,6 +26,8 @@ export interface HubSettings extends CommonConfig {
   readonly page: { readonly port: number; readonly host: string } | undefined;
   /** Real ms between projection flushes to KV. */
   readonly persistIntervalMs: number;
+  /** Real ms an ARM write's answer waits for its change to be in KV before it is a 503 instead. */
+  readonly writeAckTimeoutMs: number;
   /** Real ms: a heartbeat-only change is written at most this often per cluster. */
   readonly heartbeatPersistIntervalMs: number;
   /** Real ms between connectivity evaluations of the whole fleet. */
@@ -94,6 +96,7 @@ export function compileHubSettings(env: Env = process.env): HubSettings {
             host: readString(env, ENV.hubPageHost, '127.0.0.1'),
           },
     persistIntervalMs: readDuration(env, ENV.hubPersistInterval, 100),
+    writeAckTimeoutMs: readDuration(env, ENV.hubWriteAckTimeout, 10_000),
     heartbeatPersistIntervalMs: readDuration(env, ENV.hubHeartbeatPersistInterval, 30_000),
     evaluateIntervalMs: readDuration(env, ENV.hubEvaluateInterval, 250),
     pageSize: readNumber(env, ENV.hubPageSize, 100, { min: 1, max: 1000, integer: true }),

@@ -84,6 +84,39 @@ describe('ProjectionStore.whenPersisted', () => {
     expect(JSON.parse(persistence.data.get('k1') ?? '{}')).toMatchObject({ version: 2 });
   });
 
+  it('settle waits for a write in flight: if that write fails, until its retry succeeds', async () => {
+    const { persistence, store, record } = setup();
+    store.set(record);
+    // The write in flight fails (the broker is away); the next flush tick's retry succeeds.
+    persistence.failNext = 1;
+    // The flush has taken the key (it is no longer "unwritten") but its write has not landed.
+    const inFlight = store.flush();
+    const settling = store.settle();
+    await inFlight;
+    expect(await settled(settling)).toBe(false);
+    expect(persistence.data.has('k1')).toBe(false);
+    await store.flush();
+    await settling;
+    expect(persistence.data.has('k1')).toBe(true);
+  });
+
+  it('concurrent settles each wait for their own keys, though the first one’s flush took them all', async () => {
+    const { persistence, store } = setup();
+    const a = { key: 'a', version: 1 } as unknown as ClusterRecord;
+    const b = { key: 'b', version: 1 } as unknown as ClusterRecord;
+    store.set(a);
+    store.set(b);
+    // The broker is away: both writes of the flush the first settle starts fail.
+    persistence.failNext = 2;
+    const first = store.settle();
+    const second = store.settle();
+    expect(await settled(second)).toBe(false);
+    expect(await settled(first)).toBe(false);
+    await store.flush();
+    await Promise.all([first, second]);
+    expect([...persistence.data.keys()].sort()).toEqual(['a', 'b']);
+  });
+
   it('rejects the waiters when the store closes with the write failing', async () => {
     const { persistence, store, record } = setup();
     store.set(record);

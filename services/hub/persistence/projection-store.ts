@@ -72,6 +72,8 @@ const MAX_REBASES = 5;
 
 export class ProjectionStore<R extends KeyedRecord = ClusterRecord> extends RemoteView<R> {
   private readonly important = new Set<string>();
+  /** Keys a running flush has taken and not yet written (or failed to). */
+  private readonly writing = new Set<string>();
   private readonly heartbeatOnly = new Set<string>();
   private readonly lastPersistedAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -148,10 +150,16 @@ export class ProjectionStore<R extends KeyedRecord = ClusterRecord> extends Remo
     });
   }
 
-  /** Resolves once every change made so far is in KV (a replica acknowledging an ARM write). */
+  /**
+   * Resolves once every change made so far is in KV (the hub acknowledging an ARM write): the keys with
+   * unwritten changes and the keys whose write is in flight, which may still fail (the broker gone) and
+   * then wait for their retry. Concurrent callers each wait for their own keys even when another
+   * caller's flush has already taken them.
+   */
   async settle(): Promise<void> {
-    const pending = [...this.important].map((key) => this.whenPersisted(key));
-    if (pending.length === 0) return;
+    const keys = new Set([...this.important, ...this.writing]);
+    if (keys.size === 0) return;
+    const pending = [...keys].map((key) => this.whenPersisted(key));
     void this.flush();
     await Promise.all(pending);
   }
@@ -186,6 +194,8 @@ export class ProjectionStore<R extends KeyedRecord = ClusterRecord> extends Remo
         this.heartbeatOnly.delete(key);
       }
     }
+    // In flight from now until each write ends (settle waits for them, even in later batches).
+    for (const [key] of due) this.writing.add(key);
     const batch = 128;
     for (let i = 0; i < due.length; i += batch)
       await Promise.all(due.slice(i, i + batch).map(([key, kind]) => this.writeOne(key, kind, now)));
@@ -216,6 +226,8 @@ export class ProjectionStore<R extends KeyedRecord = ClusterRecord> extends Remo
       if (this.records.has(key)) this.important.add(key);
       if (waiting.length > 0) this.waiters.set(key, [...waiting, ...this.takeWaiters(key)]);
       this.opts.logger.warn({ event: 'hub.persist_failed', key, err }, 'projection write failed');
+    } finally {
+      this.writing.delete(key);
     }
   }
 
