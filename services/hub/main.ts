@@ -289,8 +289,13 @@ async function main(): Promise<void> {
     sync: replicated
       ? async () => void (await Promise.all(watches.map((w) => w?.sync())))
       : async () => undefined,
-    settle: async () =>
-      void (await Promise.all([clusterStore.settle(), configurationStore.settle(), groups.store.settle()])),
+    settle: async (touched) =>
+      void (await Promise.all(
+        [clusterStore, configurationStore, groups.store].map((store) =>
+          // Without a record of the request's keys, every change so far (the safe side).
+          store.settle(touched ? (touched.get(store) ?? []) : undefined),
+        ),
+      )),
   };
   startup.open({
     clusters: hub,

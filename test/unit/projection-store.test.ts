@@ -117,6 +117,27 @@ describe('ProjectionStore.whenPersisted', () => {
     expect([...persistence.data.keys()].sort()).toEqual(['a', 'b']);
   });
 
+  it('settle of given keys waits for those only: a key that cannot be written holds no other answer', async () => {
+    const persistence = new (class extends MemoryPersistence {
+      override async write(key: string, json: string, revision: number | undefined): Promise<number> {
+        if (key === 'huge') throw new Error('MAX_PAYLOAD_EXCEEDED');
+        return super.write(key, json, revision);
+      }
+    })();
+    const store = new ProjectionStore({
+      persistence,
+      logger: createLogger('test', 'silent'),
+      persistIntervalMs: 100,
+      heartbeatPersistIntervalMs: 30_000,
+    });
+    store.set({ key: 'huge' } as unknown as ClusterRecord);
+    store.set({ key: 'mine' } as unknown as ClusterRecord);
+    await store.settle(['mine']);
+    expect(persistence.data.has('mine')).toBe(true);
+    // Every key: still waiting for the one the store refuses.
+    expect(await settled(store.settle())).toBe(false);
+  });
+
   it('rejects the waiters when the store closes with the write failing', async () => {
     const { persistence, store, record } = setup();
     store.set(record);

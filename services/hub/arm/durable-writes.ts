@@ -1,6 +1,7 @@
 /**
  * An ARM write is acknowledged only once it is durable: a 2xx answer to PUT, PATCH, DELETE or POST under
- * `/subscriptions/` leaves only after every change made so far is in JetStream KV (the stores' settle).
+ * `/subscriptions/` leaves only after the changes it made are in JetStream KV (the stores' settle of the
+ * keys the request touched; every key if that record is missing).
  * A store that cannot take it within the write-ack timeout (the broker down or full) turns the answer
  * into ARM's `503 ServiceUnavailable` with Retry-After: the client retries, and a write that lands later
  * was not promised. With several replicas, reads and writes also first wait until this replica has seen
@@ -8,13 +9,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { ERROR_CODES } from '../../../contract/index.js';
+import { touchedKeys, withWriteScope, type TouchedKeys } from '../persistence/write-scope.js';
 
 /** The stores' barrier and acknowledgement, over all of the hub's buckets. */
 export interface Consistency {
   /** Resolves once memory holds every write made to the buckets before the call (replicas only). */
   sync(): Promise<void>;
-  /** Resolves once every change made so far is in KV. */
-  settle(): Promise<void>;
+  /** Resolves once the given changes (default: every change made so far) are in KV. */
+  settle(touched?: TouchedKeys): Promise<void>;
 }
 
 const WRITES = new Set(['PUT', 'PATCH', 'DELETE', 'POST']);
@@ -34,6 +36,11 @@ export interface DurableWritesOptions {
 }
 
 export function registerDurableWrites(app: FastifyInstance, opts: DurableWritesOptions): void {
+  // A write request runs in a scope that records the keys it changes (persistence/write-scope.ts).
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (WRITES.has(request.method) && isArm(request.url)) withWriteScope(done);
+    else done();
+  });
   app.addHook('preHandler', async (request) => {
     const c = opts.consistency();
     if (c && isArm(request.url)) await c.sync();
@@ -44,7 +51,7 @@ export function registerDurableWrites(app: FastifyInstance, opts: DurableWritesO
     if (!c || !WRITES.has(request.method) || !isArm(request.url) || reply.statusCode >= 400) return payload;
     let timer: NodeJS.Timeout | undefined;
     const stored = await Promise.race([
-      c.settle().then(() => true),
+      c.settle(touchedKeys()).then(() => true),
       new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), opts.ackTimeoutMs);
       }),

@@ -17,6 +17,7 @@ import type { Logger } from '../../../platform/log.js';
 import type { ClusterRecord } from '../connected-clusters/projection.js';
 import { RemoteView, type RemoteEntry } from './remote-view.js';
 import { merge3, replaceContents } from './merge.js';
+import { noteTouched } from './write-scope.js';
 
 /** Anything stored by key: the cluster projections, and the configuration documents (configuration/). */
 export interface KeyedRecord {
@@ -116,6 +117,7 @@ export class ProjectionStore<R extends KeyedRecord = ClusterRecord> extends Remo
   markImportant(key: string): void {
     this.important.add(key);
     this.heartbeatOnly.delete(key);
+    noteTouched(this, key);
   }
 
   markHeartbeat(key: string): void {
@@ -151,15 +153,17 @@ export class ProjectionStore<R extends KeyedRecord = ClusterRecord> extends Remo
   }
 
   /**
-   * Resolves once every change made so far is in KV (the hub acknowledging an ARM write): the keys with
-   * unwritten changes and the keys whose write is in flight, which may still fail (the broker gone) and
-   * then wait for their retry. Concurrent callers each wait for their own keys even when another
-   * caller's flush has already taken them.
+   * Resolves once the changes of `keys` (default: every key) are in KV, the hub acknowledging an ARM
+   * write: those with unwritten changes and those whose write is in flight, which may still fail (the
+   * broker gone) and then wait for their retry. Concurrent callers each wait for their own keys even
+   * when another caller's flush has already taken them.
    */
-  async settle(): Promise<void> {
-    const keys = new Set([...this.important, ...this.writing]);
-    if (keys.size === 0) return;
-    const pending = [...keys].map((key) => this.whenPersisted(key));
+  async settle(keys?: Iterable<string>): Promise<void> {
+    const due = new Set<string>();
+    for (const key of keys ?? [...this.important, ...this.writing])
+      if (this.important.has(key) || this.writing.has(key)) due.add(key);
+    if (due.size === 0) return;
+    const pending = [...due].map((key) => this.whenPersisted(key));
     void this.flush();
     await Promise.all(pending);
   }
