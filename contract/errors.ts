@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   OperationCanceled: 'OperationCanceled',
   InternalServerError: 'InternalServerError',
   ServiceUnavailable: 'ServiceUnavailable',
+  RequestEntityTooLarge: 'RequestEntityTooLarge',
   NotFound: 'NotFound',
   HttpsRequired: 'HttpsRequired',
   AuthenticationFailed: 'AuthenticationFailed',

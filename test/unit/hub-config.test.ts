@@ -466,6 +466,30 @@ describe('extension lifecycle', () => {
   });
 });
 
+describe('the size of a cluster’s configuration', () => {
+  it('refuses (413) and undoes a write that would make the document larger than one KV value', () => {
+    putFluxExt('flux', { key: 'small' });
+    const before = JSON.stringify(store.get(KEY));
+    const big: Record<string, string> = {};
+    for (let i = 0; i < 20; i++) big[`k${i}`] = 'x'.repeat(60 * 1024);
+    const err = arcError(() =>
+      svc.putExtension(
+        REF,
+        'monitor',
+        parseExtensionPut({
+          properties: { extensionType: 'microsoft.azuremonitor.containers', configurationSettings: big },
+        }),
+        'u',
+      ),
+    );
+    expect(err).toMatchObject({ code: 'RequestEntityTooLarge', status: 413 });
+    expect(err.message).toContain('1000000 bytes');
+    // Nothing changed: the stored document is as it was, the refused extension is not there.
+    expect(JSON.stringify(store.get(KEY))).toBe(before);
+    expect(svc.listExtensions(REF).map((e) => e.name)).toEqual(['flux']);
+  });
+});
+
 describe('Service Connector linkers', () => {
   const linker = {
     properties: {

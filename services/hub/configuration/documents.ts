@@ -18,6 +18,7 @@ import type { ClusterRecord } from '../connected-clusters/projection.js';
 import type { ProjectionStore } from '../persistence/projection-store.js';
 import type { WriteContext } from './lifecycle.js';
 import type { ConfigurationMetrics } from './metrics.js';
+import { replaceContents } from '../persistence/merge.js';
 import { emptyConfig, type ClusterConfigRecord } from './records.js';
 
 export interface ConfigurationDeps {
@@ -33,6 +34,13 @@ export interface ConfigurationDeps {
   metrics?: ConfigurationMetrics | undefined;
 }
 
+/**
+ * Largest configuration document of one cluster: it is one JetStream KV value, which must fit in one NATS
+ * message (max_payload 1 MiB) with room for the KV headers. A write that would make it larger is refused
+ * before anything is stored or acknowledged (413), instead of being answered and then never written.
+ */
+export const MAX_DOCUMENT_BYTES = 1_000_000;
+
 export type ResourceKind = 'extension' | 'fluxConfiguration' | 'linker' | 'sourceControlConfiguration';
 
 const KIND_TEXT: Record<ResourceKind, string> = {
@@ -43,6 +51,9 @@ const KIND_TEXT: Record<ResourceKind, string> = {
 };
 
 export abstract class ConfigurationDocuments {
+  /** The document a write is changing, as it was before (writableDoc), to undo a refused write. */
+  private preImage: { doc: ClusterConfigRecord; json: string } | undefined;
+
   constructor(protected readonly deps: ConfigurationDeps) {}
 
   get catalog(): readonly CatalogEntry[] {
@@ -83,7 +94,9 @@ export abstract class ConfigurationDocuments {
       throw new ArcError(ERROR_CODES.Conflict, `The connected cluster '${ref.name}' is being deleted.`, {
         status: 409,
       });
-    return this.doc(ref);
+    const doc = this.doc(ref);
+    this.preImage = { doc, json: JSON.stringify(doc) };
+    return doc;
   }
 
   /** The cluster's stored document, unless it is a leftover of an earlier cluster of that name. */
@@ -116,8 +129,19 @@ export abstract class ConfigurationDocuments {
     };
   }
 
-  /** Stores the document and nudges the cluster's agents to pull. */
+  /** Stores the document and nudges the cluster's agents to pull; refuses (and undoes) one too large. */
   protected commit(doc: ClusterConfigRecord, reason: string): void {
+    const pre = this.preImage?.doc === doc ? this.preImage.json : undefined;
+    this.preImage = undefined;
+    const bytes = Buffer.byteLength(JSON.stringify(doc));
+    if (bytes > MAX_DOCUMENT_BYTES) {
+      if (pre !== undefined) replaceContents(doc, JSON.parse(pre) as object);
+      throw new ArcError(
+        ERROR_CODES.RequestEntityTooLarge,
+        `The configuration resources of connected cluster '${doc.ref.name}' would take ${bytes} bytes, more than the ${MAX_DOCUMENT_BYTES} bytes one cluster's configuration can hold; nothing was changed.`,
+        { status: 413 },
+      );
+    }
     this.deps.store.set(doc);
     this.deps.publishControl(doc.ref, {
       v: PROTOCOL_VERSION,
