@@ -160,6 +160,11 @@ export const desiredSourceControlSchema = z.strictObject({
 });
 export type DesiredSourceControl = z.infer<typeof desiredSourceControlSchema>;
 
+/** An SSH repository URL (`ssh://` or scp-like `git@host:path`): the Flux v1 operator needs a deploy key. */
+export function isSshRepositoryUrl(url: string): boolean {
+  return url.startsWith('ssh://') || !/^https?:\/\//.test(url);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Status (agent → hub)
 // ---------------------------------------------------------------------------------------------

@@ -124,6 +124,7 @@ export {
   desiredExtensionSchema,
   desiredFluxConfigurationSchema,
   desiredSourceControlSchema,
+  isSshRepositoryUrl,
   SOURCE_CONTROL_COMPLIANCE_STATES,
   sourceControlStatusSchema,
   type DesiredSourceControl,

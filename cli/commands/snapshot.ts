@@ -74,12 +74,7 @@ export async function addPoolCommand(
       },
     );
   const snap = await new SnapshotStore(ctx.dataDir).get(opts.snapshot);
-  // Checked before the write too, so a refusal names the problem rather than a store error.
-  addPoolFromSnapshot(await ctx.cluster(name), snap, {
-    name: opts.pool,
-    count: opts.count,
-    ...(opts.vmSize ? { vmSize: opts.vmSize } : {}),
-  });
+  // A refusal is thrown inside the change, before anything is written (ClusterStore.updateState).
   const next = await changeCluster(ctx, name, (s) =>
     addPoolFromSnapshot(s, snap, {
       name: opts.pool,
@@ -98,7 +93,6 @@ export async function upgradePoolCommand(
 ): Promise<string> {
   const snap = await new SnapshotStore(ctx.dataDir).get(snapshot);
   const before = await ctx.cluster(name);
-  upgradePoolToSnapshot(before, pool, snap);
   const next = await changeCluster(ctx, name, (s) => upgradePoolToSnapshot(s, pool, snap));
   const was = before.nodePools.find((p) => p.name === pool)?.nodeImageVersion ?? '?';
   return `${name}: pool ${pool} ${was} → ${snap.properties.nodeImageVersion} (snapshot ${snap.name}, generation ${next.generation})`;

@@ -10,7 +10,11 @@
  */
 import type { ClusterSnapshot } from '../../agent-runtime/agent-instance.js';
 import type { KubeClient, KubeObject } from '../../agent-runtime/kube-client.js';
-import type { DesiredSourceControl, SourceControlStatus } from '../../contract/index.js';
+import {
+  isSshRepositoryUrl,
+  type DesiredSourceControl,
+  type SourceControlStatus,
+} from '../../contract/index.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
 import { generateDeployKey, givenDeployKey, type DeployKey } from './deploy-key.js';
@@ -170,7 +174,6 @@ export class FluxV1Reconciler {
     const name = `${s.operatorInstanceName}-git-deploy`;
     const comment = `${s.operatorInstanceName}@${s.operatorNamespace}`;
     const given = s.configurationProtectedSettings?.sshPrivateKey;
-    const sshUrl = s.repositoryUrl.startsWith('ssh://') || !/^https?:\/\//.test(s.repositoryUrl);
     let key: DeployKey | undefined;
     if (given !== undefined) key = givenDeployKey(given, comment);
     else {
@@ -181,7 +184,7 @@ export class FluxV1Reconciler {
           privateKeyPem: Buffer.from(data.identity, 'base64').toString(),
           publicKey: Buffer.from(data['identity.pub'] ?? '', 'base64').toString(),
         };
-      else if (sshUrl) key = generateDeployKey(comment);
+      else if (isSshRepositoryUrl(s.repositoryUrl)) key = generateDeployKey(comment);
     }
     const https = s.configurationProtectedSettings;
     if (!key && https?.httpsUser === undefined) return undefined;

@@ -4,7 +4,7 @@
  * dropped; names the operator's Kubernetes objects take must be lower-case RFC 1123 names.
  */
 import { z } from 'zod';
-import { ArcError, ERROR_CODES } from '../../../contract/index.js';
+import { ArcError, ERROR_CODES, isSshRepositoryUrl } from '../../../contract/index.js';
 import { k8sName, parseWith, propertiesOf, settings, writable } from './validation-shared.js';
 
 /** What Flux v1 clones: https://, http://, ssh:// or the scp-like `git@host:path`. */
@@ -44,11 +44,6 @@ const sourceControlPutSchema = z.object({
 });
 export type SourceControlPut = z.infer<typeof sourceControlPutSchema>;
 
-/** True for an SSH repository URL (the operator needs a deploy key). */
-export function isSshUrl(url: string): boolean {
-  return url.startsWith('ssh://') || !/^https?:\/\//.test(url);
-}
-
 export function parseSourceControlPut(body: unknown, name: string): SourceControlPut {
   const props = writable(
     propertiesOf(body, true),
@@ -63,7 +58,7 @@ export function parseSourceControlPut(body: unknown, name: string): SourceContro
       { status: 400, target: 'properties.operatorInstanceName' },
     );
   const key = put.configurationProtectedSettings?.sshPrivateKey;
-  if (key !== undefined && !isSshUrl(put.repositoryUrl))
+  if (key !== undefined && !isSshRepositoryUrl(put.repositoryUrl))
     throw new ArcError(
       ERROR_CODES.InvalidParameter,
       `Invalid value for 'properties.configurationProtectedSettings': an sshPrivateKey needs an SSH repository URL, not '${put.repositoryUrl}'.`,
