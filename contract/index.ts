@@ -93,6 +93,7 @@ export {
   type ProviderOperation,
   type VersionShapeData,
 } from './api-versions.js';
+export { AZURE_LOCATIONS, CONNECTED_CLUSTER_LOCATIONS, normalizeLocation } from './locations.js';
 export {
   agentMemoSchema,
   agentStatusSchema,

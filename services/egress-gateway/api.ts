@@ -15,6 +15,7 @@ import {
   SELECTOR_KEYS,
   type Targets,
 } from '../../contract/index.js';
+import { frameworkErrorOptions } from '../../platform/http-errors.js';
 import type { Logger } from '../../platform/log.js';
 import type { Gateway } from './gateway.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -145,7 +146,17 @@ export function buildGatewayApi(opts: {
   logger: Logger;
 }): FastifyInstance {
   const { gateway, metrics, logger } = opts;
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    // A URL the router refuses, or a request Node cannot parse, is answered like any API error.
+    ...frameworkErrorOptions((status, message) => ({
+      error: {
+        code: status === 413 ? ERROR_CODES.RequestEntityTooLarge : ERROR_CODES.InvalidParameter,
+        message,
+      },
+    })),
+  });
 
   app.setErrorHandler((err: unknown, _request, reply) => {
     if (isArcError(err)) {

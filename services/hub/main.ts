@@ -18,6 +18,7 @@ import { ConnectedClusters } from './connected-clusters/connected-clusters.js';
 import { controlPublisher } from './agent-bus/control.js';
 import { readFileSync } from 'node:fs';
 import { createArmApp } from './arm/app.js';
+import { registerArmScope } from './arm/scope.js';
 import { listenPlain } from './arm/plain-listener.js';
 import { TokenVerifier, registerArmAuth, registerIssuerDiscovery } from './arm/auth.js';
 import { baseUrl } from './arm/request.js';
@@ -91,6 +92,8 @@ async function main(): Promise<void> {
     registerArmAuth(api, verifier);
     registerIssuerDiscovery(api, verifier, (request) => baseUrl(settings.publicUrl, request));
   }
+  // After authentication (an anonymous caller learns nothing), before any route or the group guard.
+  registerArmScope(api);
   const arm = {
     started: startup,
     pageSize: settings.pageSize,

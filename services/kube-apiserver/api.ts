@@ -9,6 +9,7 @@
  * Status replies, the access log and the request metrics are in responses.ts.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { frameworkErrorOptions } from '../../platform/http-errors.js';
 import type { Logger } from '../../platform/log.js';
 import type { KubeClusters } from './clusters.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
@@ -17,7 +18,7 @@ import { serveOpenApi } from './openapi/serve.js';
 import { serveResource } from './resource-verbs.js';
 import { installResponses } from './responses.js';
 import { parseRoute } from './routes.js';
-import { KubeStatusError } from './status.js';
+import { frameworkStatus, KubeStatusError } from './status.js';
 import type { WatchRegistry } from './watch.js';
 
 export interface KubeApiOptions {
@@ -34,7 +35,13 @@ const BODY_LIMIT = 3 * 1024 * 1024;
 
 export function buildKubeApi(opts: KubeApiOptions): FastifyInstance {
   const { clusters, metrics, logger } = opts;
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, return503OnClosing: false });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT,
+    return503OnClosing: false,
+    // A URL the router refuses, or a request Node cannot parse, is a Status like any other failure.
+    ...frameworkErrorOptions(frameworkStatus),
+  });
 
   // Bodies are parsed here, not by fastify, so a bad one becomes a Status naming the problem.
   app.removeAllContentTypeParsers();

@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../../platform/log.js';
 import type { KubeApiMetrics } from './metrics.js';
-import { KubeStatusError, type KubeStatus } from './status.js';
+import { frameworkStatus, KubeStatusError, type KubeStatus } from './status.js';
 
 /** What the access log and the metrics say about a request. */
 export interface RequestInfo {
@@ -37,6 +37,7 @@ export function installResponses(
   metrics: KubeApiMetrics,
   logger: Logger,
 ): KubeResponses {
+  const bodyLimit = app.initialConfig.bodyLimit;
   const infos = new WeakMap<FastifyRequest, RequestInfo>();
   const info = (req: FastifyRequest): RequestInfo => {
     let i = infos.get(req);
@@ -62,14 +63,11 @@ export function installResponses(
         : 500;
     if (code >= 500)
       logger.error({ event: 'kube-apiserver.internal_error', err, url: req.url }, 'request failed');
+    if (code === 413)
+      return sendStatus(req, reply, frameworkStatus(413, `Request entity too large: limit is ${bodyLimit}`));
     return sendStatus(req, reply, {
-      kind: 'Status',
-      apiVersion: 'v1',
-      metadata: {},
-      status: 'Failure',
-      message: err instanceof Error ? err.message : String(err),
-      reason: code === 413 ? 'BadRequest' : code >= 500 ? 'InternalError' : 'BadRequest',
-      code,
+      ...frameworkStatus(code, err instanceof Error ? err.message : String(err)),
+      ...(code >= 500 && { reason: 'InternalError' as const }),
     });
   });
 

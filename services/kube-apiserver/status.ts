@@ -16,6 +16,8 @@ export type StatusReason =
   | 'Expired'
   | 'UnsupportedMediaType'
   | 'NotAcceptable'
+  | 'RequestEntityTooLarge'
+  | 'Timeout'
   | 'InternalError';
 
 export interface StatusCause {
@@ -54,8 +56,17 @@ const CODES: Record<StatusReason, number> = {
   Expired: 410,
   UnsupportedMediaType: 415,
   NotAcceptable: 406,
+  RequestEntityTooLarge: 413,
+  Timeout: 504,
   InternalError: 500,
 };
+
+/** The Status for what fails before a route runs (an unparseable request or URL), with its HTTP code. */
+export function frameworkStatus(code: number, message: string): KubeStatus {
+  const reason: StatusReason =
+    code === 413 ? 'RequestEntityTooLarge' : code === 408 ? 'Timeout' : 'BadRequest';
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+}
 
 export class KubeStatusError extends ArcError {
   readonly reason: StatusReason;

@@ -336,6 +336,104 @@ describe('request validation', () => {
     expectArmError(res, 414, 'InvalidParameter');
   });
 
+  it('refuses a location connectedClusters are not offered in, storing nothing (400 LocationNotAvailableForResourceType)', async () => {
+    const ref = newRef();
+    const keys = generateAgentKeyPair();
+    for (const location of ['☃', 'mars', 'westeurope2']) {
+      const res = await fleet.arm.put(ref, putBody(keys, { location }));
+      expectArmError(res, 400, 'LocationNotAvailableForResourceType', 'location');
+      expect(errorOf(res).message).toContain(
+        `The provided location '${location}' is not available for resource type 'Microsoft.Kubernetes/connectedClusters'. List of available regions for the resource type is '`,
+      );
+    }
+    expectArmError(await fleet.arm.get(ref), 404, 'ResourceNotFound');
+    // ARM's display name of a region is its name.
+    const displayName = await fleet.arm.put(ref, putBody(keys, { location: 'West Europe' }));
+    expect(displayName.status, displayName.text).toBe(201);
+    expect(displayName.body.location).toBe('westeurope');
+  });
+
+  it('refuses a subscription that is not a GUID and a resource group name ARM does not allow, on every path', async () => {
+    const body = putBody(generateAgentKeyPair());
+    const clusters = (sub: string, rg: string) =>
+      `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Kubernetes/connectedClusters`;
+    for (const sub of ['*', 'sub-1', '00000000-0000-0000-0000-00000000000g']) {
+      const res = await fleet.arm.request('PUT', `${clusters(sub, 'api-rg')}/c?api-version=2024-01-01`, {
+        body,
+      });
+      expectArmError(res, 400, 'InvalidSubscriptionId');
+      expect(errorOf(res).message).toBe(
+        `The provided subscription identifier '${sub}' is malformed or invalid.`,
+      );
+      expectArmError(
+        await fleet.arm.request('GET', `/subscriptions/${sub}/resourcegroups?api-version=2021-04-01`),
+        400,
+        'InvalidSubscriptionId',
+      );
+    }
+    const bad = await fleet.arm.request(
+      'GET',
+      `${clusters(fleet.subscriptionId, encodeURIComponent('rg.*>'))}?api-version=2024-01-01`,
+    );
+    expectArmError(bad, 400, 'InvalidResourceGroup');
+    expect(errorOf(bad).message).toBe(
+      "The provided resource group name 'rg.*>' has these invalid characters: '*>'. The name can be only a letter, digit, '-', '.', '(', ')' or '_'.",
+    );
+    expectArmError(
+      await fleet.arm.request(
+        'GET',
+        `${clusters(fleet.subscriptionId, 'r'.repeat(91))}?api-version=2024-01-01`,
+      ),
+      400,
+      'InvalidResourceGroup',
+    );
+  });
+
+  it('refuses a body over 1 MiB with 413 RequestEntityTooLarge, in ARM’s shape', async () => {
+    const ref = newRef();
+    const res = await fleet.arm.put(ref, undefined, {
+      rawBody: JSON.stringify({
+        ...putBody(generateAgentKeyPair()),
+        tags: { big: 'x'.repeat(2 * 1024 * 1024) },
+      }),
+    });
+    expectArmError(res, 413, 'RequestEntityTooLarge');
+    expect(errorOf(res).message).toContain('1048576 bytes');
+  });
+
+  it('refuses a PUT or PATCH whose properties the record could not hold (413), leaving the resource as it was', async () => {
+    const ref = newRef();
+    const { keys } = await create(ref);
+    const big = { blob: 'x'.repeat(600 * 1024) };
+    const patch = await fleet.arm.patch(ref, { properties: { gateway: big } });
+    expectArmError(patch, 413, 'RequestEntityTooLarge');
+    expect(errorOf(patch).message).toMatch(
+      /would take \d+ bytes, more than the 524288 bytes one resource can hold/,
+    );
+    const put = await fleet.arm.put(
+      ref,
+      putBody(keys, { properties: { agentPublicKeyCertificate: keys.publicKey, arcAgentProfile: big } }),
+    );
+    expectArmError(put, 413, 'RequestEntityTooLarge');
+    const after = await fleet.arm.get(ref);
+    expect(after.status).toBe(200);
+    expect(JSON.stringify(after.body)).not.toContain('xxxxxxxxxx');
+    expect(after.body.tags).toEqual({ env: 'test' });
+  });
+
+  it('answers a request Node cannot parse, or a URL the router refuses, in ARM’s shape', async () => {
+    const long = await fleet.arm.request(
+      'GET',
+      `/subscriptions/${fleet.subscriptionId}/${'a'.repeat(20_000)}`,
+    );
+    expectArmError(long, 431, 'InvalidParameter');
+    const malformed = await fleet.arm.request(
+      'GET',
+      `/subscriptions/${fleet.subscriptionId}/providers/Microsoft.Kubernetes/locations/westeurope/operationStatuses/%zz?api-version=2024-01-01`,
+    );
+    expectArmError(malformed, 400, 'InvalidParameter');
+  });
+
   it('answers unknown routes with an ARM-shaped 404', async () => {
     const res = await fleet.arm.request(
       'GET',
@@ -554,10 +652,28 @@ describe('resource groups (Microsoft.Resources)', () => {
       'ResourceGroupNotFound',
     );
     expectArmError(
-      await fleet.arm.request('PUT', groupUrl('bad.'), { ...API, body: { location: 'x' } }),
+      await fleet.arm.request('PUT', groupUrl('bad.'), { ...API, body: { location: 'eastus' } }),
       400,
-      'InvalidResourceName',
+      'InvalidResourceGroup',
     );
+    const mars = await fleet.arm.request('PUT', groupUrl(`${name}-mars`), {
+      ...API,
+      body: { location: 'mars' },
+    });
+    expectArmError(mars, 400, 'LocationNotAvailableForResourceGroup', 'location');
+    expect(errorOf(mars).message).toMatch(
+      /^The provided location 'mars' is not available for resource group\. List of available regions is '.*westeurope.*'\.$/,
+    );
+    expectArmError(
+      await fleet.arm.request('GET', groupUrl(`${name}-mars`), API),
+      404,
+      'ResourceGroupNotFound',
+    );
+    const display = await fleet.arm.request('PUT', groupUrl(`${name}-display`), {
+      ...API,
+      body: { location: 'West US 2' },
+    });
+    expect(display.body).toMatchObject({ location: 'westus2' });
   });
 
   it('answers 404 ResourceGroupNotFound below a group that does not exist, for every operation', async () => {

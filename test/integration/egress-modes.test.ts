@@ -135,4 +135,29 @@ describe('egress gateway modes', () => {
     const after = await fleet.gatewayApi('GET', '/v1/rules');
     expect((after.body as { value: unknown[] }).value).toEqual([]);
   });
+
+  it('answers what its control API cannot parse (a bad escape, a 20 kB URL, a 2 MiB body) in its own error shape', async () => {
+    const url = fleet.gatewayApiUrl ?? '';
+    const get = async (path: string, init: RequestInit = {}) => {
+      const res = await fetch(`${url}${path}`, { ...init, signal: AbortSignal.timeout(5000) });
+      return {
+        status: res.status,
+        body: (await res.json()) as { error?: { code?: string; message?: string } },
+      };
+    };
+    expect(await get('/v1/rules/%zz')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'InvalidParameter' } },
+    });
+    expect(await get(`/v1/rules/${'a'.repeat(20_000)}`)).toMatchObject({
+      status: 431,
+      body: { error: { code: 'InvalidParameter' } },
+    });
+    const big = await get('/v1/chaos', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }),
+    });
+    expect(big).toMatchObject({ status: 413, body: { error: { code: 'InvalidRequestContent' } } });
+  });
 });

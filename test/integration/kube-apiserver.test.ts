@@ -404,6 +404,29 @@ describe('kube-apiserver', () => {
     expect(metrics).not.toContain('alpha');
   });
 
+  it('answers what it cannot parse (a bad escape, a 20 kB URL, a 4 MiB body) with a Status, not a framework body', async () => {
+    const badEscape = await raw(`${server.url}/clusters/alpha/api/v1/namespaces/%zz`);
+    expect(badEscape).toMatchObject({
+      status: 400,
+      body: { kind: 'Status', reason: 'BadRequest', code: 400 },
+    });
+    const long = await raw(`${server.url}/clusters/alpha/api/v1/namespaces/${'a'.repeat(20_000)}`);
+    expect(long).toMatchObject({ status: 431, body: { kind: 'Status', status: 'Failure', code: 431 } });
+    const big = await raw(`${server.url}/clusters/alpha/api/v1/namespaces/default/configmaps`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ metadata: { name: 'big' }, data: { x: 'x'.repeat(4 * 1024 * 1024) } }),
+    });
+    expect(big).toMatchObject({
+      status: 413,
+      body: {
+        kind: 'Status',
+        reason: 'RequestEntityTooLarge',
+        message: 'Request entity too large: limit is 3145728',
+      },
+    });
+  });
+
   it('streams watch events', async () => {
     const ctrl = new AbortController();
     const res = await alpha.request(

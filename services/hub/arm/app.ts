@@ -5,9 +5,10 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Counter, Histogram } from 'prom-client';
 import { ERROR_CODES, isArcError } from '../../../contract/index.js';
+import { frameworkErrorOptions, type ErrorBody } from '../../../platform/http-errors.js';
 import type { Logger } from '../../../platform/log.js';
 
 export interface ArmAppOptions {
@@ -19,6 +20,14 @@ export interface ArmAppOptions {
   tls?: { key: string; cert: string } | undefined;
 }
 
+/** Largest request body: a record must fit one JetStream KV value (1 MiB) anyway. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** ARM's body for what fails before a route runs: an unparseable request or URL. */
+export const armFrameworkError: ErrorBody = (status, message) => ({
+  error: { code: status === 408 ? ERROR_CODES.RequestTimeout : ERROR_CODES.InvalidParameter, message },
+});
+
 export function createArmApp(opts: ArmAppOptions): FastifyInstance {
   const tls = opts.tls;
   const app = Fastify({
@@ -28,14 +37,9 @@ export function createArmApp(opts: ArmAppOptions): FastifyInstance {
     logger: false,
     // Operation ids carry the resource's key (connected-clusters/operations.ts): longer than fastify's 100.
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 1000 },
-    bodyLimit: 1024 * 1024,
-    // A URL the router refuses (malformed, a too-long segment) is answered like any ARM error.
-    frameworkErrors: (err, _request, reply) => {
-      const e = err as { statusCode?: number; message: string };
-      void (reply as unknown as FastifyReply).status(e.statusCode ?? 400).send({
-        error: { code: ERROR_CODES.InvalidParameter, message: `The request URL was invalid: ${e.message}` },
-      });
-    },
+    bodyLimit: MAX_BODY_BYTES,
+    // A URL the router refuses, or a request Node cannot parse, is answered like any ARM error.
+    ...frameworkErrorOptions(armFrameworkError),
   });
 
   // ARM takes JSON only; without this fastify would parse text/plain and answer 400 instead of 415.
@@ -60,6 +64,13 @@ export function createArmApp(opts: ArmAppOptions): FastifyInstance {
         error: {
           code: ERROR_CODES.UnsupportedMediaType,
           message: 'The request content type must be application/json.',
+        },
+      });
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return reply.status(413).send({
+        error: {
+          code: ERROR_CODES.RequestEntityTooLarge,
+          message: `The request content is larger than the ${MAX_BODY_BYTES} bytes the API takes.`,
         },
       });
     if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500)

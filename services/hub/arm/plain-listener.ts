@@ -8,6 +8,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { ERROR_CODES } from '../../../contract/index.js';
+import { clientErrorResponder } from '../../../platform/http-errors.js';
+import { armFrameworkError } from './app.js';
 
 /** The page and what it calls (its feed, a cluster's detail, chaos, events, summary); not cluster connect. */
 const PLAIN_PATHS = [
@@ -47,6 +49,7 @@ export async function listenPlain(
   const server = createServer((req: IncomingMessage, res: ServerResponse) =>
     servedPlain(req.url) ? app.routing(req, res) : refuse(res),
   );
+  server.on('clientError', clientErrorResponder(armFrameworkError));
   // The feed's WebSocket upgrade goes to the listener the page registered on the API server.
   server.on('upgrade', (req: IncomingMessage, socket, head) => {
     if (servedPlain(req.url)) app.server.emit('upgrade', req, socket, head);

@@ -26,7 +26,7 @@ import {
   type ClusterRecord,
   type DesiredResource,
 } from './projection.js';
-import type { PatchChange } from './validation.js';
+import { checkDesiredSize, type PatchChange } from './validation.js';
 import { showDueMetadata } from './late-metadata.js';
 import { countRecords, GroupCounts, type FleetCounts } from './counts.js';
 import {
@@ -181,6 +181,7 @@ export class ConnectedClusters {
   }
 
   put(ref: ClusterRef, desired: DesiredResource, caller: string): PutResult {
+    checkDesiredSize(ref.name, desired);
     const key = clusterKey(ref);
     const existing = this.deps.store.get(key);
     const now = this.deps.clock.now();
@@ -247,12 +248,15 @@ export class ConnectedClusters {
   patch(ref: ClusterRef, change: PatchChange, caller: string): ClusterRecord {
     const record = this.require(ref);
     refuseWhileDeleting(record);
-    const d = record.desired;
+    // Built aside and checked first: a change too large to store leaves the record as it was.
+    const d = { ...record.desired, extra: { ...record.desired.extra } };
     if (change.tags !== undefined) d.tags = change.tags;
     if (change.distribution !== undefined) d.distribution = change.distribution;
     if (change.distributionVersion !== undefined) d.distributionVersion = change.distributionVersion;
     if (change.azureHybridBenefit !== undefined) d.azureHybridBenefit = change.azureHybridBenefit;
     if (change.gateway !== undefined) d.extra.gateway = change.gateway;
+    checkDesiredSize(ref.name, d);
+    record.desired = d;
     record.lastModifiedAt = new Date(this.deps.clock.now()).toISOString();
     record.lastModifiedBy = caller;
     this.deps.store.set(record);

@@ -3,7 +3,12 @@
  * `target` and in the message, as ARM does.
  */
 import { z } from 'zod';
-import { ArcError, ERROR_CODES } from '../../../contract/index.js';
+import {
+  ArcError,
+  CONNECTED_CLUSTER_LOCATIONS,
+  ERROR_CODES,
+  normalizeLocation,
+} from '../../../contract/index.js';
 import { isValidPublicKey } from '../../../platform/identity.js';
 import type { DesiredResource } from './projection.js';
 
@@ -83,6 +88,20 @@ function fail(error: z.ZodError, prefix = ''): never {
   );
 }
 
+const CONNECTED_CLUSTERS = 'Microsoft.Kubernetes/connectedClusters';
+
+/** ARM's name of the region (`East US` is `eastus`), refused where connectedClusters are not offered. */
+function availableLocation(location: string): string {
+  const name = normalizeLocation(location);
+  if (!CONNECTED_CLUSTER_LOCATIONS.includes(name))
+    throw new ArcError(
+      ERROR_CODES.LocationNotAvailableForResourceType,
+      `The provided location '${location}' is not available for resource type '${CONNECTED_CLUSTERS}'. List of available regions for the resource type is '${CONNECTED_CLUSTER_LOCATIONS.join(',')}'.`,
+      { status: 400, target: 'location' },
+    );
+  return name;
+}
+
 function requireObject(body: unknown): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new ArcError(ERROR_CODES.InvalidRequestContent, 'The request content must be a JSON object.', {
@@ -112,7 +131,7 @@ export function parsePutBody(body: unknown): DesiredResource {
   ] as const)
     if (p[k] !== undefined) extra[k] = p[k];
   return {
-    location: parsed.data.location.toLowerCase().replace(/\s+/g, ''),
+    location: availableLocation(parsed.data.location),
     tags: parsed.data.tags ?? {},
     kind: parsed.data.kind,
     identityType: parsed.data.identity?.type ?? 'SystemAssigned',
@@ -124,6 +143,25 @@ export function parsePutBody(body: unknown): DesiredResource {
     azureHybridBenefit: p.azureHybridBenefit,
     extra,
   };
+}
+
+/**
+ * Largest desired state (what the PUT and PATCH bodies set) of one connected cluster. Its record is one
+ * JetStream KV value (one NATS message, max_payload 1 MiB) that also holds what the agents sync and the
+ * async operation; half of it is left for those. A change that would pass it is refused with 413 before
+ * anything is stored, instead of being answered and never written.
+ */
+export const MAX_DESIRED_BYTES = 512 * 1024;
+
+/** Refuses a desired state that the cluster's record could not hold. */
+export function checkDesiredSize(name: string, desired: DesiredResource): void {
+  const bytes = Buffer.byteLength(JSON.stringify(desired));
+  if (bytes > MAX_DESIRED_BYTES)
+    throw new ArcError(
+      ERROR_CODES.RequestEntityTooLarge,
+      `The properties and tags of connected cluster '${name}' would take ${bytes} bytes, more than the ${MAX_DESIRED_BYTES} bytes one resource can hold; nothing was changed.`,
+      { status: 413 },
+    );
 }
 
 export interface PatchChange {

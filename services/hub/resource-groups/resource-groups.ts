@@ -52,18 +52,6 @@ export function groupKey(subscriptionId: string, name: string): string {
   return `${encodeToken(subscriptionId.toLowerCase())}.${encodeToken(name.toLowerCase())}`;
 }
 
-/** ARM's rule: 1-90 characters, letters, digits, '_', '(', ')', '-', '.', not ending in '.'. */
-const NAME = /^[-\p{L}\p{N}_().]{1,90}$/u;
-
-export function checkGroupName(name: string): void {
-  if (!NAME.test(name) || name.endsWith('.'))
-    throw new ArcError(
-      ERROR_CODES.InvalidResourceName,
-      `Resource group name '${name}' is invalid. It must be 1-90 characters: letters, digits, '_', '(', ')', '-' and '.', not ending in '.'.`,
-      { status: 400, target: 'resourceGroupName' },
-    );
-}
-
 export function groupNotFound(name: string): ArcError {
   return new ArcError(ERROR_CODES.ResourceGroupNotFound, `Resource group '${name}' could not be found.`, {
     status: 404,
@@ -99,7 +87,6 @@ export class ResourceGroups {
     name: string,
     input: ResourceGroupInput,
   ): { record: ResourceGroupRecord; created: boolean } {
-    checkGroupName(name);
     const existing = this.get(subscriptionId, name);
     if (existing) {
       if (existing.provisioningState === 'Deleting')

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ArcError, ERROR_CODES } from '../../../contract/index.js';
+import { ArcError, AZURE_LOCATIONS, ERROR_CODES, normalizeLocation } from '../../../contract/index.js';
 import { asyncOperationHeaders } from '../arm/async-operation.js';
 import { pageOf } from '../arm/paging.js';
 import { baseUrl, requestedApiVersion } from '../arm/request.js';
@@ -76,6 +76,18 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   );
 }
 
+/** ARM's name of the region (`East US` is `eastus`), refused when Azure has no such region. */
+function availableLocation(location: string): string {
+  const name = normalizeLocation(location);
+  if (!AZURE_LOCATIONS.includes(name))
+    throw new ArcError(
+      ERROR_CODES.LocationNotAvailableForResourceGroup,
+      `The provided location '${location}' is not available for resource group. List of available regions is '${AZURE_LOCATIONS.join(',')}'.`,
+      { status: 400, target: 'location' },
+    );
+  return name;
+}
+
 function decoded(segment: string): string {
   try {
     return decodeURIComponent(segment);
@@ -100,6 +112,7 @@ export function registerResourceGroupRoutes(app: FastifyInstance, opts: Resource
     resourcesApiVersion(request);
     const { subscriptionId, resourceGroup } = request.params;
     const input = parseBody(putSchema, request.body);
+    input.location = availableLocation(input.location);
     const { record, created } = groups().put(subscriptionId, resourceGroup, input);
     return reply.status(created ? 201 : 200).send(renderGroup(record));
   });

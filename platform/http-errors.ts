@@ -1,0 +1,56 @@
+/**
+ * The errors an HTTP framework or Node's parser would otherwise answer with their own bodies: a URL
+ * the router refuses (malformed escape, a segment longer than the router takes) and a request Node
+ * cannot parse (headers or URL over 16 KiB, garbage, a timeout). Each server passes the body its
+ * clients expect (ARM's `{"error":{...}}`, a Kubernetes Status), so no client ever sees another shape.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyReply, FastifyServerOptions } from 'fastify';
+
+/** The service's error body for a status and message. */
+export type ErrorBody = (status: number, message: string) => unknown;
+
+/** Node's parser errors, by status: a header block (or URL) too large, a slow client, anything else. */
+function parserFailure(code: string | undefined): { status: number; message: string } {
+  if (code === 'HPE_HEADER_OVERFLOW')
+    return {
+      status: 431,
+      message: 'The request URL and headers are larger than the 16 KiB the server reads.',
+    };
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    return { status: 408, message: 'The request was not received in time.' };
+  return { status: 400, message: 'The request is not valid HTTP.' };
+}
+
+/** A `clientError` listener for a Node HTTP server: answers in the service's shape, then closes. */
+export function clientErrorResponder(body: ErrorBody): (err: NodeJS.ErrnoException, socket: Duplex) => void {
+  return (err, socket) => {
+    // A reset connection has no one to answer.
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const { status, message } = parserFailure(err.code);
+    const json = JSON.stringify(body(status, message));
+    if (socket.writable)
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+      );
+    socket.destroy();
+  };
+}
+
+/** Fastify options that route its framework errors through `body`. */
+export function frameworkErrorOptions(
+  body: ErrorBody,
+): Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler'> {
+  return {
+    frameworkErrors: (err, _request, reply) => {
+      const status = (err as { statusCode?: number }).statusCode ?? 400;
+      void (reply as unknown as FastifyReply)
+        .status(status)
+        .header('content-type', 'application/json')
+        .send(body(status, `The request URL was invalid: ${err.message}`));
+    },
+    clientErrorHandler: clientErrorResponder(body),
+  };
+}
