@@ -2,6 +2,7 @@
  * Prometheus metrics of an agent process (one process hosts many clusters, so no per-cluster label:
  * aggregate gauges and a histogram of certificate lifetimes), served by platform/metrics.ts.
  */
+import { registerLogMetrics } from '../platform/metrics.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { ENV } from '../platform/settings.js';
 import type { Logger } from '../platform/log.js';
@@ -51,6 +52,7 @@ export function createAgentMetrics(service: string, stats: () => AgentHostStats,
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
+  registerLogMetrics(registry);
   const cache = { at: -1, value: undefined as AgentHostStats | undefined };
   const read = (): AgentHostStats => {
     // Several gauges collect per scrape: compute the stats once per scrape.

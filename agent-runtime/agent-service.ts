@@ -50,7 +50,7 @@ function start(agent: AgentName, makeFactory: (deps: AgentServiceDeps) => AgentF
   const pollIntervalMs = readDuration(process.env, ENV.clusterPollInterval, 1000);
   const rescanIntervalMs = readDuration(process.env, ENV.clusterRescanInterval, DEFAULT_RESCAN_INTERVAL_MS);
   const statusIntervalMs = readDuration(process.env, ENV.agentStatusInterval, DEFAULT_STATUS_INTERVAL_MS);
-  const logger = createLogger(agent, config.logLevel);
+  const logger = createLogger(agent, config.logLevel, config.logFile);
   const telemetry = initTelemetry(agent, { env: process.env, logger });
   const clock = clockFromConfig(config);
   // A sharded fleet: this process hosts only its shard's clusters and leaves through its shard's gateway.

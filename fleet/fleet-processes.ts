@@ -78,6 +78,7 @@ export class FleetProcesses {
       logDir: this.plan.logDir,
       detached: this.plan.detached,
       ...(this.opts.captureLogs ? { capture: true } : {}),
+      ownLog: row.run.kind === 'node',
     });
     this.processes.set(name, proc);
     this.instances.set(name, instance);

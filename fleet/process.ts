@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, createWriteStream, mkdirSync, openSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { ENV } from '../platform/settings.js';
 import { delay as sleep, waitFor } from '../platform/wait.js';
 
 export interface ProcessSpec {
@@ -20,6 +21,12 @@ export interface ProcessSpec {
   readonly cwd?: string;
   /** Keep stdout's JSON lines in memory (`logs`, `events`, `waitForLog`); not with `detached`. */
   readonly capture?: boolean;
+  /**
+   * A Node service that writes `<name>.log` itself, capped and rotated (ARCFLEET_LOG_FILE); its stdout
+   * and stderr, which then carry only what is not a log line (a crash's trace), go to `<name>.out.log`.
+   * Ignored with `capture`, where the lines come on stdout.
+   */
+  readonly ownLog?: boolean;
 }
 
 /** One structured log line of a service (pino JSON). */
@@ -31,6 +38,8 @@ const MAX_CAPTURED_LINES = 50_000;
 export class ServiceProcess {
   readonly name: string;
   readonly logFile: string;
+  /** Where stdout and stderr go: `logFile`, or `<name>.out.log` when the service writes its own log. */
+  readonly outFile: string;
   readonly detached: boolean;
   /** Every JSON log line printed on stdout, across restarts (with `capture`). */
   readonly logs: LogLine[] = [];
@@ -55,6 +64,11 @@ export class ServiceProcess {
     this.detached = spec.detached;
     mkdirSync(spec.logDir, { recursive: true });
     this.logFile = join(spec.logDir, `${spec.name}.log`);
+    this.outFile = this.ownLog ? join(spec.logDir, `${spec.name}.out.log`) : this.logFile;
+  }
+
+  private get ownLog(): boolean {
+    return this.spec.ownLog === true && this.spec.capture !== true;
   }
 
   /** Spawns and returns the process (not yet ready: each component has its own readiness probe). */
@@ -73,7 +87,7 @@ export class ServiceProcess {
   }
 
   get env(): NodeJS.ProcessEnv {
-    return this.spec.env;
+    return this.ownLog ? { ...this.spec.env, [ENV.logFile]: this.logFile } : this.spec.env;
   }
 
   /** Starts the OS process (again). */
@@ -84,11 +98,11 @@ export class ServiceProcess {
     Object.assign(this, { exited: false, stopping: false, exitCode: null, exitSignal: null });
     this.startError = undefined;
     const capture = this.spec.capture === true && !this.spec.detached;
-    const fd = capture ? undefined : openSync(this.logFile, 'a');
+    const fd = capture ? undefined : openSync(this.outFile, 'a');
     let child: ChildProcess;
     try {
       child = spawn(this.spec.command, [...this.spec.args], {
-        env: this.spec.env,
+        env: this.env,
         cwd: this.spec.cwd,
         stdio: fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
         detached: this.spec.detached,
@@ -112,7 +126,11 @@ export class ServiceProcess {
   }
 
   private captureOutput(child: ChildProcess): void {
-    this.sink ??= createWriteStream(this.logFile, { flags: 'a' });
+    if (!this.sink) {
+      this.sink = createWriteStream(this.logFile, { flags: 'a' });
+      // A full disk must not take the launcher down: the lines are still kept in memory.
+      this.sink.on('error', () => undefined);
+    }
     const sink = this.sink;
     let pending = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -157,7 +175,7 @@ export class ServiceProcess {
 
   /** "hub exited with code 1 (log: ...): <last lines>" */
   describeExit(): string {
-    const tail = tailOf(this.logFile, 5);
+    const tail = this.tailOfFiles(5);
     return `${this.name} ${this.how()} (log: ${this.logFile})${tail ? `; last output:\n${tail}` : ''}`;
   }
 
@@ -218,9 +236,16 @@ export class ServiceProcess {
 
   /** Last lines of output, for failure messages. */
   tail(lines = 20): string {
-    if (this.spec.capture !== true) return tailOf(this.logFile, lines);
+    if (this.spec.capture !== true) return this.tailOfFiles(lines);
     const json = this.logs.slice(-lines).map((l) => JSON.stringify(l));
     return [...json, this.text.split('\n').slice(-lines).join('\n')].join('\n');
+  }
+
+  /** The log's last lines, then (a service writing its own log) what it printed besides. */
+  private tailOfFiles(lines: number): string {
+    const log = tailOf(this.logFile, lines);
+    if (this.outFile === this.logFile) return log;
+    return [log, tailOf(this.outFile, lines)].filter((t) => t !== '').join('\n');
   }
 
   /** Closes the captured log file (after the last stop). */

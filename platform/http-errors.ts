@@ -29,14 +29,26 @@ export function clientErrorResponder(body: ErrorBody): (err: NodeJS.ErrnoExcepti
     // A reset connection has no one to answer.
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     const { status, message } = parserFailure(err.code);
-    const json = JSON.stringify(body(status, message));
-    if (socket.writable)
-      socket.write(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\n` +
-          `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
-      );
-    socket.destroy();
+    answerRaw(socket, status, body(status, message));
   };
+}
+
+/**
+ * Answers on a raw socket (a request Node could not parse, a WebSocket upgrade that is refused) with
+ * a JSON error and closes it once the answer is flushed: destroying at once could drop the answer.
+ */
+export function answerRaw(socket: Duplex, status: number, body: unknown): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const json = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+  );
+  // A peer that never reads must not hold the socket.
+  setTimeout(() => socket.destroy(), 5000).unref();
 }
 
 /** Fastify options that route its framework errors through `body`. */

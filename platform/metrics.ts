@@ -5,7 +5,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
+import { logWriteStats } from './log-file.js';
 import { ENV } from './settings.js';
 import { ConfigError } from '../contract/index.js';
 import type { Logger } from './log.js';
@@ -98,4 +99,26 @@ export function parseMetricsPort(raw: string | undefined): number | undefined {
   if (!Number.isInteger(n) || n < 0 || n > 65_535)
     throw new ConfigError(ENV.metricsPort, `must be a port (0-65535), got ${raw}`);
   return n;
+}
+
+/** What every service's log writer did: lines dropped (a full disk) and file rotations. */
+export function registerLogMetrics(registry: Registry): void {
+  new Counter({
+    name: 'arcfleet_log_lines_dropped_total',
+    help: 'Log lines this process could not write (a full disk, an I/O error) and dropped instead of failing.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(logWriteStats.droppedLines);
+    },
+  });
+  new Counter({
+    name: 'arcfleet_log_rotations_total',
+    help: 'Times this process rotated its log file (ARCFLEET_LOG_MAX_BYTES reached).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(logWriteStats.rotations);
+    },
+  });
 }

@@ -9,6 +9,7 @@ import { parseDuration } from './duration.js';
 import { hostname as osHostname } from 'node:os';
 import { ConfigError, parseShard, shardUrl, SINGLE_SHARD, type Shard } from '../contract/index.js';
 import { SimClock } from './clock.js';
+import type { LogFileOptions } from './log-file.js';
 
 export interface ArcTimings {
   /**
@@ -43,6 +44,8 @@ export interface CommonConfig {
   readonly timings: ArcTimings;
   /** Largest NATS payload a service accepts, in bytes. */
   readonly maxMessageBytes: number;
+  /** Where the service logs, capped and rotated; undefined: stdout. */
+  readonly logFile: LogFileOptions | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -60,6 +63,10 @@ export const ENV = {
   brokerKeys: 'ARCFLEET_BROKER_KEYS',
   dataDir: 'ARCFLEET_DATA_DIR',
   logLevel: 'ARCFLEET_LOG_LEVEL',
+  /** Logs to this file, capped and rotated, instead of stdout (`arcfleet up` sets it). */
+  logFile: 'ARCFLEET_LOG_FILE',
+  logMaxBytes: 'ARCFLEET_LOG_MAX_BYTES',
+  logFiles: 'ARCFLEET_LOG_FILES',
   timeScale: 'ARCFLEET_TIME_SCALE',
   clockEpochMs: 'ARCFLEET_CLOCK_EPOCH_MS',
   heartbeatInterval: 'ARCFLEET_HEARTBEAT_INTERVAL',
@@ -108,6 +115,8 @@ export const ENV = {
   egressApiUrl: 'ARCFLEET_EGRESS_API_URL',
   hubFeedInterval: 'ARCFLEET_HUB_FEED_INTERVAL',
   hubFeedMaxLag: 'ARCFLEET_HUB_FEED_MAX_LAG',
+  /** Origins (comma-separated, `*`: any) besides the hub's own whose pages may open the live feed. */
+  hubAllowedOrigins: 'ARCFLEET_HUB_ALLOWED_ORIGINS',
   kubeApiserverPort: 'ARCFLEET_KUBE_APISERVER_PORT',
   kubeApiserverHost: 'ARCFLEET_KUBE_APISERVER_HOST',
   kubeApiserverUrl: 'ARCFLEET_KUBE_APISERVER_URL',
@@ -200,7 +209,18 @@ export function compileCommonConfig(env: Env = process.env): CommonConfig {
       max: 8 * 1024 * 1024,
       integer: true,
     }),
+    logFile: compileLogFile(env),
   });
+}
+
+function compileLogFile(env: Env): LogFileOptions | undefined {
+  const path = env[ENV.logFile];
+  if (path === undefined || path === '') return undefined;
+  return {
+    path,
+    maxBytes: readNumber(env, ENV.logMaxBytes, 16 * 1024 * 1024, { min: 4096, integer: true }),
+    files: readNumber(env, ENV.logFiles, 3, { min: 0, max: 100, integer: true }),
+  };
 }
 
 export function clockFromConfig(config: Pick<CommonConfig, 'timeScale' | 'clockEpochMs'>): SimClock {

@@ -19,6 +19,7 @@ import type * as OtlpHttpProto from '@opentelemetry/exporter-trace-otlp-proto';
 import type * as SdkNode from '@opentelemetry/sdk-node';
 import type { Env } from './settings.js';
 import type { Logger } from './log.js';
+import { RateLimitedReporter } from './rate-limited-log.js';
 import { PROPAGATOR } from './tracing-propagation.js';
 import { OTEL_ENV, nonEmpty, tracingConfig, type TracingConfig } from './tracing-settings.js';
 
@@ -50,38 +51,6 @@ export interface TelemetryOptions {
   readonly logger: Logger;
   /** Real ms a shutdown waits for the last export (default 3000). */
   readonly shutdownTimeoutMs?: number;
-}
-
-/**
- * Logs at most one line per key and interval, with the number of suppressed repeats; so an
- * unreachable collector costs one warning a minute, not one per batch.
- */
-export class RateLimitedReporter {
-  private readonly seen = new Map<string, { atMs: number; suppressed: number }>();
-
-  constructor(
-    private readonly logger: Logger,
-    private readonly intervalMs = 60_000,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** Returns true when the line was written. */
-  report(event: string, message: string, err?: unknown): boolean {
-    const key = `${event}\u0000${message.slice(0, 120)}`;
-    const nowMs = this.now();
-    const last = this.seen.get(key);
-    if (last && nowMs - last.atMs < this.intervalMs) {
-      last.suppressed++;
-      return false;
-    }
-    if (this.seen.size >= 200) this.seen.clear();
-    this.seen.set(key, { atMs: nowMs, suppressed: 0 });
-    this.logger.warn(
-      { event, detail: message, suppressed: last?.suppressed ?? 0, ...(err === undefined ? {} : { err }) },
-      message,
-    );
-    return true;
-  }
 }
 
 function diagAdapter(logger: Logger, reporter: RateLimitedReporter): DiagLogger {

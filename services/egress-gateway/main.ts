@@ -15,7 +15,7 @@ import type { ClusterLabels } from '../../contract/index.js';
 
 async function main(): Promise<void> {
   const config = compileGatewayConfig();
-  const logger = createLogger('egress-gateway', config.logLevel);
+  const logger = createLogger('egress-gateway', config.logLevel, config.logFile);
   const clock = clockFromConfig(config);
   const store = new ClusterStore(config.dataDir);
   const clusters = async (): Promise<ClusterLabels[]> => {

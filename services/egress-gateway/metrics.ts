@@ -2,6 +2,7 @@
  * The gateway's Prometheus metrics on a Registry of its own: bytes and connections by mode, rules by
  * mode, permission violations the broker reported by operation. No per-cluster labels.
  */
+import { registerLogMetrics } from '../../platform/metrics.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { EFFECTIVE_KINDS, MODE_KINDS, type EffectiveKind, type ModeKind } from './rules.js';
 
@@ -14,6 +15,7 @@ export function createGatewayMetrics(sources: {
 }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  registerLogMetrics(registry);
   const bytes = new Counter({
     name: 'arcfleet_egress_bytes_total',
     help: 'Bytes through the gateway by the mode applied and direction (egress: agent to NATS); drop counts bytes held',

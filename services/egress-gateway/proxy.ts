@@ -12,7 +12,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../platform/log.js';
 import type { ConnectionOutcome, Direction, GatewayMetrics } from './metrics.js';
 import type { Effective, EffectiveKind } from './rules.js';
-import { RateLimitedReporter } from '../../platform/tracing.js';
+import { RateLimitedReporter } from '../../platform/rate-limited-log.js';
 import { BrokerErrorScanner } from './broker-errors.js';
 import { sniffConnect } from './sniff.js';
 import { connectUpstream, type Upstreams } from './upstreams.js';

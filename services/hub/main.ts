@@ -63,7 +63,7 @@ interface StartedHub {
 
 async function main(): Promise<void> {
   const settings = compileHubSettings();
-  const logger = createLogger('hub', settings.logLevel);
+  const logger = createLogger('hub', settings.logLevel, settings.logFile);
   const telemetry = initTelemetry('hub', { env: process.env, logger });
   const clock = clockFromConfig(settings);
   // Read before anything starts: a bad catalog file is a configuration error, not a runtime one.
@@ -124,6 +124,7 @@ async function main(): Promise<void> {
     logger,
     feedIntervalMs: settings.feedIntervalMs,
     feedMaxLag: settings.feedMaxLag,
+    allowedOrigins: settings.allowedOrigins,
     egressApiUrls: settings.egressApiUrls,
     metrics,
   });

@@ -2,6 +2,7 @@
  * The hub's Prometheus metrics, on a Registry of its own. No per-cluster labels: a fleet can be
  * 10,000 clusters.
  */
+import { registerLogMetrics } from '../../platform/metrics.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import {
   CONNECTIVITY_STATUSES,
@@ -71,6 +72,7 @@ export function createHubMetrics(
   const cacheMs = opts.cacheMs ?? 250;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  registerLogMetrics(registry);
   // The fleet is counted once per scrape (several gauges read it): O(N) once, not once per gauge.
   let cached: { at: number; counts: FleetCounts } | undefined;
   const countFleet = (): FleetCounts => {
@@ -218,6 +220,12 @@ export function createHubMetrics(
     feedBytes: new Counter({
       name: 'arcfleet_hub_feed_bytes_total',
       help: 'Live page feed bytes sent, all clients',
+      registers: [registry],
+    }),
+    feedRejected: new Counter({
+      name: 'arcfleet_hub_feed_rejected_total',
+      help: 'Live page feed refusals: an upgrade from another Origin or to another path, an invalid client message',
+      labelNames: ['reason'] as const,
       registers: [registry],
     }),
     feedClients: new Gauge({

@@ -43,6 +43,8 @@ export interface HubSettings extends CommonConfig {
   readonly jetstreamReplicas: number;
   /** Real ms between live feed deltas (the page). */
   readonly feedIntervalMs: number;
+  /** ARCFLEET_HUB_ALLOWED_ORIGINS: other origins whose pages may open the live feed. */
+  readonly allowedOrigins: readonly string[];
   /** Unacknowledged feed messages after which a client is sent a snapshot once it catches up. */
   readonly feedMaxLag: number;
   /** Every egress gateway's control API (one per shard), for the page's chaos controls; none: off. */
@@ -107,6 +109,10 @@ export function compileHubSettings(env: Env = process.env): HubSettings {
     jetstreamReplicas: readNumber(env, ENV.jetstreamReplicas, 1, { min: 1, max: 5, integer: true }),
     feedIntervalMs: readDuration(env, ENV.hubFeedInterval, 250),
     feedMaxLag: readNumber(env, ENV.hubFeedMaxLag, 40, { min: 1, max: 100_000, integer: true }),
+    allowedOrigins: readString(env, ENV.hubAllowedOrigins, '')
+      .split(',')
+      .map((o) => o.trim().replace(/\/$/, ''))
+      .filter((o) => o !== ''),
     egressApiUrls: egressApiUrls.map((u) => u.replace(/\/$/, '')),
     clusterConnectTimeoutMs: readDuration(env, ENV.clusterConnectTimeout, 30_000),
     clusterConnectTokenValidityMs: readDuration(env, ENV.clusterConnectTokenValidity, 3_600_000),

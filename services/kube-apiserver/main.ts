@@ -25,7 +25,7 @@ async function writeRunFile(dataDir: string, url: string): Promise<void> {
 
 async function main(): Promise<void> {
   const config = compileKubeApiserverConfig();
-  const logger = createLogger(SERVICE, config.logLevel);
+  const logger = createLogger(SERVICE, config.logLevel, config.logFile);
   let ready = false;
   const clusters = new KubeClusters({
     // Every shard's clusters; the count says whose agent processes' beats belong to which cluster.

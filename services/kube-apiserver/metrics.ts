@@ -3,6 +3,7 @@
  * resource (a plural from contract/kube-resources.ts, `discovery` or `other`), HTTP code and rejection
  * reason; never the cluster name (a fleet can be 10,000 clusters).
  */
+import { registerLogMetrics } from '../../platform/metrics.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface KubeApiStats {
@@ -14,6 +15,7 @@ export function createKubeApiMetrics(stats: () => KubeApiStats) {
   const registry = new Registry();
   registry.setDefaultLabels({ service: 'kube-apiserver' });
   collectDefaultMetrics({ register: registry });
+  registerLogMetrics(registry);
   const requests = new Counter({
     name: 'arcfleet_kube_requests_total',
     help: 'Requests by verb, resource and HTTP code',

@@ -7,7 +7,7 @@
  * visible: the launcher's log, `<dataDir>/logs/supervisor.log`, fleet.json, `arcfleet ps`.
  * Time scale 60: heartbeat 30 s sim (0.5 s real), Offline after 3 min sim (3 s real).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ import { FAST_TIMINGS } from '../helpers/fleet.js';
 import { holdsFor, waitFor } from '../helpers/wait.js';
 
 const CLUSTERS = 6;
+const LOG_MAX_BYTES = 4096;
 /** Long enough for metrics-agent to see the dead agent before the supervisor brings it back. */
 const BASE_BACKOFF_MS = 3000;
 
@@ -56,6 +57,9 @@ beforeAll(async () => {
       [ENV.agentStatusInterval]: '200',
       [ENV.metricsAgentInterval]: '30s',
       [ENV.agentReconnectMax]: '1000',
+      // Small, so that the hub's log (two starts) rotates within the test.
+      [ENV.logMaxBytes]: String(LOG_MAX_BYTES),
+      [ENV.logFiles]: '2',
     },
     restartPolicy: { baseMs: BASE_BACKOFF_MS },
     log: (line) => launcherLog.push(line),
@@ -156,4 +160,24 @@ describe('launcher supervision', () => {
     });
     expect(fleet.failure()).toBeUndefined();
   }, 60_000);
+
+  it('each Node service writes its own log, capped and rotated; stdout and stderr go beside it', async () => {
+    const logs = join(dataDir, 'logs');
+    const files = await readdir(logs);
+    for (const service of ['hub', 'kube-apiserver', 'resource-sync-agent', 'egress-gateway']) {
+      expect(files).toContain(`${service}.log`);
+      expect(files).toContain(`${service}.out.log`);
+      const first = (await readFile(join(logs, `${service}.log`), 'utf8')).split('\n')[0] ?? '';
+      expect(JSON.parse(first)).toMatchObject({ service });
+    }
+    // The hub started twice (the SIGKILL above): more than one file's worth, so it rotated.
+    expect(files).toContain('hub.log.1');
+    for (const f of files) {
+      const rotated = /\.log\.(\d+)$/.exec(f);
+      if (rotated) expect(Number(rotated[1])).toBeLessThanOrEqual(2);
+      // One line may pass the cap: the file rotates before the line that would pass it.
+      if (/\.log(\.\d+)?$/.test(f) && !f.startsWith('nats-server') && !f.startsWith('supervisor'))
+        expect((await stat(join(logs, f))).size, f).toBeLessThanOrEqual(LOG_MAX_BYTES + 4096);
+    }
+  });
 });

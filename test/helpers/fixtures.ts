@@ -22,7 +22,7 @@ export function nodePool(over: Partial<NodePool> = {}): NodePool {
 export function clusterState(name: string, over: Partial<ClusterState> = {}): ClusterState {
   return {
     name,
-    subscriptionId: 'sub',
+    subscriptionId: '5b7e0c2a-1d3f-4e8a-9b6c-2f4a8d1e3c70',
     resourceGroup: 'rg',
     location: 'westeurope',
     distribution: 'aks',

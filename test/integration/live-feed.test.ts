@@ -168,6 +168,45 @@ describe('live feed', () => {
     expect(reader.ws.readyState).toBe(WebSocket.OPEN);
   });
 
+  it('lets in the page’s own origin and clients with none, refuses other origins, counts every invalid frame and logs few', async () => {
+    const page = new URL(fleet.pageUrl);
+    const upgrade = (headers: Record<string, string>, path = '/arcfleet/v1/feed') =>
+      new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(`${fleet.pageUrl.replace(/^http/, 'ws')}${path}`, { headers });
+        ws.once('open', () => {
+          ws.terminate();
+          resolve(101);
+        });
+        ws.once('unexpected-response', (_req, res) => {
+          resolve(res.statusCode ?? 0);
+          res.resume();
+        });
+        ws.once('error', reject);
+      });
+    expect(await upgrade({ origin: `http://${page.host}` })).toBe(101);
+    expect(await upgrade({})).toBe(101);
+    expect(await upgrade({ origin: 'https://evil.example' })).toBe(403);
+    expect(await upgrade({ origin: `http://${page.hostname}:1` })).toBe(403);
+    expect(await upgrade({ origin: 'null' })).toBe(403);
+    // The page's port takes no other upgrade (the API and cluster connect are on HTTPS).
+    expect(await upgrade({}, '/somewhere-else')).toBe(403);
+    const refused = (reason: string) => fleet.metric('arcfleet_hub_feed_rejected_total', { reason });
+    expect(await refused('origin')).toBeGreaterThanOrEqual(3);
+
+    const before = await refused('invalid_message');
+    const reader = await FeedReader.open(feedUrl());
+    readers.push(reader);
+    for (let i = 0; i < 2000; i++) reader.ws.send(i % 2 ? `not json ${i}` : Buffer.from([i & 0xff]));
+    await waitFor(() => refused('invalid_message'), {
+      until: (v) => v >= before + 2000,
+      message: 'every invalid frame counted',
+    });
+    expect(reader.ws.readyState).toBe(WebSocket.OPEN);
+    const lines = fleet.hub.events('hub.feed_refused').filter((l) => l['reason'] === 'invalid_message');
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(lines.length).toBeLessThan(5);
+  });
+
   it('serves the page', async () => {
     const res = await fetch(`${fleet.hubUrl}/`);
     expect(res.status).toBe(200);

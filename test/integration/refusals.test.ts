@@ -160,7 +160,12 @@ describe('malformed messages', () => {
       message: 'heartbeats still processed after the garbage',
     });
     await fleet.waitAll('Connected');
+    // Every refusal is counted; the log takes a line per reason per 10 s, not one per message.
     const rejectedLogs = fleet.hub.events('hub.message_rejected');
-    expect(rejectedLogs.length).toBeGreaterThanOrEqual(7);
+    const invalidLogs = rejectedLogs.filter((l) => l['reason'] === 'InvalidMessage');
+    expect(new Set(rejectedLogs.map((l) => l['reason']))).toContain('MessageTooLarge');
+    expect(invalidLogs.length).toBeGreaterThanOrEqual(1);
+    expect(invalidLogs.length).toBeLessThan(10);
+    expect(await fleet.metric(REJECTED, { reason: 'InvalidMessage' })).toBeGreaterThanOrEqual(50);
   });
 });

@@ -38,7 +38,7 @@ function refused(fn: () => unknown): ArcError {
 describe('node-pool snapshots', () => {
   it('capture the pool in the shape of Microsoft.ContainerService/snapshots', () => {
     expect(snap).toEqual({
-      id: '/subscriptions/sub/resourceGroups/rg/providers/Microsoft.ContainerService/snapshots/golden-2410',
+      id: '/subscriptions/5b7e0c2a-1d3f-4e8a-9b6c-2f4a8d1e3c70/resourceGroups/rg/providers/Microsoft.ContainerService/snapshots/golden-2410',
       name: 'golden-2410',
       type: 'Microsoft.ContainerService/snapshots',
       location: 'westeurope',
@@ -46,7 +46,7 @@ describe('node-pool snapshots', () => {
       properties: {
         creationData: {
           sourceResourceId:
-            '/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Kubernetes/connectedClusters/golden/agentPools/system',
+            '/subscriptions/5b7e0c2a-1d3f-4e8a-9b6c-2f4a8d1e3c70/resourceGroups/rg/providers/Microsoft.Kubernetes/connectedClusters/golden/agentPools/system',
         },
         snapshotType: 'NodePool',
         kubernetesVersion: '1.30.4',

@@ -12,7 +12,8 @@ import {
 import { headers } from 'nats';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RateLimitedReporter, initTelemetry, tracingEnabled } from '../../platform/tracing.js';
+import { RateLimitedReporter } from '../../platform/rate-limited-log.js';
+import { initTelemetry, tracingEnabled } from '../../platform/tracing.js';
 import {
   HEADER_TRACEPARENT,
   HEADER_TRACESTATE,

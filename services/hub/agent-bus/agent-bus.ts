@@ -26,6 +26,7 @@ import {
   type ParsedAgentSubject,
 } from '../../../contract/index.js';
 import type { Logger } from '../../../platform/log.js';
+import { RateLimitedReporter } from '../../../platform/rate-limited-log.js';
 import { tracingEnabled } from '../../../platform/tracing.js';
 import { extractTraceContext } from '../../../platform/tracing-propagation.js';
 import {
@@ -77,7 +78,12 @@ export class AgentBus {
   /** This replica's own queue group for heartbeats. */
   private readonly heartbeatGroup = `hub-heartbeats-${randomUUID()}`;
 
-  constructor(private readonly opts: AgentBusOptions) {}
+  /** A cluster can send invalid messages as fast as it likes: every one is counted, few are logged. */
+  private readonly rejections: RateLimitedReporter;
+
+  constructor(private readonly opts: AgentBusOptions) {
+    this.rejections = new RateLimitedReporter(opts.logger, 10_000);
+  }
 
   /** Subscribes on the connection to one broker node (node-listeners.ts); called once per node. */
   listen(nc: NatsConnection): void {
@@ -168,10 +174,10 @@ export class AgentBus {
     const message = err instanceof Error ? err.message : String(err);
     failActiveSpan(code, message);
     this.opts.metrics.rejected.inc({ reason: code });
-    this.opts.logger.warn(
-      { event: 'hub.message_rejected', subject: msg.subject, reason: code, detail: message },
-      'agent message rejected',
-    );
+    this.rejections.report('hub.message_rejected', message, undefined, {
+      key: code,
+      fields: { subject: msg.subject, reason: code },
+    });
     if (msg.reply) {
       const reply: ErrorReply = { v: PROTOCOL_VERSION, type: 'error', code, message };
       msg.respond(encodeMessage(reply));

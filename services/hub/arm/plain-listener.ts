@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { ERROR_CODES } from '../../../contract/index.js';
-import { clientErrorResponder } from '../../../platform/http-errors.js';
+import { answerRaw, clientErrorResponder } from '../../../platform/http-errors.js';
 import { armFrameworkError } from './app.js';
 
 /** The page and what it calls (its feed, a cluster's detail, chaos, events, summary); not cluster connect. */
@@ -35,16 +35,15 @@ export async function listenPlain(
   app: FastifyInstance,
   opts: { port: number; host: string; httpsUrl: string },
 ): Promise<PlainListener> {
+  const httpsRequired = () => ({
+    error: {
+      code: ERROR_CODES.HttpsRequired,
+      message: `This port serves the live page and /metrics only; the ARM API and cluster connect are on ${opts.httpsUrl}.`,
+    },
+  });
   const refuse = (res: ServerResponse): void => {
     res.writeHead(403, { 'content-type': 'application/json; charset=utf-8' });
-    res.end(
-      JSON.stringify({
-        error: {
-          code: ERROR_CODES.HttpsRequired,
-          message: `This port serves the live page and /metrics only; the ARM API and cluster connect are on ${opts.httpsUrl}.`,
-        },
-      }),
-    );
+    res.end(JSON.stringify(httpsRequired()));
   };
   const server = createServer((req: IncomingMessage, res: ServerResponse) =>
     servedPlain(req.url) ? app.routing(req, res) : refuse(res),
@@ -53,7 +52,7 @@ export async function listenPlain(
   // The feed's WebSocket upgrade goes to the listener the page registered on the API server.
   server.on('upgrade', (req: IncomingMessage, socket, head) => {
     if (servedPlain(req.url)) app.server.emit('upgrade', req, socket, head);
-    else socket.destroy();
+    else answerRaw(socket, 403, httpsRequired());
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

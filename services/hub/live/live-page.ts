@@ -11,6 +11,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ArcError, ERROR_CODES } from '../../../contract/index.js';
 import type { Logger } from '../../../platform/log.js';
+import { RateLimitedReporter } from '../../../platform/rate-limited-log.js';
+import { answerRaw } from '../../../platform/http-errors.js';
+import { originRefusal } from './feed-origin.js';
 import type { EventLog } from '../connected-clusters/event-log.js';
 import type { ConnectedClusters } from '../connected-clusters/connected-clusters.js';
 import { LiveFeed, type FeedClient, type Tile } from './live-feed.js';
@@ -38,6 +41,8 @@ export interface LivePageOptions {
   /** Every shard's egress gateway control API; none: the page has no chaos controls. */
   readonly egressApiUrls: readonly string[];
   readonly metrics: HubMetrics;
+  /** Origins besides the hub's own whose pages may open the feed (ARCFLEET_HUB_ALLOWED_ORIGINS). */
+  readonly allowedOrigins: readonly string[];
 }
 
 function tilesOf(clusters: ConnectedClusters | undefined): Iterable<Tile> {
@@ -123,9 +128,29 @@ export function registerLivePage(
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE });
+  const reporter = new RateLimitedReporter(opts.logger, 10_000);
+  const refused = (reason: 'path' | 'origin' | 'invalid_message', message: string): void => {
+    opts.metrics.feedRejected.inc({ reason });
+    reporter.report('hub.feed_refused', message, undefined, { key: reason, fields: { reason } });
+  };
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if ((request.url ?? '').split('?')[0] !== FEED_PATH) {
-      socket.destroy();
+      refused(
+        'path',
+        `An upgrade to ${(request.url ?? '').slice(0, 200)} was refused: only ${FEED_PATH} is a WebSocket.`,
+      );
+      answerRaw(socket, 404, {
+        error: {
+          code: ERROR_CODES.NotFound,
+          message: `No WebSocket at ${(request.url ?? '').split('?')[0]}.`,
+        },
+      });
+      return;
+    }
+    const refusal = originRefusal(request, opts.allowedOrigins);
+    if (refusal !== undefined) {
+      refused('origin', refusal);
+      answerRaw(socket, 403, { error: { code: ERROR_CODES.Forbidden, message: refusal } });
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => attach(ws));
@@ -137,7 +162,7 @@ export function registerLivePage(
     };
     ws.on('message', (data, isBinary) => {
       if (isBinary || feed.receive(client, String(data)) === 'invalid')
-        opts.logger.info({ event: 'hub.feed_message_invalid' }, 'invalid feed message from a client ignored');
+        refused('invalid_message', 'An invalid feed message from a client was ignored.');
     });
     ws.on('close', () => feed.disconnect(client));
     ws.on('error', () => feed.disconnect(client));
