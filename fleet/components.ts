@@ -134,6 +134,8 @@ export interface Component {
   readonly nodeArgs?: readonly string[];
   /** Answers 200 once the process is ready; none: started is ready. */
   readonly readyUrl?: (a: FleetAddresses, i: number) => string;
+  /** Answers 2xx while the process works (the supervisor's liveness probe, once ready); none: not probed. */
+  readonly healthUrl?: (a: FleetAddresses, i: number) => string;
   /** Done by the launcher once the process answers, before the rows after it start (and after a restart). */
   readonly afterReady?: (a: FleetAddresses, i: number) => Promise<void>;
   /** host:port Prometheus scrapes for its /metrics. */
@@ -210,6 +212,7 @@ const agentRow = (name: AgentName, role: string): Component => {
     instances: (a) => a.shards,
     env: (a, i) => ({ [ENV.metricsPort]: String(metricsPort(a, i)), ...shardEnv(a, i) }),
     scrape: (a, i) => `127.0.0.1:${metricsPort(a, i)}`,
+    healthUrl: (a, i) => `${loopback(metricsPort(a, i))}/healthz`,
   };
 };
 
@@ -226,6 +229,9 @@ export const COMPONENTS: readonly Component[] = [
     args: (a, i) => ['-c', join(brokerDir(a.dataDir), brokerNodeFiles(i, a.natsNodes.length).config)],
     env: () => ({ GOGC: process.env.GOGC ?? NATS_SERVER_GOGC }),
     readyUrl: (a, i) => `${loopback(natsNode(a, i).monitorPort)}/healthz`,
+    // Fails when JetStream has switched itself off (a full disk), which only a restart undoes; not while
+    // a NATS cluster elects a leader, which the full /healthz (readiness) also waits for.
+    healthUrl: (a, i) => `${loopback(natsNode(a, i).monitorPort)}/healthz?js-enabled-only=true`,
     // Before the hub or any agent connects: nats-server 2.9 can bind CLUSTERS's imports to a HUB that
     // lost a registration race (broker-accounts.ts).
     afterReady: async (a, i) =>
@@ -256,6 +262,7 @@ export const COMPONENTS: readonly Component[] = [
     }),
     // The plain page port when there is one: readiness and scrapes need no CA.
     readyUrl: (a, i) => `${hubPageUrlOf(a, i)}/readyz`,
+    healthUrl: (a, i) => `${hubPageUrlOf(a, i)}/healthz`,
     scrape: (a, i) => new URL(hubPageUrlOf(a, i)).host,
     announce: (a, i) =>
       a.tls ? `ready on ${hubUrlOf(a, i)} (page ${hubPageUrlOf(a, i)}/)` : `ready on ${hubUrlOf(a, i)}`,
@@ -273,6 +280,7 @@ export const COMPONENTS: readonly Component[] = [
       [ENV.shard]: `${i}/${a.shards}`,
     }),
     readyUrl: (a, i) => `${loopback(shardPort(a.egressApiPorts, i))}/healthz`,
+    healthUrl: (a, i) => `${loopback(shardPort(a.egressApiPorts, i))}/healthz`,
     scrape: (a, i) => `127.0.0.1:${shardPort(a.egressApiPorts, i)}`,
     announce: (a, i) =>
       `on nats://127.0.0.1:${shardPort(a.egressPorts, i)} (control API ${loopback(shardPort(a.egressApiPorts, i))})`,
@@ -285,6 +293,7 @@ export const COMPONENTS: readonly Component[] = [
     // Every shard's clusters: the count maps a cluster to its shard's agent processes.
     env: (a) => ({ [ENV.shard]: `all/${a.shards}` }),
     readyUrl: (a) => `${loopback(a.kubeApiserverPort)}/readyz`,
+    healthUrl: (a) => `${loopback(a.kubeApiserverPort)}/healthz`,
     scrape: (a) => `127.0.0.1:${a.kubeApiserverPort}`,
     announce: (a) => `on ${loopback(a.kubeApiserverPort)} (each cluster under /clusters/<name>)`,
   },
@@ -306,6 +315,7 @@ export const COMPONENTS: readonly Component[] = [
       '--storage.tsdb.retention.time=1d',
     ],
     readyUrl: (a) => `${loopback(a.prometheusPort)}/-/ready`,
+    healthUrl: (a) => `${loopback(a.prometheusPort)}/-/healthy`,
     announce: (a) => `on ${loopback(a.prometheusPort)}`,
   },
 ];

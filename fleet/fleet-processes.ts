@@ -26,6 +26,7 @@ import { readFleetFile, writeFleetFile, type FleetFile } from './fleet-file.js';
 import type { StartFleetOptions } from './options.js';
 import type { FleetPlan } from './plan.js';
 import { ServiceProcess } from './process.js';
+import { DEFAULT_LIVENESS } from './liveness.js';
 import { DEFAULT_RESTART_POLICY } from './supervisor.js';
 import { Supervisor } from './supervision.js';
 
@@ -44,6 +45,7 @@ export class FleetProcesses {
     this.supervisor = new Supervisor({
       policy: { ...DEFAULT_RESTART_POLICY, ...opts.restartPolicy },
       logFile: join(plan.logDir, 'supervisor.log'),
+      liveness: { ...DEFAULT_LIVENESS, ...opts.liveness },
       respawn: (name) => this.respawn(name),
       log,
       changed: () => this.saveFleetFile(),
@@ -84,6 +86,7 @@ export class FleetProcesses {
     this.instances.set(name, instance);
     this.supervisor.watch(name, proc);
     await this.waitReady(instance, proc, () => this.interrupted() ?? this.failureError());
+    this.probeHealth(instance, proc);
     if (row.announce) this.log(`${name} ${row.announce(a, index)}`);
   }
 
@@ -98,6 +101,13 @@ export class FleetProcesses {
     await this.waitReady(instance, proc, () =>
       proc.exited ? new ArcError(ERROR_CODES.InternalServerError, proc.describeExit()) : undefined,
     );
+    this.probeHealth(instance, proc);
+  }
+
+  /** Once ready, the supervisor probes the process's health URL, when its row has one. */
+  private probeHealth(instance: ProcessInstance, proc: ServiceProcess): void {
+    const url = instance.row.healthUrl?.(this.plan.addresses, instance.index);
+    if (url !== undefined) this.supervisor.probe(instance.name, proc, url);
   }
 
   private async waitReady(

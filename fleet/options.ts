@@ -1,6 +1,7 @@
 /** What a caller (the CLI, a test, the bench) may ask of `startFleet`; every option has a default. */
 import type { ClusterState } from '../contract/index.js';
 import type { ServiceName } from './components.js';
+import type { LivenessOptions } from './liveness.js';
 import type { RestartPolicyOptions } from './supervisor.js';
 
 export interface StartFleetOptions {
@@ -72,6 +73,8 @@ export interface StartFleetOptions {
    */
   readonly supervise?: boolean;
   readonly restartPolicy?: Partial<RestartPolicyOptions>;
+  /** The supervisor's liveness probe (default: every 10 s, 5 s timeout, 3 failures in a row). */
+  readonly liveness?: Partial<LivenessOptions>;
   /** Keep each service's JSON log lines in memory as well as in its log file (tests assert on them). */
   readonly captureLogs?: boolean;
   /** Extra Node arguments per Node service (e.g. `{ hub: ['--cpu-prof', '--cpu-prof-dir=…'] }`). */

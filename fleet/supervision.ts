@@ -1,5 +1,6 @@
 /**
- * The launcher's supervisor: a service that exits unasked once the fleet is up is started again after
+ * The launcher's supervisor: a service that exits unasked once the fleet is up, or stops answering its
+ * liveness probe (liveness.ts; the supervisor then kills it), is started again after
  * the restart policy's delay (fleet/supervisor.ts, CrashLoopBackOff style), or given up on when it
  * crashes too often. What it saw is kept per service for `arcfleet ps` and written to
  * `<dataDir>/logs/supervisor.log` as JSON lines.
@@ -7,6 +8,7 @@
 import { appendFile } from 'node:fs/promises';
 import type { ProcessName } from './components.js';
 import type { ServiceProcess } from './process.js';
+import { LivenessProbe, type LivenessOptions } from './liveness.js';
 import { RestartPolicy, type RestartPolicyOptions } from './supervisor.js';
 
 /** What the supervisor saw of one service: shown by `arcfleet ps` (from fleet.json). */
@@ -24,6 +26,9 @@ export interface ServiceSupervision {
 
 interface Entry {
   readonly policy: RestartPolicy;
+  probe?: LivenessProbe;
+  /** Why the supervisor killed the process (a failed probe): its exit is described by this. */
+  killedFor?: string;
   startedAtMs: number;
   restarts: number;
   /** From a crash until the new process is ready. */
@@ -36,6 +41,8 @@ interface Entry {
 export interface SupervisorDeps {
   readonly policy: RestartPolicyOptions;
   readonly logFile: string;
+  /** The liveness probe of the supervised services (those with a health URL). */
+  readonly liveness: LivenessOptions;
   /** Starts the service again and waits until it is ready. */
   readonly respawn: (name: ProcessName) => Promise<void>;
   /** Progress lines for the user. */
@@ -55,20 +62,43 @@ export class Supervisor {
 
   /** Watches a (re)spawned process: an unasked exit while active is a crash. */
   watch(name: ProcessName, proc: ServiceProcess): void {
-    const entry = this.entries.get(name);
+    let entry = this.entries.get(name);
     if (entry) entry.startedAtMs = Date.now();
-    else
-      this.entries.set(name, {
+    else {
+      entry = {
         policy: new RestartPolicy(this.deps.policy),
         startedAtMs: Date.now(),
         restarts: 0,
         restarting: false,
-      });
+      };
+      this.entries.set(name, entry);
+    }
+    const watched = entry;
+    watched.probe?.stop();
+    watched.killedFor = undefined;
     const generation = proc.generation;
     void proc.exited$().then(() => {
+      if (proc.generation === generation) watched.probe?.stop();
       if (proc.generation === generation && !proc.stopping && this.active && !this.stopped)
-        this.onCrash(name, proc);
+        this.onCrash(name, proc, watched.killedFor ?? proc.how());
     });
+  }
+
+  /**
+   * Probes a watched process that is ready: failing the liveness probe of `healthUrl` is a crash too
+   * (the supervisor kills it, and its exit is described by the probe's failure).
+   */
+  probe(name: ProcessName, proc: ServiceProcess, healthUrl: string): void {
+    const entry = this.entries.get(name);
+    if (!entry) return;
+    entry.probe?.stop();
+    const generation = proc.generation;
+    entry.probe = new LivenessProbe(healthUrl, this.deps.liveness, (reason) => {
+      if (proc.generation !== generation || proc.stopping || !this.active || this.stopped) return;
+      entry.killedFor = reason;
+      proc.signal('SIGKILL');
+    });
+    entry.probe.start();
   }
 
   /** The service a crash was given up on, with why; undefined while none. */
@@ -79,6 +109,7 @@ export class Supervisor {
   /** Stops restarting (Ctrl-C: every process of the group exits, and those exits are not crashes). */
   pause(): void {
     this.active = false;
+    for (const e of this.entries.values()) e.probe?.stop();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
   }

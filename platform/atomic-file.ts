@@ -11,6 +11,7 @@
  */
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { noteWriteFailed, noteWriteSucceeded } from './write-health.js';
 
 export interface AtomicWriteOptions {
   /** File mode for a new file or to enforce on an existing one (secrets: 0o600). */
@@ -66,10 +67,34 @@ async function replace(path: string, data: string | Buffer, opts: AtomicWriteOpt
       await handle.close();
     }
     await rename(temp, path);
+    noteWriteSucceeded(resolve(path));
   } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
+    await rm(temp, { force: true }).catch(() => undefined);
+    noteWriteFailed(resolve(path), err);
+    throw new FileWriteError(path, err);
   }
+}
+
+/**
+ * A file that could not be written, naming it: Node's own write errors (ENOSPC, EIO) name no path. `code`
+ * is the system error's, so callers can still tell a full disk from a missing directory.
+ */
+export class FileWriteError extends Error {
+  readonly code: string | undefined;
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    const e = cause as NodeJS.ErrnoException;
+    super(`Cannot write ${path}: ${e.code ? `${e.code} (${describe(e)})` : String(cause)}`, { cause });
+    this.name = 'FileWriteError';
+    this.code = e.code;
+  }
+}
+
+function describe(e: NodeJS.ErrnoException): string {
+  // "ENOSPC: no space left on device, write" → "no space left on device"
+  return e.message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*')?$/, '');
 }
 
 /** `writeFileAtomically` of pretty-printed JSON with a final newline. */

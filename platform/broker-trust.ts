@@ -94,7 +94,9 @@ const UNLIMITED = {
 } as const;
 const JETSTREAM = {
   mem_storage: 256 * 1024 * 1024,
-  disk_storage: 8 * 1024 * 1024 * 1024,
+  // Whatever the server has (its max_file_store: 75 % of the disk at start). A fixed reservation larger
+  // than the disk's free space makes nats-server refuse JetStream to the account altogether.
+  disk_storage: -1,
   streams: -1,
   consumer: -1,
 };

@@ -66,3 +66,23 @@ export function frameworkErrorOptions(
     clientErrorHandler: clientErrorResponder(body),
   };
 }
+
+/** Bytes of a refused body read and thrown away so its client hears the answer; beyond, the socket closes. */
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * After refusing a request before reading its body (413 on its Content-Length): keeps the connection
+ * and reads the rest of the body, throwing it away. fastify marks any body error `Connection: close`,
+ * and closing while the client still uploads makes its write fail (EPIPE) before it reads the answer:
+ * the client sees a broken connection where the server said 413. Past MAX_DRAIN_BYTES it closes.
+ */
+export function keepConnectionAndDrain(reply: FastifyReply): void {
+  void reply.removeHeader('connection');
+  const request = reply.request.raw;
+  let read = 0;
+  request.on('data', (chunk: Buffer) => {
+    read += chunk.length;
+    if (read > MAX_DRAIN_BYTES) request.socket.destroy();
+  });
+  request.resume();
+}

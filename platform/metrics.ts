@@ -11,6 +11,7 @@ import { ENV } from './settings.js';
 import { ConfigError } from '../contract/index.js';
 import type { Logger } from './log.js';
 import { writeJsonAtomically } from './atomic-file.js';
+import { WRITE_FAILURE_GRACE_MS, writeHealth } from './write-health.js';
 
 export interface MetricsEndpoint {
   readonly port: number;
@@ -24,8 +25,8 @@ export function metricsPortFile(dataDir: string, service: string): string {
 }
 
 /**
- * Serves GET /metrics of `registry` on host:port (port 0 = chosen by the OS) and writes the port file.
- * Anything else is 404.
+ * Serves GET /metrics of `registry` and GET /healthz on host:port (port 0 = chosen by the OS) and writes
+ * the port file. Anything else is 404.
  */
 export async function startMetricsServer(opts: {
   registry: Registry;
@@ -37,7 +38,14 @@ export async function startMetricsServer(opts: {
 }): Promise<MetricsEndpoint> {
   const host = opts.host ?? '127.0.0.1';
   const server: Server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+    const path = (req.url ?? '').split('?')[0];
+    // Liveness: the process answers, and can write what it must keep (write-health.ts).
+    if (req.method === 'GET' && path === '/healthz') {
+      const health = writeHealth(WRITE_FAILURE_GRACE_MS);
+      res.writeHead(health.status, { 'content-type': 'application/json' }).end(JSON.stringify(health.body));
+      return;
+    }
+    if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404).end();
       return;
     }

@@ -15,7 +15,7 @@ import {
   SELECTOR_KEYS,
   type Targets,
 } from '../../contract/index.js';
-import { frameworkErrorOptions } from '../../platform/http-errors.js';
+import { keepConnectionAndDrain, frameworkErrorOptions } from '../../platform/http-errors.js';
 import type { Logger } from '../../platform/log.js';
 import type { Gateway } from './gateway.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -158,12 +158,13 @@ export function buildGatewayApi(opts: {
     })),
   });
 
-  app.setErrorHandler((err: unknown, _request, reply) => {
+  app.setErrorHandler((err: unknown, request, reply) => {
     if (isArcError(err)) {
       logger.info({ event: 'egress.api_rejected', code: err.code, message: err.message }, 'request rejected');
       return reply.status(err.status).send(err.toArm());
     }
     const e = err as { statusCode?: number; message?: string };
+    if (e.statusCode === 413) keepConnectionAndDrain(reply);
     if (e.statusCode !== undefined && e.statusCode < 500)
       return reply
         .status(e.statusCode)

@@ -10,6 +10,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { frameworkErrorOptions } from '../../platform/http-errors.js';
+import { WRITE_FAILURE_GRACE_MS, writeHealth } from '../../platform/write-health.js';
 import type { Logger } from '../../platform/log.js';
 import type { KubeClusters } from './clusters.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
@@ -52,7 +53,9 @@ export function buildKubeApi(opts: KubeApiOptions): FastifyInstance {
   for (const path of ['/healthz', '/livez'])
     app.get(path, async (req, reply) => {
       info(req).verb = 'health';
-      return reply.type('text/plain').send('ok');
+      // Down when the cluster objects cannot be written (a full disk): the supervisor restarts it.
+      const health = writeHealth(WRITE_FAILURE_GRACE_MS);
+      return health.status === 200 ? reply.type('text/plain').send('ok') : reply.code(503).send(health.body);
     });
   app.get('/readyz', async (req, reply) => {
     info(req).verb = 'health';

@@ -5,6 +5,7 @@
  * into a Kubernetes Status body, and writes the access log line once the response is sent.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { keepConnectionAndDrain } from '../../platform/http-errors.js';
 import type { Logger } from '../../platform/log.js';
 import type { KubeApiMetrics } from './metrics.js';
 import { frameworkStatus, KubeStatusError, type KubeStatus } from './status.js';
@@ -63,8 +64,10 @@ export function installResponses(
         : 500;
     if (code >= 500)
       logger.error({ event: 'kube-apiserver.internal_error', err, url: req.url }, 'request failed');
-    if (code === 413)
+    if (code === 413) {
+      keepConnectionAndDrain(reply);
       return sendStatus(req, reply, frameworkStatus(413, `Request entity too large: limit is ${bodyLimit}`));
+    }
     return sendStatus(req, reply, {
       ...frameworkStatus(code, err instanceof Error ? err.message : String(err)),
       ...(code >= 500 && { reason: 'InternalError' as const }),

@@ -8,7 +8,11 @@ import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Counter, Histogram } from 'prom-client';
 import { ERROR_CODES, isArcError } from '../../../contract/index.js';
-import { frameworkErrorOptions, type ErrorBody } from '../../../platform/http-errors.js';
+import {
+  keepConnectionAndDrain,
+  frameworkErrorOptions,
+  type ErrorBody,
+} from '../../../platform/http-errors.js';
 import type { Logger } from '../../../platform/log.js';
 
 export interface ArmAppOptions {
@@ -66,13 +70,15 @@ export function createArmApp(opts: ArmAppOptions): FastifyInstance {
           message: 'The request content type must be application/json.',
         },
       });
-    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      keepConnectionAndDrain(reply);
       return reply.status(413).send({
         error: {
           code: ERROR_CODES.RequestEntityTooLarge,
           message: `The request content is larger than the ${MAX_BODY_BYTES} bytes the API takes.`,
         },
       });
+    }
     if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500)
       return reply.status(400).send({
         error: {
