@@ -12,7 +12,7 @@
  *   ...
  *   await fleet.stop();
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArcError, ERROR_CODES } from '../contract/index.js';
 import { ClusterStore } from '../agent-runtime/cluster-store.js';
@@ -56,6 +56,10 @@ async function cleanDataDir(plan: FleetPlan, reset: boolean): Promise<void> {
   if (reset)
     for (const entry of ['clusters', 'nats', 'broker', 'logs', 'hub', 'fleet.json'])
       await rm(join(plan.dataDir, entry), { recursive: true, force: true });
+  // The data directory holds the fleet's keys, tokens, broker store and cluster Secrets: its owner's
+  // alone, whatever the umask (the files in it that are secrets are 0600 besides).
+  await mkdir(plan.dataDir, { recursive: true, mode: 0o700 });
+  await chmod(plan.dataDir, 0o700);
   await mkdir(plan.logDir, { recursive: true });
 }
 

@@ -8,7 +8,7 @@
 import { readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { persistedObjectsSchema, type PersistedObjects } from './object-store.js';
-import { writeFileAtomically } from '../../platform/atomic-file.js';
+import { SECRET_FILE_MODE, writeFileAtomically } from '../../platform/atomic-file.js';
 
 interface Waiter {
   resolve(): void;
@@ -119,6 +119,7 @@ export async function saveObjects(clusterDir: string, text: string): Promise<boo
   } catch {
     return false;
   }
-  await writeFileAtomically(objectsPath(clusterDir), text);
+  // The cluster's Secrets (extensions' protected settings, Flux deploy keys) are in it.
+  await writeFileAtomically(objectsPath(clusterDir), text, { mode: SECRET_FILE_MODE });
   return true;
 }

@@ -7,7 +7,7 @@
  * visible: the launcher's log, `<dataDir>/logs/supervisor.log`, fleet.json, `arcfleet ps`.
  * Time scale 60: heartbeat 30 s sim (0.5 s real), Offline after 3 min sim (3 s real).
  */
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +48,8 @@ async function crashAndAwaitRestart(name: ServiceName, restarts: number): Promis
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'arcfleet-supervisor-'));
+  // As a user's `--data-dir` under a usual umask: the launcher makes it its owner's alone.
+  await chmod(dataDir, 0o755);
   fleet = await startFleet({
     dataDir,
     clusters: CLUSTERS,
@@ -162,6 +164,7 @@ describe('launcher supervision', () => {
   }, 60_000);
 
   it('each Node service writes its own log, capped and rotated; stdout and stderr go beside it', async () => {
+    expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
     const logs = join(dataDir, 'logs');
     const files = await readdir(logs);
     for (const service of ['hub', 'kube-apiserver', 'resource-sync-agent', 'egress-gateway']) {

@@ -66,6 +66,10 @@ describe('egress gateway modes', () => {
     expect(await rtt(other)).toBeLessThan(200);
     await chaos({ action: 'restore', targets: { clusters: [target] } });
     expect(await rtt(slow)).toBeLessThan(200);
+    const metrics = await (await fetch(`${fleet.gatewayApiUrl ?? ''}/metrics`)).text();
+    expect(
+      metricValue(metrics, 'arcfleet_egress_bytes_total', { mode: 'latency', direction: 'ingress' }),
+    ).toBeGreaterThan(0);
   });
 
   // KNOWN FAILURE, skipped loudly until fixed (issue 17 lists it): run right after
@@ -100,9 +104,6 @@ describe('egress gateway modes', () => {
       expect(
         metricValue(metrics, 'arcfleet_egress_bytes_total', { mode: 'bandwidth', direction: 'egress' }),
       ).toBeGreaterThanOrEqual(payload);
-      expect(
-        metricValue(metrics, 'arcfleet_egress_bytes_total', { mode: 'latency', direction: 'ingress' }),
-      ).toBeGreaterThan(0);
     },
   );
 

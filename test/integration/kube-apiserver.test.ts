@@ -2,7 +2,7 @@
 // store, discovery, CRUD with conflicts, selectors, derived Arc objects, isolation, errors, a write
 // surviving SIGKILL, watch, and standard tooling (@kubernetes/client-node) against a path-prefixed URL.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -502,6 +502,9 @@ describe('kube-apiserver', () => {
       metadata: { name: 'durable', namespace: 'default' },
       data: { n: '1' },
     });
+    // The cluster's objects (its Secrets among them) are its owner's alone.
+    const objects = join(dataDir, 'clusters', 'beta', 'kube', 'objects.json');
+    expect((await stat(objects)).mode & 0o777).toBe(0o600);
     await server.kill('SIGKILL');
     await server.start();
     beta = KubeClient.forCluster(server.url, 'beta');
