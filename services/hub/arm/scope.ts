@@ -39,11 +39,12 @@ export function checkResourceGroupName(name: string): void {
     );
 }
 
-function decoded(segment: string): string | undefined {
+/** A path segment decoded; undefined when malformed (the router answers that itself: arm/app.ts). */
+export function decodedSegment(segment: string): string | undefined {
   try {
     return decodeURIComponent(segment);
   } catch {
-    return undefined; // the router answers a malformed URL itself (arm/app.ts)
+    return undefined;
   }
 }
 
@@ -52,9 +53,9 @@ export function registerArmScope(app: FastifyInstance): void {
   app.addHook('onRequest', async (request) => {
     const m = SCOPE.exec(request.url);
     if (!m) return;
-    const subscriptionId = decoded(m[1] ?? '');
+    const subscriptionId = decodedSegment(m[1] ?? '');
     if (subscriptionId !== undefined) checkSubscriptionId(subscriptionId);
-    const group = m[2] === undefined ? undefined : decoded(m[2]);
+    const group = m[2] === undefined ? undefined : decodedSegment(m[2]);
     if (group !== undefined) checkResourceGroupName(group);
   });
 }

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ArcError, AZURE_LOCATIONS, ERROR_CODES, normalizeLocation } from '../../../contract/index.js';
 import { asyncOperationHeaders } from '../arm/async-operation.js';
+import { decodedSegment } from '../arm/scope.js';
 import { pageOf } from '../arm/paging.js';
 import { baseUrl, requestedApiVersion } from '../arm/request.js';
 import type { Started } from '../startup.js';
@@ -88,14 +89,6 @@ function availableLocation(location: string): string {
   return name;
 }
 
-function decoded(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
 export function registerResourceGroupRoutes(app: FastifyInstance, opts: ResourceGroupRoutesOptions): void {
   const groups = (): ResourceGroups => opts.started.get().resourceGroups;
 
@@ -104,8 +97,10 @@ export function registerResourceGroupRoutes(app: FastifyInstance, opts: Resource
     const m = BELOW_GROUP.exec(request.url);
     const started = opts.started.peek();
     if (!m || !started) return;
-    const name = decoded(m[2] ?? '');
-    if (!started.resourceGroups.get(decoded(m[1] ?? ''), name)) throw groupNotFound(name);
+    const [subscription = '', group = ''] = [m[1], m[2]];
+    const name = decodedSegment(group) ?? group;
+    if (!started.resourceGroups.get(decodedSegment(subscription) ?? subscription, name))
+      throw groupNotFound(name);
   });
 
   app.put<{ Params: GroupParams }>(GROUP, async (request, reply) => {
