@@ -8,7 +8,10 @@
  *   <hubDir>/system.creds  the hub's SYS-account user, to push account updates (0600)
  *   <dir>/operator.jwt     named by nats.conf
  *   <dir>/resolver/        the full resolver's account JWTs: written when missing, then the server's
- *   <dir>/nats.conf        rewritten on every start (ports and paths may change)
+ *   <dir>/jetstream.key    JetStream's encryption-at-rest key (0600): made once, never rewritten (the
+ *                          store cannot be read without it); nats-server encrypts a plaintext store
+ *                          it finds at start
+ *   <dir>/nats.conf        rewritten on every start (ports and paths may change); 0600, it holds the key
  *
  * A broker of several nodes (a NATS cluster) has `nats-<i>.conf` and `resolver-<i>/` per node instead:
  * each node's full resolver keeps its own copy.
@@ -16,6 +19,7 @@
  * Paths inside nats.conf are as nats-server sees them (`serverDir`), so compose can mount the
  * directory elsewhere.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -40,6 +44,7 @@ export const BROKER_FILES = {
   operatorJwt: 'operator.jwt',
   resolver: 'resolver',
   config: 'nats.conf',
+  storeKey: 'jetstream.key',
 } as const;
 
 const nkeySchema = z.strictObject({ publicKey: z.string(), seed: z.string() });
@@ -142,6 +147,22 @@ export async function ensureBrokerTrust(dir: string, hubDir: string): Promise<Br
   return trust;
 }
 
+/**
+ * JetStream's encryption-at-rest key, made when missing and kept: only nats-server's config holds it,
+ * so no agent, hub or reader of a copied store directory can read what the streams held.
+ */
+export async function ensureStoreKey(dir: string): Promise<string> {
+  const path = join(dir, BROKER_FILES.storeKey);
+  if (await fileExists(path)) {
+    const key = (await readFile(path, 'utf8')).trim();
+    if (key.length < 32) throw new Error(`${path} does not hold a JetStream key (too short)`);
+    return key;
+  }
+  const key = randomBytes(32).toString('base64url');
+  await writeFileAtomically(path, `${key}\n`, secret);
+  return key;
+}
+
 /** The account JWTs a full resolver starts from, each written only when missing. */
 export async function writeResolverFiles(trust: BrokerTrust, resolverDir: string): Promise<void> {
   await mkdir(resolverDir, { recursive: true, mode: 0o700 });
@@ -157,6 +178,7 @@ export async function writeResolverFiles(trust: BrokerTrust, resolverDir: string
  */
 export async function ensureBrokerFiles(o: BrokerFilesOptions): Promise<string[]> {
   const trust = await ensureBrokerTrust(o.dir, o.hubDir ?? o.dir);
+  const storeKey = await ensureStoreKey(o.dir);
   const serverDir = o.serverDir ?? o.dir;
   const routeOf = (n: BrokerNode): string => {
     if (n.routePort === undefined) throw new Error('every node of a NATS cluster needs a routePort');
@@ -175,6 +197,7 @@ export async function ensureBrokerFiles(o: BrokerFilesOptions): Promise<string[]
         port: node.port,
         monitorPort: node.monitorPort,
         storeDir: node.storeDir,
+        storeKey,
         resolverDir: join(serverDir, files.resolver),
         operatorFile: join(serverDir, BROKER_FILES.operatorJwt),
         ...(clustered
@@ -187,6 +210,7 @@ export async function ensureBrokerFiles(o: BrokerFilesOptions): Promise<string[]
             }
           : {}),
       }),
+      secret,
     );
     configs.push(config);
   }

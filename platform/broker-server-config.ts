@@ -23,6 +23,11 @@ export interface ServerConfigOptions {
   readonly resolverDir: string;
   /** Path of the operator JWT file the config names. */
   readonly operatorFile: string;
+  /**
+   * JetStream's encryption-at-rest key (broker-files.ts `ensureStoreKey`): every block file, and so every
+   * record's history, is ChaCha20-Poly1305 ciphertext on disk. None: plaintext (tests of config shape).
+   */
+  readonly storeKey?: string;
   /** This node's route listener and every other node's (`host:port`); none: a single server. */
   readonly cluster?: { readonly listen: string; readonly routes: readonly string[] };
 }
@@ -31,6 +36,9 @@ export interface ServerConfigOptions {
  * The account JWTs are files in `resolverDir` (`resolverFiles`), written once by the owner, so an update
  * pushed at run time (a revocation) is what a restarted server loads, not the original; in a cluster
  * the full resolver passes pushed updates to every node.
+ *
+ * The store key makes the file a secret (written 0600): a stream's old revisions, protected settings
+ * included, stay in block files until compaction, and encryption is what keeps them unreadable there.
  *
  * `no_advertise`: a node does not tell clients the other nodes' client URLs, or agents would learn them
  * and reconnect around the egress gateway (their only way out).
@@ -54,7 +62,9 @@ export function natsServerConfig(trust: BrokerTrust, o: ServerConfigOptions): st
     `operator: ${q(o.operatorFile)}`,
     `system_account: ${trust.system.publicKey}`,
     `resolver: { type: full, dir: ${q(o.resolverDir)}, allow_delete: true, interval: "2m", timeout: "1.9s" }`,
-    `jetstream: { store_dir: ${q(o.storeDir)} }`,
+    o.storeKey === undefined
+      ? `jetstream: { store_dir: ${q(o.storeDir)} }`
+      : `jetstream: { store_dir: ${q(o.storeDir)}, cipher: chachapoly, key: ${q(o.storeKey)} }`,
     ...cluster,
     '',
   ].join('\n');

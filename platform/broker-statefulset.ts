@@ -5,15 +5,15 @@
  * route to itself and drops it), so the same file is right for `nats-0` … `nats-<K-1>`.
  *
  *   ensureStatefulSetBrokerFiles({ dir, replicas: 3, routeHostPattern: 'nats-{i}.nats', ... })
- *     → <dir>/nats.conf, <dir>/operator.jwt, <dir>/resolver/<account>.jwt (the trust chain as usual)
+ *     → <dir>/nats.conf (0600: it holds the JetStream store key), <dir>/operator.jwt, <dir>/resolver/<account>.jwt (the trust chain as usual)
  *
  * The account JWTs are written beside the config for whoever ships them to the pods: each pod copies
  * them into its own volume (`resolverDir`) when missing, so updates the hub pushed survive a restart.
  */
 import { join } from 'node:path';
-import { BROKER_FILES, ensureBrokerTrust, writeResolverFiles } from './broker-files.js';
+import { BROKER_FILES, ensureBrokerTrust, ensureStoreKey, writeResolverFiles } from './broker-files.js';
 import { natsServerConfig } from './broker-server-config.js';
-import { writeFileAtomically } from './atomic-file.js';
+import { SECRET_FILE_MODE, writeFileAtomically } from './atomic-file.js';
 
 export interface StatefulSetBrokerOptions {
   /** Where the files are written (this process's view). */
@@ -56,6 +56,7 @@ export async function ensureStatefulSetBrokerFiles(o: StatefulSetBrokerOptions):
       monitorPort: o.monitorPort,
       serverName: o.serverName,
       storeDir: o.storeDir,
+      storeKey: await ensureStoreKey(o.dir),
       resolverDir: o.resolverDir,
       operatorFile: join(o.serverDir, BROKER_FILES.operatorJwt),
       ...(o.replicas > 1
@@ -67,6 +68,7 @@ export async function ensureStatefulSetBrokerFiles(o: StatefulSetBrokerOptions):
           }
         : {}),
     }),
+    { mode: SECRET_FILE_MODE },
   );
   return config;
 }

@@ -1,8 +1,8 @@
 /**
  * The broker's files kept in three Kubernetes Secrets instead of a volume (deploy/kubernetes):
  *
- *   <prefix>-trust   trust.json: every signing key; read by this command alone, mounted nowhere
- *   <prefix>-server  nats.conf, operator.jwt, <account>.jwt: mounted into the nats pods
+ *   <prefix>-trust   trust.json: every signing key, and jetstream.key; read by this command alone
+ *   <prefix>-server  nats.conf (it holds the store key), operator.jwt, <account>.jwt: mounted into the nats pods
  *   <prefix>-hub     hub-keys.json, hub.creds, system.creds: mounted into the hub pods
  *
  * A chain already in the Secrets is restored to disk first, so a second run keeps it (the same
@@ -34,7 +34,8 @@ export async function withBrokerSecrets(
   generate: () => Promise<void>,
 ): Promise<void> {
   const names = brokerSecretNames(prefix);
-  const trust = (await secrets.read(names.trust))?.[BROKER_FILES.trust];
+  const kept = await secrets.read(names.trust);
+  const trust = kept?.[BROKER_FILES.trust];
   if (trust) {
     const hub = (await secrets.read(names.hub)) ?? {};
     const missing = HUB_FILES.filter((f) => !hub[f]);
@@ -46,6 +47,9 @@ export async function withBrokerSecrets(
     const secret = { mode: SECRET_FILE_MODE };
     for (const f of HUB_FILES) await writeFileAtomically(join(o.hubDir, f), hub[f]!, secret);
     await writeFileAtomically(join(o.dir, BROKER_FILES.trust), trust, secret);
+    // The store key of a chain from before it existed is made now (nats-server encrypts the old store).
+    const storeKey = kept[BROKER_FILES.storeKey];
+    if (storeKey) await writeFileAtomically(join(o.dir, BROKER_FILES.storeKey), storeKey, secret);
   }
   await generate();
   const resolverDir = join(o.dir, BROKER_FILES.resolver);
@@ -55,5 +59,5 @@ export async function withBrokerSecrets(
     ...(await readFiles(o.dir, [BROKER_FILES.config, BROKER_FILES.operatorJwt])),
     ...(await readFiles(resolverDir, accounts)),
   });
-  await secrets.patch(names.trust, await readFiles(o.dir, [BROKER_FILES.trust]));
+  await secrets.patch(names.trust, await readFiles(o.dir, [BROKER_FILES.trust, BROKER_FILES.storeKey]));
 }

@@ -5,13 +5,15 @@
  * Time scale 60: the agents' operation timeout (3 min simulated) is 3 s real.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type FleetHandle } from '../../fleet/index.js';
 import type { ClusterState } from '../../contract/index.js';
+import { userAuthenticator } from '../../platform/broker-keys.js';
 import { ENV } from '../../platform/settings.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';
 import { DIST_DIR } from '../helpers/paths.js';
@@ -120,6 +122,11 @@ async function waitAgentStopped(i: number, agent: string): Promise<void> {
   });
 }
 
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
+
 async function chaos(body: object): Promise<void> {
   const res = await fetch(`${fleet.egressApiUrl}/v1/chaos`, {
     method: 'POST',
@@ -157,6 +164,35 @@ describe('Service Connector (sc-extension)', () => {
     expect(get.body.properties?.['configurationProtectedSettings'] ?? null).toBeNull();
     const deployment = await kube(0, '/apis/apps/v1/namespaces/sc-system/deployments/sc-controller');
     expect(deployment.status).toBe(200);
+  });
+
+  it('leaves no protected setting in the streams once dropped, nor readable in their block files', async () => {
+    // Delivered above (Succeeded), so the hub has dropped them from the extension's record.
+    const secret = 'SECRET-sc-123';
+    const nc = await connect({
+      servers: fleet.natsUrl.split(','),
+      authenticator: userAuthenticator(await fleet.natsCredentials().then((c) => () => c)),
+    });
+    try {
+      const jsm = await nc.jetstreamManager();
+      const held: string[] = [];
+      for await (const info of jsm.streams.list()) {
+        const { first_seq: first, last_seq: last } = info.state;
+        for (let seq = first; seq > 0 && seq <= last; seq++) {
+          const m = await jsm.streams.getMessage(info.config.name, { seq }).catch(() => undefined);
+          if (m && Buffer.from(m.data).includes(secret)) held.push(`${info.config.name}#${seq}`);
+        }
+      }
+      expect(held).toEqual([]);
+    } finally {
+      await nc.close();
+    }
+    // Until compaction a block file keeps a replaced revision's bytes: encrypted at rest, so unreadable.
+    const blocks = await filesUnder(join(fleet.dataDir, 'nats'));
+    expect(blocks.some((f) => f.endsWith('.blk'))).toBe(true);
+    const plain: string[] = [];
+    for (const f of blocks) if ((await readFile(f)).includes(secret)) plain.push(f);
+    expect(plain).toEqual([]);
   });
 
   it('creates the Secret and ServiceAccount of a connection in its namespace, and leaves them on delete', async () => {

@@ -54,7 +54,14 @@ describe('broker init for a StatefulSet', () => {
     );
     expect(conf).toContain('operator: "/broker/operator.jwt"');
     expect(conf).toMatch(/resolver: \{ type: full, dir: "\/data\/resolver"/);
-    expect(conf).toContain('jetstream: { store_dir: "/data/jetstream" }');
+    // The store is encrypted at rest with the key kept beside the chain; the config is a secret too.
+    const key = (await readFile(join(o.dir, 'jetstream.key'), 'utf8')).trim();
+    expect(key.length).toBeGreaterThanOrEqual(32);
+    expect(conf).toContain(
+      `jetstream: { store_dir: "/data/jetstream", cipher: chachapoly, key: ${JSON.stringify(key)} }`,
+    );
+    for (const f of ['nats.conf', 'jetstream.key'])
+      expect((await stat(join(o.dir, f))).mode & 0o777, f).toBe(0o600);
     expect((await readdir(join(o.dir, 'resolver'))).filter((f) => f.endsWith('.jwt'))).toHaveLength(3);
     expect((await stat(join(o.hubDir!, 'hub.creds'))).mode & 0o777).toBe(0o600);
   });
@@ -85,6 +92,8 @@ describe('broker init for a StatefulSet', () => {
       'system.creds',
     ]);
     const first = { ...server };
+    const storeKey = secrets.data.get('arcfleet-broker-trust')!['jetstream.key']!.toString();
+    expect(first['nats.conf']!.toString()).toContain(JSON.stringify(storeKey.trim()));
     const hubCreds = secrets.data.get('arcfleet-broker-hub')!['hub.creds']!.toString();
 
     // A new pod (empty directories) finds the same chain: same operator, same hub user.
@@ -95,6 +104,8 @@ describe('broker init for a StatefulSet', () => {
     );
     const again = secrets.data.get('arcfleet-broker-server')!;
     expect(again['operator.jwt']!.toString()).toBe(first['operator.jwt']!.toString());
+    // The same store key, or the pods could not read the streams they already hold.
+    expect(again['nats.conf']!.toString()).toContain(JSON.stringify(storeKey.trim()));
     expect(secrets.data.get('arcfleet-broker-hub')!['hub.creds']!.toString()).toBe(hubCreds);
     expect(await readFile(join(root, 'second', 'hub', 'hub.creds'), 'utf8')).toBe(hubCreds);
   });
