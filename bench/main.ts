@@ -13,6 +13,7 @@ import { chaosLines, runChaosBench } from './chaos.js';
 import { connectLines, runConnectBench } from './connect.js';
 import { connectionsLines, runConnectionsBench } from './connections.js';
 import { feedLines, runFeedBench } from './feed.js';
+import { fuzzLines, runFuzz } from './fuzz/run.js';
 import { pageLines, runPageBench } from './page.js';
 import { sampleAll, totals, type ProcSample } from './procstat.js';
 import { measureMetricsLatency } from './metrics-latency.js';
@@ -33,6 +34,9 @@ interface Args {
   page: boolean;
   connect: boolean;
   connections: boolean;
+  fuzz: boolean;
+  fuzzRuns: number;
+  fuzzSeed: number;
   /** Clusters whose users publish the hub-rate heartbeats (one connection each). */
   heartbeatClusters: number;
   /** Node services to run under `--cpu-prof` (profiles in <data dir>/profiles). */
@@ -59,6 +63,9 @@ function parse(): Args {
       page: { type: 'boolean', default: false },
       connect: { type: 'boolean', default: false },
       connections: { type: 'boolean', default: false },
+      fuzz: { type: 'boolean', default: false },
+      'fuzz-runs': { type: 'string', default: '5000' },
+      'fuzz-seed': { type: 'string', default: '20261201' },
       'feed-clients': { type: 'string', default: '10' },
       'cpu-prof': { type: 'string', multiple: true, default: [] },
       'heartbeat-clusters': { type: 'string', default: '10' },
@@ -85,7 +92,9 @@ function parse(): Args {
         '       npm run bench -- --connect [--clusters N (20)]\n' +
         '         (cluster connect against the apiserver directly; an extension rolled out to every cluster)\n' +
         '       npm run bench -- --connections [--clusters N (2000)]\n' +
-        '         (N agent connections, through the gateway and directly: CPU and memory per connection)\n',
+        '         (N agent connections, through the gateway and directly: CPU and memory per connection)\n' +
+        '       npm run bench -- --fuzz [--clusters N (3)] [--fuzz-runs R (5000)] [--fuzz-seed S (20261201)]\n' +
+        '         (R random and malformed inputs per boundary: tried, rejected, counted, crashes; docs/fuzzing.md)\n',
     );
     process.exit(0);
   }
@@ -107,7 +116,9 @@ function parse(): Args {
                 ? '20'
                 : values.connections
                   ? '2000'
-                  : '200'),
+                  : values.fuzz
+                    ? '3'
+                    : '200'),
         1,
       ),
     ),
@@ -125,6 +136,9 @@ function parse(): Args {
     page: values.page ?? false,
     connect: values.connect ?? false,
     connections: values.connections ?? false,
+    fuzz: values.fuzz ?? false,
+    fuzzRuns: Math.floor(num('fuzz-runs', values['fuzz-runs'], 1)),
+    fuzzSeed: Math.floor(num('fuzz-seed', values['fuzz-seed'], 0)),
     feedClients: Math.floor(num('feed-clients', values['feed-clients'], 1)),
     brokers: values.brokers === undefined ? undefined : Math.floor(num('brokers', values.brokers, 1)),
     shards: values.shards === undefined ? undefined : Math.floor(num('shards', values.shards, 1)),
@@ -261,6 +275,17 @@ async function main(): Promise<void> {
       process.stdout.write(
         `${JSON.stringify({ bench: 'arcfleet-connect', timeScale: args.timeScale, ...result })}\n`,
       );
+      return;
+    }
+    if (args.fuzz) {
+      const reports = await runFuzz(fleet, { runs: args.fuzzRuns, seed: args.fuzzSeed, log });
+      const after = await fleet.waitAllConnected({ timeoutMs: 120_000 });
+      process.stdout.write(`${fuzzLines(reports).join('\n')}\n`);
+      process.stdout.write(`  afterwards: ${after.connected}/${after.total} clusters Connected\n`);
+      process.stdout.write(
+        `${JSON.stringify({ bench: 'arcfleet-fuzz', seed: args.fuzzSeed, runs: args.fuzzRuns, connectedAfter: after.connected, clusters: after.total, boundaries: reports })}\n`,
+      );
+      if (reports.some((r) => r.crashes > 0 || r.counted < r.refusals)) process.exitCode = 1;
       return;
     }
     if (args.feed) {

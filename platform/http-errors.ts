@@ -23,13 +23,26 @@ function parserFailure(code: string | undefined): { status: number; message: str
   return { status: 400, message: 'The request is not valid HTTP.' };
 }
 
-/** A `clientError` listener for a Node HTTP server: answers in the service's shape, then closes. */
-export function clientErrorResponder(body: ErrorBody): (err: NodeJS.ErrnoException, socket: Duplex) => void {
+/** Counts a refusal answered outside the framework (its response hooks never see it). */
+export type RefusalCounter = (status: number) => void;
+
+/**
+ * A `clientError` listener for a Node HTTP server: answers in the service's shape, then closes.
+ * `counted` sees each refusal, which the server's request metrics would otherwise miss.
+ */
+export function clientErrorResponder(
+  body: ErrorBody,
+  counted?: RefusalCounter,
+): (err: NodeJS.ErrnoException, socket: Duplex) => void {
   return (err, socket) => {
     // A reset connection has no one to answer.
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     const { status, message } = parserFailure(err.code);
-    answerRaw(socket, status, body(status, message));
+    counted?.(status);
+    // A HEAD's answer has no body: one sent anyway reads as garbage after the headers to its client.
+    const raw = (err as { rawPacket?: Buffer }).rawPacket;
+    const head = raw?.subarray(0, 5).toString('latin1') === 'HEAD ';
+    answerRaw(socket, status, body(status, message), { head });
   };
 }
 
@@ -37,7 +50,7 @@ export function clientErrorResponder(body: ErrorBody): (err: NodeJS.ErrnoExcepti
  * Answers on a raw socket (a request Node could not parse, a WebSocket upgrade that is refused) with
  * a JSON error and closes it once the answer is flushed: destroying at once could drop the answer.
  */
-export function answerRaw(socket: Duplex, status: number, body: unknown): void {
+export function answerRaw(socket: Duplex, status: number, body: unknown, o: { head?: boolean } = {}): void {
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -45,25 +58,28 @@ export function answerRaw(socket: Duplex, status: number, body: unknown): void {
   const json = JSON.stringify(body);
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+      `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${o.head ? '' : json}`,
   );
   // A peer that never reads must not hold the socket.
   setTimeout(() => socket.destroy(), 5000).unref();
 }
 
-/** Fastify options that route its framework errors through `body`. */
+/** Fastify options that route its framework errors through `body` (and count the parser's refusals). */
 export function frameworkErrorOptions(
   body: ErrorBody,
+  counted?: RefusalCounter,
 ): Pick<FastifyServerOptions, 'frameworkErrors' | 'clientErrorHandler'> {
   return {
+    // Answered before routing, so the response hooks (and the request metrics they keep) never run.
     frameworkErrors: (err, _request, reply) => {
       const status = (err as { statusCode?: number }).statusCode ?? 400;
+      counted?.(status);
       void (reply as unknown as FastifyReply)
         .status(status)
         .header('content-type', 'application/json')
         .send(body(status, `The request URL was invalid: ${err.message}`));
     },
-    clientErrorHandler: clientErrorResponder(body),
+    clientErrorHandler: clientErrorResponder(body, counted),
   };
 }
 

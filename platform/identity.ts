@@ -16,7 +16,7 @@ import {
 } from 'node:crypto';
 import { z } from 'zod';
 import { ERROR_CODES, IdentityError } from '../contract/index.js';
-import { privateKeyFromPem, publicKeyFromSpki } from './ed25519.js';
+import { privateKeyFromPem, publicKeyFromSpki, rawPublicKeyOfSpki } from './ed25519.js';
 
 export interface AgentKeyPair {
   /** base64 SPKI DER: the value of `properties.agentPublicKeyCertificate`. */
@@ -37,7 +37,12 @@ export function publicKeyFromBase64(spkiBase64: string): KeyObject {
   return publicKeyFromSpki(spkiBase64);
 }
 
+/**
+ * Exactly a base64 SPKI Ed25519 key (the 44 DER bytes `crypto` exports). OpenSSL alone is not the test:
+ * it reads a key with trailing bytes, which the broker-user codec (rawPublicKeyOfSpki) then refuses.
+ */
 export function isValidPublicKey(spkiBase64: string): boolean {
+  if (rawPublicKeyOfSpki(spkiBase64) === undefined) return false;
   try {
     return publicKeyFromBase64(spkiBase64).asymmetricKeyType === 'ed25519';
   } catch {

@@ -150,14 +150,20 @@ export function buildGatewayApi(opts: {
     logger: false,
     bodyLimit: 1024 * 1024,
     // A URL the router refuses, or a request Node cannot parse, is answered like any API error.
-    ...frameworkErrorOptions((status, message) => ({
-      error: {
-        code: status === 413 ? ERROR_CODES.RequestEntityTooLarge : ERROR_CODES.InvalidParameter,
-        message,
-      },
-    })),
+    ...frameworkErrorOptions(
+      (status, message) => ({
+        error: {
+          code: status === 413 ? ERROR_CODES.RequestEntityTooLarge : ERROR_CODES.InvalidParameter,
+          message,
+        },
+      }),
+      (status) => metrics.apiRequests.inc({ code: String(status) }),
+    ),
   });
 
+  app.addHook('onResponse', async (_request, reply) => {
+    metrics.apiRequests.inc({ code: String(reply.statusCode) });
+  });
   app.setErrorHandler((err: unknown, request, reply) => {
     if (isArcError(err)) {
       logger.info({ event: 'egress.api_rejected', code: err.code, message: err.message }, 'request rejected');

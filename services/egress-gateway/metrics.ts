@@ -1,6 +1,7 @@
 /**
  * The gateway's Prometheus metrics on a Registry of its own: bytes and connections by mode, rules by
- * mode, permission violations the broker reported by operation. No per-cluster labels.
+ * mode, permission violations the broker reported by operation, control API requests by code. No
+ * per-cluster labels.
  */
 import { registerLogMetrics } from '../../platform/metrics.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
@@ -35,6 +36,12 @@ export function createGatewayMetrics(sources: {
     registers: [registry],
   });
   for (const operation of ['publish', 'subscribe']) permissionViolations.inc({ operation }, 0);
+  const apiRequests = new Counter({
+    name: 'arcfleet_egress_api_requests_total',
+    help: 'Control API requests by HTTP code (4xx: refused, with an ARM error body)',
+    labelNames: ['code'],
+    registers: [registry],
+  });
   new Gauge({
     name: 'arcfleet_egress_active_connections',
     help: 'Open agent connections by the mode currently applied',
@@ -58,7 +65,7 @@ export function createGatewayMetrics(sources: {
   for (const mode of EFFECTIVE_KINDS) {
     for (const direction of ['egress', 'ingress'] as const) bytes.inc({ mode, direction }, 0);
   }
-  return { registry, bytes, connections, permissionViolations };
+  return { registry, bytes, connections, permissionViolations, apiRequests };
 }
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -147,7 +147,13 @@ async function main(): Promise<void> {
     { event: 'hub.listening', url: address, timeScale: settings.timeScale, tls: tls !== undefined },
     `hub listening on ${address}`,
   );
-  const plain = settings.page && (await listenPlain(api, { ...settings.page, httpsUrl: address }));
+  const plain =
+    settings.page &&
+    (await listenPlain(api, {
+      ...settings.page,
+      httpsUrl: address,
+      counted: (status) => metrics.apiRequests.inc({ route: 'plain', code: String(status) }),
+    }));
   if (plain)
     logger.info({ event: 'hub.page_listening', url: plain.url }, `live page and /metrics on ${plain.url}`);
 

@@ -41,7 +41,10 @@ export function buildKubeApi(opts: KubeApiOptions): FastifyInstance {
     bodyLimit: BODY_LIMIT,
     return503OnClosing: false,
     // A URL the router refuses, or a request Node cannot parse, is a Status like any other failure.
-    ...frameworkErrorOptions(frameworkStatus),
+    ...frameworkErrorOptions(frameworkStatus, (status) => {
+      metrics.requests.inc({ verb: 'other', resource: 'other', code: String(status) });
+      metrics.rejections.inc({ reason: frameworkStatus(status, '').reason });
+    }),
   });
 
   // Bodies are parsed here, not by fastify, so a bad one becomes a Status naming the problem.

@@ -9,6 +9,7 @@ import {
   type ClusterRef,
 } from '../../contract/index.js';
 import { waitFor } from '../../platform/wait.js';
+import { metricSum } from '../../bench/fuzz/metrics-text.js';
 
 export interface ArmResponse<T = unknown> {
   readonly status: number;
@@ -185,19 +186,5 @@ export class ArmClient {
 
 /** Value of one Prometheus sample (0 when absent): `metricValue(text, 'x_total', { reason: 'A' })`. */
 export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  let total = 0;
-  let found = false;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})?\s+(\S+)/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have: Record<string, string> = {};
-    for (const pair of (m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
-      have[pair[1] as string] = pair[2] as string;
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) {
-      total += Number(m[4]);
-      found = true;
-    }
-  }
-  return found ? total : 0;
+  return metricSum(text, name, (have) => Object.entries(labels).every(([k, v]) => have[k] === v));
 }

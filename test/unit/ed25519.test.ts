@@ -7,6 +7,8 @@ import {
   rawPublicKey,
   seedOfPem,
 } from '../../platform/ed25519.js';
+import { userPublicKeyFromSpki } from '../../platform/broker-keys.js';
+import { isValidPublicKey } from '../../platform/identity.js';
 
 function ed25519(): { pem: string; spki: string } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -54,5 +56,21 @@ describe('Ed25519 keys from raw bytes (no OpenSSL decoder)', () => {
     expect(() =>
       privateKeyFromPem('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'),
     ).toThrow();
+  });
+
+  it('accepts as an agent key exactly the SPKI bytes of an Ed25519 key, which the broker can name', () => {
+    const { spki } = ed25519();
+    expect(isValidPublicKey(spki)).toBe(true);
+    expect(userPublicKeyFromSpki(spki)).toMatch(/^U[A-Z2-7]{55}$/);
+    // OpenSSL reads the key with a byte after it; the broker-user codec does not: refused up front
+    // (the fuzzer found a PUT with one answered 500).
+    const trailing = Buffer.concat([Buffer.from(spki, 'base64'), Buffer.from([0])]).toString('base64');
+    expect(
+      createPublicKey({ key: Buffer.from(trailing, 'base64'), format: 'der', type: 'spki' })
+        .asymmetricKeyType,
+    ).toBe('ed25519');
+    expect(isValidPublicKey(trailing)).toBe(false);
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    expect(isValidPublicKey(ec.export({ type: 'spki', format: 'der' }).toString('base64'))).toBe(false);
   });
 });

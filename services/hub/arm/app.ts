@@ -43,7 +43,9 @@ export function createArmApp(opts: ArmAppOptions): FastifyInstance {
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 1000 },
     bodyLimit: MAX_BODY_BYTES,
     // A URL the router refuses, or a request Node cannot parse, is answered like any ARM error.
-    ...frameworkErrorOptions(armFrameworkError),
+    ...frameworkErrorOptions(armFrameworkError, (status) =>
+      opts.metrics.apiRequests.inc({ route: 'unparsed', code: String(status) }),
+    ),
   });
 
   // ARM takes JSON only; without this fastify would parse text/plain and answer 400 instead of 415.

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { ERROR_CODES } from '../../../contract/index.js';
-import { answerRaw, clientErrorResponder } from '../../../platform/http-errors.js';
+import { answerRaw, clientErrorResponder, type RefusalCounter } from '../../../platform/http-errors.js';
 import { armFrameworkError } from './app.js';
 
 /** The page and what it calls (its feed, a cluster's detail, chaos, events, summary); not cluster connect. */
@@ -33,7 +33,7 @@ export interface PlainListener {
 /** Serves `app`'s page routes on `host:port`; `httpsUrl` is where everything else is. */
 export async function listenPlain(
   app: FastifyInstance,
-  opts: { port: number; host: string; httpsUrl: string },
+  opts: { port: number; host: string; httpsUrl: string; counted?: RefusalCounter },
 ): Promise<PlainListener> {
   const httpsRequired = () => ({
     error: {
@@ -42,17 +42,21 @@ export async function listenPlain(
     },
   });
   const refuse = (res: ServerResponse): void => {
+    opts.counted?.(403);
     res.writeHead(403, { 'content-type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify(httpsRequired()));
   };
   const server = createServer((req: IncomingMessage, res: ServerResponse) =>
     servedPlain(req.url) ? app.routing(req, res) : refuse(res),
   );
-  server.on('clientError', clientErrorResponder(armFrameworkError));
+  server.on('clientError', clientErrorResponder(armFrameworkError, opts.counted));
   // The feed's WebSocket upgrade goes to the listener the page registered on the API server.
   server.on('upgrade', (req: IncomingMessage, socket, head) => {
     if (servedPlain(req.url)) app.server.emit('upgrade', req, socket, head);
-    else answerRaw(socket, 403, httpsRequired());
+    else {
+      opts.counted?.(403);
+      answerRaw(socket, 403, httpsRequired());
+    }
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -165,7 +165,16 @@ export function registerLivePage(
         refused('invalid_message', 'An invalid feed message from a client was ignored.');
     });
     ws.on('close', () => feed.disconnect(client));
-    ws.on('error', () => feed.disconnect(client));
+    ws.on('error', (err: Error & { code?: string }) => {
+      // A frame the protocol forbids (text that is not UTF-8, over the size limit, a bad opcode): ws
+      // closes the connection (1007, 1009, 1002) and says why here.
+      if (err.code?.startsWith('WS_ERR_'))
+        refused(
+          'invalid_message',
+          `A feed client's frame was refused (${err.code}); its connection was closed.`,
+        );
+      feed.disconnect(client);
+    });
     feed.connect(client);
   };
   app.server.on('upgrade', onUpgrade);
