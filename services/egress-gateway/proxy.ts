@@ -14,6 +14,7 @@ import type { ConnectionOutcome, Direction, GatewayMetrics } from './metrics.js'
 import type { Effective, EffectiveKind } from './rules.js';
 import { RateLimitedReporter } from '../../platform/rate-limited-log.js';
 import { BrokerErrorScanner } from './broker-errors.js';
+import { DelayLine } from './delay-line.js';
 import { sniffConnect } from './sniff.js';
 import { connectUpstream, type Upstreams } from './upstreams.js';
 
@@ -37,7 +38,8 @@ interface Lane {
   heldBytes: number;
   /** Real ms when the last scheduled chunk is delivered. */
   lastDeliverAt: number;
-  pending: number;
+  /** Chunks slowed by latency or bandwidth, written in order. */
+  readonly line: DelayLine;
 }
 
 class Conn {
@@ -64,7 +66,7 @@ class Conn {
       held: [],
       heldBytes: 0,
       lastDeliverAt: 0,
-      pending: 0,
+      line: new DelayLine((chunk) => this.closed || upstream.write(chunk)),
     };
     this.down = {
       from: upstream,
@@ -73,7 +75,7 @@ class Conn {
       held: [],
       heldBytes: 0,
       lastDeliverAt: 0,
-      pending: 0,
+      line: new DelayLine((chunk) => this.closed || client.write(chunk)),
     };
     client.on('data', (chunk: Buffer) =>
       this.cluster === undefined ? this.sniff(chunk) : this.send(this.up, chunk),
@@ -174,16 +176,8 @@ class Conn {
     if (mode.kind === 'latency') extra = mode.latencyMs + random() * mode.jitterMs;
     const start = Math.max(now + extra, lane.lastDeliverAt);
     const at = mode.kind === 'bandwidth' ? start + (chunk.length / mode.bytesPerSecond) * 1000 : start;
-    if (at <= now && lane.pending === 0) {
-      lane.to.write(chunk);
-      return;
-    }
-    lane.lastDeliverAt = at;
-    lane.pending++;
-    setTimeout(() => {
-      lane.pending--;
-      if (!this.closed) lane.to.write(chunk);
-    }, at - now).unref();
+    if (at > now) lane.lastDeliverAt = at;
+    lane.line.push(chunk, at);
   }
 
   private sideClosed(): void {
@@ -199,6 +193,8 @@ class Conn {
   reset(): void {
     if (this.closed) return;
     this.closed = true;
+    this.up.line.clear();
+    this.down.line.clear();
     this.client.resetAndDestroy();
     this.upstream.resetAndDestroy();
     this.proxy.unregister(this);
@@ -207,6 +203,8 @@ class Conn {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
+    this.up.line.clear();
+    this.down.line.clear();
     this.client.destroy();
     this.upstream.destroy();
     this.proxy.unregister(this);
