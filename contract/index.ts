@@ -198,3 +198,4 @@ export {
 } from './targets.js';
 export { inShard, MAX_SHARDS, parseShard, shardOf, shardUrl, SINGLE_SHARD, type Shard } from './shards.js';
 export { agentsOf, ENDPOINT_AGENTS, ENDPOINT_CLASSES, type EndpointClass } from './endpoints.js';
+export { agentServerName, BROKER_TLS_NAME, parseAgentServerName } from './broker-tls.js';
