@@ -28,6 +28,11 @@ export interface ServerConfigOptions {
    * record's history, is ChaCha20-Poly1305 ciphertext on disk. None: plaintext (tests of config shape).
    */
   readonly storeKey?: string;
+  /**
+   * The broker's certificate and key as nats-server sees them (platform/fleet-tls.ts ensureBrokerTls):
+   * every client connection is TLS, none in clear text. None: plaintext (tests of config shape).
+   */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
   /** This node's route listener and every other node's (`host:port`); none: a single server. */
   readonly cluster?: { readonly listen: string; readonly routes: readonly string[] };
 }
@@ -65,6 +70,7 @@ export function natsServerConfig(trust: BrokerTrust, o: ServerConfigOptions): st
     o.storeKey === undefined
       ? `jetstream: { store_dir: ${q(o.storeDir)} }`
       : `jetstream: { store_dir: ${q(o.storeDir)}, cipher: chachapoly, key: ${q(o.storeKey)} }`,
+    ...(o.tls ? [`tls: { cert_file: ${q(o.tls.certFile)}, key_file: ${q(o.tls.keyFile)}, timeout: 5 }`] : []),
     ...cluster,
     '',
   ].join('\n');

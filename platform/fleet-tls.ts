@@ -18,6 +18,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
+import { BROKER_TLS_NAME } from '../contract/index.js';
 import { SECRET_FILE_MODE, fileExists, writeFileAtomically } from './atomic-file.js';
 
 export const TLS_FILES = {
@@ -25,6 +26,8 @@ export const TLS_FILES = {
   caKey: 'ca-key.pem',
   cert: 'hub.pem',
   key: 'hub-key.pem',
+  brokerCert: 'broker.pem',
+  brokerKey: 'broker-key.pem',
 } as const;
 
 /** Paths of the files a hub serves with and a client trusts. */
@@ -92,12 +95,25 @@ async function serverCertCovers(path: string, hosts: readonly string[]): Promise
   return hosts.every((h) => (isIP(h) ? cert.checkIP(h) : cert.checkHost(h)) !== undefined);
 }
 
-async function makeServerCert(dir: string, hosts: readonly string[]): Promise<void> {
+interface ServerCertFiles {
+  readonly commonName: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+const HUB_CERT: ServerCertFiles = { commonName: 'arcfleet hub', cert: TLS_FILES.cert, key: TLS_FILES.key };
+const BROKER_CERT: ServerCertFiles = {
+  commonName: 'arcfleet broker',
+  cert: TLS_FILES.brokerCert,
+  key: TLS_FILES.brokerKey,
+};
+
+async function makeServerCert(dir: string, hosts: readonly string[], files: ServerCertFiles): Promise<void> {
   const caCert = forge.pki.certificateFromPem(await readFile(join(dir, TLS_FILES.ca), 'utf8'));
   const caKey = forge.pki.privateKeyFromPem(await readFile(join(dir, TLS_FILES.caKey), 'utf8'));
   const key = await rsaKey();
   const cert = newCertificate(key.publicKey, SERVER_DAYS);
-  cert.setSubject([{ name: 'commonName', value: 'arcfleet hub' }]);
+  cert.setSubject([{ name: 'commonName', value: files.commonName }]);
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
@@ -110,21 +126,46 @@ async function makeServerCert(dir: string, hosts: readonly string[]): Promise<vo
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
   cert.sign(caKey, forge.md.sha256.create());
-  await writeFileAtomically(join(dir, TLS_FILES.key), key.pem, { mode: SECRET_FILE_MODE });
-  await writeFileAtomically(join(dir, TLS_FILES.cert), forge.pki.certificateToPem(cert));
+  await writeFileAtomically(join(dir, files.key), key.pem, { mode: SECRET_FILE_MODE });
+  await writeFileAtomically(join(dir, files.cert), forge.pki.certificateToPem(cert));
+}
+
+/** Makes the CA in `dir` unless both its files are there; true when it made one. */
+async function ensureCa(dir: string): Promise<boolean> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const newCa =
+    !(await fileExists(join(dir, TLS_FILES.ca))) || !(await fileExists(join(dir, TLS_FILES.caKey)));
+  if (newCa) await makeCa(dir);
+  return newCa;
 }
 
 /** Makes or keeps the CA and the hub's certificate in `dir`; `hosts` beyond the loopback names. */
 export async function ensureFleetTls(dir: string, hosts: readonly string[] = []): Promise<FleetTls> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const newCa = await ensureCa(dir);
   const files: FleetTls = {
     caFile: join(dir, TLS_FILES.ca),
     certFile: join(dir, TLS_FILES.cert),
     keyFile: join(dir, TLS_FILES.key),
   };
-  const newCa = !(await fileExists(files.caFile)) || !(await fileExists(join(dir, TLS_FILES.caKey)));
-  if (newCa) await makeCa(dir);
   const wanted = [...new Set([...DEFAULT_HOSTS, ...hosts])];
-  if (newCa || !(await serverCertCovers(files.certFile, wanted))) await makeServerCert(dir, wanted);
+  if (newCa || !(await serverCertCovers(files.certFile, wanted))) await makeServerCert(dir, wanted, HUB_CERT);
+  return files;
+}
+
+/**
+ * Makes or keeps the broker's certificate beside the fleet CA in `dir` (the CA too when missing): it
+ * names BROKER_TLS_NAME, the name every NATS client checks whatever host it dials, and the loopback
+ * names, so one certificate serves the gateway's path, compose's service names and 127.0.0.1.
+ */
+export async function ensureBrokerTls(dir: string): Promise<FleetTls> {
+  const newCa = await ensureCa(dir);
+  const files: FleetTls = {
+    caFile: join(dir, TLS_FILES.ca),
+    certFile: join(dir, TLS_FILES.brokerCert),
+    keyFile: join(dir, TLS_FILES.brokerKey),
+  };
+  const wanted = [BROKER_TLS_NAME, ...DEFAULT_HOSTS];
+  if (newCa || !(await serverCertCovers(files.certFile, wanted)))
+    await makeServerCert(dir, wanted, BROKER_CERT);
   return files;
 }

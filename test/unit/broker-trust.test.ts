@@ -120,6 +120,17 @@ describe('broker trust', () => {
     expect(conf).toContain('operator: "/d/operator.jwt"');
     expect(conf).toContain(`system_account: ${trust.system.publicKey}`);
     expect(conf).toContain('resolver: { type: full, dir: "/d/jwt"');
+    // Plain unless asked: a store key and a certificate each add their block.
+    expect(conf).not.toContain('tls:');
+    const secured = natsServerConfig(trust, {
+      ...SINGLE_NODE,
+      storeKey: 'k'.repeat(43),
+      tls: { certFile: '/d/broker.pem', keyFile: '/d/broker-key.pem' },
+    });
+    expect(secured).toContain(`cipher: chachapoly, key: "${'k'.repeat(43)}"`);
+    expect(secured).toContain(
+      'tls: { cert_file: "/d/broker.pem", key_file: "/d/broker-key.pem", timeout: 5 }',
+    );
     expect(resolverFiles(trust).map((f) => f.name)).toEqual(
       [trust.system, trust.hub, trust.clusters].map((a) => `${a.publicKey}.jwt`),
     );

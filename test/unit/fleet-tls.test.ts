@@ -8,7 +8,8 @@ import { mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { TLS_FILES, ensureFleetTls } from '../../platform/fleet-tls.js';
+import { BROKER_TLS_NAME } from '../../contract/index.js';
+import { TLS_FILES, ensureBrokerTls, ensureFleetTls } from '../../platform/fleet-tls.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -65,4 +66,24 @@ it('makes a new CA and re-issues the hub certificate when the CA key is gone', a
   const ca2 = await cert(TLS_FILES.ca);
   expect(ca2.fingerprint256).not.toBe(ca1.fingerprint256);
   expect((await cert(TLS_FILES.cert)).verify(ca2.publicKey)).toBe(true);
+});
+
+it("issues the broker's certificate from the same CA, naming broker.arcfleet.internal, and keeps it", async () => {
+  await ensureFleetTls(dir);
+  const files = await ensureBrokerTls(dir);
+  expect(files).toEqual({
+    caFile: join(dir, TLS_FILES.ca),
+    certFile: join(dir, TLS_FILES.brokerCert),
+    keyFile: join(dir, TLS_FILES.brokerKey),
+  });
+  const ca = await cert(TLS_FILES.ca);
+  const broker = await cert(TLS_FILES.brokerCert);
+  expect(broker.verify(ca.publicKey)).toBe(true);
+  expect(broker.checkHost(BROKER_TLS_NAME)).toBe(BROKER_TLS_NAME);
+  expect(broker.checkIP('127.0.0.1')).toBeDefined();
+  expect((await stat(files.keyFile)).mode & 0o777).toBe(0o600);
+  await ensureBrokerTls(dir);
+  expect((await cert(TLS_FILES.brokerCert)).fingerprint256).toBe(broker.fingerprint256);
+  // The hub's certificate is untouched by the broker's.
+  expect((await cert(TLS_FILES.cert)).checkHost(BROKER_TLS_NAME)).toBeUndefined();
 });
