@@ -15,7 +15,7 @@ import { generateAgentKeyPair } from '../../platform/identity.js';
 import type { Boundary, Verdict } from './boundary.js';
 import { httpTarget, isArmError, isKubeStatus, type HttpTarget, type WireRequest } from './http-wire.js';
 import { body, contentType, method, pathAlong, query, type Json } from './inputs.js';
-import { metricSum } from './metrics-text.js';
+import { refusedCode, scrapeSum } from './metrics-text.js';
 
 export const FUZZ_RESOURCE_GROUP = 'fuzz-rg';
 export const FUZZ_CLUSTER = 'fuzz-cluster';
@@ -89,11 +89,6 @@ function refusalCode(body: string): string {
   } catch {
     return '?';
   }
-}
-
-async function metricsOf(url: string, name: string, codes = /^4/): Promise<number> {
-  const text = await (await fetch(url, { signal: AbortSignal.timeout(10_000) })).text();
-  return metricSum(text, name, (labels) => codes.test(labels['code'] ?? ''));
 }
 
 async function caOf(fleet: FleetHandle): Promise<string | undefined> {
@@ -176,7 +171,7 @@ export async function armBoundary(fleet: FleetHandle): Promise<Boundary<HttpInpu
     async send(i) {
       return judge(await target.send(wire(i, auth)), i, isArmError);
     },
-    counted: () => metricsOf(metricsUrl, 'arcfleet_hub_api_requests_total'),
+    counted: () => scrapeSum(metricsUrl, 'arcfleet_hub_api_requests_total', refusedCode),
     async close() {
       target.close();
     },
@@ -263,7 +258,8 @@ export async function kubeBoundary(fleet: FleetHandle): Promise<Boundary<HttpInp
     async send(i) {
       return judge(await target.send(wire(i, {})), i, isKubeStatus);
     },
-    counted: () => metricsOf(`${fleet.kubeApiserverUrl}/metrics`, 'arcfleet_kube_requests_total'),
+    counted: () =>
+      scrapeSum(`${fleet.kubeApiserverUrl}/metrics`, 'arcfleet_kube_requests_total', refusedCode),
     async close() {
       target.close();
     },
@@ -294,7 +290,8 @@ export function egressBoundary(fleet: FleetHandle): Boundary<HttpInput> {
     async send(i) {
       return judge(await target.send(wire(i, {})), i, isArmError);
     },
-    counted: () => metricsOf(`${fleet.egressApiUrl}/metrics`, 'arcfleet_egress_api_requests_total'),
+    counted: () =>
+      scrapeSum(`${fleet.egressApiUrl}/metrics`, 'arcfleet_egress_api_requests_total', refusedCode),
     async close() {
       // A junk selector may have matched real clusters: every rule goes, whatever the fuzzer set.
       await fetch(`${fleet.egressApiUrl}/v1/chaos`, {

@@ -16,3 +16,16 @@ export function metricSum(
   }
   return total;
 }
+
+/** Scrapes `url` (a /metrics endpoint) and sums one metric as `metricSum` does. */
+export async function scrapeSum(
+  url: string,
+  name: string,
+  filter?: (labels: Record<string, string>) => boolean,
+): Promise<number> {
+  const text = await (await fetch(url, { signal: AbortSignal.timeout(10_000) })).text();
+  return metricSum(text, name, filter);
+}
+
+/** Labels of a refused HTTP answer (`code` 4xx). */
+export const refusedCode = (labels: Record<string, string>): boolean => /^4/.test(labels['code'] ?? '');

@@ -25,7 +25,7 @@ import { generateAgentKeyPair } from '../../platform/identity.js';
 import type { FleetHandle } from '../../fleet/index.js';
 import type { Boundary, Verdict } from './boundary.js';
 import { body, junkSegment, type Json } from './inputs.js';
-import { metricSum } from './metrics-text.js';
+import { scrapeSum } from './metrics-text.js';
 
 /** The hub's default ARCFLEET_MAX_MESSAGE_BYTES; the fuzzer's payloads stay far below it. */
 const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -167,10 +167,7 @@ export async function agentMessageBoundary(fleet: FleetHandle): Promise<Boundary
         return { outcome: 'crash', detail: `${subject}: ${String(err)}` };
       }
     },
-    async counted() {
-      const text = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(10_000) })).text();
-      return metricSum(text, 'arcfleet_hub_rejected_messages_total');
-    },
+    counted: () => scrapeSum(metricsUrl, 'arcfleet_hub_rejected_messages_total'),
     async close() {
       await nc?.close();
     },
@@ -274,9 +271,7 @@ export function feedBoundary(fleet: FleetHandle, feedPath: string): Boundary<rea
         ws.terminate();
       }
     },
-    async counted() {
-      const text = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(10_000) })).text();
-      return metricSum(text, 'arcfleet_hub_feed_rejected_total', (l) => l['reason'] === 'invalid_message');
-    },
+    counted: () =>
+      scrapeSum(metricsUrl, 'arcfleet_hub_feed_rejected_total', (l) => l['reason'] === 'invalid_message'),
   };
 }

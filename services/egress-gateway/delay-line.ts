@@ -12,10 +12,7 @@ export class DelayLine {
   private readonly queue: Array<{ readonly at: number; readonly chunk: Buffer }> = [];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly write: (chunk: Buffer) => void,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(private readonly write: (chunk: Buffer) => void) {}
 
   /** Chunks waiting. */
   get pending(): number {
@@ -24,7 +21,7 @@ export class DelayLine {
 
   /** Writes `chunk` at `at` (epoch ms), after every chunk pushed before it; at once when nothing waits. */
   push(chunk: Buffer, at: number): void {
-    if (this.queue.length === 0 && at <= this.now()) {
+    if (this.queue.length === 0 && at <= Date.now()) {
       this.write(chunk);
       return;
     }
@@ -42,13 +39,13 @@ export class DelayLine {
   private arm(): void {
     const head = this.queue[0];
     if (this.timer !== undefined || !head) return;
-    this.timer = setTimeout(() => this.due(), Math.max(0, head.at - this.now()));
+    this.timer = setTimeout(() => this.due(), Math.max(0, head.at - Date.now()));
     this.timer.unref();
   }
 
   private due(): void {
     this.timer = undefined;
-    const now = this.now();
+    const now = Date.now();
     // A timer may fire a little before the wall clock reaches `at`: then it is set again.
     let n = 0;
     while (n < this.queue.length && (this.queue[n]?.at ?? Infinity) <= now) n++;
