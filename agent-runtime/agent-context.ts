@@ -14,6 +14,7 @@ import type { ClusterStore } from './cluster-store.js';
 export interface LinkSettings {
   readonly agentName: AgentName;
   readonly natsUrl: string;
+  readonly natsCa?: string | undefined;
   readonly maxMessageBytes: number;
   readonly requestTimeoutMs?: number;
   readonly connection?: LinkConnectionOptions;
@@ -36,6 +37,7 @@ export function makeAgentContext(name: string, s: LinkSettings): AgentContext {
     openLink: (ref, credentials, options = {}) =>
       AgentLink.open({
         natsUrl,
+        ca: s.natsCa,
         agentName,
         ref,
         logger,

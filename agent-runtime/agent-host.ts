@@ -40,6 +40,8 @@ export interface AgentHostOptions {
   readonly logger: Logger;
   readonly factory: AgentFactory;
   readonly natsUrl: string;
+  /** The fleet CA: every link runs over TLS (platform/nats.ts); none: plain TCP. */
+  readonly natsCa?: string | undefined;
   readonly maxMessageBytes: number;
   /** Real ms (default 5000). */
   readonly requestTimeoutMs?: number;

@@ -7,6 +7,7 @@
 import { type Msg, type MsgHdrs, type NatsConnection, type Status, type Subscription } from 'nats';
 import type { Context } from '@opentelemetry/api';
 import {
+  agentServerName,
   clusterKey,
   encodeMessage,
   subjects,
@@ -25,6 +26,7 @@ import { clusterInboxPrefix } from '../platform/broker-trust.js';
 import type { Logger } from '../platform/log.js';
 import { connectNats } from '../platform/nats.js';
 import { failSpan } from '../platform/tracing-spans.js';
+import { RateLimitedReporter } from '../platform/rate-limited-log.js';
 import type { ConnectionGate } from '../platform/limit.js';
 import { delay } from '../platform/wait.js';
 import type { LinkMetrics } from './agent-metrics.js';
@@ -44,6 +46,11 @@ export interface LinkCredentials {
 
 export interface AgentLinkOptions {
   readonly natsUrl: string;
+  /**
+   * The fleet CA: the link runs over TLS, naming its agent and cluster in the server name (SNI) the
+   * egress gateway reads (contract/broker-tls.ts). None: plain TCP.
+   */
+  readonly ca?: string | undefined;
   readonly agentName: AgentName;
   readonly ref: ClusterRef;
   readonly logger: Logger;
@@ -94,6 +101,7 @@ export class AgentLink {
   private invalidControl = 0;
   private closing: Promise<void> | undefined;
   private disconnected = false;
+  private violations: RateLimitedReporter | undefined;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -117,6 +125,9 @@ export class AgentLink {
         name,
         logger: opts.logger,
         onStatus,
+        ...(opts.ca === undefined
+          ? {}
+          : { ca: opts.ca, serverName: agentServerName(opts.agentName, opts.ref.name) }),
         // A cluster user may subscribe only to its own inboxes.
         extra: user
           ? {
@@ -161,11 +172,24 @@ export class AgentLink {
 
   /** Follows the connection's status: disconnects, reconnects (counted). */
   private onStatus(s: Status): void {
-    if (s.type === 'disconnect') this.disconnected = true;
+    if (s.type === 'error' && s.data === 'PERMISSIONS_VIOLATION') this.refused(s);
+    else if (s.type === 'disconnect') this.disconnected = true;
     else if (s.type === 'reconnect') {
       this.disconnected = false;
       this.opts.metrics?.reconnected();
     }
+  }
+
+  /** The broker refused a subject: counted, and logged at a bounded rate (a bug, or a hostile agent). */
+  private refused(s: Status): void {
+    const ctx = (s as Status & { permissionContext?: { operation?: string; subject?: string } })
+      .permissionContext;
+    const operation = ctx?.operation === 'publish' ? 'publish' : 'subscribe';
+    this.opts.metrics?.permissionViolation(operation);
+    // Made on the first refusal only: a process holds thousands of links that never see one.
+    this.violations ??= new RateLimitedReporter(this.opts.logger);
+    const subject = ctx?.subject?.slice(0, 256) ?? '?';
+    this.violations.report('link.permission_violation', `the broker refused a ${operation} on ${subject}`);
   }
 
   get isClosed(): boolean {

@@ -24,6 +24,8 @@ export interface LinkMetrics {
   sent(kind: string): void;
   failed(kind: string): void;
   reconnected(): void;
+  /** The broker refused this process a publish or a subscription (a subject not the cluster's). */
+  permissionViolation(operation: 'publish' | 'subscribe'): void;
 }
 
 /** Buckets of seconds until a certificate expires (simulated). */
@@ -47,6 +49,16 @@ export function certificateExpiryBuckets(
   out.push({ le: '+Inf', count: secs.length });
   return out;
 }
+
+/** A host that hosts nothing yet (before `serve` is given one). */
+export const NO_HOST_STATS: AgentHostStats = Object.freeze({
+  clusters: 0,
+  running: 0,
+  linksOpen: 0,
+  linksConnected: 0,
+  certificateExpiriesMs: [],
+  outboxDepth: 0,
+});
 
 export function createAgentMetrics(service: string, stats: () => AgentHostStats, nowMs: () => number) {
   const registry = new Registry();
@@ -135,6 +147,15 @@ export function createAgentMetrics(service: string, stats: () => AgentHostStats,
     help: 'NATS reconnects of the links of this process',
     registers: [registry],
   });
+  // Counted here, where the refusal arrives: on the wire it is inside TLS (the gateway sees ciphertext),
+  // and nats-server logs it but publishes no event for it.
+  const violations = new Counter({
+    name: 'arcfleet_agent_permission_violations_total',
+    help: "Publishes and subscriptions the broker refused this process (subjects not its clusters')",
+    labelNames: ['operation'],
+    registers: [registry],
+  });
+  for (const operation of ['publish', 'subscribe']) violations.inc({ operation }, 0);
   const link: LinkMetrics = {
     sent: (kind) => {
       sent.inc({ kind });
@@ -142,6 +163,7 @@ export function createAgentMetrics(service: string, stats: () => AgentHostStats,
     },
     failed: (kind) => failed.inc({ kind }),
     reconnected: () => reconnects.inc(),
+    permissionViolation: (operation) => violations.inc({ operation }),
   };
   return { registry, link };
 }
@@ -165,17 +187,9 @@ export function startAgentMetrics(
   },
 ): { link: LinkMetrics; serve(host: { stats(): AgentHostStats }): void } {
   let host: { stats(): AgentHostStats } | undefined;
-  const empty: AgentHostStats = {
-    clusters: 0,
-    running: 0,
-    linksOpen: 0,
-    linksConnected: 0,
-    certificateExpiriesMs: [],
-    outboxDepth: 0,
-  };
   const metrics = createAgentMetrics(
     service,
-    () => host?.stats() ?? empty,
+    () => host?.stats() ?? NO_HOST_STATS,
     () => deps.clock.now(),
   );
   return {

@@ -8,14 +8,14 @@
  * such connections (one per agent kind), so 6 C times the sum is what it pays to connect at all.
  */
 import { createUser } from 'nkeys.js';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection, type TlsOptions } from 'nats';
 import type { FleetHandle } from '../fleet/index.js';
 import { brokerDir } from '../fleet/components.js';
 import { BROKER_FILES, readHubKeys } from '../platform/broker-files.js';
 import { userAuthenticator } from '../platform/broker-keys.js';
 import { clusterInboxPrefix, clusterUserJwt, clusterUserSigner } from '../platform/broker-trust.js';
 import { mapLimit } from '../platform/limit.js';
-import { subjects, clusterKey } from '../contract/index.js';
+import { agentServerName, subjects, clusterKey } from '../contract/index.js';
 import { sampleProcess, type ProcSample } from './procstat.js';
 
 export interface ConnectionCost {
@@ -56,8 +56,14 @@ async function users(handle: FleetHandle, n: number): Promise<User[]> {
   );
 }
 
-/** One agent-like connection: authenticated, its inbox prefix, its control subscription, a round trip. */
-async function open(url: string, u: User): Promise<NatsConnection> {
+/** nats.js TLS options for a server name (none on a `--plain-http` fleet); the CA is read once. */
+type TlsFor = (serverName: string) => { tls?: TlsOptions };
+
+/**
+ * One agent-like connection: over the fleet's TLS (its SNI naming the agent and cluster, as an agent's
+ * does), authenticated, its inbox prefix, its control subscription, a round trip.
+ */
+async function open(url: string, u: User, tls: TlsFor): Promise<NatsConnection> {
   const key = clusterKey(u.ref);
   const nc = await connect({
     servers: url,
@@ -66,6 +72,7 @@ async function open(url: string, u: User): Promise<NatsConnection> {
     inboxPrefix: clusterInboxPrefix(key),
     noAsyncTraces: true,
     pingInterval: 60_000,
+    ...tls(agentServerName('config-agent', u.ref.name)),
   });
   nc.subscribe(subjects.control(u.ref), { callback: () => undefined });
   await nc.flush();
@@ -83,6 +90,7 @@ async function measure(
   pids: { nats: number; gateway: number | undefined },
   /** Where the connections go once measured: they stay open, so the next run's RSS growth is its own. */
   opened: NatsConnection[],
+  tls: TlsFor,
 ): Promise<ConnectionCost> {
   const sample = () => ({
     nats: sampleProcess(pids.nats),
@@ -92,7 +100,7 @@ async function measure(
   });
   const before = sample();
   const t0 = performance.now();
-  const conns = await mapLimit(list, CONCURRENCY, (u) => open(url, u));
+  const conns = await mapLimit(list, CONCURRENCY, (u) => open(url, u, tls));
   const seconds = (performance.now() - t0) / 1000;
   const after = sample();
   opened.push(...conns);
@@ -131,17 +139,19 @@ export async function runConnectionsBench(
   opts.log(`minting ${opts.connections} cluster users`);
   const list = await users(handle, opts.connections);
   const opened: NatsConnection[] = [];
+  const base = (await handle.natsTls()).tls;
+  const tls: TlsFor = base ? (servername) => ({ tls: { ...base, servername } as TlsOptions }) : () => ({});
   try {
     // Warm-up, both ways (JIT, the server's account lookups), not counted.
     const warm = list.slice(0, Math.min(200, list.length));
     for (const url of [gatewayUrl, handle.natsUrl]) {
-      const conns = await mapLimit(warm, CONCURRENCY, (u) => open(url, u));
+      const conns = await mapLimit(warm, CONCURRENCY, (u) => open(url, u, tls));
       await Promise.all(conns.map((c) => c.close()));
     }
     opts.log(`opening ${opts.connections} connections through the gateway`);
-    const viaGateway = await measure('gateway', gatewayUrl, list, { nats, gateway }, opened);
+    const viaGateway = await measure('gateway', gatewayUrl, list, { nats, gateway }, opened, tls);
     opts.log(`opening ${opts.connections} more directly (the first stay open)`);
-    const direct = await measure('direct', handle.natsUrl, list, { nats, gateway: undefined }, opened);
+    const direct = await measure('direct', handle.natsUrl, list, { nats, gateway: undefined }, opened, tls);
     return { runs: [viaGateway, direct] };
   } finally {
     await Promise.all(opened.map((c) => c.close()));

@@ -334,7 +334,11 @@ async function main(): Promise<void> {
     const sample = items[0];
     if (!sample) throw new Error('no cluster identity found in the cluster store');
     log(`raw NATS publish→subscribe, ${args.rawMessages} messages of ${sample.payload.byteLength} B`);
-    const broker = { url: fleet.natsUrl, credentials: await fleet.natsCredentials() };
+    const broker = {
+      url: fleet.natsUrl,
+      credentials: await fleet.natsCredentials(),
+      ...(await fleet.natsTls()),
+    };
     const raw = await measureRawRate(broker, sample, args.rawMessages);
 
     log(`hub heartbeat processing, ${args.heartbeats} heartbeats from ${items.length} cluster users`);

@@ -4,7 +4,7 @@
  * its own cluster's NATS user so it crosses the account boundary as an agent's does, counted by the
  * hub's own `arcfleet_hub_heartbeats_total`).
  */
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection, type TlsOptions } from 'nats';
 import { randomBytes } from 'node:crypto';
 import type { ClusterStore } from '../agent-runtime/cluster-store.js';
 import {
@@ -96,6 +96,8 @@ export async function prepareHeartbeats(
 export interface BenchBroker {
   readonly url: string;
   readonly credentials: UserCredentials;
+  /** The fleet's broker TLS (none on a `--plain-http` fleet). */
+  readonly tls?: TlsOptions;
 }
 
 function connectAs(broker: BenchBroker, name: string): Promise<NatsConnection> {
@@ -103,6 +105,7 @@ function connectAs(broker: BenchBroker, name: string): Promise<NatsConnection> {
     servers: broker.url,
     name,
     authenticator: userAuthenticator(() => broker.credentials),
+    ...(broker.tls ? { tls: broker.tls } : {}),
   });
 }
 
@@ -161,6 +164,7 @@ export async function measureHubRate(
         name: `bench-heartbeats-${i}`,
         authenticator: userAuthenticator(() => item.credentials),
         inboxPrefix: item.inboxPrefix,
+        ...(broker.tls ? { tls: broker.tls } : {}),
       }),
     ),
   );

@@ -1,11 +1,14 @@
 /** What `startFleet` hands back: addresses, the processes, and the operations on a running fleet. */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { TlsOptions } from 'nats';
 import { ArcError, ERROR_CODES, type ClusterState, type ConnectedCluster } from '../contract/index.js';
 import type { ClusterStore } from '../agent-runtime/cluster-store.js';
 import type { UserCredentials } from '../platform/broker-keys.js';
 import { readHubCreds } from '../platform/broker-files.js';
 import type { SimClock } from '../platform/clock.js';
 import { TLS_FILES } from '../platform/fleet-tls.js';
+import { brokerTls } from '../platform/nats.js';
 import {
   brokerDir,
   gatewayApiUrls,
@@ -57,6 +60,11 @@ export interface FleetHandle {
    * the hub's KV or stand in for it (tests, the bench). The broker refuses anonymous clients.
    */
   natsCredentials(): Promise<UserCredentials>;
+  /**
+   * nats.js options that reach this fleet's broker: its TLS (the fleet CA, `serverName` as SNI; an
+   * agent's is `agentServerName(agent, cluster)`), or nothing for a `--plain-http` fleet.
+   */
+  natsTls(serverName?: string): Promise<{ tls?: TlsOptions }>;
   /** The local Prometheus (with `prometheus: true`). */
   readonly prometheusUrl: string | undefined;
   /** The file_sd JSON listing every /metrics target: `<dataDir>/prometheus/targets.json`. */
@@ -130,6 +138,10 @@ export function createHandle(deps: {
     natsMonitorUrl: loopback(a.natsMonitorPort),
     natsMonitorUrls: a.natsNodes.map((n) => loopback(n.monitorPort)),
     natsCredentials: () => readHubCreds(brokerDir(plan.dataDir)),
+    natsTls: async (serverName) =>
+      a.tls
+        ? { tls: brokerTls(await readFile(join(tlsDir(a.dataDir), TLS_FILES.ca), 'utf8'), serverName) }
+        : {},
     prometheusUrl: plan.services.includes('prometheus') ? loopback(a.prometheusPort) : undefined,
     targetsFile: deps.targetsFile,
     egressApiUrl: loopback(a.egressApiPort),

@@ -18,7 +18,7 @@ import { ArcError, ERROR_CODES } from '../contract/index.js';
 import { ClusterStore } from '../agent-runtime/cluster-store.js';
 import { mapLimit } from '../platform/limit.js';
 import { ensureBrokerFiles } from '../platform/broker-files.js';
-import { ensureFleetTls } from '../platform/fleet-tls.js';
+import { ensureBrokerTls, ensureFleetTls } from '../platform/fleet-tls.js';
 import { ensureFleetIssuer } from '../platform/fleet-issuer.js';
 import { brokerDir, component, hubUrlOf, rowInstances, tlsDir, type ServiceName } from './components.js';
 import { trustCaFile } from './trust.js';
@@ -104,6 +104,8 @@ export async function startFleet(opts: StartFleetOptions = {}): Promise<FleetHan
           ...n,
           storeDir: all.length === 1 ? join(plan.dataDir, 'nats') : join(plan.dataDir, 'nats', String(i)),
         })),
+        // NATS over TLS with the fleet's CA, as the hub's HTTPS (`--plain-http` turns both off).
+        ...(plan.addresses.tls ? { tls: await ensureBrokerTls(tlsDir(plan.dataDir)) } : {}),
       });
     // The issuer whose tokens the hub requires on the ARM API; its key stays with the launcher and CLI.
     await ensureFleetIssuer(issuerDir(plan.dataDir));

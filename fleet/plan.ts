@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArcError, ERROR_CODES, type ClusterState } from '../contract/index.js';
 import { SimClock } from '../platform/clock.js';
+import { TLS_FILES } from '../platform/fleet-tls.js';
 import { ENV } from '../platform/settings.js';
 import {
   AGENT_SERVICES,
@@ -18,6 +19,7 @@ import {
   hubUrlOf,
   loopback,
   natsUrls,
+  tlsDir,
   type FleetAddresses,
   type NatsNodeAddress,
   type ServiceName,
@@ -165,6 +167,8 @@ function fleetEnv(
     ...process.env,
     ...opts.env,
     [ENV.natsUrl]: natsUrls(a),
+    // Every NATS client trusts only the fleet CA and speaks TLS (broker-files.ts wrote the certificate).
+    ...(a.tls ? { [ENV.natsCa]: join(tlsDir(a.dataDir), TLS_FILES.ca) } : {}),
     // Every JetStream bucket on up to three nodes: one node may die without losing a write.
     [ENV.jetstreamReplicas]: String(Math.min(3, a.natsNodes.length)),
     [ENV.hubPort]: String(a.hubPort),

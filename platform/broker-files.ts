@@ -34,7 +34,7 @@ import {
   systemUserJwt,
   type BrokerTrust,
 } from './broker-trust.js';
-import { natsServerConfig } from './broker-server-config.js';
+import { natsServerConfig, type ServerConfigOptions } from './broker-server-config.js';
 
 export const BROKER_FILES = {
   trust: 'trust.json',
@@ -82,7 +82,14 @@ export interface BrokerFilesOptions {
   readonly serverDir?: string;
   /** One per broker node; several make a NATS cluster (each needs `routePort`). */
   readonly nodes: readonly BrokerNode[];
+  /**
+   * The broker's certificate, its key and the fleet CA as nats-server sees them (fleet-tls.ts
+   * `ensureBrokerTls`): clients and routes speak TLS. None: plain TCP (`--plain-http`).
+   */
+  readonly tls?: BrokerServerTls;
 }
+
+export type BrokerServerTls = NonNullable<ServerConfigOptions['tls']>;
 
 export interface BrokerNode {
   /** Where it listens (clients, monitor, routes). */
@@ -198,6 +205,7 @@ export async function ensureBrokerFiles(o: BrokerFilesOptions): Promise<string[]
         monitorPort: node.monitorPort,
         storeDir: node.storeDir,
         storeKey,
+        ...(o.tls ? { tls: o.tls } : {}),
         resolverDir: join(serverDir, files.resolver),
         operatorFile: join(serverDir, BROKER_FILES.operatorJwt),
         ...(clustered

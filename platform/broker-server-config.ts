@@ -30,9 +30,10 @@ export interface ServerConfigOptions {
   readonly storeKey?: string;
   /**
    * The broker's certificate and key as nats-server sees them (platform/fleet-tls.ts ensureBrokerTls):
-   * every client connection is TLS, none in clear text. None: plaintext (tests of config shape).
+   * every client connection is TLS, none in clear text; in a cluster the routes are mutual TLS, each node
+   * checking its peer against the fleet CA (`caFile`). None: plaintext (`--plain-http`, config tests).
    */
-  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
   /** This node's route listener and every other node's (`host:port`); none: a single server. */
   readonly cluster?: { readonly listen: string; readonly routes: readonly string[] };
 }
@@ -57,6 +58,11 @@ export function natsServerConfig(trust: BrokerTrust, o: ServerConfigOptions): st
         `  listen: ${q(o.cluster.listen)}`,
         '  no_advertise: true',
         `  routes: [${o.cluster.routes.map((r) => q(`nats-route://${r}`)).join(', ')}]`,
+        ...(o.tls
+          ? [
+              `  tls: { cert_file: ${q(o.tls.certFile)}, key_file: ${q(o.tls.keyFile)}, ca_file: ${q(o.tls.caFile)}, timeout: 5 }`,
+            ]
+          : []),
         '}',
       ]
     : [];

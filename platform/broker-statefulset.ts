@@ -11,7 +11,13 @@
  * them into its own volume (`resolverDir`) when missing, so updates the hub pushed survive a restart.
  */
 import { join } from 'node:path';
-import { BROKER_FILES, ensureBrokerTrust, ensureStoreKey, writeResolverFiles } from './broker-files.js';
+import {
+  BROKER_FILES,
+  ensureBrokerTrust,
+  ensureStoreKey,
+  writeResolverFiles,
+  type BrokerServerTls,
+} from './broker-files.js';
 import { natsServerConfig } from './broker-server-config.js';
 import { SECRET_FILE_MODE, writeFileAtomically } from './atomic-file.js';
 
@@ -34,6 +40,8 @@ export interface StatefulSetBrokerOptions {
   /** JetStream's store and the resolver's directory, on the pod's own volume. */
   readonly storeDir: string;
   readonly resolverDir: string;
+  /** The broker's certificate, key and the fleet CA as a pod sees them: clients and routes over TLS. */
+  readonly tls?: BrokerServerTls;
 }
 
 /** Every pod's route URL host:port, in ordinal order. */
@@ -59,6 +67,7 @@ export async function ensureStatefulSetBrokerFiles(o: StatefulSetBrokerOptions):
       storeKey: await ensureStoreKey(o.dir),
       resolverDir: o.resolverDir,
       operatorFile: join(o.serverDir, BROKER_FILES.operatorJwt),
+      ...(o.tls ? { tls: o.tls } : {}),
       ...(o.replicas > 1
         ? {
             cluster: {

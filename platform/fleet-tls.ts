@@ -99,6 +99,8 @@ interface ServerCertFiles {
   readonly commonName: string;
   readonly cert: string;
   readonly key: string;
+  /** Also a client certificate: a broker node dials its peers' routes with it (mutual TLS). */
+  readonly clientAuth?: boolean;
 }
 
 const HUB_CERT: ServerCertFiles = { commonName: 'arcfleet hub', cert: TLS_FILES.cert, key: TLS_FILES.key };
@@ -106,6 +108,7 @@ const BROKER_CERT: ServerCertFiles = {
   commonName: 'arcfleet broker',
   cert: TLS_FILES.brokerCert,
   key: TLS_FILES.brokerKey,
+  clientAuth: true,
 };
 
 async function makeServerCert(dir: string, hosts: readonly string[], files: ServerCertFiles): Promise<void> {
@@ -118,7 +121,7 @@ async function makeServerCert(dir: string, hosts: readonly string[], files: Serv
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'extKeyUsage', serverAuth: true, ...(files.clientAuth ? { clientAuth: true } : {}) },
     {
       name: 'subjectAltName',
       altNames: hosts.map((h) => (isIP(h) ? { type: 7, ip: h } : { type: 2, value: h })),
@@ -155,16 +158,18 @@ export async function ensureFleetTls(dir: string, hosts: readonly string[] = [])
 /**
  * Makes or keeps the broker's certificate beside the fleet CA in `dir` (the CA too when missing): it
  * names BROKER_TLS_NAME, the name every NATS client checks whatever host it dials, and the loopback
- * names, so one certificate serves the gateway's path, compose's service names and 127.0.0.1.
+ * names, so one certificate serves the gateway's path, compose's service names and 127.0.0.1. It is a
+ * client certificate too, and names `hosts` (the nodes' route hosts: compose's `nats-0`, …): the nodes
+ * of a NATS cluster dial each other's routes over mutual TLS, checking the host they dialled.
  */
-export async function ensureBrokerTls(dir: string): Promise<FleetTls> {
+export async function ensureBrokerTls(dir: string, hosts: readonly string[] = []): Promise<FleetTls> {
   const newCa = await ensureCa(dir);
   const files: FleetTls = {
     caFile: join(dir, TLS_FILES.ca),
     certFile: join(dir, TLS_FILES.brokerCert),
     keyFile: join(dir, TLS_FILES.brokerKey),
   };
-  const wanted = [BROKER_TLS_NAME, ...DEFAULT_HOSTS];
+  const wanted = [...new Set([BROKER_TLS_NAME, ...DEFAULT_HOSTS, ...hosts])];
   if (newCa || !(await serverCertCovers(files.certFile, wanted)))
     await makeServerCert(dir, wanted, BROKER_CERT);
   return files;

@@ -1,10 +1,15 @@
 /**
  * NATS connection helper: reconnect forever with jittered backoff, every connection event logged.
  */
-import { connect, type ConnectionOptions, type NatsConnection, type Status } from 'nats';
+import { checkServerIdentity, createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls';
+import { connect, type ConnectionOptions, type NatsConnection, type Status, type TlsOptions } from 'nats';
+import { BROKER_TLS_NAME } from '../contract/index.js';
 import { ReconnectBackoff } from './backoff.js';
 import { userAuthenticator, type UserCredentials } from './broker-keys.js';
 import type { Logger } from './log.js';
+import { closeAbandonedConnects } from './nats-transport.js';
+
+closeAbandonedConnects();
 
 export interface NatsConnectOptions {
   /** One URL, or every node's of a NATS cluster, comma-separated. */
@@ -25,6 +30,13 @@ export interface NatsConnectOptions {
   readonly connectTimeoutMs?: number;
   /** The NATS user to connect as (a `.creds` file's content, parsed); none: anonymous. */
   readonly credentials?: UserCredentials | undefined;
+  /**
+   * The fleet CA (PEM) the broker's certificate is checked against: the connection runs over TLS. None:
+   * plain TCP (a fleet started with `--plain-http`).
+   */
+  readonly ca?: string | undefined;
+  /** The server name sent (SNI) when `ca` is given; default BROKER_TLS_NAME (agents send their own). */
+  readonly serverName?: string;
   readonly extra?: Partial<ConnectionOptions>;
   /**
    * Every status event, after it is logged. One `nc.status()` iterator per connection costs ~4 KiB of
@@ -54,10 +66,37 @@ export async function connectNats(opts: NatsConnectOptions): Promise<NatsConnect
     ...(opts.credentials
       ? { authenticator: userAuthenticator(() => opts.credentials as UserCredentials) }
       : {}),
+    ...(opts.ca === undefined ? {} : { tls: brokerTls(opts.ca, opts.serverName) }),
     ...opts.extra,
   });
   void watchStatus(nc, opts.logger, opts.name, backoff, opts.onStatus);
   return nc;
+}
+
+/**
+ * nats.js TLS options for the fleet's broker (contract/broker-tls.ts): trust only the fleet CA, send
+ * `serverName` as SNI, and check the certificate against BROKER_TLS_NAME whatever host was dialled (a
+ * gateway, a compose service name, 127.0.0.1), so one certificate serves every path to the broker.
+ * nats.js passes these through to `tls.connect` after the server's plaintext INFO.
+ */
+export function brokerTls(ca: string, serverName: string = BROKER_TLS_NAME): TlsOptions {
+  const options = {
+    secureContext: secureContextFor(ca),
+    servername: serverName,
+    checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(BROKER_TLS_NAME, cert),
+  };
+  return options as TlsOptions;
+}
+
+/**
+ * One TLS context per CA for the whole process: building one parses the CA (~0.35 ms), and an agent
+ * process opens a connection per cluster, again at every reconnect.
+ */
+const contexts = new Map<string, SecureContext>();
+function secureContextFor(ca: string): SecureContext {
+  let context = contexts.get(ca);
+  if (!context) contexts.set(ca, (context = createSecureContext({ ca })));
+  return context;
 }
 
 async function watchStatus(

@@ -6,6 +6,7 @@
  * Timings are in SIMULATED milliseconds and default to the real Arc values (see docs/configuration.md).
  */
 import { parseDuration } from './duration.js';
+import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { ConfigError, parseShard, shardUrl, SINGLE_SHARD, type Shard } from '../contract/index.js';
 import { SimClock } from './clock.js';
@@ -37,6 +38,8 @@ export const DEFAULT_TIMINGS: ArcTimings = Object.freeze({
 
 export interface CommonConfig {
   readonly natsUrl: string;
+  /** The fleet CA (PEM) the broker's certificate is checked against: NATS over TLS; none: plain TCP. */
+  readonly natsCa: string | undefined;
   readonly dataDir: string;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   readonly timeScale: number;
@@ -53,6 +56,8 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export const ENV = {
   /** The broker: one nats:// URL, or every node's of a NATS cluster, comma-separated. */
   natsUrl: 'ARCFLEET_NATS_URL',
+  /** The fleet CA's certificate file: every NATS connection runs over TLS and trusts only it. */
+  natsCa: 'ARCFLEET_NATS_CA',
   /** Nodes each JetStream bucket of the hub is stored on (1–5; at most the broker's node count). */
   jetstreamReplicas: 'ARCFLEET_JETSTREAM_REPLICAS',
   /** This process's own NATS user (a `.creds` file): the hub's HUB-account user. */
@@ -199,6 +204,7 @@ export function compileCommonConfig(env: Env = process.env): CommonConfig {
       throw new ConfigError(ENV.natsUrl, `"${url}" is not a nats:// URL`);
   return Object.freeze({
     natsUrl,
+    natsCa: readCaFile(env),
     dataDir: readString(env, ENV.dataDir, '.arcfleet'),
     logLevel: logLevel as CommonConfig['logLevel'],
     timeScale: readNumber(env, ENV.timeScale, 1, { min: 0.001, max: 10_000_000 }),
@@ -211,6 +217,20 @@ export function compileCommonConfig(env: Env = process.env): CommonConfig {
     }),
     logFile: compileLogFile(env),
   });
+}
+
+function readCaFile(env: Env): string | undefined {
+  const path = env[ENV.natsCa];
+  if (path === undefined || path === '') return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(ENV.natsCa, `cannot read ${path}: ${(err as Error).message}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new ConfigError(ENV.natsCa, `${path} holds no PEM certificate`);
+  return pem;
 }
 
 function compileLogFile(env: Env): LogFileOptions | undefined {

@@ -144,6 +144,7 @@ export async function agentMessageBoundary(fleet: FleetHandle): Promise<Boundary
         name: 'fuzz',
         authenticator: userAuthenticator(() => creds),
         inboxPrefix: clusterInboxPrefix(key),
+        ...(await fleet.natsTls()),
       });
     },
     async send(i): Promise<Verdict> {

@@ -7,9 +7,10 @@
  * (platform/broker-statefulset.ts); with `--kubernetes-secrets` the files end in Secrets
  * (./broker-secrets.ts): deploy/kubernetes runs it as a Job.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ensureBrokerFiles } from '../../platform/broker-files.js';
+import { ensureBrokerFiles, type BrokerServerTls } from '../../platform/broker-files.js';
+import { TLS_FILES } from '../../platform/fleet-tls.js';
 import { ensureStatefulSetBrokerFiles } from '../../platform/broker-statefulset.js';
 import { inClusterSecrets, type SecretStore } from '../kubernetes-secrets.js';
 import { brokerSecretNames, withBrokerSecrets } from './broker-secrets.js';
@@ -40,6 +41,11 @@ export interface BrokerInitOptions {
   readonly routePort: number;
   readonly serverName: string;
   readonly kubernetesSecrets?: string;
+  /**
+   * Where nats-server finds broker.pem, broker-key.pem and ca.pem (`arcfleet trust init --broker-dir`):
+   * clients and routes over TLS. None: plain TCP.
+   */
+  readonly tlsDir?: string;
 }
 
 /** What `broker init` does; `secrets` is the pod's own API access unless a test passes another. */
@@ -52,6 +58,7 @@ export async function brokerInit(
   const hubDir = o.hubDir ? resolve(o.hubDir) : dir;
   if (o.nodes > 1 && !o.routeHostPattern)
     throw new Error('--nodes above 1 needs --route-host-pattern (e.g. nats-{i}.nats)');
+  const tls = o.tlsDir === undefined ? undefined : brokerServerTls(o.tlsDir);
   const generate = async (): Promise<string> => {
     if (o.routeHostPattern) {
       const serverDir = o.serverDir ?? dir;
@@ -68,6 +75,7 @@ export async function brokerInit(
         serverName: o.serverName,
         storeDir: o.storeDir,
         resolverDir: o.resolverDir ?? `${serverDir}/resolver`,
+        ...(tls ? { tls } : {}),
       });
     }
     const [config] = await ensureBrokerFiles({
@@ -75,6 +83,7 @@ export async function brokerInit(
       hubDir,
       ...(o.serverDir ? { serverDir: o.serverDir } : {}),
       nodes: [{ storeDir: o.storeDir, host: o.host, port: o.port, monitorPort: o.monitorPort }],
+      ...(tls ? { tls } : {}),
     });
     return config ?? '';
   };
@@ -88,6 +97,15 @@ export async function brokerInit(
   });
   const names = brokerSecretNames(o.kubernetesSecrets);
   print(`broker configuration: ${config}, kept in secrets ${Object.values(names).join(', ')}`);
+}
+
+/** The broker's TLS files in `dir`, as `trust init --broker-dir` names them. */
+function brokerServerTls(dir: string): BrokerServerTls {
+  return {
+    certFile: join(dir, TLS_FILES.brokerCert),
+    keyFile: join(dir, TLS_FILES.brokerKey),
+    caFile: join(dir, TLS_FILES.ca),
+  };
 }
 
 export function registerBrokerCommands(program: Command, print: (text: string) => void): void {
@@ -117,6 +135,10 @@ export function registerBrokerCommands(program: Command, print: (text: string) =
     .option(
       '--kubernetes-secrets <prefix>',
       'keep the files in Secrets <prefix>-trust, -server, -hub (in a pod)',
+    )
+    .option(
+      '--tls-dir <path>',
+      'NATS over TLS: where nats-server finds broker.pem, broker-key.pem and ca.pem (trust init --broker-dir)',
     )
     .action((o: BrokerInitOptions) => brokerInit(o, print));
 }

@@ -1,6 +1,7 @@
 /**
  * The socket side of the gateway: accepts agent connections, dials nats-server for each, learns the
- * cluster from the client's CONNECT line, and pipes bytes both ways under the cluster's current mode.
+ * agent and cluster from the client's first bytes (its TLS server name, or its CONNECT line in plain
+ * TCP: sniff.ts), and pipes bytes both ways under the cluster's current mode.
  *
  * - drop: bytes are held (not delivered, not lost, like a firewall dropping packets TCP will resend)
  *   up to `holdBytes` per connection, then the connection is silently destroyed; sockets stay open;
@@ -15,7 +16,7 @@ import type { Effective, EffectiveKind } from './rules.js';
 import { RateLimitedReporter } from '../../platform/rate-limited-log.js';
 import { BrokerErrorScanner } from './broker-errors.js';
 import { DelayLine } from './delay-line.js';
-import { sniffConnect } from './sniff.js';
+import { identifyClient } from './sniff.js';
 import { connectUpstream, type Upstreams } from './upstreams.js';
 
 export interface ProxyOptions {
@@ -47,6 +48,8 @@ class Conn {
   mode: Effective = { kind: 'open' };
   private sniffBuf: Buffer = Buffer.alloc(0);
   agent: string | undefined;
+  /** TLS after the broker's INFO: the broker's replies are ciphertext, not scanned. */
+  private encrypted = false;
   private readonly brokerErrors = new BrokerErrorScanner();
   private closed = false;
   private peerGone = false;
@@ -92,12 +95,12 @@ class Conn {
 
   private sniff(chunk: Buffer): void {
     this.sniffBuf = Buffer.concat([this.sniffBuf, chunk]);
-    const r = sniffConnect(this.sniffBuf);
+    const r = identifyClient(this.sniffBuf);
     if (r.kind === 'more') return;
     if (r.kind === 'invalid') {
       this.opts.logger.warn(
         { event: 'egress.connect_invalid', reason: r.reason, remote: this.client.remoteAddress },
-        'connection rejected: invalid CONNECT',
+        'connection rejected: its agent and cluster cannot be read',
       );
       this.count('invalid');
       this.reset();
@@ -105,6 +108,7 @@ class Conn {
     }
     this.cluster = r.cluster;
     this.agent = r.agent;
+    this.encrypted = r.encrypted;
     const buffered = this.sniffBuf;
     this.sniffBuf = Buffer.alloc(0);
     this.mode = this.opts.modeOf(r.cluster, r.agent);
@@ -122,8 +126,12 @@ class Conn {
     this.send(this.up, buffered);
   }
 
-  /** Counts the permission violations nats-server reports to this client (broker-errors.ts). */
+  /**
+   * Counts the permission violations nats-server reports to a plain-TCP client (broker-errors.ts);
+   * over TLS the agent counts its own (agent-metrics.ts).
+   */
   private scan(chunk: Buffer): void {
+    if (this.encrypted) return;
     for (const v of this.brokerErrors.feed(chunk)) {
       this.opts.metrics.permissionViolations.inc({ operation: v.operation });
       this.proxy.violations.report(

@@ -1,8 +1,15 @@
 /**
- * Identifies the cluster of an agent connection from the first line the NATS client sends:
- * `CONNECT {json}\r\n`, whose `name` is `<agent>/<cluster>` (AgentLink sets it). Pure.
+ * Identifies the agent and cluster of a connection from the first bytes its client sends after the
+ * broker's INFO:
+ * - over TLS (the default), the ClientHello's server name, `<cluster, base32>.<agent>.agents.…`
+ *   (contract/broker-tls.ts): all a firewall can read of it;
+ * - in plain TCP (`--plain-http`), the `CONNECT {json}\r\n` line, whose `name` is `<agent>/<cluster>`
+ *   (AgentLink sets it).
+ * Pure.
  */
 import { z } from 'zod';
+import { parseAgentServerName } from '../../contract/index.js';
+import { looksLikeTls, readClientHello } from './client-hello.js';
 
 /** Longest first line accepted (bytes); a CONNECT is a few hundred. */
 export const MAX_CONNECT_LINE = 16 * 1024;
@@ -12,8 +19,28 @@ const ConnectJson = z.object({ name: z.string().min(3).max(200) });
 
 export type SniffResult =
   | { readonly kind: 'more' }
-  | { readonly kind: 'ok'; readonly agent: string; readonly cluster: string; readonly lineBytes: number }
+  | {
+      readonly kind: 'ok';
+      readonly agent: string;
+      readonly cluster: string;
+      /** TLS: what follows is ciphertext (nothing in it can be read or counted). */
+      readonly encrypted: boolean;
+    }
   | { readonly kind: 'invalid'; readonly reason: string };
+
+/** Looks at the bytes received so far from a client: a TLS ClientHello or a CONNECT line. */
+export function identifyClient(buf: Buffer): SniffResult {
+  return looksLikeTls(buf) ? sniffClientHello(buf) : sniffConnect(buf);
+}
+
+function sniffClientHello(buf: Buffer): SniffResult {
+  const hello = readClientHello(buf);
+  if (hello.kind !== 'ok') return hello;
+  const named = parseAgentServerName(hello.serverName);
+  if (!named || named.agent === '' || !CLUSTER_NAME.test(named.cluster))
+    return { kind: 'invalid', reason: 'server name is not <cluster>.<agent>.agents.arcfleet.internal' };
+  return { kind: 'ok', agent: named.agent, cluster: named.cluster, encrypted: true };
+}
 
 /** Looks at the bytes received so far from a client. */
 export function sniffConnect(buf: Buffer): SniffResult {
@@ -42,5 +69,5 @@ export function sniffConnect(buf: Buffer): SniffResult {
   const [agent, cluster] = parts as [string, string];
   if (agent === '' || !CLUSTER_NAME.test(cluster))
     return { kind: 'invalid', reason: 'connection name is not <agent>/<cluster>' };
-  return { kind: 'ok', agent, cluster, lineBytes: end + 2 };
+  return { kind: 'ok', agent, cluster, encrypted: false };
 }

@@ -170,6 +170,7 @@ async function main(): Promise<void> {
     reconnectTimeWaitMs: 250,
     reconnectJitterMs: 250,
     credentials,
+    ca: settings.natsCa,
     onStatus: (s) => {
       if (nodeUrls.length === 1 && (s.type === 'disconnect' || s.type === 'reconnect'))
         hearing.clusters?.brokerLink(s.type === 'reconnect');
@@ -280,6 +281,7 @@ async function main(): Promise<void> {
       : new NodeListeners({
           urls: nodeUrls,
           credentials,
+          ca: settings.natsCa,
           logger,
           onListener: (listener) => bus.listen(listener),
           onHearing: (up) => hub.brokerLink(up),

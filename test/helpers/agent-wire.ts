@@ -3,7 +3,7 @@
  * speak for any cluster): for tests that send what the real agents never send (a used token, a deleted
  * cluster, malformed messages). What a cluster's own user may not do is test/integration/broker-identity.
  */
-import { connect, type NatsConnection, type NatsError } from 'nats';
+import { connect, type NatsConnection, type NatsError, type TlsOptions } from 'nats';
 import { userAuthenticator, type UserCredentials } from '../../platform/broker-keys.js';
 import type { AgentKeyPair } from '../../platform/identity.js';
 import {
@@ -32,22 +32,28 @@ export interface WireReply {
 export async function connectWire(fleet: {
   nats: { url: string };
   natsCredentials(): Promise<UserCredentials>;
+  natsTls(): Promise<{ tls?: TlsOptions }>;
 }): Promise<NatsConnection> {
   const creds = await fleet.natsCredentials();
   return connect({
     servers: fleet.nats.url,
     name: 'integration-test-wire',
     authenticator: userAuthenticator(() => creds),
+    ...(await fleet.natsTls()),
   });
 }
 
 /** The error code a connection as `creds` is refused with; undefined when the broker accepts it. */
-export async function connectRefusal(url: string, creds: UserCredentials): Promise<string | undefined> {
+export async function connectRefusal(
+  fleet: { nats: { url: string }; natsTls(): Promise<{ tls?: TlsOptions }> },
+  creds: UserCredentials,
+): Promise<string | undefined> {
   try {
     const nc = await connect({
-      servers: url,
+      servers: fleet.nats.url,
       authenticator: userAuthenticator(() => creds),
       reconnect: false,
+      ...(await fleet.natsTls()),
     });
     await nc.close();
     return undefined;

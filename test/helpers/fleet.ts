@@ -27,7 +27,7 @@ import {
 } from '../../contract/index.js';
 import type { SimClock } from '../../platform/clock.js';
 import { ENV } from '../../platform/settings.js';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection, type TlsOptions } from 'nats';
 import type { ClusterStore } from '../../agent-runtime/cluster-store.js';
 import { parseCreds, userAuthenticator, type UserCredentials } from '../../platform/broker-keys.js';
 import { ArmClient, metricValue } from './arm.js';
@@ -352,6 +352,11 @@ export class TestFleet {
     return parseCreds(creds);
   }
 
+  /** What reaches this fleet's broker over its TLS (none with `plainHttp`); agents' SNI via `serverName`. */
+  natsTls(serverName?: string): Promise<{ tls?: TlsOptions }> {
+    return this.handle.natsTls(serverName);
+  }
+
   /** The cloud side's NATS user (the hub's): the broker refuses anonymous clients. */
   natsCredentials(): Promise<UserCredentials> {
     return this.handle.natsCredentials();
@@ -366,6 +371,7 @@ export class TestFleet {
       servers: this.nats.url.split(','),
       name: 'integration-test-observer',
       authenticator: userAuthenticator(constant(await this.natsCredentials())),
+      ...(await this.natsTls()),
     });
     const kv = await this.observer.jetstream().views.kv(this.env[ENV.hubKvBucket] ?? 'arcfleet-clusters', {
       bindOnly: true,

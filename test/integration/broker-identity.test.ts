@@ -7,11 +7,11 @@
  *
  * Time scale 120: certificate valid 20 simulated minutes (10 real s), renewal from minute 8 to 9.
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection, type NatsError } from 'nats';
-import { clusterKey } from '../../contract/index.js';
+import { AGENT_NAMES, agentServerName, clusterKey } from '../../contract/index.js';
 import { BROKER_FILES } from '../../platform/broker-files.js';
 import { userAuthenticator, type UserCredentials } from '../../platform/broker-keys.js';
 import { clusterInboxPrefix, decodeJwt } from '../../platform/broker-trust.js';
@@ -20,11 +20,14 @@ import { requestError, subscribeRefused } from '../helpers/nats-probes.js';
 import { ENV } from '../../platform/settings.js';
 import { metricValue } from '../helpers/arm.js';
 import { TestFleet } from '../helpers/fleet.js';
+import { AgentLink } from '../../agent-runtime/agent-link.js';
+import { NO_HOST_STATS, createAgentMetrics } from '../../agent-runtime/agent-metrics.js';
+import { createLogger } from '../../platform/log.js';
 import { waitFor } from '../helpers/wait.js';
 
 let fleet: TestFleet;
 const open: NatsConnection[] = [];
-const VIOLATIONS = 'arcfleet_egress_permission_violations_total';
+const AGENT_VIOLATIONS = 'arcfleet_agent_permission_violations_total';
 /** The credentials of the cluster DELETE revoked. */
 let revoked: UserCredentials | undefined;
 
@@ -37,6 +40,7 @@ async function connectAsCluster(name: string, opts: { reconnect?: boolean } = {}
     name: `hostile/${name}`,
     authenticator: userAuthenticator(() => creds),
     inboxPrefix: clusterInboxPrefix(clusterKey(fleet.ref(name))),
+    ...(await fleet.natsTls(agentServerName('hostile', name))),
     reconnect: opts.reconnect ?? false,
   });
   open.push(nc);
@@ -69,7 +73,7 @@ const nameAt = (i: number): string => fleet.clusters[i]?.name ?? '';
 
 describe('the fleet broker', () => {
   it('refuses anonymous clients', async () => {
-    const err = await connect({ servers: fleet.nats.url, reconnect: false }).then(
+    const err = await connect({ servers: fleet.nats.url, reconnect: false, ...(await fleet.natsTls()) }).then(
       async (nc) => {
         await nc.close();
         return undefined;
@@ -97,11 +101,6 @@ describe("a cluster's credentials", () => {
   it('reach only its own subjects: not another cluster, not everything, not JetStream or KV', async () => {
     const [a, b] = [nameAt(0), nameAt(1)];
     const bKey = clusterKey(fleet.ref(b));
-    const violations = async (operation: string): Promise<number> =>
-      metricValue(await (await fetch(`${fleet.gatewayApiUrl ?? ''}/metrics`)).text(), VIOLATIONS, {
-        operation,
-      });
-    const [publishBefore, subscribeBefore] = [await violations('publish'), await violations('subscribe')];
     const nc = await connectAsCluster(a);
     expect(await subscribeRefused(nc, '>')).toBe(true);
     expect(await subscribeRefused(nc, `arcctl.v1.${bKey}`)).toBe(true);
@@ -115,9 +114,49 @@ describe("a cluster's credentials", () => {
     expect(await requestError(nc, '$KV.arcfleet-clusters-authority.identity-authority')).toBe(
       'PERMISSIONS_VIOLATION',
     );
-    // Each attempt is counted where an operator sees it (and the real agents caused none meanwhile).
-    expect(await violations('subscribe')).toBe(subscribeBefore + 4);
-    expect(await violations('publish')).toBe(publishBefore + 3);
+  });
+
+  it('are counted by the agent a refusal reaches: over TLS the gateway cannot read it', async () => {
+    // An agent link holding A's credentials that reaches for B (as a bug or a tampered agent would):
+    // its subscription to B's control subject is refused, and its process counts it.
+    const [a, b] = [nameAt(0), nameAt(1)];
+    const onboarding = await fleet.store.readOnboarding(a);
+    const identity = await fleet.store.readIdentity(a);
+    const metrics = createAgentMetrics('test-agent', () => NO_HOST_STATS, Date.now);
+    const violations = async (operation: string): Promise<number> =>
+      metricValue(await metrics.registry.metrics(), AGENT_VIOLATIONS, { operation });
+    const caFile = fleet.env[ENV.natsCa];
+    const link = await AgentLink.open({
+      natsUrl: fleet.env[ENV.egressUrl] ?? '',
+      ca: caFile === undefined ? undefined : await readFile(caFile, 'utf8'),
+      agentName: 'resource-sync-agent',
+      ref: fleet.ref(b),
+      logger: createLogger('test-agent', 'silent'),
+      maxMessageBytes: 64 * 1024,
+      credentials: { privateKeyPem: onboarding?.privateKeyPem ?? '', natsUserJwt: identity?.natsUserJwt },
+      metrics: metrics.link,
+    });
+    try {
+      await waitFor(async () => (await violations('subscribe')) >= 1, {
+        timeoutMs: 5000,
+        message: 'the refused control subscription counted',
+      });
+      expect(await violations('publish')).toBe(0);
+    } finally {
+      await link.close();
+    }
+    // The real agents reached for nothing that is not theirs (every agent process's /metrics).
+    const targets = JSON.parse(await readFile(fleet.handle.targetsFile, 'utf8')) as {
+      targets: string[];
+      labels: { service: string };
+    }[];
+    const agents = targets.filter((t) => (AGENT_NAMES as readonly string[]).includes(t.labels.service));
+    expect(agents.length).toBe(fleet.agents.size);
+    for (const t of agents) {
+      const text = await (await fetch(`http://${t.targets[0] ?? ''}/metrics`)).text();
+      expect(metricValue(text, AGENT_VIOLATIONS, { operation: 'subscribe' }), t.labels.service).toBe(0);
+      expect(metricValue(text, AGENT_VIOLATIONS, { operation: 'publish' }), t.labels.service).toBe(0);
+    }
   });
 
   it('are renewed with the certificate: the agents switch before the old JWT expires, no gap', async () => {
@@ -169,7 +208,7 @@ describe("a cluster's credentials", () => {
     ]);
     expect(Date.now() - deletedAt).toBeLessThan(1000);
     expect(String(reason)).toMatch(/revoked/i);
-    expect(await connectRefusal(fleet.nats.url, creds)).toBe('AUTHORIZATION_VIOLATION');
+    expect(await connectRefusal(fleet, creds)).toBe('AUTHORIZATION_VIOLATION');
     // The other cluster is untouched.
     expect(other.isClosed()).toBe(false);
     expect((await fleet.get(kept)).properties.connectivityStatus).toBe('Connected');
@@ -179,7 +218,7 @@ describe("a cluster's credentials", () => {
     const creds = revoked;
     if (!creds) throw new Error('the revocation test did not run');
     await fleet.nats.restart();
-    expect(await connectRefusal(fleet.nats.url, creds)).toBe('AUTHORIZATION_VIOLATION');
+    expect(await connectRefusal(fleet, creds)).toBe('AUTHORIZATION_VIOLATION');
     await fleet.waitStatus(nameAt(0), 'Connected');
   });
 });

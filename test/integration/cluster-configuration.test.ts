@@ -172,6 +172,7 @@ describe('Service Connector (sc-extension)', () => {
     const nc = await connect({
       servers: fleet.natsUrl.split(','),
       authenticator: userAuthenticator(await fleet.natsCredentials().then((c) => () => c)),
+      ...(await fleet.natsTls()),
     });
     try {
       const jsm = await nc.jetstreamManager();

@@ -7,7 +7,8 @@
 import { userAuthenticator } from '../../platform/broker-keys.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { connect, type NatsConnection } from 'nats';
+import { connect, type NatsConnection, type TlsOptions } from 'nats';
+import { agentServerName } from '../../contract/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../platform/settings.js';
 import { TestFleet } from '../helpers/fleet.js';
@@ -40,15 +41,26 @@ beforeAll(async () => {
   // The broker refuses anonymous clients: every connection here is the cloud side's user.
   const creds = await fleet.natsCredentials();
   const auth = { authenticator: userAuthenticator(() => creds) };
-  echo = await connect({ servers: fleet.nats.url, name: 'echo', ...auth });
+  echo = await connect({ servers: fleet.nats.url, name: 'echo', ...auth, ...(await fleet.natsTls()) });
   echo.subscribe('test.echo', { callback: (_err, m) => m.respond(new Uint8Array(8)) });
   await echo.flush();
   const via = fleet.env[ENV.egressUrl] ?? '';
-  slow = await connect({ servers: via, name: `resource-sync-agent/${target}`, reconnect: true, ...auth });
+  // Through the gateway as an agent: it reads the agent and cluster from the TLS server name.
+  const asAgent = (cluster: string): Promise<{ tls?: TlsOptions }> =>
+    fleet.natsTls(agentServerName('resource-sync-agent', cluster));
+  slow = await connect({
+    servers: via,
+    name: `resource-sync-agent/${target}`,
+    reconnect: true,
+    ...auth,
+    ...(await asAgent(target)),
+  });
+  const second = fleet.clusters[1]?.name ?? '';
   other = await connect({
     servers: via,
-    name: `resource-sync-agent/${fleet.clusters[1]?.name ?? ''}`,
+    name: `resource-sync-agent/${second}`,
     ...auth,
+    ...(await asAgent(second)),
   });
 }, 60_000);
 

@@ -69,7 +69,7 @@ it('expires without renewal, stays Expired until delete + connect, while the oth
   // anything on an Expired cluster's subjects.
   // (The broker compares `exp` in whole seconds: within the second of the expiry it may still admit.)
   const expiredCreds = await fleet.clusterCredentials(doomed);
-  await waitFor(() => connectRefusal(fleet.nats.url, expiredCreds), {
+  await waitFor(() => connectRefusal(fleet, expiredCreds), {
     timeoutMs: 3000,
     until: (code) => code === 'AUTHORIZATION_VIOLATION',
     message: `the broker refusing ${doomed}'s expired user`,
@@ -128,6 +128,6 @@ it('expires without renewal, stays Expired until delete + connect, while the oth
     fleet.clock.now(),
   );
   // The old (expired, revoked) user stays refused.
-  expect(await connectRefusal(fleet.nats.url, expiredCreds)).toBe('AUTHORIZATION_VIOLATION');
+  expect(await connectRefusal(fleet, expiredCreds)).toBe('AUTHORIZATION_VIOLATION');
   await waitFor(() => fleet.waitAll('Connected'), { message: 'whole fleet Connected', timeoutMs: 20_000 });
 });

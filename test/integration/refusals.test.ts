@@ -60,6 +60,7 @@ describe('identity refusals', () => {
       authenticator: userAuthenticator(() => creds),
       inboxPrefix: clusterInboxPrefix(clusterKey(fleet.ref(a))),
       reconnect: false,
+      ...(await fleet.natsTls()),
     });
     try {
       const before = await fleet.get(b);

@@ -125,7 +125,7 @@ describe('broker trust', () => {
     const secured = natsServerConfig(trust, {
       ...SINGLE_NODE,
       storeKey: 'k'.repeat(43),
-      tls: { certFile: '/d/broker.pem', keyFile: '/d/broker-key.pem' },
+      tls: { certFile: '/d/broker.pem', keyFile: '/d/broker-key.pem', caFile: '/d/ca.pem' },
     });
     expect(secured).toContain(`cipher: chachapoly, key: "${'k'.repeat(43)}"`);
     expect(secured).toContain(
@@ -149,6 +149,16 @@ describe('broker trust', () => {
     expect(conf).toContain('listen: "127.0.0.1:6223"');
     expect(conf).toContain('no_advertise: true');
     expect(conf).toContain('routes: ["nats-route://127.0.0.1:6222", "nats-route://127.0.0.1:6224"]');
+    expect(conf).not.toContain('tls:');
+    // With a certificate, the routes are mutual TLS against the fleet CA too.
+    const secured = natsServerConfig(trust, {
+      ...SINGLE_NODE,
+      tls: { certFile: '/d/broker.pem', keyFile: '/d/broker-key.pem', caFile: '/d/ca.pem' },
+      cluster: { listen: '127.0.0.1:6223', routes: ['127.0.0.1:6222'] },
+    });
+    expect(secured).toMatch(
+      /cluster: \{[^]*tls: \{ cert_file: "\/d\/broker.pem", key_file: "\/d\/broker-key.pem", ca_file: "\/d\/ca.pem", timeout: 5 \}\n\}/,
+    );
     // A single server has no cluster block at all.
     const single = natsServerConfig(trust, SINGLE_NODE);
     expect(single).not.toContain('cluster');

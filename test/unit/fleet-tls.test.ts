@@ -70,7 +70,7 @@ it('makes a new CA and re-issues the hub certificate when the CA key is gone', a
 
 it("issues the broker's certificate from the same CA, naming broker.arcfleet.internal, and keeps it", async () => {
   await ensureFleetTls(dir);
-  const files = await ensureBrokerTls(dir);
+  const files = await ensureBrokerTls(dir, ['nats-0']);
   expect(files).toEqual({
     caFile: join(dir, TLS_FILES.ca),
     certFile: join(dir, TLS_FILES.brokerCert),
@@ -81,8 +81,11 @@ it("issues the broker's certificate from the same CA, naming broker.arcfleet.int
   expect(broker.verify(ca.publicKey)).toBe(true);
   expect(broker.checkHost(BROKER_TLS_NAME)).toBe(BROKER_TLS_NAME);
   expect(broker.checkIP('127.0.0.1')).toBeDefined();
+  expect(broker.checkHost('nats-0')).toBe('nats-0');
+  // A client certificate too: the nodes of a NATS cluster dial each other's routes over mutual TLS.
+  expect(broker.keyUsage).toEqual(expect.arrayContaining(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']));
   expect((await stat(files.keyFile)).mode & 0o777).toBe(0o600);
-  await ensureBrokerTls(dir);
+  await ensureBrokerTls(dir, ['nats-0']);
   expect((await cert(TLS_FILES.brokerCert)).fingerprint256).toBe(broker.fingerprint256);
   // The hub's certificate is untouched by the broker's.
   expect((await cert(TLS_FILES.cert)).checkHost(BROKER_TLS_NAME)).toBeUndefined();

@@ -13,7 +13,7 @@ import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_NAMES } from '../../contract/index.js';
 import { brokerInit, type BrokerInitOptions } from '../../cli/commands/broker.js';
-import { REPO_ROOT, containersOf, envOf, type K8sObject } from '../helpers/kubernetes.js';
+import { REPO_ROOT, containersOf, envOf, type ContainerAt, type K8sObject } from '../helpers/kubernetes.js';
 
 const DIR = join(REPO_ROOT, 'deploy', 'kubernetes');
 const SCHEMA = JSON.parse(
@@ -108,7 +108,7 @@ describe('deploy/kubernetes', () => {
       {
         apiGroups: [''],
         resources: ['secrets'],
-        resourceNames: ['arcfleet-fleet-trust', 'arcfleet-fleet-hub'],
+        resourceNames: ['arcfleet-fleet-trust', 'arcfleet-fleet-hub', 'arcfleet-fleet-broker'],
         verbs: ['get', 'patch'],
       },
     ]);
@@ -157,6 +157,7 @@ describe('deploy/kubernetes', () => {
       routeHostPattern: flag('--route-host-pattern'),
       routePort: Number(flag('--route-port')),
       serverName: '$POD_NAME',
+      tlsDir: flag('--tls-dir'),
     };
     await brokerInit(o, () => {});
     const conf = await readFile(join(root, 'broker', 'nats.conf'), 'utf8');
@@ -177,6 +178,58 @@ describe('deploy/kubernetes', () => {
     for (const c of objects.flatMap(containersOf)) {
       const url = envOf(c, objects).get('ARCFLEET_NATS_URL');
       if (url !== undefined) expect(`${c.owner}: ${url}`).toBe(`${c.owner}: ${urls}`);
+    }
+  });
+
+  it('runs NATS over TLS: the certificate where nats.conf names it, naming every route host; every client trusts the CA', async () => {
+    const nats = find('StatefulSet', 'nats') as K8sObject & {
+      spec: { replicas: number; serviceName: string };
+    };
+    const flagOf = (args: readonly string[], name: string): string[] =>
+      args.flatMap((a, i) => (a === name ? [args[i + 1] ?? ''] : []));
+    const brokerJob = containersOf(find('Job', 'broker-trust'))[0]!.container;
+    const tlsDir = flagOf(brokerJob.args ?? [], '--tls-dir')[0] ?? '';
+    expect(tlsDir).not.toBe('');
+    // The nats pods mount the broker's share there, from the Secret hub-trust fills.
+    const mounts = (c: ContainerAt): { name: string; mountPath: string }[] =>
+      (c.container as unknown as { volumeMounts?: { name: string; mountPath: string }[] }).volumeMounts ?? [];
+    const volumes = (
+      c: ContainerAt,
+    ): { name: string; secret?: { secretName: string; items?: { key: string }[] } }[] =>
+      (
+        c.pod as unknown as {
+          volumes?: { name: string; secret?: { secretName: string; items?: { key: string }[] } }[];
+        }
+      ).volumes ?? [];
+    const secretAt = (c: ContainerAt, path: string) => {
+      const mount = mounts(c).find((m) => m.mountPath === path);
+      return volumes(c).find((v) => v.name === mount?.name)?.secret;
+    };
+    const natsPod = containersOf(nats).find((c) => c.container.name === 'nats')!;
+    const share = secretAt(natsPod, tlsDir);
+    expect(share?.secretName).toBe('arcfleet-fleet-broker');
+    expect(share?.items?.map((i) => i.key).sort()).toEqual(['broker-key.pem', 'broker.pem', 'ca.pem']);
+    // hub-trust makes that certificate for every route host the nodes dial.
+    const hubJob = containersOf(find('Job', 'hub-trust'))[0]!.container;
+    const every = Array.from({ length: nats.spec.replicas }, (_, i) => `nats-${i}.${nats.spec.serviceName}`);
+    expect(flagOf(hubJob.args ?? [], '--broker-host')).toEqual(every);
+    expect(flagOf(hubJob.args ?? [], '--broker-dir')).toHaveLength(1);
+    // Every NATS client (the hub and each agent) has ARCFLEET_NATS_CA, mounted from a Secret's ca.pem.
+    const owners = ['Deployment/hub', ...AGENT_NAMES.map((a) => `StatefulSet/${a}`)];
+    const clients = objects.flatMap(containersOf).filter((c) => owners.includes(c.owner));
+    expect([...new Set(clients.map((c) => c.owner))].sort()).toEqual([...owners].sort());
+    for (const c of clients) {
+      const ca = envOf(c, objects).get('ARCFLEET_NATS_CA');
+      expect(ca, c.owner).toMatch(/\/ca\.pem$/);
+      const secret = secretAt(c, (ca ?? '').replace(/\/ca\.pem$/, ''));
+      expect(
+        secret?.items?.map((i) => i.key),
+        c.owner,
+      ).toContain('ca.pem');
+      expect(
+        secret?.items?.map((i) => i.key).some((k) => /key/.test(k) && c.owner !== 'Deployment/hub'),
+        c.owner,
+      ).toBe(false);
     }
   });
 

@@ -4,9 +4,11 @@
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { trustInit, trustInitWithSecrets } from '../../cli/commands/trust.js';
 import { memorySecrets } from '../helpers/memory-secrets.js';
+import { BROKER_TLS_NAME } from '../../contract/index.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -64,4 +66,45 @@ it('keeps the trust set in Kubernetes Secrets: the hub share apart, restored on 
   await trustInitWithSecrets(o('second'), () => undefined, secrets);
   expect(await readFile(join(dir, 'second', 'trust', 'tls', 'ca.pem'))).toEqual(hub['ca.pem']);
   expect(secrets.data.get('arcfleet-fleet-hub')?.['jwks.json']).toEqual(hub['jwks.json']);
+});
+
+it("shares the broker's certificate (NATS over TLS) and the CA alone, each where its users mount it", async () => {
+  const o = {
+    dir: join(dir, 'trust'),
+    hosts: [],
+    brokerDir: join(dir, 'broker-tls'),
+    brokerHosts: ['nats-0', 'nats-1'],
+    caDir: join(dir, 'fleet-ca'),
+  };
+  await trustInit(o, () => undefined);
+  expect((await readdir(join(dir, 'broker-tls'))).sort()).toEqual(['broker-key.pem', 'broker.pem', 'ca.pem']);
+  expect(await mode(join(dir, 'broker-tls', 'broker-key.pem'))).toBe(0o600);
+  expect(await readdir(join(dir, 'fleet-ca'))).toEqual(['ca.pem']);
+  const ca = new X509Certificate(await readFile(join(dir, 'fleet-ca', 'ca.pem')));
+  const broker = new X509Certificate(await readFile(join(dir, 'broker-tls', 'broker.pem')));
+  expect(broker.verify(ca.publicKey)).toBe(true);
+  for (const host of [BROKER_TLS_NAME, 'nats-0', 'nats-1']) expect(broker.checkHost(host)).toBe(host);
+  // The CA's key never leaves the trust directory.
+  expect(await readFile(join(dir, 'broker-tls', 'broker-key.pem'), 'utf8')).not.toBe(
+    await readFile(join(dir, 'trust', 'tls', 'ca-key.pem'), 'utf8'),
+  );
+});
+
+it("keeps the broker's share in its own Secret, from the CA kept across runs", async () => {
+  const secrets = memorySecrets();
+  const o = (run: string) => ({
+    dir: join(dir, run, 'trust'),
+    hubDir: join(dir, run, 'hub'),
+    hosts: [],
+    brokerDir: join(dir, run, 'broker'),
+    brokerHosts: ['nats-0.nats'],
+    kubernetesSecrets: 'arcfleet-fleet',
+  });
+  await trustInitWithSecrets(o('first'), () => undefined, secrets);
+  await trustInitWithSecrets(o('second'), () => undefined, secrets);
+  const share = secrets.data.get('arcfleet-fleet-broker') ?? {};
+  expect(Object.keys(share).sort()).toEqual(['broker-key.pem', 'broker.pem', 'ca.pem']);
+  const ca = new X509Certificate(secrets.data.get('arcfleet-fleet-trust')?.['ca.pem'] ?? '');
+  expect(new X509Certificate(share['broker.pem'] ?? '').verify(ca.publicKey)).toBe(true);
+  expect(share['ca.pem']).toEqual(secrets.data.get('arcfleet-fleet-trust')?.['ca.pem']);
 });

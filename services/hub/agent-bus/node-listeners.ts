@@ -18,6 +18,8 @@ export interface NodeListenersOptions {
   /** Every broker node's URL. */
   readonly urls: readonly string[];
   readonly credentials: UserCredentials | undefined;
+  /** The fleet CA: the listeners connect over TLS (platform/nats.ts). */
+  readonly ca: string | undefined;
   readonly logger: Logger;
   /** Called with each listener once it is connected (it subscribes there). */
   readonly onListener: (nc: NatsConnection) => void;
@@ -58,6 +60,7 @@ export class NodeListeners {
         reconnectTimeWaitMs: 250,
         reconnectJitterMs: 250,
         credentials: opts.credentials,
+        ca: opts.ca,
         onStatus: (s) => hearing.status(i, s),
       }).then(
         (nc) => {

@@ -31,6 +31,7 @@ export async function openHubBroker(
     reconnectTimeWaitMs: 250,
     reconnectJitterMs: 250,
     credentials: await readCreds(settings.natsSystemCredsPath),
+    ca: settings.natsCa,
   });
   const certLifetimeSec = settings.timings.certValidityMs / deps.clock.timeScale / 1000;
   const revocations = await untilJetStream('the broker revocations', () =>
