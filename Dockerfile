@@ -24,9 +24,9 @@ FROM ${NODE_IMAGE}
 # A fixed uid, so files the services write to shared volumes have one owner whichever image is the base.
 RUN groupadd --system --gid 10001 arcfleet \
  && useradd --system --uid 10001 --gid arcfleet --home-dir /app --shell /usr/sbin/nologin arcfleet \
- && mkdir -p /data /clock /broker /broker-hub /trust /hub-trust \
- && chown arcfleet:arcfleet /data /clock /broker /broker-hub /trust /hub-trust \
- && chmod 700 /broker-hub /trust /hub-trust
+ && mkdir -p /data /clock /broker /broker-hub /trust /hub-trust /broker-tls /fleet-ca \
+ && chown arcfleet:arcfleet /data /clock /broker /broker-hub /trust /hub-trust /broker-tls /fleet-ca \
+ && chmod 700 /broker-hub /trust /hub-trust /broker-tls
 WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules

@@ -7,12 +7,14 @@
  *   <dir>/ca-key.pem    its key, 0600
  *   <dir>/hub.pem       the hub's certificate, signed by the CA
  *   <dir>/hub-key.pem   its key, 0600
+ *   <dir>/broker.pem    the broker's certificate (NATS over TLS), an EC P-256 key's (x509-ec.ts)
+ *   <dir>/broker-key.pem its key, 0600
  *
  * The hub's certificate names localhost, 127.0.0.1 and ::1 plus the hosts asked for (compose's service
  * names); it is issued again when it lacks one of them or nears its end. RSA 2048 keys from node:crypto;
  * node-forge builds and signs the X.509 structures (node:crypto can read certificates, not make them).
  */
-import { X509Certificate, generateKeyPair, randomBytes } from 'node:crypto';
+import { X509Certificate, createPrivateKey, generateKeyPair, randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -20,6 +22,7 @@ import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { BROKER_TLS_NAME } from '../contract/index.js';
 import { SECRET_FILE_MODE, fileExists, writeFileAtomically } from './atomic-file.js';
+import { certificateForKey } from './x509-ec.js';
 
 export const TLS_FILES = {
   ca: 'ca.pem',
@@ -46,14 +49,14 @@ const RENEW_DAYS = 30;
 const DEFAULT_HOSTS = ['localhost', '127.0.0.1', '::1'];
 const CA_NAME = [{ name: 'commonName', value: 'arcfleet fleet CA' }];
 
-const generateRsa = promisify(generateKeyPair);
+const generateKeys = promisify(generateKeyPair);
 
 async function rsaKey(): Promise<{
   forgeKey: forge.pki.rsa.PrivateKey;
   publicKey: forge.pki.rsa.PublicKey;
   pem: string;
 }> {
-  const { privateKey, publicKey } = await generateRsa('rsa', { modulusLength: 2048 });
+  const { privateKey, publicKey } = await generateKeys('rsa', { modulusLength: 2048 });
   return {
     forgeKey: forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()),
     publicKey: forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
@@ -101,6 +104,8 @@ interface ServerCertFiles {
   readonly key: string;
   /** Also a client certificate: a broker node dials its peers' routes with it (mutual TLS). */
   readonly clientAuth?: boolean;
+  /** An EC P-256 key (x509-ec.ts): cheap handshakes where connections are many (the broker). */
+  readonly ec?: boolean;
 }
 
 const HUB_CERT: ServerCertFiles = { commonName: 'arcfleet hub', cert: TLS_FILES.cert, key: TLS_FILES.key };
@@ -109,18 +114,21 @@ const BROKER_CERT: ServerCertFiles = {
   cert: TLS_FILES.brokerCert,
   key: TLS_FILES.brokerKey,
   clientAuth: true,
+  ec: true,
 };
 
 async function makeServerCert(dir: string, hosts: readonly string[], files: ServerCertFiles): Promise<void> {
   const caCert = forge.pki.certificateFromPem(await readFile(join(dir, TLS_FILES.ca), 'utf8'));
-  const caKey = forge.pki.privateKeyFromPem(await readFile(join(dir, TLS_FILES.caKey), 'utf8'));
-  const key = await rsaKey();
-  const cert = newCertificate(key.publicKey, SERVER_DAYS);
+  const caKeyPem = await readFile(join(dir, TLS_FILES.caKey), 'utf8');
+  // An EC key's certificate is laid out around the CA's own public key, then given the EC key's.
+  const key = files.ec ? undefined : await rsaKey();
+  const cert = newCertificate(key?.publicKey ?? (caCert.publicKey as forge.pki.rsa.PublicKey), SERVER_DAYS);
   cert.setSubject([{ name: 'commonName', value: files.commonName }]);
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    // An ECDSA key signs the handshake; an RSA key may also encipher (RSA key exchange).
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: !files.ec, critical: true },
     { name: 'extKeyUsage', serverAuth: true, ...(files.clientAuth ? { clientAuth: true } : {}) },
     {
       name: 'subjectAltName',
@@ -128,9 +136,19 @@ async function makeServerCert(dir: string, hosts: readonly string[], files: Serv
     },
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
-  cert.sign(caKey, forge.md.sha256.create());
-  await writeFileAtomically(join(dir, files.key), key.pem, { mode: SECRET_FILE_MODE });
-  await writeFileAtomically(join(dir, files.cert), forge.pki.certificateToPem(cert));
+  let keyPem: string;
+  let certPem: string;
+  if (key) {
+    cert.sign(forge.pki.privateKeyFromPem(caKeyPem), forge.md.sha256.create());
+    [keyPem, certPem] = [key.pem, forge.pki.certificateToPem(cert)];
+  } else {
+    const ec = await generateKeys('ec', { namedCurve: 'P-256' });
+    keyPem = ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const spki = ec.publicKey.export({ type: 'spki', format: 'der' });
+    certPem = certificateForKey(cert, spki, createPrivateKey(caKeyPem));
+  }
+  await writeFileAtomically(join(dir, files.key), keyPem, { mode: SECRET_FILE_MODE });
+  await writeFileAtomically(join(dir, files.cert), certPem);
 }
 
 /** Makes the CA in `dir` unless both its files are there; true when it made one. */

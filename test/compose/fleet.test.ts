@@ -294,6 +294,45 @@ describe(`docker compose fleet of ${FLEET_SIZE} clusters`, () => {
     ]);
   });
 
+  it('runs NATS over TLS: every node requires it for clients and routes, every client connection is encrypted', async () => {
+    const monitor = async (node: string, path: string): Promise<unknown> =>
+      JSON.parse(
+        (await dc(['exec', '-T', node, 'wget', '-q', '-O', '-', `http://127.0.0.1:8222${path}`])).stdout,
+      );
+    const nodes = await step('nats: TLS on every node (varz, connz)', () =>
+      Promise.all(
+        ['nats-0', 'nats-1', 'nats-2'].map(async (node) => ({
+          node,
+          varz: (await monitor(node, '/varz')) as {
+            tls_required?: boolean;
+            cluster?: { tls_required?: boolean; tls_verify?: boolean };
+          },
+          connz: (await monitor(node, '/connz?limit=4096')) as {
+            connections: { name?: string; tls_version?: string }[];
+          },
+        })),
+      ),
+    );
+    let clients = 0;
+    for (const { node, varz, connz } of nodes) {
+      expect({
+        node,
+        tls: varz.tls_required,
+        routes: varz.cluster?.tls_required,
+        verify: varz.cluster?.tls_verify,
+      }).toEqual({
+        node,
+        tls: true,
+        routes: true,
+        verify: true,
+      });
+      expect(connz.connections.filter((c) => !c.tls_version).map((c) => c.name)).toEqual([]);
+      clients += connz.connections.length;
+    }
+    // The hub's connections and every cluster's agents: all of them TLS.
+    expect(clients).toBeGreaterThanOrEqual(FLEET_SIZE * AGENTS.length);
+  });
+
   it("reaches a cluster's apiserver from the host only through cluster connect", async () => {
     const target = (await clusters()).map((c) => c.name).sort()[0] as string;
     const ref = {

@@ -8,8 +8,12 @@ import { mkdtemp, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { BROKER_TLS_NAME } from '../../contract/index.js';
+import { BROKER_TLS_NAME, agentServerName } from '../../contract/index.js';
 import { TLS_FILES, ensureBrokerTls, ensureFleetTls } from '../../platform/fleet-tls.js';
+import { brokerTls } from '../../platform/nats.js';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 
 let dir: string;
 beforeEach(async () => {
@@ -79,6 +83,9 @@ it("issues the broker's certificate from the same CA, naming broker.arcfleet.int
   const ca = await cert(TLS_FILES.ca);
   const broker = await cert(TLS_FILES.brokerCert);
   expect(broker.verify(ca.publicKey)).toBe(true);
+  // An EC P-256 key: each handshake's signature is far cheaper for the broker than RSA's.
+  expect(broker.publicKey.asymmetricKeyType).toBe('ec');
+  expect(broker.publicKey.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
   expect(broker.checkHost(BROKER_TLS_NAME)).toBe(BROKER_TLS_NAME);
   expect(broker.checkIP('127.0.0.1')).toBeDefined();
   expect(broker.checkHost('nats-0')).toBe('nats-0');
@@ -89,4 +96,27 @@ it("issues the broker's certificate from the same CA, naming broker.arcfleet.int
   expect((await cert(TLS_FILES.brokerCert)).fingerprint256).toBe(broker.fingerprint256);
   // The hub's certificate is untouched by the broker's.
   expect((await cert(TLS_FILES.cert)).checkHost(BROKER_TLS_NAME)).toBeUndefined();
+});
+
+it("serves TLS with the broker's certificate: a client trusting the fleet CA accepts it as the broker", async () => {
+  const files = await ensureBrokerTls(dir);
+  const server = createTlsServer(
+    { cert: await readFile(files.certFile), key: await readFile(files.keyFile) },
+    (s) => s.end('ok'),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const got = await new Promise<string>((resolve, reject) => {
+      const options = brokerTls(readFileSync(files.caFile, 'utf8'), agentServerName('config-agent', 'c1'));
+      const s = tlsConnect({ host: '127.0.0.1', port, ...(options as object) }, () => undefined);
+      let text = '';
+      s.on('data', (d: Buffer) => (text += d.toString()));
+      s.on('end', () => resolve(text));
+      s.on('error', reject);
+    });
+    expect(got).toBe('ok');
+  } finally {
+    server.close();
+  }
 });
