@@ -41,6 +41,8 @@ interface Args {
   heartbeatClusters: number;
   /** Node services to run under `--cpu-prof` (profiles in <data dir>/profiles). */
   cpuProf: string[];
+  /** No TLS anywhere (`arcfleet up --plain-http`): the cost of NATS over TLS, by difference. */
+  plainHttp: boolean;
   /** The fleet's layout (default: chosen from the cluster count, fleet/layout.ts). */
   brokers: number | undefined;
   shards: number | undefined;
@@ -71,6 +73,7 @@ function parse(): Args {
       'heartbeat-clusters': { type: 'string', default: '10' },
       brokers: { type: 'string' },
       shards: { type: 'string' },
+      'plain-http': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -83,6 +86,7 @@ function parse(): Args {
         '                        [--heartbeat-clusters C (10): cluster users publishing the hub-rate heartbeats]\n' +
         '                        [--cpu-prof SERVICE ...] (V8 CPU profiles in DIR/profiles; keep --data-dir)\n' +
         '                        [--brokers K] [--shards S] (layout; default: chosen from N, as arcfleet up)\n' +
+        '                        [--plain-http] (no TLS, HTTP or NATS, as arcfleet up --plain-http; here and with --connections)\n' +
         '       npm run bench -- --chaos [--clusters N (1000)] [--time-scale X (60)]\n' +
         '         (the whole fleet cut, then restored: time to all Connected, reconnect spread)\n' +
         '       npm run bench -- --feed [--clusters N (1000)] [--feed-clients C (10)]\n' +
@@ -137,6 +141,7 @@ function parse(): Args {
     connect: values.connect ?? false,
     connections: values.connections ?? false,
     fuzz: values.fuzz ?? false,
+    plainHttp: values['plain-http'] ?? false,
     fuzzRuns: Math.floor(num('fuzz-runs', values['fuzz-runs'], 1)),
     fuzzSeed: Math.floor(num('fuzz-seed', values['fuzz-seed'], 0)),
     feedClients: Math.floor(num('feed-clients', values['feed-clients'], 1)),
@@ -229,6 +234,7 @@ async function main(): Promise<void> {
         services: ['nats-server', 'egress-gateway'],
         brokers: 1,
         shards: 1,
+        plainHttp: args.plainHttp,
         log,
         signal: interrupt.signal,
       });
@@ -247,6 +253,7 @@ async function main(): Promise<void> {
         ARCFLEET_LOG_LEVEL: process.env.ARCFLEET_LOG_LEVEL ?? 'warn',
       },
       connectConcurrency: 32,
+      plainHttp: args.plainHttp,
       ...(args.brokers === undefined ? {} : { brokers: args.brokers }),
       ...(args.shards === undefined ? {} : { shards: args.shards }),
       signal: interrupt.signal,

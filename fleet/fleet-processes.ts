@@ -130,7 +130,10 @@ export class FleetProcesses {
         onTimeout: () =>
           new ArcError(
             ERROR_CODES.InternalServerError,
-            `${name} did not answer GET ${url} with 200 within ${timeoutMs / 1000} s (log: ${proc.logFile})`,
+            // The log's end says where start-up stopped (a test's fleet directory is gone by the time
+            // anyone reads its CI output).
+            `${name} did not answer GET ${url} with 200 within ${timeoutMs / 1000} s (log: ${proc.logFile}); ` +
+              `last output:\n${proc.tail(12)}`,
           ),
       },
     );

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { agentServerName, parseAgentServerName } from '../../contract/index.js';
 import { readClientHello } from '../../services/egress-gateway/client-hello.js';
+import { identifyClient } from '../../services/egress-gateway/sniff.js';
 
 const CLUSTER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
@@ -76,5 +77,30 @@ describe('reading the ClientHello', () => {
       }),
       { seed: 11, numRuns: 2000 },
     );
+  });
+});
+
+describe("the gateway's identification of a connection", () => {
+  it('takes agent and cluster from the SNI over TLS, and from the CONNECT line in plain TCP', async () => {
+    const hello = await clientHello(agentServerName('metrics-agent', 'arc-01'));
+    expect(identifyClient(hello)).toEqual({
+      kind: 'ok',
+      agent: 'metrics-agent',
+      cluster: 'arc-01',
+      encrypted: true,
+    });
+    expect(identifyClient(hello.subarray(0, 20)).kind).toBe('more');
+    const connect = Buffer.from('CONNECT {"name":"metrics-agent/arc-01","verbose":false}\r\n');
+    expect(identifyClient(connect)).toEqual({
+      kind: 'ok',
+      agent: 'metrics-agent',
+      cluster: 'arc-01',
+      encrypted: false,
+    });
+  });
+
+  it("refuses a TLS client whose server name is not an agent's, or names no valid cluster", async () => {
+    for (const sni of ['broker.arcfleet.internal', agentServerName('config-agent', '-not-a-cluster')])
+      expect(identifyClient(await clientHello(sni)), sni).toMatchObject({ kind: 'invalid' });
   });
 });
