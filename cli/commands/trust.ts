@@ -33,7 +33,7 @@ export interface TrustInitOptions {
   readonly hubDir?: string;
   /** Names and addresses the hub's certificate is valid for (besides localhost and 127.0.0.1). */
   readonly hosts: readonly string[];
-  /** Keep the files in the Secrets `<prefix>-trust` and `<prefix>-hub` (needs `hubDir`). */
+  /** Keep the files in the Secrets `<prefix>-trust`, `<prefix>-hub` and `<prefix>-broker` (needs `hubDir`). */
   readonly kubernetesSecrets?: string;
   /** Where the broker's certificate, key and the CA go (NATS over TLS); none: no broker certificate. */
   readonly brokerDir?: string;
@@ -169,7 +169,10 @@ export function registerTrustCommands(program: Command, print: (text: string) =>
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
-    .option('--kubernetes-secrets <prefix>', 'keep the files in the Secrets <prefix>-trust and <prefix>-hub')
+    .option(
+      '--kubernetes-secrets <prefix>',
+      'keep the files in the Secrets <prefix>-trust, <prefix>-hub (and <prefix>-broker with --broker-dir)',
+    )
     .option(
       '--broker-dir <dir>',
       "make the broker's certificate (NATS over TLS); copy it, its key and the CA here",
