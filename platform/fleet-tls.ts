@@ -160,17 +160,26 @@ async function ensureCa(dir: string): Promise<boolean> {
   return newCa;
 }
 
-/** Makes or keeps the CA and the hub's certificate in `dir`; `hosts` beyond the loopback names. */
-export async function ensureFleetTls(dir: string, hosts: readonly string[] = []): Promise<FleetTls> {
+/** Makes or keeps the CA in `dir` and a server certificate of it for `hosts`: its files. */
+async function ensureServerCert(
+  dir: string,
+  hosts: readonly string[],
+  cert: ServerCertFiles,
+): Promise<FleetTls> {
   const newCa = await ensureCa(dir);
   const files: FleetTls = {
     caFile: join(dir, TLS_FILES.ca),
-    certFile: join(dir, TLS_FILES.cert),
-    keyFile: join(dir, TLS_FILES.key),
+    certFile: join(dir, cert.cert),
+    keyFile: join(dir, cert.key),
   };
-  const wanted = [...new Set([...DEFAULT_HOSTS, ...hosts])];
-  if (newCa || !(await serverCertCovers(files.certFile, wanted))) await makeServerCert(dir, wanted, HUB_CERT);
+  const wanted = [...new Set(hosts)];
+  if (newCa || !(await serverCertCovers(files.certFile, wanted))) await makeServerCert(dir, wanted, cert);
   return files;
+}
+
+/** Makes or keeps the CA and the hub's certificate in `dir`; `hosts` beyond the loopback names. */
+export function ensureFleetTls(dir: string, hosts: readonly string[] = []): Promise<FleetTls> {
+  return ensureServerCert(dir, [...DEFAULT_HOSTS, ...hosts], HUB_CERT);
 }
 
 /**
@@ -180,15 +189,6 @@ export async function ensureFleetTls(dir: string, hosts: readonly string[] = [])
  * client certificate too, and names `hosts` (the nodes' route hosts: compose's `nats-0`, …): the nodes
  * of a NATS cluster dial each other's routes over mutual TLS, checking the host they dialled.
  */
-export async function ensureBrokerTls(dir: string, hosts: readonly string[] = []): Promise<FleetTls> {
-  const newCa = await ensureCa(dir);
-  const files: FleetTls = {
-    caFile: join(dir, TLS_FILES.ca),
-    certFile: join(dir, TLS_FILES.brokerCert),
-    keyFile: join(dir, TLS_FILES.brokerKey),
-  };
-  const wanted = [...new Set([BROKER_TLS_NAME, ...DEFAULT_HOSTS, ...hosts])];
-  if (newCa || !(await serverCertCovers(files.certFile, wanted)))
-    await makeServerCert(dir, wanted, BROKER_CERT);
-  return files;
+export function ensureBrokerTls(dir: string, hosts: readonly string[] = []): Promise<FleetTls> {
+  return ensureServerCert(dir, [BROKER_TLS_NAME, ...DEFAULT_HOSTS, ...hosts], BROKER_CERT);
 }
