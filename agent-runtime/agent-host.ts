@@ -4,7 +4,7 @@
  * told about changes (state generation, onboarding secret, identity secret). One process hosts many
  * clusters, so a poll must stay cheap: it reads the store's change journal (cluster-journal.ts) and
  * stats only the clusters named there; a file is read only when its version changed
- * (cluster-versions.ts). A full scan (three `stat`s per cluster) happens at start, when the journal
+ * (cluster-versions.ts). A full scan (four `stat`s per cluster) happens at start, when the journal
  * was rotated or replaced, and every `rescanIntervalMs` to catch what bypassed the journal (hand edits).
  *
  * A cluster's error never leaves its instance: it is logged (`event` field) and the host carries on.
@@ -215,7 +215,7 @@ export class AgentHost {
       return;
     }
     const changes = e.pending;
-    if (changes.state || changes.onboarding || changes.identity) {
+    if (changes.state || changes.onboarding || changes.identity || changes.kube) {
       e.pending = nothingPending();
       e.instance.update(snapshot, changes);
     }

@@ -30,6 +30,8 @@ export interface ClusterChanges {
   readonly onboarding: boolean;
   /** The identity secret was written or deleted. */
   readonly identity: boolean;
+  /** The emulated apiserver's stored objects changed (read them through the apiserver). */
+  readonly kube: boolean;
 }
 
 export interface AgentInstance {

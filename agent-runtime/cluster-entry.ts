@@ -25,7 +25,7 @@ export interface Entry {
 }
 
 export function nothingPending(): Pending {
-  return { state: false, onboarding: false, identity: false };
+  return { state: false, onboarding: false, identity: false, kube: false };
 }
 
 export function newEntry(): Entry {
@@ -54,6 +54,11 @@ export async function readChanged(
   files: readonly ClusterFile[],
 ): Promise<void> {
   for (const file of files) {
+    if (file === 'kube') {
+      // The apiserver's objects are the agent's to read (through the API); the host only says so.
+      e.pending.kube = true;
+      continue;
+    }
     try {
       if (file === 'state') e.state = versions.state === undefined ? undefined : await store.readState(name);
       else if (file === 'onboarding')

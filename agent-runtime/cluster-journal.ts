@@ -1,7 +1,8 @@
 /**
  * The cluster store's change journal, `<dataDir>/run/cluster-changes.journal`: one line
  * `<what> <cluster>\n` per write of a file the agent hosts watch (cluster.json, the onboarding and
- * identity secrets: `state`, `onboarding`, `identity`) and per removed cluster (`removed`), appended by
+ * identity secrets: `state`, `onboarding`, `identity`; the emulated apiserver's stored objects: `kube`)
+ * and per removed cluster (`removed`), appended by
  * whichever process made the change (agents, the CLI, the launcher) once the file is in place.
  *
  * Why: an agent host used to stat three files of every cluster every poll (180,000 stats a second for
@@ -21,7 +22,7 @@ import { mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** What a journal line says changed; readers only use the cluster name. */
-export type ClusterChange = 'state' | 'onboarding' | 'identity' | 'removed';
+export type ClusterChange = 'state' | 'onboarding' | 'identity' | 'kube' | 'removed';
 
 /** Past this size the journal is rotated (about 100,000 lines). */
 export const JOURNAL_ROTATE_BYTES = 4 * 1024 * 1024;

@@ -110,6 +110,14 @@ export class ClusterStore {
     await this.journal.append(state.name, 'state');
   }
 
+  /**
+   * The emulated apiserver stored objects of this cluster (`kube/objects.json`): a journal line, so the
+   * agents that read the apiserver (cluster-metadata-operator) hear of it as they hear of a state change.
+   */
+  async noteKubeObjects(name: string): Promise<void> {
+    await this.journal.append(name, 'kube');
+  }
+
   /** Read-modify-write of the cluster state; bumps generation and changedAt. */
   async updateState(
     name: string,

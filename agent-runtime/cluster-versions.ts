@@ -1,21 +1,26 @@
 /**
  * Change detection for the cluster store, pure except for `statCluster` and `clusterExists`. Comparing
- * `inode:mtime:size` tokens costs three `stat`s per cluster looked at (every cluster on a full scan,
+ * `inode:mtime:size` tokens costs four `stat`s per cluster looked at (every cluster on a full scan,
  * the journal's otherwise), and a file is read only when its token changed (an atomic write always
  * changes the inode).
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AgentName, ClusterState } from '../contract/index.js';
+import { agentDeployed, type AgentName, type ClusterState } from '../contract/index.js';
 import { SECRET_IDENTITY, SECRET_ONBOARDING, type ClusterStore } from './cluster-store.js';
 
-export const CLUSTER_FILES = ['state', 'onboarding', 'identity'] as const;
+export const CLUSTER_FILES = ['state', 'onboarding', 'identity', 'kube'] as const;
 export type ClusterFile = (typeof CLUSTER_FILES)[number];
 
 /** Version token per file (`inode:mtime:size`), undefined when the file does not exist. */
 export type FileVersions = Readonly<Record<ClusterFile, string | undefined>>;
 
-export const NO_FILES: FileVersions = { state: undefined, onboarding: undefined, identity: undefined };
+export const NO_FILES: FileVersions = {
+  state: undefined,
+  onboarding: undefined,
+  identity: undefined,
+  kube: undefined,
+};
 
 export interface VersionDiff {
   /** Clusters seen now and not before. */
@@ -46,8 +51,7 @@ export function diffVersions(
 /** Whether this agent should run for a cluster in this state. */
 export function agentWanted(state: ClusterState | undefined, agent: AgentName): boolean {
   if (state === undefined || state.stoppedAgents.includes(agent)) return false;
-  // An optional agent runs only with its feature on (no deployment otherwise, as in the Helm chart).
-  return agent !== 'clusterconnect-agent' || state.features.clusterConnect;
+  return agentDeployed(state, agent);
 }
 
 /**
@@ -60,6 +64,8 @@ export function statCluster(store: ClusterStore, name: string): FileVersions {
     state: fileVersion(join(dir, 'cluster.json')),
     onboarding: fileVersion(join(dir, 'secrets', `${SECRET_ONBOARDING}.json`)),
     identity: fileVersion(join(dir, 'secrets', `${SECRET_IDENTITY}.json`)),
+    // The emulated apiserver's stored objects: never read by the host, only announced to the agent.
+    kube: fileVersion(join(dir, 'kube', 'objects.json')),
   };
 }
 

@@ -67,7 +67,7 @@ export class KubeClient {
   static forCluster(
     apiserverUrl: string,
     clusterName: string,
-    opts: { timeoutMs?: number } = {},
+    opts: { timeoutMs?: number; headers?: Record<string, string> } = {},
   ): KubeClient {
     return new KubeClient({
       baseUrl: `${apiserverUrl.replace(/\/+$/, '')}/clusters/${encodeURIComponent(clusterName)}`,

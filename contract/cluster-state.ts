@@ -2,7 +2,7 @@
  * The emulated cluster's own state (what `kubectl` would show), kept on the cluster side only.
  */
 import { z } from 'zod';
-import { AGENT_NAMES } from './subjects.js';
+import { AGENT_NAMES, type AgentName } from './subjects.js';
 import type { ClusterMetadata } from './messages.js';
 
 export const nodePoolSchema = z.strictObject({
@@ -88,6 +88,14 @@ export const clusterStateSchema = z.strictObject({
     .default({}),
 });
 export type ClusterState = z.infer<typeof clusterStateSchema>;
+
+/**
+ * Whether `agent` has a deployment in a cluster of this state (stopped or not): an optional agent only
+ * with its feature on, as in the Helm chart. The agent hosts and the emulated apiserver both ask here.
+ */
+export function agentDeployed(state: ClusterState, agent: AgentName): boolean {
+  return agent !== 'clusterconnect-agent' || state.features.clusterConnect;
+}
 
 export function metadataOf(state: ClusterState): ClusterMetadata {
   let nodes = 0;

@@ -6,6 +6,8 @@
  */
 export {
   AGENT_NAMES,
+  CLUSTER_LOCAL_AGENTS,
+  agentHasLink,
   clusterKey,
   refOfKey,
   decodeToken,
@@ -100,6 +102,7 @@ export {
   clusterStateSchema,
   identitySecretSchema,
   metadataOf,
+  agentDeployed,
   nodePoolSchema,
   onboardingSecretSchema,
   BOOTSTRAP_HEADERS,

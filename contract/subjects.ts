@@ -22,8 +22,20 @@ export const AGENT_NAMES = [
   'metrics-agent',
   'extension-manager',
   'clusterconnect-agent',
+  'cluster-metadata-operator',
 ] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
+
+/**
+ * Agents that talk only to their own cluster's apiserver, never to Azure: no NATS connection, so no
+ * broker user, no CA and nothing through the egress gateway.
+ */
+export const CLUSTER_LOCAL_AGENTS: readonly AgentName[] = ['cluster-metadata-operator'];
+
+/** Whether the agent holds a NATS link to the hub (every agent but the cluster-local ones). */
+export function agentHasLink(agent: AgentName): boolean {
+  return !CLUSTER_LOCAL_AGENTS.includes(agent);
+}
 
 export const MESSAGE_KINDS = [
   'register',

@@ -8,7 +8,7 @@
  * beyond the fleet-wide settings, and how to tell it is ready (a URL answering 200).
  */
 import { join } from 'node:path';
-import type { AgentName } from '../contract/index.js';
+import { agentHasLink, type AgentName } from '../contract/index.js';
 import { BROKER_FILES, brokerNodeFiles } from '../platform/broker-files.js';
 import { TLS_FILES } from '../platform/fleet-tls.js';
 import { ISSUER_FILES } from '../platform/fleet-issuer.js';
@@ -210,7 +210,11 @@ const agentRow = (name: AgentName, role: string): Component => {
     agent: true,
     nodeArgs: AGENT_NODE_ARGS,
     instances: (a) => a.shards,
-    env: (a, i) => ({ [ENV.metricsPort]: String(metricsPort(a, i)), ...shardEnv(a, i) }),
+    env: (a, i) => ({
+      [ENV.metricsPort]: String(metricsPort(a, i)),
+      // A cluster-local agent is told its shard but not the way out: it has no business there.
+      ...(agentHasLink(name) ? shardEnv(a, i) : { [ENV.shard]: `${i}/${a.shards}` }),
+    }),
     scrape: (a, i) => `127.0.0.1:${metricsPort(a, i)}`,
     healthUrl: (a, i) => `${loopback(metricsPort(a, i))}/healthz`,
   };
@@ -303,6 +307,10 @@ export const COMPONENTS: readonly Component[] = [
   agentRow('config-agent', 'Flux configurations (v2 and legacy v1)'),
   agentRow('extension-manager', 'extensions and Service Connector connections'),
   agentRow('clusterconnect-agent', 'cluster connect: apiserver requests over its outbound link'),
+  agentRow(
+    'cluster-metadata-operator',
+    "the clustermetadata resource from the cluster's apiserver (no link to Azure)",
+  ),
   {
     name: 'prometheus',
     side: 'observability',

@@ -11,6 +11,7 @@ import { SimClock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
 import { DERIVED_NEEDS, derivedObjects, type DerivedInput, type DerivedNeeds } from './derived.js';
 import type { DerivedConnectivity } from './derived-meta.js';
+import { CLUSTER_METADATA, withLastConnectivity } from './derived-arc-config.js';
 import { ClusterObjects } from './object-store.js';
 import { CoalescingWriter, loadObjects, saveObjects } from './persistence.js';
 import type { KubeObject } from '../../agent-runtime/kube-client.js';
@@ -51,6 +52,8 @@ export class ClusterHandle {
       try {
         await saveObjects(dir, text);
         opts.onPersist?.(true);
+        // The agents that read the apiserver hear of it through the store's change journal.
+        await opts.store.noteKubeObjects(name);
       } catch (err) {
         opts.onPersist?.(false);
         opts.logger.error(
@@ -109,8 +112,15 @@ export class ClusterHandle {
       ...(needs.identity
         ? { identity: await this.opts.store.readIdentity(this.name).catch(() => undefined) }
         : {}),
-      ...(needs.connectivity ? { connectivity: await this.connectivity(now) } : {}),
     };
+  }
+
+  /** Stored objects as a read returns them: clustermetadata's lastConnectivityTime is filled in. */
+  async presented(resource: string, objects: KubeObject[]): Promise<KubeObject[]> {
+    if (resource !== CLUSTER_METADATA.resource) return objects;
+    if (!objects.some((o) => o.metadata.name === CLUSTER_METADATA.name)) return objects;
+    const connectivity = await this.connectivity((this.opts.now ?? Date.now)());
+    return objects.map((o) => withLastConnectivity(o, connectivity));
   }
 
   /** resource-sync-agent's link record, with its process's liveness, on the simulated clock. */

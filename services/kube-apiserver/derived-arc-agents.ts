@@ -4,7 +4,13 @@
  * metrics-agent). Split out of derived.ts: it is the largest and the only part that reads the agents'
  * statuses and process beats.
  */
-import { type AgentStatus, type ClusterState, AGENT_NAMES, type AgentName } from '../../contract/index.js';
+import {
+  type AgentStatus,
+  type ClusterState,
+  AGENT_NAMES,
+  type AgentName,
+  agentDeployed,
+} from '../../contract/index.js';
 import { statusLastSeenMs } from '../../agent-runtime/agent-liveness.js';
 import type { KubeObject } from '../../agent-runtime/kube-client.js';
 import { ARC_NAMESPACE, hash, uidOf, type DerivedInput } from './derived-meta.js';
@@ -15,7 +21,7 @@ export const COMPONENT_LABEL = 'app.kubernetes.io/component';
 
 /** The agents that have a deployment in this cluster (clusterconnect-agent only with cluster connect). */
 export function expectedAgents(state: ClusterState): AgentName[] {
-  return AGENT_NAMES.filter((a) => a !== 'clusterconnect-agent' || state.features.clusterConnect);
+  return AGENT_NAMES.filter((a) => agentDeployed(state, a));
 }
 
 export type AgentPodState = 'Running' | 'Error' | 'Stopped' | 'Missing' | 'Dead';

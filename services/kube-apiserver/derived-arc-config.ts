@@ -1,13 +1,13 @@
 /**
  * Why this file: the Arc objects that describe the connection itself rather than a workload: the
- * azure-identity-certificate Secret, the azure-clusterconfig ConfigMap and the clustermetadata
- * ConnectedCluster. Split out of derived.ts; each is one object built from cluster.json or the
- * identity secret file.
+ * azure-identity-certificate Secret and the azure-clusterconfig ConfigMap, each one object built from
+ * cluster.json or the identity secret file; and the one field of the stored clustermetadata
+ * ConnectedCluster (written by cluster-metadata-operator) that is computed on read. Split out of derived.ts.
  */
 import type { ClusterState, IdentitySecret } from '../../contract/index.js';
 import type { DerivedConnectivity } from './derived-meta.js';
 import type { KubeObject } from '../../agent-runtime/kube-client.js';
-import { ARC_NAMESPACE, kubeletVersion, type DerivedInput } from './derived-meta.js';
+import { ARC_NAMESPACE } from './derived-meta.js';
 
 function b64(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64');
@@ -50,33 +50,22 @@ export function clusterConfig(state: ClusterState): KubeObject {
   };
 }
 
-export function clusterMetadata(input: DerivedInput): KubeObject {
-  const { state } = input;
-  let nodeCount = 0;
-  let coreCount = 0;
-  for (const p of state.nodePools) {
-    nodeCount += p.count;
-    coreCount += p.count * p.coresPerNode;
-  }
-  return {
-    apiVersion: 'arc.azure.com/v1beta1',
-    kind: 'ConnectedCluster',
-    metadata: { name: 'clustermetadata' },
-    spec: {},
-    status: {
-      nodeCount,
-      coreCount,
-      arcAgentVersion: state.agentVersion,
-      kubernetesAPIServerVersion: kubeletVersion(state.kubernetesVersion),
-      ...lastConnectivity(input.connectivity),
-      ...(input.identity
-        ? {
-            managedIdentityCertificateExpirationTime:
-              input.identity['azure-identity-certificate-expiration-time'],
-          }
-        : {}),
-    },
-  };
+/** The custom resource cluster-metadata-operator writes; its status carries the metadata. */
+export const CLUSTER_METADATA = {
+  resource: 'arc.azure.com/connectedclusters',
+  name: 'clustermetadata',
+} as const;
+
+/**
+ * The stored `clustermetadata` as it is read: its `status.lastConnectivityTime` is resource-sync-agent's
+ * last heartbeat, filled in from that agent's link record on every read, so that a heartbeat costs no
+ * write (cluster-metadata-operator writes the rest of the status). Other objects pass unchanged.
+ */
+export function withLastConnectivity(obj: KubeObject, c: DerivedConnectivity | undefined): KubeObject {
+  if (obj.metadata.name !== CLUSTER_METADATA.name) return obj;
+  const status = { ...((obj['status'] as Record<string, unknown> | undefined) ?? {}) };
+  delete status['lastConnectivityTime'];
+  return { ...obj, status: { ...status, ...lastConnectivity(c) } };
 }
 
 /**

@@ -30,10 +30,9 @@ export interface DerivedInput {
   /** Real ms: an agent whose status (or its process's beat) is older is down, as metrics-agent judges. */
   readonly staleAfterMs?: number;
   readonly identity?: IdentitySecret | undefined;
-  readonly connectivity?: DerivedConnectivity;
 }
 
-/** What `clustermetadata`'s lastConnectivityTime is computed from (derived-arc-config.ts). */
+/** What the stored `clustermetadata`'s lastConnectivityTime is filled in from (derived-arc-config.ts). */
 export interface DerivedConnectivity {
   /** resource-sync-agent's link record; undefined before its first link. */
   readonly record: LinkConnectivity | undefined;

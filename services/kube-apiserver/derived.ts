@@ -8,7 +8,6 @@
  *   deployments/pods one per Arc agent in azure-arc, Ready while the agent runs for the cluster
  *   secrets          azure-identity-certificate (while the identity secret file exists)
  *   configmaps       azure-clusterconfig
- *   connectedclusters clustermetadata
  *
  * resourceVersion of a derived object is a hash of its content, so it stays the same while nothing
  * changed (no churn for watchers and caches) and changes with any visible change (e.g. a pod going
@@ -16,10 +15,11 @@
  *
  * This file picks the objects of a resource; they are built in derived-nodes.ts (nodes),
  * derived-arc-agents.ts (the Arc agents' deployments and pods) and derived-arc-config.ts (the Arc
- * secret, config map and connected cluster), stamped by derived-meta.ts.
+ * secret and config map), stamped by derived-meta.ts. The `clustermetadata` ConnectedCluster is a
+ * stored object, written by cluster-metadata-operator (derived-arc-config.ts fills in one field on read).
  */
 import type { KubeObject } from '../../agent-runtime/kube-client.js';
-import { clusterConfig, clusterMetadata, identitySecret } from './derived-arc-config.js';
+import { clusterConfig, identitySecret } from './derived-arc-config.js';
 import { arcAgents } from './derived-arc-agents.js';
 import { ARC_NAMESPACE, finish, type DerivedInput } from './derived-meta.js';
 import { nodes } from './derived-nodes.js';
@@ -37,7 +37,6 @@ export const SYSTEM_NAMESPACES = [
 export interface DerivedNeeds {
   readonly statuses?: boolean;
   readonly identity?: boolean;
-  readonly connectivity?: boolean;
 }
 
 export const DERIVED_NEEDS: Readonly<Record<string, DerivedNeeds>> = {
@@ -48,7 +47,6 @@ export const DERIVED_NEEDS: Readonly<Record<string, DerivedNeeds>> = {
   'apps/deployments': { statuses: true },
   '/secrets': { identity: true },
   '/configmaps': {},
-  'arc.azure.com/connectedclusters': { identity: true, connectivity: true },
 };
 
 export function derivedObjects(resource: string, input: DerivedInput): KubeObject[] {
@@ -73,8 +71,6 @@ export function derivedObjects(resource: string, input: DerivedInput): KubeObjec
       return input.identity ? [finish(input, identitySecret(input.identity))] : [];
     case '/configmaps':
       return [finish(input, clusterConfig(input.state))];
-    case 'arc.azure.com/connectedclusters':
-      return [finish(input, clusterMetadata(input))];
     default:
       return [];
   }

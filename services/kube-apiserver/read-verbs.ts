@@ -58,10 +58,9 @@ export async function getObject(
   namespace: string | undefined,
   name: string,
 ): Promise<KubeObject | undefined> {
-  return (
-    cluster.objects.get(r, namespace, name) ??
-    (await derivedOf(cluster, r, namespace)).find((o) => o.metadata.name === name)
-  );
+  const stored = cluster.objects.get(r, namespace, name);
+  if (stored) return (await cluster.presented(resourceKey(r), [stored]))[0];
+  return (await derivedOf(cluster, r, namespace)).find((o) => o.metadata.name === name);
 }
 
 export async function list(
@@ -77,7 +76,7 @@ export async function list(
   const rv = cluster.objects.resourceVersion;
   const items = [
     ...(await derivedOf(cluster, r, selection.namespace)),
-    ...cluster.objects.list(r, selection.namespace),
+    ...(await cluster.presented(resourceKey(r), cluster.objects.list(r, selection.namespace))),
   ].filter(selection.matches);
   return {
     kind: `${r.kind}List`,

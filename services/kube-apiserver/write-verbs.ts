@@ -87,14 +87,6 @@ export async function create(
   body: Buffer | undefined,
   opts: WriteOptions,
 ): Promise<KubeObject> {
-  if (r.group === '' && r.plural === 'nodes')
-    throw new KubeStatusError(
-      'MethodNotAllowed',
-      'nodes are derived from the node pools of the cluster (cluster.json) and cannot be created',
-      {
-        kind: 'nodes',
-      },
-    );
   if (r.namespaced && namespace === undefined)
     throw KubeStatusError.badRequest(
       `${r.plural} are namespaced: create them under /namespaces/<namespace>/${r.plural}`,

@@ -177,6 +177,8 @@ export class TestFleet {
     if (opts.gateway) services.push('egress-gateway');
     if (opts.kubeApiserver) services.push('kube-apiserver');
     if (opts.agents ?? true) services.push(...AGENT_SERVICES);
+    // The apiserver's clustermetadata is written by cluster-metadata-operator, which reads the apiserver.
+    if (opts.kubeApiserver && (opts.agents ?? true)) services.push('cluster-metadata-operator');
     let handle: FleetHandle;
     try {
       handle = await startFleet({

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
 import { isAlive } from '../../fleet/process.js';
 import { readFleetFile } from '../../fleet/fleet-file.js';
+import { AGENT_SERVICES } from '../../fleet/index.js';
 import { DIST_DIR } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -36,7 +37,8 @@ it('detaches a supervised fleet, which restarts a killed agent, and down stops i
   expect(file?.supervised).toBe(true);
   expect(isAlive(file?.launcherPid ?? -1)).toBe(true);
   const pids = Object.values(file?.pids ?? {});
-  expect(pids).toHaveLength(10); // nats-server, hub, egress-gateway, kube-apiserver and six agents
+  // nats-server, hub, egress-gateway, kube-apiserver and one process per agent kind.
+  expect(pids).toHaveLength(4 + AGENT_SERVICES.length);
 
   const victim = file?.pids['resource-sync-agent'] ?? -1;
   process.kill(victim, 'SIGKILL');

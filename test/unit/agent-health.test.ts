@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../platform/clock.js';
 import {
+  AGENT_NAMES,
   type AgentStatus,
   MessageRejectedError,
   agentMessageSchema,
@@ -189,7 +190,7 @@ describe('agent-health message schema (the hub boundary)', () => {
       { ...ok, components: [{ ...component, state: 'Sleeping' }] },
       { ...ok, components: [{ ...component, extra: 1 }] },
       { ...ok, components: [{ ...component, errors: [{ ...component.errors[0], time: 'yesterday' }] }] },
-      { ...ok, components: Array.from({ length: 7 }, () => component) },
+      { ...ok, components: Array.from({ length: AGENT_NAMES.length + 1 }, () => component) },
     ])
       expect(decode(bad)).toThrow(MessageRejectedError);
   });

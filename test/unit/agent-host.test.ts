@@ -14,6 +14,7 @@ const v = (state?: string, onboarding?: string, identity?: string): FileVersions
   state,
   onboarding,
   identity,
+  kube: undefined,
 });
 
 describe('diffVersions', () => {
@@ -121,7 +122,7 @@ describe('AgentHost', () => {
     await store.updateState('c1', '2026-01-01T00:00:01.000Z', (s) => s);
     await host.pollOnce();
     expect(c1?.updates).toHaveLength(1);
-    expect(c1?.updates[0]?.changes).toEqual({ state: true, onboarding: true, identity: false });
+    expect(c1?.updates[0]?.changes).toEqual({ state: true, onboarding: true, identity: false, kube: false });
     expect(c1?.updates[0]?.snapshot.onboarding?.bootstrapToken).toBe('t');
     expect(c1?.updates[0]?.snapshot.state.generation).toBe(1);
 

@@ -243,11 +243,17 @@ describe('clusteridentityoperator', () => {
     expect(events('identity.disconnect')).toHaveLength(1);
     // The host tells it the onboarding secret went, then (a stale copy) came back: nothing is sent.
     const state = clusterState(0);
-    agent.update(snapshotOf(state, undefined, undefined), { state: false, onboarding: true, identity: true });
+    agent.update(snapshotOf(state, undefined, undefined), {
+      state: false,
+      onboarding: true,
+      identity: true,
+      kube: false,
+    });
     agent.update(snapshotOf(state, onboarding, undefined), {
       state: false,
       onboarding: true,
       identity: false,
+      kube: false,
     });
     expect(links).toHaveLength(1);
     expect(ofKind(sent(), 'register')).toHaveLength(1);

@@ -16,6 +16,8 @@ import type { KubeObject } from '../../agent-runtime/kube-client.js';
 import { createLogger } from '../../platform/log.js';
 import { KubeClusters } from '../../services/kube-apiserver/clusters.js';
 import { derivedObjects, type DerivedInput } from '../../services/kube-apiserver/derived.js';
+import { withLastConnectivity } from '../../services/kube-apiserver/derived-arc-config.js';
+import type { DerivedConnectivity } from '../../services/kube-apiserver/derived-meta.js';
 import { ClusterObjects } from '../../services/kube-apiserver/object-store.js';
 import { jsonPatch, mergePatch } from '../../services/kube-apiserver/patch.js';
 import { CoalescingWriter } from '../../services/kube-apiserver/persistence.js';
@@ -365,7 +367,7 @@ describe('derived objects', () => {
     );
   });
 
-  it('identity secret only with the identity file; clustermetadata carries its expiry', () => {
+  it('identity secret only with the identity file', () => {
     expect(derivedObjects('/secrets', base())).toEqual([]);
     const identity = {
       certificate: 'CERT',
@@ -378,14 +380,8 @@ describe('derived objects', () => {
     expect(Buffer.from(data['azure-identity-certificate-expiration-time'] ?? '', 'base64').toString()).toBe(
       '2026-04-01T00:00:00.000Z',
     );
-    const [meta] = derivedObjects('arc.azure.com/connectedclusters', base({ identity }));
-    expect(meta?.status).toMatchObject({
-      nodeCount: 3,
-      coreCount: 16,
-      arcAgentVersion: '1.21.10',
-      kubernetesAPIServerVersion: 'v1.30.4',
-      managedIdentityCertificateExpirationTime: '2026-04-01T00:00:00.000Z',
-    });
+    // clustermetadata is cluster-metadata-operator's to write, not derived.
+    expect(derivedObjects('arc.azure.com/connectedclusters', base({ identity }))).toEqual([]);
     const [config] = derivedObjects('/configmaps', base());
     expect(config?.data).toMatchObject({
       AZURE_ARC_AUTOUPDATE: 'true',
@@ -397,13 +393,21 @@ describe('derived objects', () => {
   it('clustermetadata lastConnectivityTime: the latest heartbeat tick while the link is up, the last contact after', () => {
     const t0 = Date.parse('2026-01-01T00:00:00.000Z');
     const min = 60_000;
-    const metaOf = (connectivity: DerivedInput['connectivity']) =>
-      (derivedObjects('arc.azure.com/connectedclusters', base({ connectivity }))[0]?.status ?? {}) as Record<
-        string,
-        unknown
-      >;
+    // As cluster-metadata-operator stored it; a lastConnectivityTime written by anyone is not served.
+    const stored = {
+      apiVersion: 'arc.azure.com/v1beta1',
+      kind: 'ConnectedCluster',
+      metadata: { name: 'clustermetadata' },
+      status: { nodeCount: 3, lastConnectivityTime: '2020-01-01T00:00:00.000Z' },
+    };
+    const metaOf = (connectivity: DerivedConnectivity) =>
+      (withLastConnectivity(stored, connectivity).status ?? {}) as Record<string, unknown>;
     // Never linked: no field (the real resource has none before the first contact).
     expect(metaOf({ record: undefined, untilMs: t0 })).not.toHaveProperty('lastConnectivityTime');
+    expect(metaOf({ record: undefined, untilMs: t0 })).toMatchObject({ nodeCount: 3 });
+    // Another object is served as stored.
+    const other = { ...stored, metadata: { name: 'other' } };
+    expect(withLastConnectivity(other, { record: undefined, untilMs: t0 })).toBe(other);
     const up = { upSinceMs: t0, lastContactMs: t0, heartbeatIntervalMs: 5 * min };
     // Up for 12 minutes with a 5-minute interval: the heartbeat at minute 10 is the latest.
     expect(metaOf({ record: up, untilMs: t0 + 12 * min }).lastConnectivityTime).toBe(

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_NAMES } from '../../contract/index.js';
+import { AGENT_NAMES, CLUSTER_LOCAL_AGENTS, agentHasLink, type AgentName } from '../../contract/index.js';
 import { brokerInit, type BrokerInitOptions } from '../../cli/commands/broker.js';
 import { REPO_ROOT, containersOf, envOf, type ContainerAt, type K8sObject } from '../helpers/kubernetes.js';
 
@@ -214,8 +214,8 @@ describe('deploy/kubernetes', () => {
     const every = Array.from({ length: nats.spec.replicas }, (_, i) => `nats-${i}.${nats.spec.serviceName}`);
     expect(flagOf(hubJob.args ?? [], '--broker-host')).toEqual(every);
     expect(flagOf(hubJob.args ?? [], '--broker-dir')).toHaveLength(1);
-    // Every NATS client (the hub and each agent) has ARCFLEET_NATS_CA, mounted from a Secret's ca.pem.
-    const owners = ['Deployment/hub', ...AGENT_NAMES.map((a) => `StatefulSet/${a}`)];
+    // Every NATS client (the hub and each linked agent) has ARCFLEET_NATS_CA, mounted from a Secret's ca.pem.
+    const owners = ['Deployment/hub', ...AGENT_NAMES.filter(agentHasLink).map((a) => `StatefulSet/${a}`)];
     const clients = objects.flatMap(containersOf).filter((c) => owners.includes(c.owner));
     expect([...new Set(clients.map((c) => c.owner))].sort()).toEqual([...owners].sort());
     for (const c of clients) {
@@ -231,6 +231,15 @@ describe('deploy/kubernetes', () => {
         c.owner,
       ).toBe(false);
     }
+    // An agent without a link gets neither the CA nor any Secret at all.
+    for (const agent of CLUSTER_LOCAL_AGENTS) {
+      const sts = find('StatefulSet', agent) as K8sObject & {
+        spec: { template: { spec: { volumes?: { secret?: unknown }[] } } };
+      };
+      const [c] = containersOf(sts);
+      expect(envOf(c!, objects).has('ARCFLEET_NATS_CA'), agent).toBe(false);
+      expect(sts.spec.template.spec.volumes?.filter((v) => v.secret !== undefined) ?? [], agent).toEqual([]);
+    }
   });
 
   it('shards: one StatefulSet per agent kind, the gateway and the apiserver, ordinal = shard, all agreeing', () => {
@@ -244,7 +253,10 @@ describe('deploy/kubernetes', () => {
       expect(`${name}: ${env.get('ARCFLEET_SHARD')}`).toBe(`${name}: ordinal/${sts.spec.replicas}`);
       if ((AGENT_NAMES as readonly string[]).includes(name)) {
         expect(c!.container.args).toEqual(['node', `dist/services/${name}/main.js`]);
-        expect(env.get('ARCFLEET_EGRESS_URL')).toBe('nats://egress-gateway-{shard}.egress-gateway:4223');
+        // The cluster-local agents never leave the cluster: no way out through the gateway either.
+        expect(env.get('ARCFLEET_EGRESS_URL'), name).toBe(
+          agentHasLink(name as AgentName) ? 'nats://egress-gateway-{shard}.egress-gateway:4223' : undefined,
+        );
       }
     }
     const hub = containersOf(find('Deployment', 'hub'))[0]!;

@@ -17,7 +17,7 @@ import {
   snapshotOf,
 } from './agent-fakes.js';
 
-const IDENTITY = { state: false, onboarding: false, identity: true } as const;
+const IDENTITY = { state: false, onboarding: false, identity: true, kube: false } as const;
 const fast = { intervalMs: 2, timeoutMs: 2000 };
 
 describe('LinkedAgent', () => {

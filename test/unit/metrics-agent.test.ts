@@ -166,7 +166,7 @@ describe('MetricsAgent', () => {
     clock.advance(60_000);
     await vi.waitFor(() => expect(closed).toBe(1));
     clock.advance(5 * 60_000);
-    agent.update(snapshot, { state: false, onboarding: false, identity: true });
+    agent.update(snapshot, { state: false, onboarding: false, identity: true, kube: false });
     expect(opened).toBe(1);
     expect(sent).toHaveLength(4);
     await agent.close();

@@ -30,8 +30,8 @@ import {
 } from './agent-fakes.js';
 
 const HEARTBEAT_MS = 60_000;
-const IDENTITY = { state: false, onboarding: false, identity: true } as const;
-const STATE = { state: true, onboarding: false, identity: false } as const;
+const IDENTITY = { state: false, onboarding: false, identity: true, kube: false } as const;
+const STATE = { state: true, onboarding: false, identity: false, kube: false } as const;
 
 const heartbeats = (sent: Sent[]): Heartbeat[] =>
   sent.map((s) => s.message).filter((m): m is Heartbeat => m.type === 'heartbeat');
@@ -193,6 +193,7 @@ describe('resource-sync-agent', () => {
       state: false,
       onboarding: true,
       identity: true,
+      kube: false,
     });
     await waitFor(() => reports(sent()), { ...fast, until: (r) => r.length === 2 });
     expect(links).toHaveLength(2);
