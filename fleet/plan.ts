@@ -180,8 +180,10 @@ function fleetEnv(
     [ENV.dataDir]: a.dataDir,
     [ENV.kubeApiserverPort]: String(a.kubeApiserverPort),
     [ENV.kubeApiserverHost]: '127.0.0.1',
-    [ENV.kubeApiserverUrl]: loopback(a.kubeApiserverPort),
   };
+  // Only a fleet that runs the clusters' apiserver tells its agents where it is (resource-sync-agent
+  // then syncs cluster-metadata-operator's resource; without one, the cluster state).
+  if (services.includes('kube-apiserver')) env[ENV.kubeApiserverUrl] = loopback(a.kubeApiserverPort);
   // With the egress gateway, every agent connection leaves through its shard's gateway (chaos acts
   // there; the rows set ARCFLEET_EGRESS_URL per shard); the hub forwards the page's chaos to all of them.
   if (services.includes('egress-gateway')) {

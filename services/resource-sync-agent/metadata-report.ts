@@ -6,10 +6,7 @@
 import type { AgentContext } from '../../agent-runtime/agent-instance.js';
 import type { AgentLink } from '../../agent-runtime/agent-link.js';
 import { HALTING_ERRORS } from '../../agent-runtime/linked-agent.js';
-import { toIso } from '../../agent-runtime/timestamps.js';
 import {
-  metadataOf,
-  type ClusterState,
   ERROR_CODES,
   type ClusterMetadata,
   type MetadataReport,
@@ -19,6 +16,7 @@ import type { TimerHandle } from '../../platform/clock.js';
 import { backoffDelay } from '../../platform/backoff.js';
 import { AGENT } from './agent.js';
 import type { FirstSync } from './first-sync.js';
+import type { MetadataEntry } from './metadata-source.js';
 import { LatestOutbox } from './outbox.js';
 import type { ResourceSyncOptions } from './resource-sync.js';
 
@@ -64,17 +62,14 @@ export class MetadataReporter {
     return this.outbox.pending ? 1 : 0;
   }
 
-  offer(state: ClusterState): void {
-    this.outbox.put(state.generation, {
-      changedAt: toIso(state.changedAt, this.host.opts.clock.now()),
-      metadata: metadataOf(state),
-    });
+  /** Offers the latest metadata read (metadata-source.ts); an older generation than held is dropped. */
+  offer(entry: MetadataEntry): void {
+    this.outbox.put(entry.generation, { changedAt: entry.changedAt, metadata: entry.metadata });
   }
 
-  /** Makes the current state pending again (a new identity: the hub may not have it). */
-  resend(state: ClusterState): void {
+  /** Forgets what the hub acknowledged (a new identity: the hub may not have it); offer again after. */
+  resetAcks(): void {
     this.outbox.resetAcks();
-    if (!this.outbox.pending) this.offer(state);
   }
 
   /** The link went down: no retry pending, and the next one starts from the first delay. */

@@ -27,6 +27,7 @@ import { AGENT } from './agent.js';
 import { ConnectivityRecord } from './connectivity-record.js';
 import { FirstSync } from './first-sync.js';
 import { MetadataReporter } from './metadata-report.js';
+import { MetadataReader, fromClusterState, type MetadataSource } from './metadata-source.js';
 
 export { AGENT } from './agent.js';
 
@@ -47,6 +48,8 @@ export interface ResourceSyncOptions {
   /** Real ms: largest retry delay (default 10 000). */
   readonly retryCapMs?: number;
   readonly random?: () => number;
+  /** Where the metadata comes from (default: the cluster state, for a fleet without an apiserver). */
+  readonly metadataSource?: (ctx: AgentContext) => MetadataSource;
 }
 
 export function resourceSyncFactory(opts: ResourceSyncOptions): AgentFactory {
@@ -64,6 +67,7 @@ export class ResourceSyncAgent implements AgentInstance {
   private readonly endings = new Set<Promise<void>>();
   private readonly firstSync: FirstSync;
   private readonly reporter: MetadataReporter;
+  private readonly metadata: MetadataReader;
   private readonly connectivity: ConnectivityRecord;
 
   constructor(
@@ -94,7 +98,21 @@ export class ResourceSyncAgent implements AgentInstance {
       expiredLocally: () => this.expiredLocally(),
       halt: (reason) => this.linked.halt(reason),
     });
-    this.reporter.offer(snapshot.state);
+    this.metadata = new MetadataReader(
+      (opts.metadataSource ?? (() => fromClusterState(opts.clock)))(ctx),
+      { clock: opts.clock, ...(opts.random ? { random: opts.random } : {}) },
+      (entry) => {
+        this.reporter.offer(entry);
+        void this.reporter.flush();
+      },
+      (err, attempt, retryInMs) =>
+        // The first failure of a streak at warn: an apiserver down for long must not flood the log.
+        this.ctx.logger[attempt === 1 ? 'warn' : 'debug'](
+          { event: 'sync.metadata_unreadable', err, attempt, retryInMs },
+          'could not read the cluster metadata; will retry',
+        ),
+    );
+    // The first read comes with the first certificate (onCertificate): nothing can be sent before.
     this.linked = new LinkedAgent(
       ctx,
       snapshot,
@@ -106,6 +124,8 @@ export class ResourceSyncAgent implements AgentInstance {
         onSnapshot: (s, changes) => this.onSnapshot(s, changes),
         outboxDepth: () => this.reporter.depth,
         settle: async () => {
+          this.metadata.close();
+          await this.metadata.settled();
           await Promise.all([...this.endings]);
         },
       },
@@ -136,9 +156,7 @@ export class ResourceSyncAgent implements AgentInstance {
 
   private onSnapshot(snapshot: ClusterSnapshot, changes: ClusterChanges): void {
     this.snapshot = snapshot;
-    if (!changes.state) return;
-    this.reporter.offer(snapshot.state);
-    void this.reporter.flush();
+    if (this.metadata.affectedBy(changes)) this.metadata.refresh(snapshot);
   }
 
   /** A new certificate: a new key means a new onboarding, whose hub may not have our metadata. */
@@ -152,7 +170,9 @@ export class ResourceSyncAgent implements AgentInstance {
         'using the new identity certificate',
       );
     if (change.starting || change.newKey) {
-      this.reporter.resend(this.snapshot.state);
+      // Offered again once read (the hub may not have it), even if nothing changed since the last ack.
+      this.reporter.resetAcks();
+      this.metadata.refresh(this.snapshot);
       this.firstSync.begin(identity);
     }
   }

@@ -1,8 +1,9 @@
 /**
  * cluster-metadata-operator against the real emulated apiserver, driven with the real kubectl: it
  * writes the `clustermetadata` resource from the cluster's Nodes and versions, follows a Node added and
- * removed with kubectl, shows as its own Deployment, and catches up after it was stopped. Real
- * processes (nats-server, hub, kube-apiserver, the agents), via TestFleet.
+ * removed with kubectl, shows as its own Deployment, and catches up after it was stopped; and
+ * resource-sync-agent syncs that resource to the hub (resource → sync → hub). Real processes
+ * (nats-server, hub, kube-apiserver, the agents), via TestFleet.
  */
 import { execFile } from 'node:child_process';
 import { access, constants, writeFile } from 'node:fs/promises';
@@ -93,7 +94,7 @@ afterAll(async () => {
   await fleet?.stop();
 });
 
-it('writes clustermetadata from the Nodes and versions, and follows a Node added and removed with kubectl', async () => {
+it('writes clustermetadata from the Nodes and versions; a Node added or removed with kubectl reaches the hub', async () => {
   const state = await fleet.store.readState(cluster);
   if (!state) throw new Error('no state');
   const nodes = state.nodePools.reduce((n, p) => n + p.count, 0);
@@ -120,6 +121,13 @@ it('writes clustermetadata from the Nodes and versions, and follows a Node added
   });
   await waitMetadata('the added Node counted', (m) => m.status.nodeCount === nodes + 1);
   expect((await metadata())?.status.coreCount).toBe(cores + 8);
+  // resource → resource-sync-agent → hub: the connected cluster's read-only counts follow.
+  const synced = await waitFor(() => fleet.get(cluster), {
+    until: (c) => c.properties.totalNodeCount === nodes + 1,
+    timeoutMs: 15_000,
+    message: 'the hub shows the added Node',
+  });
+  expect(synced.properties.totalCoreCount).toBe(cores + 8);
 
   // The pool's Nodes stay the node pools' (cluster.json): read-only, and their names taken.
   const pooled = (await kubectl('get', 'nodes', '-o', 'name')).stdout
@@ -135,6 +143,11 @@ it('writes clustermetadata from the Nodes and versions, and follows a Node added
     'the removed Node gone',
     (m) => m.status.nodeCount === nodes && m.status.coreCount === cores,
   );
+  await waitFor(() => fleet.get(cluster), {
+    until: (c) => c.properties.totalNodeCount === nodes && c.properties.totalCoreCount === cores,
+    timeoutMs: 15_000,
+    message: 'the hub shows the Node removed',
+  });
 });
 
 it('is a Deployment of its own; stopped, it writes nothing, and started again it catches up', async () => {

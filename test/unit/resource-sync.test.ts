@@ -127,8 +127,10 @@ describe('resource-sync-agent', () => {
     expect(reports(sent())).toHaveLength(2);
     expect(events('sync.metadata_retry')[1]).toMatchObject({ reason: 'ServiceUnavailable', delayMs: 999 });
 
-    // A newer generation while a retry is pending waits for that retry, and replaces the older report.
+    // A newer generation while a retry is pending waits for that retry, and replaces the older report
+    // (once read: the metadata source is read asynchronously).
     agent.update(snapshotOf(clusterState(2), onboarding, identity), STATE);
+    await new Promise((resolve) => setImmediate(resolve));
     clock.advance(998);
     expect(reports(sent())).toHaveLength(2);
     clock.advance(1);
