@@ -7,8 +7,9 @@
  *
  * The agent host's change journal stands in for an informer's watch (one long-lived request per
  * cluster would cost a socket on both sides for every cluster); what the operator reads and writes
- * still goes through the apiserver's API. One sync runs at a time per cluster; changes during a sync
- * cause one more. A failed sync is retried with backoff, and the status is written only when it differs.
+ * still goes through the apiserver's API. A change is synced after a short settle delay (a burst of
+ * changes shares one sync); one sync runs at a time per cluster, and changes during a sync cause one
+ * more. A failed sync is retried with backoff, and the status is written only when it differs.
  */
 import type {
   AgentFactory,
@@ -24,6 +25,9 @@ import type { Clock, TimerHandle } from '../../platform/clock.js';
 import { clusterMetadataObject, metadataStatus, upToDate } from './cluster-metadata.js';
 
 export const AGENT = 'cluster-metadata-operator' as const satisfies AgentName;
+
+/** Simulated ms a change waits before its sync: half a real second at time scale 60. */
+export const DEFAULT_SETTLE_MS = 30_000;
 
 /** What the operator needs of its cluster's apiserver (a KubeClient in the service, a fake in unit tests). */
 export interface MetadataApi {
@@ -42,6 +46,8 @@ export interface MetadataOperatorOptions {
   /** Simulated ms: largest retry delay (default 5 min). */
   readonly retryCapMs?: number;
   readonly random?: () => number;
+  /** Simulated ms from a change to the sync it causes (default 30 s); changes meanwhile share it. */
+  readonly settleMs?: number;
   /** Runs a sync; the service bounds how many of its clusters sync at once. */
   readonly run?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
@@ -56,9 +62,12 @@ export function metadataOperatorFactory(
 export class MetadataOperator implements AgentInstance {
   private syncing: Promise<void> | undefined;
   private again = false;
-  private retryTimer: TimerHandle | undefined;
+  /** The next sync: after the settle delay (a change), or after a backoff (a failure). */
+  private timer: { readonly handle: TimerHandle; readonly retry: boolean } | undefined;
   private attempt = 0;
   private closed = false;
+  /** `/version` as last read; read again only after a state change (nothing else moves it). */
+  private version: string | undefined;
   /** Syncs that wrote the resource, and syncs that failed (for tests and the log). */
   writes = 0;
   failures = 0;
@@ -74,6 +83,7 @@ export class MetadataOperator implements AgentInstance {
 
   update(snapshot: ClusterSnapshot, changes: ClusterChanges): void {
     this.snapshot = snapshot;
+    if (changes.state) this.version = undefined;
     if (changes.state || changes.identity || changes.kube) this.request();
   }
 
@@ -84,22 +94,41 @@ export class MetadataOperator implements AgentInstance {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.retryTimer) this.opts.clock.clear(this.retryTimer);
-    this.retryTimer = undefined;
+    this.clearTimer();
     await this.syncing;
   }
 
+  /**
+   * A change: sync after the settle delay, so that a burst (a cluster onboarding writes its state, its
+   * secrets and this operator's own resource within moments) costs one sync, as a controller's work
+   * queue would. A sync running already is followed by one more; a change ends a retry's wait.
+   */
   private request(): void {
     if (this.closed) return;
     if (this.syncing) {
       this.again = true;
       return;
     }
-    if (this.retryTimer) {
-      // A change while waiting to retry: try at once (the change may be what fixes it).
-      this.opts.clock.clear(this.retryTimer);
-      this.retryTimer = undefined;
-    }
+    if (this.timer && !this.timer.retry) return;
+    this.schedule(this.opts.settleMs ?? DEFAULT_SETTLE_MS, false);
+  }
+
+  private schedule(delayMs: number, retry: boolean): void {
+    this.clearTimer();
+    const handle = this.opts.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.start();
+    }, delayMs);
+    this.timer = { handle, retry };
+  }
+
+  private clearTimer(): void {
+    if (this.timer) this.opts.clock.clear(this.timer.handle);
+    this.timer = undefined;
+  }
+
+  private start(): void {
+    if (this.closed) return;
     const run = this.opts.run ?? ((fn) => fn());
     this.syncing = run(() => this.sync()).finally(() => {
       this.syncing = undefined;
@@ -116,9 +145,10 @@ export class MetadataOperator implements AgentInstance {
     try {
       const [nodes, kubernetesVersion, current] = await Promise.all([
         this.api.nodes(),
-        this.api.kubernetesVersion(),
+        this.version ?? this.api.kubernetesVersion(),
         this.api.current(),
       ]);
+      this.version = kubernetesVersion;
       const status = metadataStatus({ nodes, kubernetesVersion, agentVersion: state.agentVersion, identity });
       this.attempt = 0;
       if (upToDate(current, status)) return;
@@ -140,10 +170,7 @@ export class MetadataOperator implements AgentInstance {
         { event: 'metadata.sync_failed', err, retryInMs: delay, attempt: this.attempt },
         'could not sync clustermetadata',
       );
-      this.retryTimer = this.opts.clock.setTimeout(() => {
-        this.retryTimer = undefined;
-        this.request();
-      }, delay);
+      if (!this.again) this.schedule(delay, true);
     }
   }
 }

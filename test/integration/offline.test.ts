@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TestFleet } from '../helpers/fleet.js';
-import { holdsFor } from '../helpers/wait.js';
+import { holdsFor, waitFor } from '../helpers/wait.js';
 
 let fleet: TestFleet;
 
@@ -35,7 +35,12 @@ it('goes Offline after the threshold when its agents stop, others stay Connected
   // The cluster side records its last contact too (ARC-FACTS: clustermetadata's status), within one
   // heartbeat interval (30 s simulated) of what the hub saw.
   const heartbeatMs = 30_000;
-  const sideBefore = await clusterSideLastContact(silent);
+  // cluster-metadata-operator writes the resource shortly after the cluster appears.
+  const sideBefore = await waitFor(() => clusterSideLastContact(silent), {
+    until: (ms) => !Number.isNaN(ms),
+    timeoutMs: 10_000,
+    message: 'clustermetadata written',
+  });
   expect(Math.abs(sideBefore - Date.parse(before.properties.lastConnectivityTime ?? ''))).toBeLessThanOrEqual(
     2 * heartbeatMs,
   );

@@ -97,6 +97,7 @@ class FakeApi implements MetadataApi {
   stored: KubeObject | undefined;
   writes: KubeObject[] = [];
   reads = 0;
+  versionReads = 0;
   failReads = 0;
   private gate: Promise<void> | undefined;
   private open: (() => void) | undefined;
@@ -118,6 +119,7 @@ class FakeApi implements MetadataApi {
     return this.nodeList;
   }
   kubernetesVersion(): Promise<string> {
+    this.versionReads++;
     return Promise.resolve(this.version);
   }
   current(): Promise<KubeObject | undefined> {
@@ -132,6 +134,7 @@ class FakeApi implements MetadataApi {
 }
 
 const NO_CHANGE = { state: false, onboarding: false, identity: false, kube: false };
+const SETTLE_MS = 1000;
 const flush = async (): Promise<void> => {
   for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
 };
@@ -143,17 +146,26 @@ function operator(api: FakeApi, clock = new FakeClock()) {
   const op = new MetadataOperator(
     ctx,
     api,
-    { clock, random: () => 0.5 },
+    { clock, random: () => 0.5, settleMs: SETTLE_MS },
     snapshotOf(state, undefined, IDENTITY),
   );
-  return { op, clock, lines, state };
+  /** Lets the settle delay pass and the sync it starts finish. */
+  const synced = async (): Promise<void> => {
+    clock.advance(SETTLE_MS);
+    await op.settled();
+  };
+  return { op, clock, lines, state, synced };
 }
 
 describe('cluster-metadata-operator', () => {
   it('writes the resource when it starts, and again only when what it reads changed', async () => {
     const api = new FakeApi();
-    const { op, state } = operator(api);
-    await op.settled();
+    const { op, state, synced, clock } = operator(api);
+    // Not before the settle delay: the changes of an onboarding come in a burst.
+    clock.advance(SETTLE_MS - 1);
+    await flush();
+    expect(api.reads).toBe(0);
+    await synced();
     expect(api.writes).toHaveLength(1);
     expect(api.writes[0]?.status).toMatchObject({
       nodeCount: 2,
@@ -162,55 +174,65 @@ describe('cluster-metadata-operator', () => {
     });
     expect(api.writes[0]?.metadata.resourceVersion).toBeUndefined();
 
-    // Its own write comes back as a change of the stored objects: read, nothing to write.
+    // Its own write comes back as a change of the stored objects: read, nothing to write; /version is
+    // not read again (only a state change moves it).
     op.update(snapshotOf(state, undefined, IDENTITY), { ...NO_CHANGE, kube: true });
-    await op.settled();
+    await synced();
     expect(api.writes).toHaveLength(1);
-    expect(api.reads).toBe(2);
+    expect([api.reads, api.versionReads]).toEqual([2, 1]);
 
     // A Node added through the apiserver: replaced at the stored resourceVersion.
     api.nodeList = [...api.nodeList, node('edge-1', '8')];
     op.update(snapshotOf(state, undefined, IDENTITY), { ...NO_CHANGE, kube: true });
-    await op.settled();
+    await synced();
     expect(api.writes).toHaveLength(2);
     expect(api.writes[1]?.status).toMatchObject({ nodeCount: 3, coreCount: 16 });
     expect(api.writes[1]?.metadata.resourceVersion).toBe('1');
 
-    // A new agent release (cluster state) and a renewed certificate (identity).
+    // A new agent release and Kubernetes upgrade (cluster state) and a renewed certificate (identity).
     const upgraded = { ...state, agentVersion: '1.22.0', generation: 1 };
     const renewed = { ...IDENTITY, 'azure-identity-certificate-expiration-time': '2026-07-01T00:00:00.000Z' };
+    api.version = 'v1.31.1';
     op.update(snapshotOf(upgraded, undefined, renewed), { ...NO_CHANGE, state: true, identity: true });
-    await op.settled();
+    await synced();
     expect(api.writes[2]?.status).toMatchObject({
       arcAgentVersion: '1.22.0',
+      kubernetesAPIServerVersion: 'v1.31.1',
       managedIdentityCertificateExpirationTime: '2026-07-01T00:00:00.000Z',
     });
     // An onboarding-secret change alone says nothing about the metadata.
     op.update(snapshotOf(upgraded, undefined, renewed), { ...NO_CHANGE, onboarding: true });
-    await op.settled();
+    await synced();
     expect(api.reads).toBe(4);
     await op.close();
   });
 
-  it('runs one sync at a time: changes during a sync cause exactly one more', async () => {
+  it('coalesces a burst of changes into one sync; changes during a sync cause exactly one more', async () => {
     const api = new FakeApi();
+    const { op, state, synced, clock } = operator(api);
+    for (let i = 0; i < 5; i++)
+      op.update(snapshotOf(state, undefined, IDENTITY), { ...NO_CHANGE, kube: true });
+    await synced();
+    expect(api.reads).toBe(1);
     api.hold();
-    const { op, state } = operator(api);
+    op.update(snapshotOf(state, undefined, IDENTITY), { ...NO_CHANGE, kube: true });
+    clock.advance(SETTLE_MS);
     await flush();
     for (let i = 0; i < 5; i++)
       op.update(snapshotOf(state, undefined, IDENTITY), { ...NO_CHANGE, kube: true });
-    expect(api.reads).toBe(1);
+    expect(api.reads).toBe(2);
     api.release();
     await op.settled();
-    expect(api.reads).toBe(2);
+    await synced();
+    expect(api.reads).toBe(3);
     await op.close();
   });
 
-  it('retries a failed sync with backoff on the simulated clock, and a change retries at once', async () => {
+  it('retries a failed sync with backoff on the simulated clock, and a change ends the wait', async () => {
     const api = new FakeApi();
     api.failReads = 2;
-    const { op, clock, lines, state } = operator(api);
-    await op.settled();
+    const { op, clock, lines, state, synced } = operator(api);
+    await synced();
     expect(api.writes).toHaveLength(0);
     expect(lines.filter((l) => l['event'] === 'metadata.sync_failed').map((l) => l['level'])).toEqual([40]);
     // First retry: half of the 30 s bound (random 0.5).
@@ -221,12 +243,12 @@ describe('cluster-metadata-operator', () => {
     await op.settled();
     expect(api.reads).toBe(2);
     // The second failure in a row is logged at debug, not warn; its retry waits up to 60 s, but a change
-    // does not wait for it.
+    // is synced after the settle delay.
     expect(lines.filter((l) => l['event'] === 'metadata.sync_failed').map((l) => l['level'])).toEqual([
       40, 20,
     ]);
     op.update(snapshotOf(state, undefined, IDENTITY), { ...NO_CHANGE, state: true });
-    await op.settled();
+    await synced();
     expect(api.writes).toHaveLength(1);
     clock.advance(600_000);
     await op.settled();
@@ -237,13 +259,14 @@ describe('cluster-metadata-operator', () => {
   it('stops retrying once closed', async () => {
     const api = new FakeApi();
     api.failReads = 1;
-    const { op, clock } = operator(api);
-    await op.settled();
+    const { op, clock, synced } = operator(api);
+    await synced();
     await op.close();
     clock.advance(600_000);
     await flush();
     expect(api.reads).toBe(1);
     op.update(snapshotOf(clusterState(1), undefined, IDENTITY), { ...NO_CHANGE, state: true });
+    clock.advance(600_000);
     await flush();
     expect(api.reads).toBe(1);
   });
