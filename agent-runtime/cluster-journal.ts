@@ -2,8 +2,8 @@
  * The cluster store's change journal, `<dataDir>/run/cluster-changes.journal`: one line
  * `<what> <cluster>\n` per write of a file the agent hosts watch (cluster.json, the onboarding and
  * identity secrets: `state`, `onboarding`, `identity`; the emulated apiserver's stored objects: `kube`)
- * and per removed cluster (`removed`), appended by
- * whichever process made the change (agents, the CLI, the launcher) once the file is in place.
+ * and per removed cluster (`removed`), appended by whichever process made the change (agents, the CLI,
+ * the launcher, the emulated apiserver) once the file is in place.
  *
  * Why: an agent host used to stat three files of every cluster every poll (180,000 stats a second for
  * six agents at 10,000 clusters). With the journal a poll reads only the bytes appended since the last

@@ -15,6 +15,12 @@ export function mapLimit<T, R>(
   return pLimit(Math.max(1, limit)).map(items, (item) => fn(item));
 }
 
+/** Runs each `fn` given with at most `limit` in flight (the others wait their turn, in order). */
+export function concurrencyLimit(limit: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  const run = pLimit(Math.max(1, limit));
+  return (fn) => run(fn);
+}
+
 export interface ConnectionGateOptions {
   /** Connection attempts in flight at once (default 32). */
   readonly concurrency?: number;

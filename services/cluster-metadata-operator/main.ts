@@ -2,9 +2,9 @@
  * cluster-metadata-operator process: one instance per cluster in the cluster store (see
  * metadata-operator.ts). It talks only to the cluster's apiserver, never to Azure: no NATS link.
  */
-import pLimit from 'p-limit';
 import { runAgentService } from '../../agent-runtime/agent-service.js';
 import { KubeClient, type KubeObject } from '../../agent-runtime/kube-client.js';
+import { concurrencyLimit } from '../../platform/limit.js';
 import { ENV, readString } from '../../platform/settings.js';
 import {
   CLUSTER_METADATA_NAME,
@@ -37,10 +37,10 @@ runAgentService(AGENT, ({ clock, logger }) => {
   const apiserverUrl = readString(process.env, ENV.kubeApiserverUrl, '');
   if (apiserverUrl === '')
     logger.warn({ event: 'agent.no_apiserver' }, 'ARCFLEET_KUBE_APISERVER_URL is not set');
-  const limit = pLimit(SYNC_CONCURRENCY);
+  const run = concurrencyLimit(SYNC_CONCURRENCY);
   // The apiserver names the field manager after the client's product, as a real one does.
   const headers = { 'user-agent': AGENT };
-  return metadataOperatorFactory({ clock, run: (fn) => limit(fn) }, (ctx) =>
+  return metadataOperatorFactory({ clock, run }, (ctx) =>
     apiOf(KubeClient.forCluster(apiserverUrl, ctx.clusterName, { headers })),
   );
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SECRET_FILE_MODE, writeFileAtomically, writeJsonAtomically } from '../../platform/atomic-file.js';
 import { backoffBound, backoffDelay } from '../../platform/backoff.js';
-import { ConnectionGate } from '../../platform/limit.js';
+import { ConnectionGate, concurrencyLimit } from '../../platform/limit.js';
 
 describe('backoffBound', () => {
   it('doubles from the base and stops at the cap', () => {
@@ -52,6 +52,29 @@ describe('ConnectionGate', () => {
       Array.from({ length: 5 }, () => gate.run(() => Promise.resolve(starts.push(Date.now())))),
     );
     expect((starts[4] ?? 0) - (starts[0] ?? 0)).toBeGreaterThanOrEqual(18);
+  });
+});
+
+describe('concurrencyLimit', () => {
+  it('runs at most the limit at once, the rest in order as slots free', async () => {
+    const run = concurrencyLimit(2);
+    let inFlight = 0;
+    let most = 0;
+    const started: number[] = [];
+    const results = await Promise.all(
+      [0, 1, 2, 3, 4].map((i) =>
+        run(async () => {
+          started.push(i);
+          most = Math.max(most, ++inFlight);
+          await new Promise((r) => setTimeout(r, 5));
+          inFlight--;
+          return i * 10;
+        }),
+      ),
+    );
+    expect(results).toEqual([0, 10, 20, 30, 40]);
+    expect(most).toBe(2);
+    expect(started).toEqual([0, 1, 2, 3, 4]);
   });
 });
 
