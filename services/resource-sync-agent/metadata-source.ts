@@ -17,8 +17,8 @@ import {
   type ClusterMetadata,
   type ClusterState,
 } from '../../contract/index.js';
-import { backoffDelay } from '../../platform/backoff.js';
-import type { Clock, TimerHandle } from '../../platform/clock.js';
+import { SyncLoop } from '../../agent-runtime/sync-loop.js';
+import type { Clock } from '../../platform/clock.js';
 
 /** One metadata report to offer: newer generations replace older ones. */
 export interface MetadataEntry {
@@ -102,22 +102,26 @@ export interface MetadataReaderOptions {
 /**
  * Reads a source one read at a time (a refresh during a read causes exactly one more, with the latest
  * snapshot), hands each entry on, and retries a failed read with backoff until one succeeds or the
- * next refresh comes.
+ * next refresh comes (agent-runtime/sync-loop.ts).
  */
 export class MetadataReader {
-  private reading: Promise<void> | undefined;
-  private again = false;
   private snapshot: ClusterSnapshot | undefined;
-  private retryTimer: TimerHandle | undefined;
-  private attempt = 0;
+  private readonly loop: SyncLoop;
   private closed = false;
 
   constructor(
     private readonly source: MetadataSource,
-    private readonly opts: MetadataReaderOptions,
+    opts: MetadataReaderOptions,
     private readonly onEntry: (entry: MetadataEntry) => void,
-    private readonly onError: (err: unknown, attempt: number, retryInMs: number) => void,
-  ) {}
+    onError: (err: unknown, attempt: number, retryInMs: number) => void,
+  ) {
+    this.loop = new SyncLoop(() => this.read(), {
+      clock: opts.clock,
+      retryBaseMs: opts.retryBaseMs ?? 30_000,
+      ...(opts.random ? { random: opts.random } : {}),
+      onError,
+    });
+  }
 
   affectedBy(changes: ClusterChanges): boolean {
     return this.source.affectedBy(changes);
@@ -125,50 +129,22 @@ export class MetadataReader {
 
   refresh(snapshot: ClusterSnapshot): void {
     this.snapshot = snapshot;
-    if (this.closed) return;
-    if (this.reading) {
-      this.again = true;
-      return;
-    }
-    if (this.retryTimer) this.opts.clock.clear(this.retryTimer);
-    this.retryTimer = undefined;
-    this.reading = this.read(snapshot).finally(() => {
-      this.reading = undefined;
-      if (this.again && this.snapshot) {
-        this.again = false;
-        this.refresh(this.snapshot);
-      }
-    });
+    this.loop.request();
   }
 
   /** Resolves once no read runs. */
-  async settled(): Promise<void> {
-    while (this.reading) await this.reading;
+  settled(): Promise<void> {
+    return this.loop.settled();
   }
 
   close(): void {
     this.closed = true;
-    if (this.retryTimer) this.opts.clock.clear(this.retryTimer);
-    this.retryTimer = undefined;
+    void this.loop.close();
   }
 
-  private async read(snapshot: ClusterSnapshot): Promise<void> {
-    try {
-      const entry = await this.source.read(snapshot);
-      this.attempt = 0;
-      if (entry && !this.closed) this.onEntry(entry);
-    } catch (err) {
-      if (this.closed) return;
-      const delay = backoffDelay(this.attempt++, {
-        baseMs: this.opts.retryBaseMs ?? 30_000,
-        maxMs: 300_000,
-        ...(this.opts.random ? { random: this.opts.random } : {}),
-      });
-      this.onError(err, this.attempt, delay);
-      this.retryTimer = this.opts.clock.setTimeout(() => {
-        this.retryTimer = undefined;
-        if (this.snapshot) this.refresh(this.snapshot);
-      }, delay);
-    }
+  private async read(): Promise<void> {
+    if (!this.snapshot) return;
+    const entry = await this.source.read(this.snapshot);
+    if (entry && !this.closed) this.onEntry(entry);
   }
 }
