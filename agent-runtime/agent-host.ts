@@ -16,7 +16,7 @@ import type { Logger } from '../platform/log.js';
 import { ConnectionGate, mapLimit, type ConnectionGateOptions } from '../platform/limit.js';
 import type { AgentHostStats, LinkMetrics } from './agent-metrics.js';
 import type { AgentLink, LinkConnectionOptions } from './agent-link.js';
-import type { AgentFactory, ClusterSnapshot } from './agent-instance.js';
+import type { AgentFactory, ClusterSnapshot, CloseReason } from './agent-instance.js';
 import { makeAgentContext } from './agent-context.js';
 import type { ClusterStore } from './cluster-store.js';
 import {
@@ -142,7 +142,9 @@ export class AgentHost {
       this.timer = undefined;
       this.beat?.stop();
       await this.polling;
-      await Promise.all([...this.entries.keys()].map((name) => this.stopInstance(name, 'host closing')));
+      await Promise.all(
+        [...this.entries.keys()].map((name) => this.stopInstance(name, 'host closing', 'shutdown')),
+      );
       await Promise.all([...this.entries.values()].map((e) => e.closing));
     })();
     return this.closingAll;
@@ -198,8 +200,8 @@ export class AgentHost {
 
     if (!agentWanted(e.state, this.opts.agentName)) {
       if (e.instance) {
-        const why = e.state ? 'agent stopped for this cluster' : 'cluster state missing';
-        await this.stopInstance(name, why);
+        if (e.state) await this.stopInstance(name, 'agent stopped for this cluster', 'stopped');
+        else await this.stopInstance(name, 'cluster state missing', 'removed');
       }
       return;
     }
@@ -244,14 +246,14 @@ export class AgentHost {
   }
 
   private async forget(name: string): Promise<void> {
-    await this.stopInstance(name, 'cluster removed');
+    await this.stopInstance(name, 'cluster removed', 'removed');
     const e = this.entries.get(name);
     await e?.closing;
     // Only drop it if nothing re-created it meanwhile.
     if (e && !e.instance) this.entries.delete(name);
   }
 
-  private async stopInstance(name: string, reason: string): Promise<void> {
+  private async stopInstance(name: string, reason: string, why: CloseReason): Promise<void> {
     const e = this.entries.get(name);
     if (!e?.instance) return;
     const instance = e.instance;
@@ -261,7 +263,7 @@ export class AgentHost {
       'agent instance stopping',
     );
     e.closing = instance
-      .close()
+      .close(why)
       .catch((err: unknown) => {
         this.opts.logger.error({ event: 'host.instance_close_failed', cluster: name, err }, 'close failed');
       })

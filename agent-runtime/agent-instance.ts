@@ -34,11 +34,17 @@ export interface ClusterChanges {
   readonly kube: boolean;
 }
 
+/**
+ * Why an instance closes: its agent was stopped for the cluster (`stoppedAgents`), the cluster was
+ * removed, or the process is shutting down.
+ */
+export type CloseReason = 'stopped' | 'removed' | 'shutdown';
+
 export interface AgentInstance {
   /** Called after the files changed; must not throw (errors are logged by the host if it does). */
   update(snapshot: ClusterSnapshot, changes: ClusterChanges): void;
   /** Stops timers and closes the link; safe to call twice. */
-  close(): Promise<void>;
+  close(reason?: CloseReason): Promise<void>;
   /** Reports waiting to be sent (an outbox), for the metrics. */
   outboxDepth?(): number;
 }

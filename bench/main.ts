@@ -15,7 +15,9 @@ import { connectionsLines, runConnectionsBench } from './connections.js';
 import { feedLines, runFeedBench } from './feed.js';
 import { fuzzLines, runFuzz } from './fuzz/run.js';
 import { pageLines, runPageBench } from './page.js';
-import { sampleAll, totals, type ProcSample } from './procstat.js';
+import { sampleAll, totals } from './procstat.js';
+import { mib, serviceTable } from './service-table.js';
+import { waitApiserverQuiet } from './settle.js';
 import { measureMetricsLatency } from './metrics-latency.js';
 import { measureHubRate, measureRawRate, prepareHeartbeats } from './throughput.js';
 
@@ -154,45 +156,12 @@ function parse(): Args {
 const CHAOS_RECONNECT_MAX_MS = 10_000;
 
 const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
-const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const rate = (n: number): string => `${Math.round(n).toLocaleString('en-US')} msg/s`;
 
 async function heartbeatCounter(hubUrl: string): Promise<number> {
   const text = await (await fetch(`${hubUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
   const m = /^arcfleet_hub_heartbeats_total\s+(\S+)/m.exec(text);
   return m ? Number(m[1]) : 0;
-}
-
-/** A process's service: `config-agent-2` (one of a sharded fleet's) → `config-agent`. */
-const serviceOf = (process: string): string => process.replace(/-\d+$/, '');
-
-/**
- * Per service (the processes of a sharded fleet summed): how many, RSS at the end, CPU seconds until all
- * were Connected, CPU cores over the steady window.
- */
-function serviceTable(
-  atConnected: Record<string, ProcSample>,
-  afterSteady: Record<string, ProcSample>,
-  atEnd: Record<string, ProcSample>,
-  steadySeconds: number,
-): string[] {
-  const rows = new Map<string, { n: number; rss: number; cpuConnected: number; steady: number }>();
-  for (const [name, end] of Object.entries(atEnd)) {
-    const row = rows.get(serviceOf(name)) ?? { n: 0, rss: 0, cpuConnected: 0, steady: 0 };
-    const connected = atConnected[name]?.cpuSeconds ?? 0;
-    row.n += 1;
-    row.rss += end.rssBytes;
-    row.cpuConnected += connected;
-    row.steady += ((afterSteady[name]?.cpuSeconds ?? connected) - connected) / Math.max(steadySeconds, 1e-9);
-    rows.set(serviceOf(name), row);
-  }
-  return [
-    `  ${'service'.padEnd(24)} ${'procs'.padStart(5)} ${'RSS at end'.padStart(12)} ${'CPU s to Connected'.padStart(19)} ${'steady cores'.padStart(13)}`,
-    ...[...rows].map(
-      ([name, r]) =>
-        `  ${name.padEnd(24)} ${String(r.n).padStart(5)} ${mib(r.rss).padStart(12)} ${r.cpuConnected.toFixed(2).padStart(19)} ${r.steady.toFixed(3).padStart(13)}`,
-    ),
-  ];
 }
 
 async function main(): Promise<void> {
@@ -320,6 +289,17 @@ async function main(): Promise<void> {
       return;
     }
     const atConnected = sampleAll(fleet.pids());
+    // The cluster-local agents still write each cluster's objects after it is Connected.
+    let settledS = connectedS;
+    if (fleet.kubeApiserverUrl) {
+      log('waiting for the cluster side to settle (no apiserver request for 3 s)');
+      await waitApiserverQuiet(fleet.kubeApiserverUrl, {
+        quietMs: 3000,
+        timeoutMs: args.timeoutSeconds * 1000,
+      });
+      settledS = (Date.now() - t0) / 1000 - 3;
+    }
+    const atSettled = sampleAll(fleet.pids());
 
     // Steady state: the whole fleet heartbeating, nothing else going on.
     log(`steady state for ${args.steadySeconds} s (heartbeat every ${args.heartbeatInterval} simulated)`);
@@ -329,7 +309,7 @@ async function main(): Promise<void> {
     const steadyS = (Date.now() - steadyStart) / 1000;
     const afterSteady = sampleAll(fleet.pids());
     const steadyHeartbeatsPerSecond = ((await heartbeatCounter(fleet.hubUrl)) - hb0) / steadyS;
-    const steadyCores = (totals(afterSteady).cpuSeconds - totals(atConnected).cpuSeconds) / steadyS;
+    const steadyCores = (totals(afterSteady).cpuSeconds - totals(atSettled).cpuSeconds) / steadyS;
     const stillConnected = (await fleet.list()).filter(
       (c) => c.properties.connectivityStatus === 'Connected',
     ).length;
@@ -362,6 +342,7 @@ async function main(): Promise<void> {
       `arcfleet bench: ${args.clusters} clusters, time scale ${args.timeScale}, ${fleet.natsMonitorUrls.length} broker node(s), ${fleet.egressApiUrls.length} shard(s)`,
       `  start (nats, hub, agents, ${args.clusters} PUTs)  ${startedS.toFixed(1)} s`,
       `  all Connected (from start)         ${connectedS.toFixed(1)} s`,
+      `  cluster side settled (from start)  ${settledS.toFixed(1)} s  (${totals(atSettled).cpuSeconds.toFixed(2)} CPU s)`,
       `  steady state (${steadyS.toFixed(0)} s)              ${steadyCores.toFixed(2)} CPU cores, ${Math.round(steadyHeartbeatsPerSecond)} heartbeats/s, ${stillConnected}/${args.clusters} Connected`,
       `  raw NATS publish→subscribe         ${rate(raw.perSecond)}  (${raw.messages} msgs in ${raw.seconds.toFixed(2)} s)`,
       `  hub heartbeats processed           ${rate(hub.perSecond)}  (${hub.messages} from ${items.length} cluster users in ${hub.seconds.toFixed(2)} s; ${hub.processed} counted with the agents' own)`,
@@ -372,7 +353,14 @@ async function main(): Promise<void> {
       `  CPU seconds until all Connected    ${connectedTotals.cpuSeconds.toFixed(2)} s`,
       `  CPU seconds at end                 ${endTotals.cpuSeconds.toFixed(2)} s`,
       `  per service (${Object.keys(atEnd).length} processes):`,
-      ...serviceTable(atConnected, afterSteady, atEnd, steadyS),
+      ...serviceTable({
+        atConnected,
+        atSettled,
+        afterSteady,
+        atEnd,
+        steadySeconds: steadyS,
+        clusters: args.clusters,
+      }),
       '',
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -388,6 +376,8 @@ async function main(): Promise<void> {
         shards: fleet.egressApiUrls.length,
         startSeconds: startedS,
         allConnectedSeconds: connectedS,
+        settledSeconds: Number(settledS.toFixed(1)),
+        cpuSecondsAtSettled: Number(totals(atSettled).cpuSeconds.toFixed(2)),
         heartbeatInterval: args.heartbeatInterval,
         steadyCpuCores: Number(steadyCores.toFixed(3)),
         steadyHeartbeatsPerSecond: Math.round(steadyHeartbeatsPerSecond),

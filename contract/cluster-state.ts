@@ -1,6 +1,7 @@
 /**
  * The emulated cluster's own state (what `kubectl` would show), kept on the cluster side only.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AGENT_NAMES, type AgentName } from './subjects.js';
 import type { ClusterMetadata } from './messages.js';
@@ -95,6 +96,16 @@ export type ClusterState = z.infer<typeof clusterStateSchema>;
  */
 export function agentDeployed(state: ClusterState, agent: AgentName): boolean {
   return agent !== 'clusterconnect-agent' || state.features.clusterConnect;
+}
+
+/**
+ * A pool Node's name, like AKS's `aks-<pool>-<8 digits>-vmss<6 base-36 digits>`, stable per cluster
+ * and pool: the emulated apiserver serves the Nodes under it, controller-manager schedules onto it.
+ */
+export function nodeName(cluster: string, pool: string, index: number): string {
+  const h = createHash('sha256').update(`${cluster}/${pool}`).digest('hex');
+  const digits = String(parseInt(h.slice(0, 8), 16) % 100_000_000).padStart(8, '0');
+  return `aks-${pool}-${digits}-vmss${index.toString(36).padStart(6, '0')}`;
 }
 
 export function metadataOf(state: ClusterState): ClusterMetadata {

@@ -103,6 +103,7 @@ export {
   identitySecretSchema,
   metadataOf,
   agentDeployed,
+  nodeName,
   nodePoolSchema,
   onboardingSecretSchema,
   BOOTSTRAP_HEADERS,

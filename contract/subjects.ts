@@ -23,6 +23,7 @@ export const AGENT_NAMES = [
   'extension-manager',
   'clusterconnect-agent',
   'cluster-metadata-operator',
+  'controller-manager',
 ] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
 
@@ -30,7 +31,7 @@ export type AgentName = (typeof AGENT_NAMES)[number];
  * Agents that talk only to their own cluster's apiserver, never to Azure: no NATS connection, so no
  * broker user, no CA and nothing through the egress gateway.
  */
-export const CLUSTER_LOCAL_AGENTS: readonly AgentName[] = ['cluster-metadata-operator'];
+export const CLUSTER_LOCAL_AGENTS: readonly AgentName[] = ['cluster-metadata-operator', 'controller-manager'];
 
 /** Whether the agent holds a NATS link to the hub (every agent but the cluster-local ones). */
 export function agentHasLink(agent: AgentName): boolean {

@@ -311,6 +311,10 @@ export const COMPONENTS: readonly Component[] = [
     'cluster-metadata-operator',
     "the clustermetadata resource from the cluster's apiserver (no link to Azure)",
   ),
+  agentRow(
+    'controller-manager',
+    'the azure-arc Deployments and Pods, true to the agent processes (no link to Azure)',
+  ),
   {
     name: 'prometheus',
     side: 'observability',

@@ -245,12 +245,12 @@ export class HubClient {
   private async request(method: string, url: string, body?: unknown): Promise<Response> {
     let res: Response;
     try {
-      const auth = await this.authHeaders();
-      res = await fetch(url, {
-        method,
-        headers: body === undefined ? auth : { 'content-type': 'application/json', ...auth },
-        body: body === undefined ? null : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+      res = await this.fetchOnce(method, url, body).catch(async (err: unknown) => {
+        // A kept-alive socket the hub closed as it was reused (its idle timeout and the client's pool
+        // race, more so on a loaded machine): an idempotent request is sent again once, on a fresh
+        // socket, as the Azure SDKs' retry policy would.
+        if (!IDEMPOTENT.has(method) || !socketClosed(err)) throw err;
+        return this.fetchOnce(method, url, body);
       });
     } catch (err) {
       throw new ArcError(
@@ -262,6 +262,24 @@ export class HubClient {
     if (res.status >= 400) throw await errorFrom(res, method);
     return res;
   }
+
+  private async fetchOnce(method: string, url: string, body: unknown): Promise<Response> {
+    const auth = await this.authHeaders();
+    return fetch(url, {
+      method,
+      headers: body === undefined ? auth : { 'content-type': 'application/json', ...auth },
+      body: body === undefined ? null : JSON.stringify(body),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+  }
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
+
+/** undici's error for a socket closed under a request (`other side closed`, a reset). */
+function socketClosed(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
+  return cause?.code === 'UND_ERR_SOCKET' || cause?.code === 'ECONNRESET';
 }
 
 function causeMessage(err: unknown): string {

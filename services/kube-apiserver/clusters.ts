@@ -102,13 +102,6 @@ export class ClusterHandle {
       createdAtMs: this.createdAtMs,
       nowMs: now,
       storedNamespaces: this.objects.namespaces(),
-      staleAfterMs: this.opts.staleAfterMs,
-      ...(needs.statuses
-        ? {
-            statuses: (await this.opts.store.readAgentStatuses(this.name)).statuses,
-            beats: await this.opts.store.readProcessBeats(this.name),
-          }
-        : {}),
       ...(needs.identity
         ? { identity: await this.opts.store.readIdentity(this.name).catch(() => undefined) }
         : {}),

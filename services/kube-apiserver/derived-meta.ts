@@ -1,17 +1,11 @@
 /**
  * Why this file: what every derived object shares, split out of derived.ts so the nodes, the Arc
- * agents' workloads and the Arc config objects can each live in their own file. It holds the input
+ * Arc config objects can each live in their own file. It holds the input
  * they are computed from (DerivedInput), the Arc agents' namespace, and the stamping each gets: a
  * deterministic uid, a creationTimestamp and a content-hash resourceVersion (see derived.ts for why).
  */
 import { createHash } from 'node:crypto';
-import type {
-  AgentStatus,
-  ClusterState,
-  IdentitySecret,
-  LinkConnectivity,
-  ProcessBeat,
-} from '../../contract/index.js';
+import type { ClusterState, IdentitySecret, LinkConnectivity } from '../../contract/index.js';
 import type { KubeObject } from '../../agent-runtime/kube-client.js';
 import { kubeTime } from './object-store.js';
 
@@ -25,10 +19,6 @@ export interface DerivedInput {
   readonly nowMs: number;
   /** Stored namespaces (each gets a `default` ServiceAccount). */
   readonly storedNamespaces?: readonly string[];
-  readonly statuses?: readonly AgentStatus[];
-  readonly beats?: ReadonlyMap<string, ProcessBeat>;
-  /** Real ms: an agent whose status (or its process's beat) is older is down, as metrics-agent judges. */
-  readonly staleAfterMs?: number;
   readonly identity?: IdentitySecret | undefined;
 }
 

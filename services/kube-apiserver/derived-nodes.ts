@@ -1,18 +1,12 @@
 /**
  * Why this file: the Node objects of a cluster, one per node of each node pool of cluster.json, with
  * AKS-like names, labels, capacity and nodeInfo. Split out of derived.ts; the Arc agents' pods are
- * scheduled onto these names (derived-arc-agents.ts).
+ * scheduled onto these names (nodeName, in the contract: controller-manager schedules them there).
  */
-import type { NodePool } from '../../contract/index.js';
+import { nodeName, type NodePool } from '../../contract/index.js';
 import type { KubeObject } from '../../agent-runtime/kube-client.js';
 import { finish, hash, kubeletVersion, uidOf, type DerivedInput } from './derived-meta.js';
 import { kubeTime } from './object-store.js';
-
-/** Node names like AKS's `aks-<pool>-<8 digits>-vmss<6 base-36 digits>`, stable per cluster and pool. */
-export function nodeName(cluster: string, pool: string, index: number): string {
-  const digits = String(parseInt(hash(`${cluster}/${pool}`).slice(0, 8), 16) % 100_000_000).padStart(8, '0');
-  return `aks-${pool}-${digits}-vmss${index.toString(36).padStart(6, '0')}`;
-}
 
 /** Azure's Arm64 sizes carry a `p` among their feature letters (Standard_D4ps_v5, Standard_E8pds_v5). */
 function archOf(vmSize: string): 'amd64' | 'arm64' {

@@ -5,7 +5,6 @@
  *   namespaces       default, kube-system, kube-public, kube-node-lease, azure-arc
  *   serviceaccounts  `default` in every namespace (derived and stored)
  *   nodes            one per node of each pool of cluster.json
- *   deployments/pods one per Arc agent in azure-arc, Ready while the agent runs for the cluster
  *   secrets          azure-identity-certificate (while the identity secret file exists)
  *   configmaps       azure-clusterconfig
  *
@@ -13,14 +12,14 @@
  * changed (no churn for watchers and caches) and changes with any visible change (e.g. a pod going
  * NotReady because its process died, with no file touched).
  *
- * This file picks the objects of a resource; they are built in derived-nodes.ts (nodes),
- * derived-arc-agents.ts (the Arc agents' deployments and pods) and derived-arc-config.ts (the Arc
- * secret and config map), stamped by derived-meta.ts. The `clustermetadata` ConnectedCluster is a
- * stored object, written by cluster-metadata-operator (derived-arc-config.ts fills in one field on read).
+ * This file picks the objects of a resource; they are built in derived-nodes.ts (nodes) and
+ * derived-arc-config.ts (the Arc secret and config map), stamped by derived-meta.ts. The Arc agents'
+ * Deployments and Pods are stored objects, written by controller-manager; the `clustermetadata`
+ * ConnectedCluster too, written by cluster-metadata-operator (derived-arc-config.ts fills in one field
+ * on read).
  */
 import type { KubeObject } from '../../agent-runtime/kube-client.js';
 import { clusterConfig, identitySecret } from './derived-arc-config.js';
-import { arcAgents } from './derived-arc-agents.js';
 import { ARC_NAMESPACE, finish, type DerivedInput } from './derived-meta.js';
 import { nodes } from './derived-nodes.js';
 
@@ -35,7 +34,6 @@ export const SYSTEM_NAMESPACES = [
 
 /** Plurals that have derived objects, with the inputs each needs beyond `state`. */
 export interface DerivedNeeds {
-  readonly statuses?: boolean;
   readonly identity?: boolean;
 }
 
@@ -43,8 +41,6 @@ export const DERIVED_NEEDS: Readonly<Record<string, DerivedNeeds>> = {
   '/namespaces': {},
   '/serviceaccounts': {},
   '/nodes': {},
-  '/pods': { statuses: true },
-  'apps/deployments': { statuses: true },
   '/secrets': { identity: true },
   '/configmaps': {},
 };
@@ -63,10 +59,6 @@ export function derivedObjects(resource: string, input: DerivedInput): KubeObjec
       );
     case '/nodes':
       return nodes(input);
-    case '/pods':
-      return arcAgents(input).map((a) => finish(input, a.pod));
-    case 'apps/deployments':
-      return arcAgents(input).map((a) => finish(input, a.deployment));
     case '/secrets':
       return input.identity ? [finish(input, identitySecret(input.identity))] : [];
     case '/configmaps':

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { KubeObject } from '../../agent-runtime/kube-client.js';
+import { kubeTime } from '../../agent-runtime/timestamps.js';
 import { resourceForKind, type KubeResource } from '../../contract/index.js';
 import { KubeStatusError } from './status.js';
 
@@ -246,7 +247,4 @@ export class ClusterObjects {
   }
 }
 
-/** Kubernetes timestamps are RFC 3339 with whole seconds. */
-export function kubeTime(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}
+export { kubeTime };

@@ -177,8 +177,10 @@ export class TestFleet {
     if (opts.gateway) services.push('egress-gateway');
     if (opts.kubeApiserver) services.push('kube-apiserver');
     if (opts.agents ?? true) services.push(...AGENT_SERVICES);
-    // The apiserver's clustermetadata is written by cluster-metadata-operator, which reads the apiserver.
-    if (opts.kubeApiserver && (opts.agents ?? true)) services.push('cluster-metadata-operator');
+    // The apiserver's clustermetadata is written by cluster-metadata-operator, and the azure-arc
+    // Deployments and Pods by controller-manager: both talk only to the apiserver.
+    if (opts.kubeApiserver && (opts.agents ?? true))
+      services.push('cluster-metadata-operator', 'controller-manager');
     let handle: FleetHandle;
     try {
       handle = await startFleet({

@@ -87,15 +87,25 @@ describe('cluster connect with @kubernetes/client-node', () => {
     expect(kc.getCurrentCluster()?.server).toContain('/arcfleet/v1/clusterconnect/');
     const apps = kc.makeApiClient(AppsV1Api);
     const core = kc.makeApiClient(CoreV1Api);
-    const deployments = await waitFor(() => apps.listNamespacedDeployment({ namespace: 'azure-arc' }), {
-      until: (l) =>
-        l.items.length === AGENT_NAMES.length && l.items.every((d) => d.status?.readyReplicas === 1),
-      timeoutMs: 20_000,
-      message: 'every azure-arc deployment ready',
-    });
+    // controller-manager writes them one by one: wait for both lists to be complete.
+    const { deployments, pods } = await waitFor(
+      async () => ({
+        deployments: await apps.listNamespacedDeployment({ namespace: 'azure-arc' }),
+        pods: await core.listNamespacedPod({ namespace: 'azure-arc' }),
+      }),
+      {
+        until: (l) =>
+          l.deployments.items.length === AGENT_NAMES.length &&
+          l.deployments.items.every((d) => d.status?.readyReplicas === 1) &&
+          l.pods.items.length === AGENT_NAMES.length &&
+          l.pods.items.every((p) =>
+            p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+          ),
+        timeoutMs: 20_000,
+        message: 'every azure-arc deployment and pod ready',
+      },
+    );
     expect(deployments.items.map((d) => d.metadata?.name).sort()).toEqual([...AGENT_NAMES].sort());
-    const pods = await core.listNamespacedPod({ namespace: 'azure-arc' });
-    expect(pods.items).toHaveLength(AGENT_NAMES.length);
     for (const pod of pods.items) expect(pod.status?.phase).toBe('Running');
     // What `kubectl get pods` asks for: a Table with READY and STATUS.
     const table = (await (

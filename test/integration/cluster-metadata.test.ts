@@ -5,16 +5,12 @@
  * resource-sync-agent syncs that resource to the hub (resource → sync → hub). Real processes
  * (nats-server, hub, kube-apiserver, the agents), via TestFleet.
  */
-import { execFile } from 'node:child_process';
-import { access, constants, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TestFleet } from '../helpers/fleet.js';
+import { kubectlFor, requireKubectl, type KubectlResult } from '../helpers/kubectl.js';
 import { holdsFor, waitFor } from '../helpers/wait.js';
-
-const KUBECTL = '/usr/bin/kubectl';
-const run = promisify(execFile);
 
 interface Metadata {
   metadata: { managedFields?: { manager: string }[] };
@@ -30,17 +26,7 @@ interface Metadata {
 
 let fleet: TestFleet;
 let cluster: string;
-let kubeconfig: string;
-
-async function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(KUBECTL, ['--kubeconfig', kubeconfig, ...args]);
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+let kubectl: (...args: string[]) => Promise<KubectlResult>;
 
 async function metadata(): Promise<Metadata | undefined> {
   const r = await kubectl(
@@ -67,27 +53,11 @@ function nodeManifest(name: string, cpu: string): string {
 }
 
 beforeAll(async () => {
-  await access(KUBECTL, constants.X_OK).catch(() => {
-    throw new Error(`${KUBECTL} is missing: this test runs the real kubectl (install kubectl 1.32)`);
-  });
+  await requireKubectl();
   fleet = await TestFleet.start({ clusters: 1, kubeApiserver: true });
   await fleet.waitAll('Connected');
   cluster = fleet.clusters[0]?.name as string;
-  kubeconfig = join(fleet.dataDir, 'cluster.kubeconfig');
-  // Straight at the cluster's apiserver, as a process inside the cluster would reach it.
-  const server = `${fleet.handle.kubeApiserverUrl}/clusters/${encodeURIComponent(cluster)}`;
-  await writeFile(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'c', cluster: { server } }],
-      users: [{ name: 'u', user: { token: 'in-cluster' } }],
-      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
-      'current-context': 'c',
-    }),
-    { mode: 0o600 },
-  );
+  kubectl = await kubectlFor(fleet, cluster);
 }, 120_000);
 
 afterAll(async () => {

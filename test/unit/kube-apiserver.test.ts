@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  type AgentStatus,
   type ClusterState,
   KUBE_RESOURCES,
   resourceForKind,
@@ -64,23 +63,6 @@ function state(name: string, over: Partial<ClusterState> = {}): ClusterState {
     ],
     ...over,
   });
-}
-
-function status(
-  agent: AgentStatus['agent'],
-  lastSeenMs: number,
-  extra: Partial<AgentStatus> = {},
-): AgentStatus {
-  return {
-    agent,
-    version: '1.21.10',
-    pid: 42,
-    startedAtMs: 1_000,
-    lastSeenMs,
-    state: 'Running',
-    errors: [],
-    ...extra,
-  };
 }
 
 describe('label selectors', () => {
@@ -286,9 +268,6 @@ describe('derived objects', () => {
     state: state('c1'),
     createdAtMs: 1_000,
     nowMs: 100_000,
-    staleAfterMs: 6_000,
-    statuses: [],
-    beats: new Map(),
     ...over,
   });
 
@@ -310,61 +289,6 @@ describe('derived objects', () => {
     });
     // Stable while nothing changes, including as time passes.
     expect(derivedObjects('/nodes', base({ nowMs: 999_999 }))).toEqual(nodes);
-  });
-
-  it('pods Running while the agent is fresh; CrashLoopBackOff when its process died; Pending when stopped', () => {
-    const fresh = base({ statuses: [status('metrics-agent', 99_000)] });
-    const pod = (input: DerivedInput, agent: string) =>
-      derivedObjects('/pods', input).find(
-        (p) => p.metadata.labels?.['app.kubernetes.io/component'] === agent,
-      ) as KubeObject & {
-        status: {
-          phase: string;
-          containerStatuses: { ready: boolean; state: Record<string, { reason?: string }> }[];
-        };
-      };
-    const dep = (input: DerivedInput, agent: string) =>
-      derivedObjects('apps/deployments', input).find((d) => d.metadata.name === agent) as KubeObject & {
-        status: { readyReplicas: number };
-      };
-    expect(pod(fresh, 'metrics-agent').status.phase).toBe('Running');
-    expect(pod(fresh, 'metrics-agent').status.containerStatuses.every((c) => c.ready)).toBe(true);
-    expect(dep(fresh, 'metrics-agent').status.readyReplicas).toBe(1);
-    // A beat of the same process keeps an old status fresh.
-    const beat = base({
-      statuses: [status('metrics-agent', 10_000)],
-      beats: new Map([
-        ['metrics-agent', { agent: 'metrics-agent', pid: 42, startedAtMs: 1_000, lastSeenMs: 98_000 }],
-      ]),
-    });
-    expect(dep(beat, 'metrics-agent').status.readyReplicas).toBe(1);
-    const dead = base({ statuses: [status('metrics-agent', 10_000)] });
-    expect(dep(dead, 'metrics-agent').status.readyReplicas).toBe(0);
-    expect(pod(dead, 'metrics-agent').status.containerStatuses[0]?.state.waiting?.reason).toBe(
-      'CrashLoopBackOff',
-    );
-    const stopped = base({
-      state: state('c1', { stoppedAgents: ['metrics-agent'] }),
-      statuses: [status('metrics-agent', 99_000)],
-    });
-    expect(pod(stopped, 'metrics-agent').status.phase).toBe('Pending');
-    expect(dep(stopped, 'metrics-agent').status.readyReplicas).toBe(0);
-    // Never started: Pending too.
-    expect(pod(fresh, 'config-agent').status.phase).toBe('Pending');
-    // Selector of each deployment selects its pod.
-    const d: KubeObject = dep(fresh, 'metrics-agent');
-    expect((d.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels).toEqual({
-      'app.kubernetes.io/component': 'metrics-agent',
-    });
-  });
-
-  it('no clusterconnect-agent without the cluster connect feature', () => {
-    const names = (input: DerivedInput) =>
-      derivedObjects('apps/deployments', input).map((d) => d.metadata.name);
-    expect(names(base())).toContain('clusterconnect-agent');
-    expect(names(base({ state: state('c1', { features: { clusterConnect: false } }) }))).not.toContain(
-      'clusterconnect-agent',
-    );
   });
 
   it('identity secret only with the identity file', () => {
