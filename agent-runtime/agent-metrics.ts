@@ -185,7 +185,7 @@ export function startAgentMetrics(
     /** This process among its agent kind's (`<agent>-<shard>` in a sharded fleet): names its port file. */
     instance?: string;
   },
-): { link: LinkMetrics; serve(host: { stats(): AgentHostStats }): void } {
+): { link: LinkMetrics; registry: Registry; serve(host: { stats(): AgentHostStats }): void } {
   let host: { stats(): AgentHostStats } | undefined;
   const metrics = createAgentMetrics(
     service,
@@ -194,6 +194,7 @@ export function startAgentMetrics(
   );
   return {
     link: metrics.link,
+    registry: metrics.registry,
     serve(h) {
       host = h;
       const port = parseMetricsPort(deps.env[ENV.metricsPort]);

@@ -17,6 +17,7 @@ import {
   type CommonConfig,
 } from '../platform/settings.js';
 import { createLogger, type Logger } from '../platform/log.js';
+import type { Registry } from 'prom-client';
 import type { AgentName } from '../contract/index.js';
 import { initTelemetry } from '../platform/tracing.js';
 import { startAgentMetrics } from './agent-metrics.js';
@@ -28,6 +29,8 @@ export interface AgentServiceDeps {
   readonly config: CommonConfig;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** The process's metrics registry (served on its /metrics): a service adds its own counters here. */
+  readonly registry: Registry;
 }
 
 export function runAgentService(
@@ -75,7 +78,7 @@ function start(agent: AgentName, makeFactory: (deps: AgentServiceDeps) => AgentF
     maxMessageBytes: config.maxMessageBytes,
     linkMetrics: metrics.link,
     statusIntervalMs,
-    factory: makeFactory({ config, clock, logger }),
+    factory: makeFactory({ config, clock, logger, registry: metrics.registry }),
   });
   host.start();
   metrics.serve(host);

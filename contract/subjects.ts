@@ -24,6 +24,7 @@ export const AGENT_NAMES = [
   'clusterconnect-agent',
   'cluster-metadata-operator',
   'controller-manager',
+  'kube-aad-proxy',
 ] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
 
@@ -31,7 +32,11 @@ export type AgentName = (typeof AGENT_NAMES)[number];
  * Agents that talk only to their own cluster's apiserver, never to Azure: no NATS connection, so no
  * broker user, no CA and nothing through the egress gateway.
  */
-export const CLUSTER_LOCAL_AGENTS: readonly AgentName[] = ['cluster-metadata-operator', 'controller-manager'];
+export const CLUSTER_LOCAL_AGENTS: readonly AgentName[] = [
+  'cluster-metadata-operator',
+  'controller-manager',
+  'kube-aad-proxy',
+];
 
 /** Whether the agent holds a NATS link to the hub (every agent but the cluster-local ones). */
 export function agentHasLink(agent: AgentName): boolean {

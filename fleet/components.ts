@@ -53,6 +53,8 @@ export interface FleetAddresses {
   readonly egressPorts: readonly number[];
   readonly egressApiPorts: readonly number[];
   readonly kubeApiserverPort: number;
+  /** Per shard: its kube-aad-proxy's port (loopback), where its clusterconnect-agent relays to. */
+  readonly kubeAadProxyPorts: readonly number[];
   readonly prometheusPort: number;
   /** Each agent process's /metrics port (loopback), by process name. */
   readonly metricsPorts: ReadonlyMap<string, number>;
@@ -199,7 +201,11 @@ export const AGENT_NODE_ARGS: readonly string[] = ['--max-semi-space-size=4', '-
  */
 export const NATS_SERVER_GOGC = '50';
 
-const agentRow = (name: AgentName, role: string): Component => {
+const agentRow = (
+  name: AgentName,
+  role: string,
+  env: (a: FleetAddresses, i: number) => Record<string, string> = () => ({}),
+): Component => {
   const metricsPort = (a: FleetAddresses, i: number): number =>
     a.metricsPorts.get(instanceName(name, i, a.shards)) ?? 0;
   return {
@@ -214,6 +220,7 @@ const agentRow = (name: AgentName, role: string): Component => {
       [ENV.metricsPort]: String(metricsPort(a, i)),
       // A cluster-local agent is told its shard but not the way out: it has no business there.
       ...(agentHasLink(name) ? shardEnv(a, i) : { [ENV.shard]: `${i}/${a.shards}` }),
+      ...env(a, i),
     }),
     scrape: (a, i) => `127.0.0.1:${metricsPort(a, i)}`,
     healthUrl: (a, i) => `${loopback(metricsPort(a, i))}/healthz`,
@@ -306,10 +313,21 @@ export const COMPONENTS: readonly Component[] = [
   agentRow('metrics-agent', "the agents' health (arcAgentProfile)"),
   agentRow('config-agent', 'Flux configurations (v2 and legacy v1)'),
   agentRow('extension-manager', 'extensions and Service Connector connections'),
-  agentRow('clusterconnect-agent', 'cluster connect: apiserver requests over its outbound link'),
+  agentRow(
+    'clusterconnect-agent',
+    'cluster connect: relays requests over its outbound link to kube-aad-proxy',
+    (a, i) => ({
+      [ENV.kubeAadProxyUrl]: loopback(shardPort(a.kubeAadProxyPorts, i)),
+    }),
+  ),
   agentRow(
     'cluster-metadata-operator',
     "the clustermetadata resource from the cluster's apiserver (no link to Azure)",
+  ),
+  agentRow(
+    'kube-aad-proxy',
+    "authenticates cluster connect's requests and impersonates the user (no link to Azure)",
+    (a, i) => ({ [ENV.kubeAadProxyPort]: String(shardPort(a.kubeAadProxyPorts, i)) }),
   ),
   agentRow(
     'controller-manager',

@@ -152,6 +152,7 @@ async function chooseAddresses(
     egressPorts,
     egressApiPorts,
     kubeApiserverPort: kube as number,
+    kubeAadProxyPorts: await freePorts(shards, taken),
     prometheusPort: opts.prometheusPort ?? (prom as number),
     metricsPorts,
   };

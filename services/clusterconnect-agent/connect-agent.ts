@@ -1,9 +1,9 @@
 /**
- * clusterconnect-agent, per cluster (with kube-aad-proxy's role): over its own outbound NATS link it
- * takes the HTTP exchanges the hub forwards (contract/cluster-connect.ts), checks the bearer token the
- * hub issued (signed by the hub, not expired, for this cluster), and replays the request against the
- * cluster's emulated apiserver as the token's user (`Impersonate-User`), streaming the answer back.
- * Nothing listens: the agent only subscribes on the connection it dialled.
+ * clusterconnect-agent, per cluster: over its own outbound NATS link it takes the HTTP exchanges the
+ * hub forwards (contract/cluster-connect.ts) and relays each to kube-aad-proxy in the cluster, bearer
+ * token and all, streaming the answer back. It checks nobody and impersonates nobody: kube-aad-proxy
+ * authenticates the token and sends the request on to the apiserver as its user
+ * (services/kube-aad-proxy/). Nothing listens: the agent only subscribes on the connection it dialled.
  */
 import type { Msg, Subscription } from 'nats';
 import { headers as natsHeaders } from 'nats';
@@ -25,7 +25,6 @@ import {
   ERROR_CODES,
   clusterKey,
 } from '../../contract/index.js';
-import { checkClusterUserToken } from '../../platform/cluster-user-token.js';
 import type { Clock } from '../../platform/clock.js';
 import { KubeClient } from '../../agent-runtime/kube-client.js';
 import type { Logger } from '../../platform/log.js';
@@ -35,8 +34,8 @@ export const AGENT = 'clusterconnect-agent' as const;
 
 export interface ConnectAgentOptions {
   readonly clock: Clock;
-  /** The emulated apiserver's base URL (`ARCFLEET_KUBE_APISERVER_URL`); undefined: answer 503. */
-  readonly apiserverUrl: string | undefined;
+  /** kube-aad-proxy's base URL (`ARCFLEET_KUBE_AAD_PROXY_URL`); undefined: answer 503. */
+  readonly proxyUrl: string | undefined;
   /** Streams served at once per cluster (default 64); beyond, 429. */
   readonly maxStreams?: number;
   readonly onStream?: (outcome: string) => void;
@@ -93,8 +92,8 @@ export class ConnectServer {
   attach(link: AgentLink): void {
     this.detach('re-attached');
     this.link = link;
-    if (this.opts.apiserverUrl !== undefined)
-      this.client = KubeClient.forCluster(this.opts.apiserverUrl, this.snapshot.name);
+    if (this.opts.proxyUrl !== undefined)
+      this.client = KubeClient.forCluster(this.opts.proxyUrl, this.snapshot.name);
     this.sub = link.subscribeRaw(connectSubjects.all(this.key), (msg) => this.onMessage(msg));
   }
 
@@ -208,7 +207,7 @@ export class ConnectServer {
             JSON.stringify({
               status: 502,
               code: ERROR_CODES.KubeApiError,
-              message: `the cluster's apiserver could not be reached: ${err instanceof Error ? err.message : String(err)}`,
+              message: `kube-aad-proxy could not be reached: ${err instanceof Error ? err.message : String(err)}`,
             }),
           ),
         );
@@ -219,29 +218,12 @@ export class ConnectServer {
 
   private async serve(stream: Stream): Promise<void> {
     const { open } = stream;
-    const auth = checkClusterUserToken(
-      open.headers['authorization'],
-      this.snapshot.identity?.issuerPublicKey,
-      this.key,
-      this.opts.clock.now(),
-    );
-    if (!auth.ok) {
-      this.log.info(
-        { event: 'connect.refused', status: auth.status, method: open.method, path: open.path.split('?')[0] },
-        auth.message,
-      );
-      this.opts.onStream?.(String(auth.status));
-      this.answerStatus(open, auth.status, auth.status === 401 ? 'Unauthorized' : 'Forbidden', auth.message);
-      return;
-    }
     if (!this.client) {
-      this.answerStatus(open, 503, 'ServiceUnavailable', 'the cluster has no apiserver configured');
+      this.answerStatus(open, 503, 'ServiceUnavailable', 'the cluster has no kube-aad-proxy configured');
       return;
     }
-    // kube-aad-proxy's part: the user's token stops here; the apiserver sees the user impersonated.
-    const headers = endToEndHeaders(Object.entries(open.headers), ['authorization']);
-    headers['impersonate-user'] = auth.claims.sub;
-    if (auth.claims.groups.length > 0) headers['impersonate-group'] = auth.claims.groups.join(',');
+    // Relayed as the client sent it: the token is kube-aad-proxy's to check.
+    const headers = endToEndHeaders(Object.entries(open.headers));
     const body = stream.body.length > 0 ? Buffer.concat(stream.body) : undefined;
     const res = await this.client.request(open.method, open.path, {
       headers,

@@ -5,11 +5,11 @@ import { runAgentService } from '../../agent-runtime/agent-service.js';
 import { ENV, readString } from '../../platform/settings.js';
 import { AGENT, connectAgentFactory } from './connect-agent.js';
 
-const apiserverUrl = readString(process.env, ENV.kubeApiserverUrl, '');
+const proxyUrl = readString(process.env, ENV.kubeAadProxyUrl, '');
 
 runAgentService(AGENT, ({ clock }) =>
   connectAgentFactory({
     clock,
-    apiserverUrl: apiserverUrl === '' ? undefined : apiserverUrl.replace(/\/$/, ''),
+    proxyUrl: proxyUrl === '' ? undefined : proxyUrl.replace(/\/$/, ''),
   }),
 );

@@ -1,7 +1,8 @@
 /**
  * Cluster connect end to end (issue 5, acceptance 1), with a standard Kubernetes client: the kubeconfig
- * from listClusterUserCredential reaches the cluster's emulated apiserver only through the hub and the
- * cluster's clusterconnect-agent (its outbound NATS connection, through the egress gateway).
+ * from listClusterUserCredential reaches the cluster's emulated apiserver only through the hub, the
+ * cluster's clusterconnect-agent (its outbound NATS connection, through the egress gateway) and
+ * kube-aad-proxy (which checks the token and impersonates the user).
  * Real processes: nats-server, hub, egress gateway, kube-apiserver and every agent, via `startFleet`.
  */
 import { execFile } from 'node:child_process';
@@ -16,7 +17,7 @@ import { parse } from 'yaml';
 import { startFleet, type FleetHandle } from '../../fleet/index.js';
 import { startClientProxy } from '../../cli/commands/proxy.js';
 import { ENV } from '../../platform/settings.js';
-import { AGENT_NAMES } from '../../contract/index.js';
+import { AGENT_NAMES, type AgentName } from '../../contract/index.js';
 import { ISSUER_FILES, TokenIssuer } from '../../platform/fleet-issuer.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';
 import { waitFor } from '../helpers/wait.js';
@@ -285,6 +286,35 @@ describe('cluster connect with @kubernetes/client-node', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it('relays through kube-aad-proxy: stopped for the cluster, requests get its 503; started, they work', async () => {
+    const name = clusterName(0);
+    const core = (await kubeconfigFor(0)).makeApiClient(CoreV1Api);
+    await core.listNamespace();
+    const setStopped = (stopped: readonly AgentName[]) =>
+      fleet.store.updateState(name, new Date(fleet.clock.now()).toISOString(), (s) => ({
+        ...s,
+        stoppedAgents: [...stopped],
+      }));
+    await setStopped(['kube-aad-proxy']);
+    const server = (await kubeconfigFor(0)).getCurrentCluster()?.server ?? '';
+    const token = (await kubeconfigFor(0)).getCurrentUser()?.token ?? '';
+    const refused = await waitFor(
+      () => fetch(`${server}/api/v1/namespaces`, { headers: { authorization: `Bearer ${token}` } }),
+      { until: (r) => r.status === 503, timeoutMs: 15_000, message: 'kube-aad-proxy stopped answers 503' },
+    );
+    expect(await refused.json()).toMatchObject({
+      kind: 'Status',
+      code: 503,
+      message: `kube-aad-proxy is not running for cluster "${name}"`,
+    });
+    await setStopped([]);
+    await waitFor(() => statusOf(core.listNamespace()), {
+      until: (s) => s === 200,
+      timeoutMs: 15_000,
+      message: 'cluster connect works again once kube-aad-proxy runs',
+    });
   });
 
   it('answers like a dead link while the egress is cut, and works again after restore', async () => {

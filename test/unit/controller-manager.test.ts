@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../agent-runtime/kube-client.js';
 import type { ClusterStore } from '../../agent-runtime/cluster-store.js';
-import type { AgentStatus, ClusterState, ProcessBeat } from '../../contract/index.js';
+import { AGENT_NAMES, type AgentStatus, type ClusterState, type ProcessBeat } from '../../contract/index.js';
 import { FakeClock } from '../../platform/clock.js';
 import {
   agentPodState,
@@ -252,8 +252,8 @@ describe('WorkloadController', () => {
     expect(objects.size).toBe(0);
     clock.advance(30_000);
     await controller.settled();
-    const agents = 8; // every agent of AGENT_NAMES, cluster connect on
-    expect(objects.size).toBe(2 * agents);
+    // A Deployment and a Pod for every agent of AGENT_NAMES (cluster connect on).
+    expect(objects.size).toBe(2 * AGENT_NAMES.length);
     const pod = [...objects.values()].find(
       (o) => o.kind === 'Pod' && o.metadata.labels?.['app.kubernetes.io/component'] === 'metrics-agent',
     ) as PodView;
