@@ -12,6 +12,7 @@
  */
 import { backoffDelay } from '../platform/backoff.js';
 import type { Clock, TimerHandle } from '../platform/clock.js';
+import type { Logger } from '../platform/log.js';
 
 export interface SyncLoopOptions {
   readonly clock: Clock;
@@ -116,4 +117,13 @@ export class SyncLoop {
       if (!this.again) this.schedule(delay, true);
     }
   }
+}
+
+/**
+ * The usual `onError`: the first failure of a streak at warn, its retries at debug, so an apiserver
+ * that is down for long does not fill the log with a line per cluster per retry.
+ */
+export function logSyncFailures(logger: Logger, event: string, message: string): SyncLoopOptions['onError'] {
+  return (err, attempt, retryInMs) =>
+    logger[attempt === 1 ? 'warn' : 'debug']({ event, err, retryInMs, attempt }, message);
 }

@@ -19,7 +19,7 @@ import type {
 } from '../../agent-runtime/agent-instance.js';
 import type { KubeObject } from '../../agent-runtime/kube-client.js';
 import type { AgentName } from '../../contract/index.js';
-import { SyncLoop, type SyncLoopOptions } from '../../agent-runtime/sync-loop.js';
+import { SyncLoop, logSyncFailures, type SyncLoopOptions } from '../../agent-runtime/sync-loop.js';
 import type { Clock } from '../../platform/clock.js';
 import { clusterMetadataObject, metadataStatus, upToDate } from './cluster-metadata.js';
 
@@ -64,13 +64,7 @@ export class MetadataOperator implements AgentInstance {
     this.loop = new SyncLoop(() => this.sync(), {
       ...opts,
       settleMs: opts.settleMs ?? DEFAULT_SETTLE_MS,
-      // The first failure of a streak at warn, the retries at debug: an apiserver that is down for long
-      // must not fill the log with a line per cluster per retry.
-      onError: (err, attempt, retryInMs) =>
-        ctx.logger[attempt === 1 ? 'warn' : 'debug'](
-          { event: 'metadata.sync_failed', err, retryInMs, attempt },
-          'could not sync clustermetadata',
-        ),
+      onError: logSyncFailures(ctx.logger, 'metadata.sync_failed', 'could not sync clustermetadata'),
     });
     this.loop.request();
   }

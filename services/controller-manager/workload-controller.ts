@@ -20,7 +20,7 @@ import type {
   CloseReason,
 } from '../../agent-runtime/agent-instance.js';
 import type { KubeObject } from '../../agent-runtime/kube-client.js';
-import { SyncLoop, type SyncLoopOptions } from '../../agent-runtime/sync-loop.js';
+import { SyncLoop, logSyncFailures, type SyncLoopOptions } from '../../agent-runtime/sync-loop.js';
 import type { AgentName, AgentStatus, ProcessBeat } from '../../contract/index.js';
 import type { Clock, TimerHandle } from '../../platform/clock.js';
 import {
@@ -107,15 +107,18 @@ export class WorkloadController implements AgentInstance {
     private readonly opts: WorkloadControllerOptions,
     private snapshot: ClusterSnapshot,
   ) {
+    const logFailure = logSyncFailures(
+      ctx.logger,
+      'workloads.sync_failed',
+      'could not sync the azure-arc deployments and pods',
+    );
     this.loop = new SyncLoop(() => this.sync(), {
       ...opts,
       settleMs: opts.settleMs ?? DEFAULT_SETTLE_MS,
-      onError: (err, attempt, retryInMs) => {
+      onError: (...failure) => {
+        // What is stored may not be what it thought (a conflict): read it again.
         this.relist = true;
-        ctx.logger[attempt === 1 ? 'warn' : 'debug'](
-          { event: 'workloads.sync_failed', err, retryInMs, attempt },
-          'could not sync the azure-arc deployments and pods',
-        );
+        logFailure(...failure);
       },
     });
     this.checker = opts.clock.setInterval(() => void this.check(), opts.checkEveryMs * STATUS_LOOK_INTERVALS);

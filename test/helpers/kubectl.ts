@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { access, constants, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { TestFleet } from './fleet.js';
+import { TestFleet } from './fleet.js';
 
 export const KUBECTL = '/usr/bin/kubectl';
 const run = promisify(execFile);
@@ -53,4 +53,17 @@ export async function kubectlFor(
       return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
     }
   };
+}
+
+/** One Connected cluster with the apiserver and its controllers, and a kubectl bound to it. */
+export async function kubectlFleet(): Promise<{
+  fleet: TestFleet;
+  cluster: string;
+  kubectl: (...args: string[]) => Promise<KubectlResult>;
+}> {
+  await requireKubectl();
+  const fleet = await TestFleet.start({ clusters: 1, kubeApiserver: true });
+  await fleet.waitAll('Connected');
+  const cluster = fleet.clusters[0]?.name as string;
+  return { fleet, cluster, kubectl: await kubectlFor(fleet, cluster) };
 }

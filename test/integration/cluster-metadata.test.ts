@@ -8,8 +8,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { TestFleet } from '../helpers/fleet.js';
-import { kubectlFor, requireKubectl, type KubectlResult } from '../helpers/kubectl.js';
+import type { TestFleet } from '../helpers/fleet.js';
+import { kubectlFleet, type KubectlResult } from '../helpers/kubectl.js';
 import { holdsFor, waitFor } from '../helpers/wait.js';
 
 interface Metadata {
@@ -53,11 +53,7 @@ function nodeManifest(name: string, cpu: string): string {
 }
 
 beforeAll(async () => {
-  await requireKubectl();
-  fleet = await TestFleet.start({ clusters: 1, kubeApiserver: true });
-  await fleet.waitAll('Connected');
-  cluster = fleet.clusters[0]?.name as string;
-  kubectl = await kubectlFor(fleet, cluster);
+  ({ fleet, cluster, kubectl } = await kubectlFleet());
 }, 120_000);
 
 afterAll(async () => {

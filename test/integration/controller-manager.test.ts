@@ -8,8 +8,8 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AGENT_NAMES, agentDeployed } from '../../contract/index.js';
-import { TestFleet } from '../helpers/fleet.js';
-import { kubectlFor, requireKubectl, type KubectlResult } from '../helpers/kubectl.js';
+import type { TestFleet } from '../helpers/fleet.js';
+import { kubectlFleet, type KubectlResult } from '../helpers/kubectl.js';
 import { waitFor } from '../helpers/wait.js';
 
 interface Item {
@@ -49,11 +49,7 @@ const waitWorkloads = (what: string, ok: (items: Item[]) => boolean): Promise<It
   waitFor(workloads, { until: ok, timeoutMs: 30_000, message: what });
 
 beforeAll(async () => {
-  await requireKubectl();
-  fleet = await TestFleet.start({ clusters: 1, kubeApiserver: true });
-  await fleet.waitAll('Connected');
-  cluster = fleet.clusters[0]?.name as string;
-  kubectl = await kubectlFor(fleet, cluster);
+  ({ fleet, cluster, kubectl } = await kubectlFleet());
 }, 120_000);
 
 afterAll(async () => {
