@@ -175,6 +175,8 @@ export type IdentitySecret = z.infer<typeof identitySecretSchema>;
 export const agentMemoSchema = z.strictObject({
   /** SHA-256 of the identity certificate whose first sync (onboarding trace) already ended. */
   firstSyncCertificate: z.string().max(128).optional(),
+  /** flux-logs-agent: the last Flux log entry the hub acknowledged (shipping resumes after it). */
+  fluxLogsShippedSeq: z.int().min(0).optional(),
 });
 export type AgentMemo = z.infer<typeof agentMemoSchema>;
 

@@ -7,7 +7,7 @@ import type { AgentName } from './subjects.js';
 
 /**
  * - `identity`: `*.his.arc.azure.com` and the login endpoints (the MSI certificate, its renewal);
- * - `data-plane`: `<region>.dp.kubernetesconfiguration.azure.com` (configurations, extensions);
+ * - `data-plane`: `<region>.dp.kubernetesconfiguration.azure.com` (configurations, extensions, Flux logs);
  * - `metrics`: where metrics-agent sends the agents' health;
  * - `relay`: the cluster-connect relay (`*.servicebus.windows.net`, websockets);
  * - `arm`: `management.azure.com`, which the heartbeat and the metadata sync reach.
@@ -17,7 +17,7 @@ export type EndpointClass = (typeof ENDPOINT_CLASSES)[number];
 
 export const ENDPOINT_AGENTS: Readonly<Record<EndpointClass, readonly AgentName[]>> = {
   identity: ['clusteridentityoperator'],
-  'data-plane': ['config-agent', 'extension-manager'],
+  'data-plane': ['config-agent', 'extension-manager', 'flux-logs-agent'],
   metrics: ['metrics-agent'],
   relay: ['clusterconnect-agent'],
   arm: ['resource-sync-agent'],

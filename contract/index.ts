@@ -8,6 +8,7 @@ export {
   AGENT_NAMES,
   CLUSTER_LOCAL_AGENTS,
   agentHasLink,
+  ON_DEMAND_LINK_AGENTS,
   clusterKey,
   refOfKey,
   decodeToken,
@@ -37,6 +38,7 @@ export {
   desiredStateReplySchema,
   encodeMessage,
   errorReplySchema,
+  fluxLogsReportSchema,
   heartbeatSchema,
   hubReplySchema,
   identityReplySchema,
@@ -52,6 +54,7 @@ export {
   type ControlMessage,
   type DesiredStateReply,
   type ErrorReply,
+  type FluxLogsReport,
   type Heartbeat,
   type HubReply,
   type IdentityReply,
@@ -59,6 +62,17 @@ export {
   type RegisterRequest,
   type RenewRequest,
 } from './messages.js';
+export {
+  FLUX_CONTROLLERS,
+  FLUX_LOGS_KEPT_PER_CONFIGURATION,
+  FLUX_LOGS_MAX_ENTRIES,
+  FLUX_LOG_TEXT_MAX,
+  fluxLogEntrySchema,
+  logText,
+  type FluxController,
+  type FluxLogEntry,
+  type FluxLogLine,
+} from './flux-logs.js';
 export {
   ArcError,
   ConfigError,

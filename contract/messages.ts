@@ -14,6 +14,7 @@ import {
   sourceControlStatusSchema,
 } from './configuration.js';
 import { AGENT_NAMES, PROTOCOL_VERSION, type MessageKind } from './subjects.js';
+import { FLUX_LOGS_MAX_ENTRIES, fluxLogEntrySchema } from './flux-logs.js';
 
 const agent = z.enum(AGENT_NAMES);
 const isoTime = z.iso.datetime({ offset: true });
@@ -112,6 +113,18 @@ export const configStatusSchema = z.strictObject({
   sourceControlConfigurations: z.array(sourceControlStatusSchema).max(500).default([]),
 });
 
+/**
+ * flux-logs-agent ships the Flux controllers' log lines the hub has not acknowledged, oldest first;
+ * the hub's ack carries `seq`, the highest entry it holds durably.
+ */
+export const fluxLogsReportSchema = z.strictObject({
+  v: version,
+  type: z.literal('flux-logs'),
+  agent,
+  sentAt: isoTime,
+  entries: z.array(fluxLogEntrySchema).min(1).max(FLUX_LOGS_MAX_ENTRIES),
+});
+
 export const agentMessageSchema = z.discriminatedUnion('type', [
   registerRequestSchema,
   renewRequestSchema,
@@ -120,10 +133,12 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
   agentHealthSchema,
   configPullSchema,
   configStatusSchema,
+  fluxLogsReportSchema,
 ]);
 
 export type ConfigPull = z.infer<typeof configPullSchema>;
 export type ConfigStatus = z.infer<typeof configStatusSchema>;
+export type FluxLogsReport = z.infer<typeof fluxLogsReportSchema>;
 
 export type RegisterRequest = z.infer<typeof registerRequestSchema>;
 export type RenewRequest = z.infer<typeof renewRequestSchema>;
@@ -159,6 +174,8 @@ export const ackReplySchema = z.strictObject({
   v: version,
   type: z.literal('ack'),
   generation: z.int().min(0).optional(),
+  /** `flux-logs`: the highest entry the hub now holds durably. */
+  seq: z.int().min(0).optional(),
 });
 export const errorReplySchema = z.strictObject({
   v: version,

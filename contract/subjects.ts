@@ -25,6 +25,7 @@ export const AGENT_NAMES = [
   'cluster-metadata-operator',
   'controller-manager',
   'kube-aad-proxy',
+  'flux-logs-agent',
 ] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
 
@@ -43,6 +44,12 @@ export function agentHasLink(agent: AgentName): boolean {
   return !CLUSTER_LOCAL_AGENTS.includes(agent);
 }
 
+/**
+ * Agents whose link opens only once their cluster has something for them: flux-logs-agent, with the
+ * cluster's first Flux log line. The others hold theirs from onboarding on.
+ */
+export const ON_DEMAND_LINK_AGENTS: readonly AgentName[] = ['flux-logs-agent'];
+
 export const MESSAGE_KINDS = [
   'register',
   'renew',
@@ -51,6 +58,7 @@ export const MESSAGE_KINDS = [
   'agent-health',
   'config-pull',
   'config-status',
+  'flux-logs',
 ] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 

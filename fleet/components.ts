@@ -333,6 +333,7 @@ export const COMPONENTS: readonly Component[] = [
     'controller-manager',
     'the azure-arc Deployments and Pods, true to the agent processes (no link to Azure)',
   ),
+  agentRow('flux-logs-agent', "the Flux controllers' reconcile logs, shipped to Azure"),
   {
     name: 'prometheus',
     side: 'observability',

@@ -14,7 +14,11 @@ export const MAX_HUBS = 8;
  * 20,000 here (a hard limit), so a node stays well below it with room for routes and JetStream files.
  */
 export const CONNECTIONS_PER_BROKER = 12_000;
-/** NATS connections per emulated cluster: one per agent (the six services). */
+/**
+ * NATS connections per emulated cluster: one per agent with a link to Azure that always holds one
+ * (six). flux-logs-agent opens a seventh only once the cluster has Flux configurations; a fleet where
+ * every cluster has them brings a node to 14,000 connections, still within its open files.
+ */
 const CONNECTIONS_PER_CLUSTER = 6;
 
 /**
@@ -29,10 +33,10 @@ export function defaultBrokerCount(clusters: number): number {
 /** Most shards a local fleet runs (each is seven processes). */
 export const MAX_LOCAL_SHARDS = 16;
 /**
- * Clusters one shard is given: its egress gateway holds two sockets per agent connection, six per
- * cluster, so 1,500 clusters are 18,000 of the 20,000 files a process may open here.
+ * Clusters one shard is given: its egress gateway holds two sockets per agent connection, up to seven
+ * per cluster, so 1,300 clusters are 18,200 of the 20,000 files a process may open here.
  */
-export const CLUSTERS_PER_SHARD = 1500;
+export const CLUSTERS_PER_SHARD = 1300;
 
 /** Shards for a fleet of `clusters`: as few as keep each within `CLUSTERS_PER_SHARD`. */
 export function defaultShardCount(clusters: number): number {

@@ -37,7 +37,7 @@ export interface StartFleetOptions {
   readonly brokers?: number;
   /**
    * Shards, each with its own egress gateway and one process per agent kind (`<agent>-<i>`), hosting
-   * the clusters `shardOf` gives it (default `defaultShardCount(clusters)`: one up to 1,500 clusters).
+   * the clusters `shardOf` gives it (default `defaultShardCount(clusters)`: one up to 1,300 clusters).
    */
   readonly shards?: number;
   /** Hub replicas sharing the KV buckets, one leading the time-driven work (default 1). */

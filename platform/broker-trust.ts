@@ -80,6 +80,7 @@ export const SERVICE_AGENT_SUBJECTS: readonly string[] = [
   'arc.v1.*.*.*.config-agent.>',
   'arc.v1.*.*.*.extension-manager.>',
   'arc.v1.*.*.*.clusterconnect-agent.>',
+  'arc.v1.*.*.*.flux-logs-agent.flux-logs',
 ];
 
 const UNLIMITED = {

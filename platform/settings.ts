@@ -102,6 +102,8 @@ export const ENV = {
   clusterRescanInterval: 'ARCFLEET_CLUSTER_RESCAN_INTERVAL',
   agentStatusInterval: 'ARCFLEET_AGENT_STATUS_INTERVAL',
   metricsAgentInterval: 'ARCFLEET_METRICS_AGENT_INTERVAL',
+  /** Real ms between flux-logs-agent's looks at a cluster's Flux log (besides every apiserver change). */
+  fluxLogsInterval: 'ARCFLEET_FLUX_LOGS_INTERVAL',
   agentVersion: 'ARCFLEET_AGENT_VERSION',
   metricsPort: 'ARCFLEET_METRICS_PORT',
   metricsHost: 'ARCFLEET_METRICS_HOST',

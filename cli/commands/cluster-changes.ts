@@ -4,6 +4,7 @@
  * commander wiring. Each command returns the text to print.
  */
 import type { Command } from 'commander';
+import { registerFluxLogsCommand } from './flux-logs.js';
 import { ArcError, ERROR_CODES, AGENT_NAMES, type AgentName } from '../../contract/index.js';
 import { loadContext, type FleetContext } from '../context.js';
 import { changeCluster } from './change-cluster.js';
@@ -160,4 +161,5 @@ export function registerClusterChangeCommands(program: Command, print: Print): v
       },
     );
   registerSnapshotClusterCommands(cluster, print);
+  registerFluxLogsCommand(cluster, print);
 }

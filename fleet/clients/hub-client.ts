@@ -13,6 +13,7 @@ import {
   DEFAULT_API_VERSION,
   type ConnectedCluster,
   type ClusterRef,
+  type FluxLogEntry,
 } from '../../contract/index.js';
 
 export const BOOTSTRAP_TOKEN_HEADER = BOOTSTRAP_HEADERS.token;
@@ -132,6 +133,20 @@ export class HubClient {
   async getCluster(ref: ClusterRef): Promise<ConnectedCluster> {
     const res = await this.request('GET', this.url(this.clusterPath(ref)));
     return (await res.json()) as ConnectedCluster;
+  }
+
+  /** arcfleet's Flux logs of a cluster (or of one of its configurations), oldest first. */
+  async fluxLogs(
+    ref: ClusterRef,
+    q: { configuration?: string; tail?: number; errorsOnly?: boolean } = {},
+  ): Promise<FluxLogEntry[]> {
+    const params = new URLSearchParams();
+    if (q.configuration !== undefined) params.set('configuration', q.configuration);
+    if (q.tail !== undefined) params.set('tail', String(q.tail));
+    if (q.errorsOnly) params.set('level', 'error');
+    const path = `/arcfleet/v1/subscriptions/${encodeURIComponent(ref.subscriptionId)}/resourceGroups/${encodeURIComponent(ref.resourceGroup)}/connectedClusters/${encodeURIComponent(ref.name)}/fluxLogs`;
+    const res = await this.request('GET', `${this.baseUrl}${path}?${params.toString()}`);
+    return ((await res.json()) as { value: FluxLogEntry[] }).value;
   }
 
   /** `GET /arcfleet/v1/summary`: counts by status and the fleet's time scale and Arc timings. */

@@ -5,7 +5,8 @@
  * applies one ConfigMap named after it, carrying its path and the revision. What is real is the shape
  * of the outcome: a GitRepository and Kustomizations with Flux's conditions, per-object compliance
  * in `statuses[]`, Suspended while suspended, Non-Compliant with an errorMessage when an injected fault
- * (`faults.fluxApply`) makes the apply fail.
+ * (`faults.fluxApply`) makes the apply fail. Each reconcile is logged as the controllers log it
+ * (flux-log-lines.ts), for flux-logs-agent to ship.
  */
 import { createHash } from 'node:crypto';
 import type { ClusterSnapshot } from '../../agent-runtime/agent-instance.js';
@@ -20,6 +21,8 @@ import type {
 import type { ReconcileResult, Reconciler } from '../../agent-runtime/config-sync.js';
 import type { KubeClient, KubeObject } from '../../agent-runtime/kube-client.js';
 import type { Logger } from '../../platform/log.js';
+import type { FluxLogWriter } from '../../agent-runtime/flux-log.js';
+import { FluxLogLines } from './flux-log-lines.js';
 
 export const AGENT = 'config-agent' as const;
 
@@ -29,6 +32,8 @@ const CONFIG_LABEL = 'clusterconfig.azure.com/name';
 
 export interface FluxReconcilerOptions {
   readonly clock: Clock;
+  /** Where the controllers' log lines go (none: not logged). */
+  readonly fluxLog?: FluxLogWriter;
 }
 
 /** The emulated source's revision for a configuration: stable for the same URL and ref. */
@@ -59,15 +64,21 @@ export class FluxReconciler implements Reconciler {
 
   async reconcile(desired: DesiredStateReply, snapshot: ClusterSnapshot): Promise<ReconcileResult> {
     const fluxConfigurations: FluxConfigurationStatus[] = [];
+    const lines = new FluxLogLines(this.opts.clock);
     for (const f of desired.fluxConfigurations) {
       try {
         fluxConfigurations.push(
-          f.deleting ? await this.remove(f) : await this.apply(f, snapshot.state.faults.fluxApply),
+          f.deleting
+            ? await this.remove(f, lines)
+            : await this.apply(f, snapshot.state.faults.fluxApply, lines),
         );
       } catch (err) {
         this.log.warn({ event: 'flux.reconcile_failed', configuration: f.name, err }, 'reconcile failed');
       }
     }
+    await this.opts.fluxLog?.write(lines.entries).catch((err: unknown) => {
+      this.log.warn({ event: 'flux.log_write_failed', err }, 'could not write the Flux controllers log');
+    });
     return { fluxConfigurations };
   }
 
@@ -86,7 +97,9 @@ export class FluxReconciler implements Reconciler {
   private async apply(
     f: DesiredFluxConfiguration,
     fault: string | undefined,
+    lines: FluxLogLines,
   ): Promise<FluxConfigurationStatus> {
+    const started = Date.now();
     const { revision, commit } = sourceRevision(f);
     const labels = { [CONFIG_LABEL]: f.name };
     const state: ComplianceState = f.suspend
@@ -117,6 +130,7 @@ export class FluxReconciler implements Reconciler {
       ],
     };
     const statuses: FluxObjectStatus[] = [source];
+    lines.source(f, revision);
     for (const [k, spec] of Object.entries(f.kustomizations)) {
       const name = kustomizationName(f.name, k);
       const failure = fault === undefined ? undefined : `kustomize build failed: ${fault}`;
@@ -156,6 +170,11 @@ export class FluxReconciler implements Reconciler {
           },
           data: { path: spec.path, revision },
         });
+      lines.kustomization(f, name, spec.syncIntervalInSeconds, {
+        revision,
+        tookMs: Date.now() - started,
+        ...(failure === undefined ? {} : { failure }),
+      });
       statuses.push({
         name,
         namespace: f.namespace,
@@ -180,12 +199,14 @@ export class FluxReconciler implements Reconciler {
     };
   }
 
-  private async remove(f: DesiredFluxConfiguration): Promise<FluxConfigurationStatus> {
+  private async remove(f: DesiredFluxConfiguration, lines: FluxLogLines): Promise<FluxConfigurationStatus> {
     for (const k of Object.keys(f.kustomizations)) {
       const name = kustomizationName(f.name, k);
       await this.kube.delete(KUSTOMIZE_API, 'Kustomization', name, f.namespace);
       // Flux prunes what a deleted Kustomization applied only with prune on.
-      if (f.kustomizations[k]?.prune) await this.kube.delete('v1', 'ConfigMap', name, f.namespace);
+      const prune = f.kustomizations[k]?.prune === true;
+      if (prune) await this.kube.delete('v1', 'ConfigMap', name, f.namespace);
+      lines.deleted(f, name, prune);
     }
     await this.kube.delete(SOURCE_API, 'GitRepository', f.name, f.namespace);
     this.log.info({ event: 'flux.deleted', configuration: f.name }, `flux configuration ${f.name} removed`);

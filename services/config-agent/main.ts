@@ -7,6 +7,7 @@ import { ENV, readDuration, readString } from '../../platform/settings.js';
 import { DEFAULT_CONFIG_PULL_INTERVAL_MS, configSyncFactory } from '../../agent-runtime/config-sync.js';
 import { KubeClient } from '../../agent-runtime/kube-client.js';
 import { AGENT, FluxReconciler } from './flux-reconciler.js';
+import { FluxLogWriter } from '../../agent-runtime/flux-log.js';
 import { FluxV1Reconciler } from './flux-v1-reconciler.js';
 
 runAgentService(AGENT, ({ clock, logger }) => {
@@ -21,7 +22,8 @@ runAgentService(AGENT, ({ clock, logger }) => {
     },
     (ctx) => {
       const kube = KubeClient.forCluster(apiserverUrl, ctx.clusterName);
-      const flux = new FluxReconciler(kube, ctx.logger, { clock });
+      const fluxLog = new FluxLogWriter(ctx.store.dir(ctx.clusterName));
+      const flux = new FluxReconciler(kube, ctx.logger, { clock, fluxLog });
       const fluxV1 = new FluxV1Reconciler(kube, ctx.logger, clock);
       return {
         reconcile: async (desired, snapshot) => ({

@@ -31,6 +31,8 @@ import { registerProviderOperations } from './arm/operations.js';
 import { ConfigurationService } from './configuration/service.js';
 import { EventLog, transitionEvent } from './connected-clusters/event-log.js';
 import { registerFleetApi } from './connected-clusters/fleet-api.js';
+import { FluxLogs, registerFluxLogRoutes } from './flux-logs/flux-logs.js';
+import { FluxLogStream } from './flux-logs/log-stream.js';
 import { keepLatestHeartbeat, type ClusterRecord } from './connected-clusters/projection.js';
 import { registerConnectedClusterRoutes } from './connected-clusters/routes.js';
 import { registerHealth } from './health.js';
@@ -59,6 +61,7 @@ interface StartedHub {
   /** Replicas: the ARM API's read-your-writes across them; undefined for a lone hub. */
   consistency: Consistency;
   resourceGroups: ResourceGroups;
+  fluxLogs: FluxLogs;
 }
 
 async function main(): Promise<void> {
@@ -118,6 +121,7 @@ async function main(): Promise<void> {
   registerConnectedClusterRoutes(api, arm);
   registerConfigurationRoutes(api, arm);
   registerProviderOperations(api);
+  registerFluxLogRoutes(api, startup);
   const page = registerLivePage(api, {
     started: startup,
     events,
@@ -224,6 +228,12 @@ async function main(): Promise<void> {
     logger,
     metrics: configurationMetrics,
   });
+  const fluxLogs = new FluxLogs({
+    stream: await FluxLogStream.open(nc, { replicas: settings.jetstreamReplicas }),
+    configurations: configuration,
+    registry: metrics.registry,
+    logger,
+  });
   const hub = new ConnectedClusters({
     store: clusterStore,
     clock,
@@ -234,6 +244,7 @@ async function main(): Promise<void> {
     publishControl,
     onClusterDeleted: async (record) => {
       await configuration.removeCluster(record.key);
+      await fluxLogs.removeCluster(record.key);
       // The cluster's broker user stops working now, not at its expiry: its live connections drop.
       // A failed push is retried with the next one (the list is kept); meanwhile the hub refuses the
       // deleted cluster's messages and its JWT still ends at the certificate's expiry.
@@ -269,6 +280,7 @@ async function main(): Promise<void> {
   const bus = new AgentBus({
     protocol: agents,
     configuration,
+    fluxLogs,
     metrics,
     logger,
     maxMessageBytes: settings.maxMessageBytes,
@@ -317,6 +329,7 @@ async function main(): Promise<void> {
     broker: broker?.users,
     consistency,
     resourceGroups,
+    fluxLogs,
   });
   logger.info(
     { event: 'hub.ready', projections: clusterStore.size },

@@ -4,8 +4,8 @@ import { chooseLayout, defaultBrokerCount, defaultShardCount } from '../../fleet
 describe('a fleet’s layout', () => {
   it('grows brokers and shards with the fleet, within one process’s open files', () => {
     expect([200, 2000, 2001, 6000, 10_000].map(defaultBrokerCount)).toEqual([1, 1, 3, 3, 5]);
-    expect([200, 1500, 1501, 10_000].map(defaultShardCount)).toEqual([1, 1, 2, 7]);
-    expect(chooseLayout({}, 10_000)).toEqual({ brokers: 5, shards: 7, hubs: 1 });
+    expect([200, 1300, 1301, 10_000].map(defaultShardCount)).toEqual([1, 1, 2, 8]);
+    expect(chooseLayout({}, 10_000)).toEqual({ brokers: 5, shards: 8, hubs: 1 });
     expect(chooseLayout({ brokers: 3, shards: 2, hubs: 2 }, 10)).toEqual({ brokers: 3, shards: 2, hubs: 2 });
   });
 

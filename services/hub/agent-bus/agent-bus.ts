@@ -41,12 +41,15 @@ import type { BrokerUsers } from '../broker/broker-users.js';
 import { HEARTBEAT_SUBJECT, SERVICE_AGENT_SUBJECTS } from '../../../platform/broker-trust.js';
 import type { Leadership } from '../persistence/leader-lease.js';
 import type { AgentMessages } from './agent-protocol.js';
+import type { FluxLogs } from '../flux-logs/flux-logs.js';
 
 export interface AgentBusOptions {
   /** Register, renew, heartbeat, metadata, agent-health. */
   protocol: AgentMessages;
   /** Extensions / Flux configurations (`config-pull`, `config-status`). */
   configuration: Pick<ConfigurationService, 'desiredState' | 'status' | 'persisted'>;
+  /** Flux logs from flux-logs-agent (`flux-logs`); none: refused (a hub built for a test or bench). */
+  fluxLogs?: Pick<FluxLogs, 'ingest'> | undefined;
   metrics: Pick<HubMetrics, 'rejected'>;
   logger: Logger;
   maxMessageBytes: number;
@@ -248,6 +251,21 @@ export class AgentBus {
             msg.subject,
           );
         if (msg.reply) msg.respond(encoded);
+        return;
+      }
+      case 'flux-logs': {
+        // Acknowledged once JetStream holds the entries; a failure is an error reply, and the agent resends.
+        const fluxLogs = this.opts.fluxLogs;
+        if (!fluxLogs)
+          throw new MessageRejectedError(
+            ERROR_CODES.InvalidMessage,
+            'this hub keeps no Flux logs',
+            msg.subject,
+          );
+        fluxLogs.ingest(record, body, msg.subject).then(
+          (reply) => msg.respond(encodeMessage(reply)),
+          (err: unknown) => this.reject(msg, err),
+        );
         return;
       }
       case 'config-status': {

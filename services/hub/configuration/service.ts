@@ -48,6 +48,11 @@ export class ConfigurationService extends ConfigurationArm {
     };
   }
 
+  /** Whether the cluster has (or is deleting) this Flux configuration: its logs are kept, others not. */
+  hasFluxConfiguration(cluster: ClusterRecord, name: string): boolean {
+    return this.docOf(cluster)?.fluxConfigurations[name.toLowerCase()] !== undefined;
+  }
+
   /** An agent's report; the caller replies once `persisted(key)` resolves. */
   status(cluster: ClusterRecord, message: ConfigStatus, subject: string): AckReply {
     this.refuseExpired(cluster);
