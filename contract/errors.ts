@@ -36,6 +36,13 @@ export const ERROR_CODES = {
   InvalidResourceGroup: 'InvalidResourceGroup',
   UnsupportedMediaType: 'UnsupportedMediaType',
   Conflict: 'Conflict',
+  // Microsoft.Authorization (role assignments)
+  RoleAssignmentExists: 'RoleAssignmentExists',
+  RoleAssignmentNotFound: 'RoleAssignmentNotFound',
+  RoleAssignmentUpdateNotPermitted: 'RoleAssignmentUpdateNotPermitted',
+  RoleDefinitionDoesNotExist: 'RoleDefinitionDoesNotExist',
+  InvalidRoleAssignmentId: 'InvalidRoleAssignmentId',
+  InvalidPrincipalId: 'InvalidPrincipalId',
   QuotaExceeded: 'QuotaExceeded',
   OnboardingFailed: 'OnboardingFailed',
   OperationCanceled: 'OperationCanceled',

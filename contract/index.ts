@@ -63,6 +63,24 @@ export {
   type RenewRequest,
 } from './messages.js';
 export {
+  BUILT_IN_ROLES,
+  RBAC_DENIED_REASON,
+  ROLE_ASSIGNMENT_API_VERSIONS,
+  actionMatches,
+  authorize,
+  builtInRole,
+  dataActionOf,
+  isGuid,
+  roleDefinitionIdOf,
+  roleGrantSchema,
+  roleGuidOf,
+  type BuiltInRole,
+  type KubeRequestAttributes,
+  type Principal,
+  type RbacDecision,
+  type RoleGrant,
+} from './azure-rbac.js';
+export {
   FLUX_CONTROLLERS,
   FLUX_LOGS_KEPT_PER_CONFIGURATION,
   FLUX_LOGS_MAX_ENTRIES,

@@ -27,6 +27,7 @@ import { registerConnectProxy, type ClusterConnectOptions } from './cluster-conn
 import { createConfigurationMetrics } from './configuration/metrics.js';
 import type { ClusterConfigRecord } from './configuration/records.js';
 import { registerConfigurationRoutes } from './configuration/routes.js';
+import { registerRoleAssignmentRoutes } from './configuration/role-assignment-routes.js';
 import { registerProviderOperations } from './arm/operations.js';
 import { ConfigurationService } from './configuration/service.js';
 import { EventLog, transitionEvent } from './connected-clusters/event-log.js';
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
   registerResourceGroupRoutes(api, arm);
   registerConnectedClusterRoutes(api, arm);
   registerConfigurationRoutes(api, arm);
+  registerRoleAssignmentRoutes(api, arm);
   registerProviderOperations(api);
   registerFluxLogRoutes(api, startup);
   const page = registerLivePage(api, {

@@ -5,7 +5,8 @@
  * concern's file short.
  */
 import { ArcError, ERROR_CODES, type ClusterRef } from '../../../contract/index.js';
-import { ConfigurationDocuments, type ResourceKind } from './documents.js';
+import type { ResourceKind } from './documents.js';
+import { AuthorizationArm } from './authorization-arm.js';
 import { deleteExtension, patchExtension, putExtension } from './extensions.js';
 import { deleteFlux, mergeFluxPatch, putFlux } from './flux.js';
 import { putLinker, validateLinker, type LinkerValidation } from './linkers.js';
@@ -24,7 +25,7 @@ import type { LinkerPut } from './validation-linker.js';
 
 export type OperationStatus = 'InProgress' | 'Succeeded' | 'Failed' | 'Canceled';
 
-export abstract class ConfigurationArm extends ConfigurationDocuments {
+export abstract class ConfigurationArm extends AuthorizationArm {
   listExtensions(ref: ClusterRef): ExtensionRecord[] {
     return sorted(Object.values(this.doc(ref).extensions));
   }

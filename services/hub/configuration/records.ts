@@ -3,6 +3,7 @@
  * Connector linkers): one document per cluster, persisted in its own JetStream KV bucket under the
  * cluster key. Plain JSON data; the behaviour is in lifecycle.ts.
  */
+import type { RoleAssignmentRecord } from './role-assignments.js';
 import type {
   ComplianceState,
   ExtensionScope,
@@ -194,6 +195,8 @@ export interface ClusterConfigRecord {
   linkers: Record<string, LinkerRecord>;
   /** Legacy Flux v1 configurations; absent in documents stored before they existed (docOf fills it). */
   sourceControlConfigurations: Record<string, SourceControlRecord>;
+  /** Azure RBAC role assignments at the cluster or its namespaces, by name (a GUID); absent before them. */
+  roleAssignments?: Record<string, RoleAssignmentRecord>;
 }
 
 export function emptyConfig(key: string, ref: ClusterRef, clusterUid: string): ClusterConfigRecord {
@@ -206,6 +209,7 @@ export function emptyConfig(key: string, ref: ClusterRef, clusterUid: string): C
     fluxConfigurations: {},
     linkers: {},
     sourceControlConfigurations: {},
+    roleAssignments: {},
   };
 }
 
