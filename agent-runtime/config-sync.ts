@@ -37,7 +37,7 @@ export interface Reconciler {
 }
 
 export interface ConfigSyncOptions {
-  readonly agent: Extract<AgentName, 'extension-manager' | 'config-agent'>;
+  readonly agent: Extract<AgentName, 'extension-manager' | 'config-agent' | 'guard'>;
   readonly clock: Clock;
   /** Simulated ms between pulls. */
   readonly pullIntervalMs: number;

@@ -127,6 +127,8 @@ export const clusterUserClaimsSchema = z.strictObject({
   aud: z.string().min(1).max(512),
   /** The user the requests are made as (impersonated against the apiserver). */
   sub: z.string().min(1).max(256),
+  /** The user's object id (Entra's `oid`): what Azure role assignments name. */
+  oid: z.string().max(64).optional(),
   groups: z.array(z.string().max(256)).max(50),
   /** Simulated epoch ms. */
   iat: z.number(),

@@ -74,8 +74,10 @@ export const clusterStateSchema = z.strictObject({
     .strictObject({
       /** clusterconnect-agent (and kube-aad-proxy's role): `listClusterUserCredential` works. */
       clusterConnect: z.boolean().default(true),
+      /** guard: requests through cluster connect are authorized by Azure role assignments (Azure RBAC). */
+      azureRbac: z.boolean().default(false),
     })
-    .default({ clusterConnect: true }),
+    .default({ clusterConnect: true, azureRbac: false }),
   /**
    * Injected in-cluster failures (chaos): while set, the named operation fails with this message.
    * `fluxApply`: config-agent's apply of every Flux configuration; `extensionInstall`: extension-manager's
@@ -95,7 +97,9 @@ export type ClusterState = z.infer<typeof clusterStateSchema>;
  * with its feature on, as in the Helm chart. The agent hosts and the emulated apiserver both ask here.
  */
 export function agentDeployed(state: ClusterState, agent: AgentName): boolean {
-  return agent !== 'clusterconnect-agent' || state.features.clusterConnect;
+  if (agent === 'clusterconnect-agent') return state.features.clusterConnect;
+  if (agent === 'guard') return state.features.azureRbac;
+  return true;
 }
 
 /**

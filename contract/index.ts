@@ -81,6 +81,14 @@ export {
   type RoleGrant,
 } from './azure-rbac.js';
 export {
+  OBJECT_ID_EXTRA,
+  forbiddenMessage,
+  kubeRequestInfo,
+  subjectAccessReviewSchema,
+  type KubeRequestInfo,
+  type SubjectAccessReview,
+} from './kube-request.js';
+export {
   FLUX_CONTROLLERS,
   FLUX_LOGS_KEPT_PER_CONFIGURATION,
   FLUX_LOGS_MAX_ENTRIES,

@@ -15,6 +15,7 @@ import {
 } from './configuration.js';
 import { AGENT_NAMES, PROTOCOL_VERSION, type MessageKind } from './subjects.js';
 import { FLUX_LOGS_MAX_ENTRIES, fluxLogEntrySchema } from './flux-logs.js';
+import { roleGrantSchema } from './azure-rbac.js';
 
 const agent = z.enum(AGENT_NAMES);
 const isoTime = z.iso.datetime({ offset: true });
@@ -194,6 +195,8 @@ export const desiredStateReplySchema = z.strictObject({
   fluxConfigurations: z.array(desiredFluxConfigurationSchema).max(500),
   /** Legacy Flux v1 configurations (config-agent). */
   sourceControlConfigurations: z.array(desiredSourceControlSchema).max(500).default([]),
+  /** guard: the cluster's Azure role assignments (every scope). */
+  roleAssignments: z.array(roleGrantSchema).max(5000).default([]),
 });
 export const hubReplySchema = z.discriminatedUnion('type', [
   identityReplySchema,

@@ -26,6 +26,7 @@ export const AGENT_NAMES = [
   'controller-manager',
   'kube-aad-proxy',
   'flux-logs-agent',
+  'guard',
 ] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
 
@@ -45,10 +46,10 @@ export function agentHasLink(agent: AgentName): boolean {
 }
 
 /**
- * Agents whose link opens only once their cluster has something for them: flux-logs-agent, with the
- * cluster's first Flux log line. The others hold theirs from onboarding on.
+ * Agents that hold a link for some clusters only: flux-logs-agent opens it with the cluster's first
+ * Flux log line, guard runs only on clusters with Azure RBAC on. The others hold theirs from onboarding.
  */
-export const ON_DEMAND_LINK_AGENTS: readonly AgentName[] = ['flux-logs-agent'];
+export const ON_DEMAND_LINK_AGENTS: readonly AgentName[] = ['flux-logs-agent', 'guard'];
 
 export const MESSAGE_KINDS = [
   'register',

@@ -55,6 +55,8 @@ export interface FleetAddresses {
   readonly kubeApiserverPort: number;
   /** Per shard: its kube-aad-proxy's port (loopback), where its clusterconnect-agent relays to. */
   readonly kubeAadProxyPorts: readonly number[];
+  /** Per shard: its guard's port (loopback), which its kube-aad-proxy asks about each request. */
+  readonly guardPorts: readonly number[];
   readonly prometheusPort: number;
   /** Each agent process's /metrics port (loopback), by process name. */
   readonly metricsPorts: ReadonlyMap<string, number>;
@@ -327,13 +329,21 @@ export const COMPONENTS: readonly Component[] = [
   agentRow(
     'kube-aad-proxy',
     "authenticates cluster connect's requests and impersonates the user (no link to Azure)",
-    (a, i) => ({ [ENV.kubeAadProxyPort]: String(shardPort(a.kubeAadProxyPorts, i)) }),
+    (a, i) => ({
+      [ENV.kubeAadProxyPort]: String(shardPort(a.kubeAadProxyPorts, i)),
+      [ENV.guardUrl]: loopback(shardPort(a.guardPorts, i)),
+    }),
   ),
   agentRow(
     'controller-manager',
     'the azure-arc Deployments and Pods, true to the agent processes (no link to Azure)',
   ),
   agentRow('flux-logs-agent', "the Flux controllers' reconcile logs, shipped to Azure"),
+  agentRow(
+    'guard',
+    'Azure RBAC: authorizes cluster connect’s requests by role assignments (clusters with azure-rbac)',
+    (a, i) => ({ [ENV.guardPort]: String(shardPort(a.guardPorts, i)) }),
+  ),
   {
     name: 'prometheus',
     side: 'observability',

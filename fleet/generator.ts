@@ -308,7 +308,7 @@ export function generateCluster(rng: Rng, index: number, opts: GenerateFleetOpti
     generation: 0,
     changedAt: opts.nowIso ?? new Date().toISOString(),
     stoppedAgents: [],
-    features: { clusterConnect: true },
+    features: { clusterConnect: true, azureRbac: false },
     faults: {},
   };
 }

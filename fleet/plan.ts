@@ -153,6 +153,7 @@ async function chooseAddresses(
     egressApiPorts,
     kubeApiserverPort: kube as number,
     kubeAadProxyPorts: await freePorts(shards, taken),
+    guardPorts: await freePorts(shards, taken),
     prometheusPort: opts.prometheusPort ?? (prom as number),
     metricsPorts,
   };

@@ -210,7 +210,7 @@ export function clusterFromSnapshot(
     generation: 0,
     changedAt: target.nowIso,
     stoppedAgents: [],
-    features: like?.features ?? { clusterConnect: true },
+    features: like?.features ?? { clusterConnect: true, azureRbac: false },
     faults: {},
   };
 }

@@ -81,6 +81,7 @@ export const SERVICE_AGENT_SUBJECTS: readonly string[] = [
   'arc.v1.*.*.*.extension-manager.>',
   'arc.v1.*.*.*.clusterconnect-agent.>',
   'arc.v1.*.*.*.flux-logs-agent.flux-logs',
+  'arc.v1.*.*.*.guard.config-pull',
 ];
 
 const UNLIMITED = {

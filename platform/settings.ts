@@ -130,6 +130,10 @@ export const ENV = {
   kubeAadProxyPort: 'ARCFLEET_KUBE_AAD_PROXY_PORT',
   kubeAadProxyHost: 'ARCFLEET_KUBE_AAD_PROXY_HOST',
   kubeAadProxyUrl: 'ARCFLEET_KUBE_AAD_PROXY_URL',
+  /** guard's listener (per shard, cluster side) and, for kube-aad-proxy, its base URL. */
+  guardPort: 'ARCFLEET_GUARD_PORT',
+  guardHost: 'ARCFLEET_GUARD_HOST',
+  guardUrl: 'ARCFLEET_GUARD_URL',
   kubeApiserverPersistInterval: 'ARCFLEET_KUBE_APISERVER_PERSIST_INTERVAL',
   configPullInterval: 'ARCFLEET_CONFIG_PULL_INTERVAL',
   extensionOperationTimeout: 'ARCFLEET_EXTENSION_OPERATION_TIMEOUT',

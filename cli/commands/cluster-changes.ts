@@ -4,6 +4,7 @@
  * commander wiring. Each command returns the text to print.
  */
 import type { Command } from 'commander';
+import { registerFeatureCommands } from './features.js';
 import { registerFluxLogsCommand } from './flux-logs.js';
 import { ArcError, ERROR_CODES, AGENT_NAMES, type AgentName } from '../../contract/index.js';
 import { loadContext, type FleetContext } from '../context.js';
@@ -162,4 +163,5 @@ export function registerClusterChangeCommands(program: Command, print: Print): v
     );
   registerSnapshotClusterCommands(cluster, print);
   registerFluxLogsCommand(cluster, print);
+  registerFeatureCommands(cluster, print);
 }

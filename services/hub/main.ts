@@ -231,7 +231,7 @@ async function main(): Promise<void> {
     metrics: configurationMetrics,
   });
   const fluxLogs = new FluxLogs({
-    stream: await FluxLogStream.open(nc, { replicas: settings.jetstreamReplicas }),
+    openStream: () => FluxLogStream.open(nc, { replicas: settings.jetstreamReplicas }),
     configurations: configuration,
     registry: metrics.registry,
     logger,
@@ -348,6 +348,7 @@ async function main(): Promise<void> {
     await plain?.close();
     await api.close();
     await bus.close();
+    fluxLogs.close();
     await listeners?.close();
     await release();
     for (const w of watches) w?.close();

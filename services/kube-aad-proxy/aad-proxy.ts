@@ -10,12 +10,22 @@
  * the on-prem network in compose): nothing from the cloud reaches it but what clusterconnect-agent
  * brings over its own outbound link.
  *
+ * On a cluster with Azure RBAC on, guard authorizes each request first (a denial is the apiserver's
+ * 403 "... is forbidden: User ... cannot ...: <guard's reason>").
+ *
  * Refusals are Kubernetes Status objects with the right code (401 no or bad token, 403 another
- * cluster's token, 503 a cluster it does not serve, 413 a body over the cluster-connect limit), counted
- * by outcome and logged at a bounded rate.
+ * cluster's token or a denial, 503 a cluster it does not serve, 413 a body over the cluster-connect
+ * limit), counted by outcome and logged at a bounded rate.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { endToEndHeaders, kubeStatus, MAX_REQUEST_BODY_BYTES } from '../../contract/index.js';
+import {
+  endToEndHeaders,
+  forbiddenMessage,
+  kubeRequestInfo,
+  kubeStatus,
+  MAX_REQUEST_BODY_BYTES,
+} from '../../contract/index.js';
+import type { AskGuard } from './guard-client.js';
 import { checkClusterUserToken } from '../../platform/cluster-user-token.js';
 import type { Clock } from '../../platform/clock.js';
 
@@ -27,15 +37,19 @@ export interface ServedCluster {
   readonly key: string;
   /** The hub's token-signing key, from the cluster's identity secret; undefined before onboarding. */
   readonly issuerSpki: string | undefined;
+  /** Azure RBAC on: guard authorizes each request (guard-client.ts). */
+  readonly azureRbac?: boolean;
 }
 
-export type ProxyOutcome = 'ok' | '401' | '403' | '413' | '503' | 'bad-request' | 'error';
+export type ProxyOutcome = 'ok' | '401' | '403' | 'denied' | '413' | '503' | 'bad-request' | 'error';
 
 export interface AadProxyOptions {
   readonly clock: Clock;
   /** The emulated apiserver's base URL; a cluster's API is `<url>/clusters/<name>`. */
   readonly apiserverUrl: string | undefined;
   readonly onOutcome?: (outcome: ProxyOutcome) => void;
+  /** Asks guard about a request to a cluster with Azure RBAC on. */
+  readonly guard?: AskGuard;
   /** Refusals and failures, for a rate-limited log. */
   readonly onRefusal?: (outcome: ProxyOutcome, message: string, cluster: string) => void;
 }
@@ -100,6 +114,25 @@ export class AadProxy {
       const reason = auth.status === 401 ? 'Unauthorized' : 'Forbidden';
       this.refuse(res, auth.status, outcome, reason, auth.message, name);
       return;
+    }
+    if (cluster.azureRbac === true) {
+      const info = kubeRequestInfo(req.method ?? 'GET', rest);
+      if (info.kind === 'resource') {
+        const answer = this.opts.guard
+          ? await this.opts.guard(name, auth.claims, info)
+          : { allowed: false, reason: 'no guard is configured' };
+        if (!answer.allowed) {
+          this.refuse(
+            res,
+            403,
+            'denied',
+            'Forbidden',
+            forbiddenMessage(auth.claims.sub, info, answer.reason),
+            name,
+          );
+          return;
+        }
+      }
     }
     if (this.opts.apiserverUrl === undefined) {
       this.refuse(res, 503, '503', 'ServiceUnavailable', 'the cluster has no apiserver configured', name);

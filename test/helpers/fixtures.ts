@@ -35,7 +35,7 @@ export function clusterState(name: string, over: Partial<ClusterState> = {}): Cl
     generation: 0,
     changedAt: '2026-01-01T00:00:00.000Z',
     stoppedAgents: [],
-    features: { clusterConnect: true },
+    features: { clusterConnect: true, azureRbac: false },
     faults: {},
     ...over,
   };

@@ -339,7 +339,7 @@ export class TestFleet {
     await this.store.updateState(name, new Date(this.clock.now()).toISOString(), (s) => ({
       ...s,
       stoppedAgents: [],
-      features: { clusterConnect: true },
+      features: { clusterConnect: true, azureRbac: false },
       faults: {},
     }));
   }

@@ -20,7 +20,7 @@ function state(name: string, pools: number): ClusterState {
     kubernetesVersion: name === 'alpha' ? '1.30.4' : '1.29.7',
     nodePools: Array.from({ length: pools }, (_, i) => nodePool({ name: `pool${i}`, count: 2 })),
     changedAt: new Date().toISOString(),
-    features: { clusterConnect: name === 'alpha' },
+    features: { clusterConnect: name === 'alpha', azureRbac: false },
   });
 }
 

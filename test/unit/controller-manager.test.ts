@@ -157,7 +157,10 @@ describe('the Arc agents’ pods and deployments', () => {
 
   it('no clusterconnect-agent without the cluster connect feature', async () => {
     const { api, objects } = memoryApi();
-    const { controller, clock } = controllerOn(api, state({ features: { clusterConnect: false } }));
+    const { controller, clock } = controllerOn(
+      api,
+      state({ features: { clusterConnect: false, azureRbac: false } }),
+    );
     clock.advance(30_000);
     await controller.settled();
     expect([...objects.keys()]).not.toContain('Deployment/clusterconnect-agent');
@@ -252,8 +255,8 @@ describe('WorkloadController', () => {
     expect(objects.size).toBe(0);
     clock.advance(30_000);
     await controller.settled();
-    // A Deployment and a Pod for every agent of AGENT_NAMES (cluster connect on).
-    expect(objects.size).toBe(2 * AGENT_NAMES.length);
+    // A Deployment and a Pod for every agent of AGENT_NAMES (cluster connect on, Azure RBAC's guard off).
+    expect(objects.size).toBe(2 * (AGENT_NAMES.length - 1));
     const pod = [...objects.values()].find(
       (o) => o.kind === 'Pod' && o.metadata.labels?.['app.kubernetes.io/component'] === 'metrics-agent',
     ) as PodView;

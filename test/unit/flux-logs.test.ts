@@ -133,7 +133,7 @@ describe('the hub’s intake', () => {
     entries: configurations.map((configuration, i) => ({ seq: i + 1, ...line(`l${i}`), configuration })),
   });
 
-  function intake(): { fluxLogs: FluxLogs; stored: FluxLogEntry[]; registry: Registry } {
+  async function intake(): Promise<{ fluxLogs: FluxLogs; stored: FluxLogEntry[]; registry: Registry }> {
     const stored: FluxLogEntry[] = [];
     const registry = new Registry();
     const stream = {
@@ -143,16 +143,18 @@ describe('the hub’s intake', () => {
       },
     } as unknown as FluxLogStream;
     const fluxLogs = new FluxLogs({
-      stream,
+      openStream: () => Promise.resolve(stream),
       configurations: { hasFluxConfiguration: (_c, name) => name === 'apps' },
       registry,
       logger: createLogger('test', 'silent'),
     });
+    // The stream opens in the background.
+    await new Promise((resolve) => setImmediate(resolve));
     return { fluxLogs, stored, registry };
   }
 
   it('keeps only entries of the cluster’s own configurations, counts the rest, and acknowledges all', async () => {
-    const { fluxLogs, stored, registry } = intake();
+    const { fluxLogs, stored, registry } = await intake();
     const ack = await fluxLogs.ingest(cluster, report('flux-logs-agent', ['apps', 'made-up', 'apps']), 's');
     expect(ack).toMatchObject({ type: 'ack', seq: 3 });
     expect(stored.map((e) => e.seq)).toEqual([1, 3]);
@@ -162,7 +164,7 @@ describe('the hub’s intake', () => {
   });
 
   it('refuses Flux logs from another agent', async () => {
-    const { fluxLogs, stored } = intake();
+    const { fluxLogs, stored } = await intake();
     await expect(fluxLogs.ingest(cluster, report('config-agent', ['apps']), 's')).rejects.toMatchObject({
       code: 'InvalidMessage',
     });

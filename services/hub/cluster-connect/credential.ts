@@ -18,10 +18,10 @@ const credentialBodySchemaKeys = new Set(['authenticationMethod', 'clientProxy']
  * its groups; the cluster impersonates exactly that. A hub without token checks names a fixed user with
  * no groups: no request header can choose them.
  */
-function userOf(request: FastifyRequest): { user: string; groups: string[] } {
+function userOf(request: FastifyRequest): { user: string; oid?: string; groups: string[] } {
   const caller = request.caller;
   if (!caller) return { user: 'clusterUser', groups: [] };
-  return { user: caller.name, groups: [...caller.groups] };
+  return { user: caller.name, oid: caller.objectId, groups: [...caller.groups] };
 }
 
 export function registerUserCredential(app: FastifyInstance, opts: ClusterConnectOptions): void {
@@ -54,7 +54,7 @@ export function registerUserCredential(app: FastifyInstance, opts: ClusterConnec
       });
     const { clusters, authority } = opts.started.get();
     const record = clusters.require(ref);
-    const { user, groups } = userOf(request);
+    const { user, oid, groups } = userOf(request);
     const now = opts.clock.now();
     const claims: ClusterUserClaims = {
       v: 1,
@@ -62,6 +62,7 @@ export function registerUserCredential(app: FastifyInstance, opts: ClusterConnec
       iss: 'arcfleet-hub',
       aud: record.key,
       sub: user,
+      ...(oid === undefined ? {} : { oid }),
       groups,
       iat: now,
       exp: now + opts.tokenValidityMs,

@@ -26,6 +26,7 @@ import {
   evaluateSourceControlHold,
 } from './source-control.js';
 import { evaluateDeadlines, type ConfigEvent } from './lifecycle.js';
+import { grantsOf } from './role-assignments.js';
 import type { ConfigurationCounts } from './metrics.js';
 import type {
   ClusterConfigRecord,
@@ -45,6 +46,7 @@ export class ConfigurationService extends ConfigurationArm {
       extensions: doc && agent === 'extension-manager' ? desiredExtensions(doc, this.deps.catalog) : [],
       fluxConfigurations: doc && agent === 'config-agent' ? desiredFlux(doc) : [],
       sourceControlConfigurations: doc && agent === 'config-agent' ? desiredSourceControl(doc) : [],
+      roleAssignments: doc && agent === 'guard' ? grantsOf(doc.roleAssignments ?? {}) : [],
     };
   }
 

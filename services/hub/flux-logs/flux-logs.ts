@@ -28,14 +28,21 @@ import type { Started } from '../startup.js';
 import { MAX_READ_ENTRIES, type FluxLogQuery, type FluxLogStream } from './log-stream.js';
 
 export interface FluxLogsDeps {
-  readonly stream: FluxLogStream;
+  /** Opens the stream; retried in the background until it succeeds (the hub is ready without it). */
+  readonly openStream: () => Promise<FluxLogStream>;
   readonly configurations: { hasFluxConfiguration(cluster: ClusterRecord, name: string): boolean };
   readonly registry: Registry;
   readonly logger: Logger;
 }
 
+/** Real ms between attempts to open the stream (JetStream electing leaders after a node died). */
+const OPEN_RETRY_MS = 2000;
+
 export class FluxLogs {
   private readonly entries: Counter<'outcome'>;
+  private stream: FluxLogStream | undefined;
+  private closed = false;
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: FluxLogsDeps) {
     this.entries = new Counter({
@@ -45,6 +52,41 @@ export class FluxLogs {
       registers: [deps.registry],
     });
     for (const outcome of ['stored', 'dropped']) this.entries.inc({ outcome }, 0);
+    this.open();
+  }
+
+  /**
+   * Flux logs are not what the hub must have to serve: it opens their stream in the background, and
+   * until then refuses `flux-logs` (the agent sends them again) and log reads (503).
+   */
+  private open(): void {
+    if (this.closed) return;
+    this.deps.openStream().then(
+      (stream) => {
+        this.stream = stream;
+      },
+      (err: unknown) => {
+        this.deps.logger.warn(
+          { event: 'hub.flux_log_stream_unavailable', err },
+          'Flux log stream not open yet',
+        );
+        this.retry = setTimeout(() => this.open(), OPEN_RETRY_MS);
+        this.retry.unref();
+      },
+    );
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+  }
+
+  private opened(): FluxLogStream {
+    if (!this.stream)
+      throw new ArcError(ERROR_CODES.ServiceUnavailable, 'the Flux log stream is not available yet; retry', {
+        status: 503,
+      });
+    return this.stream;
   }
 
   /** Stores the report's entries; the ack (highest entry now held) comes once they are durable. */
@@ -63,7 +105,7 @@ export class FluxLogs {
     const dropped = report.entries.length - kept.length;
     if (dropped > 0) this.entries.inc({ outcome: 'dropped' }, dropped);
     if (kept.length > 0) {
-      await this.deps.stream.append(cluster.key, kept);
+      await this.opened().append(cluster.key, kept);
       this.entries.inc({ outcome: 'stored' }, kept.length);
     }
     const seq = report.entries.reduce((max, e) => Math.max(max, e.seq), 0);
@@ -71,12 +113,13 @@ export class FluxLogs {
   }
 
   read(key: string, q: FluxLogQuery): Promise<FluxLogEntry[]> {
-    return this.deps.stream.read(key, q);
+    return this.opened().read(key, q);
   }
 
   /** The cluster's resource was deleted: its logs go too (connecting again starts afresh). */
   async removeCluster(key: string): Promise<void> {
-    await this.deps.stream.purge(key).catch((err: unknown) => {
+    if (!this.stream) return;
+    await this.stream.purge(key).catch((err: unknown) => {
       this.deps.logger.warn({ event: 'hub.flux_logs_purge_failed', key, err }, 'could not purge Flux logs');
     });
   }

@@ -22,7 +22,6 @@ import {
   fluxLogEntrySchema,
   type FluxLogEntry,
 } from '../../../contract/index.js';
-import { untilJetStream } from '../persistence/kv.js';
 
 export const FLUX_LOG_STREAM = 'ARCFLEET_FLUX_LOGS';
 const PREFIX = 'arcfleet.fluxlogs';
@@ -60,8 +59,9 @@ export class FluxLogStream {
     private readonly jsm: JetStreamManager,
   ) {}
 
+  /** Makes or updates the stream; one attempt (the caller retries). */
   static async open(nc: NatsConnection, opts: FluxLogStreamOptions): Promise<FluxLogStream> {
-    const jsm = await untilJetStream('the Flux log stream', () => nc.jetstreamManager());
+    const jsm = await nc.jetstreamManager();
     const config = {
       name: FLUX_LOG_STREAM,
       subjects: [`${PREFIX}.>`],
@@ -74,14 +74,12 @@ export class FluxLogStream {
       duplicate_window: nanos(DUPLICATE_WINDOW_MS),
       num_replicas: opts.replicas,
     };
-    await untilJetStream('the Flux log stream', async () => {
-      const exists = await jsm.streams.info(FLUX_LOG_STREAM).then(
-        () => true,
-        () => false,
-      );
-      if (exists) await jsm.streams.update(FLUX_LOG_STREAM, config);
-      else await jsm.streams.add(config);
-    });
+    const exists = await jsm.streams.info(FLUX_LOG_STREAM).then(
+      () => true,
+      () => false,
+    );
+    if (exists) await jsm.streams.update(FLUX_LOG_STREAM, config);
+    else await jsm.streams.add(config);
     return new FluxLogStream(nc.jetstream(), jsm);
   }
 
