@@ -138,6 +138,8 @@ export interface Component {
   readonly nodeArgs?: readonly string[];
   /** Answers 200 once the process is ready; none: started is ready. */
   readonly readyUrl?: (a: FleetAddresses, i: number) => string;
+  /** Real ms the process may take to get ready at the least (the launcher's start timeout if longer). */
+  readonly readyTimeoutMs?: number;
   /** Answers 2xx while the process works (the supervisor's liveness probe, once ready); none: not probed. */
   readonly healthUrl?: (a: FleetAddresses, i: number) => string;
   /** Done by the launcher once the process answers, before the rows after it start (and after a restart). */
@@ -275,6 +277,9 @@ export const COMPONENTS: readonly Component[] = [
     }),
     // The plain page port when there is one: readiness and scrapes need no CA.
     readyUrl: (a, i) => `${hubPageUrlOf(a, i)}/readyz`,
+    // It waits up to 60 s for JetStream (untilJetStream: a broker node just died and the survivors
+    // elect leaders), so the launcher must not give up on it sooner.
+    readyTimeoutMs: 75_000,
     healthUrl: (a, i) => `${hubPageUrlOf(a, i)}/healthz`,
     scrape: (a, i) => new URL(hubPageUrlOf(a, i)).host,
     announce: (a, i) =>

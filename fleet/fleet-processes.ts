@@ -117,7 +117,7 @@ export class FleetProcesses {
   ): Promise<void> {
     const url = row.readyUrl?.(this.plan.addresses, index);
     if (url === undefined) return;
-    const timeoutMs = this.opts.startTimeoutMs ?? 30_000;
+    const timeoutMs = Math.max(this.opts.startTimeoutMs ?? 30_000, row.readyTimeoutMs ?? 0);
     await waitFor(
       async () => {
         const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
