@@ -47,3 +47,15 @@ export function clusterPathOf(url: string): { name: string; rest: string } | und
     return undefined;
   }
 }
+
+/** A request body up to `maxBytes`; 'too-large' past it (the rest is not read). */
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | 'too-large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) return 'too-large';
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}

@@ -19,7 +19,7 @@ import {
   type RoleGrant,
   type SubjectAccessReview,
 } from '../../contract/index.js';
-import { clusterPathOf } from '../../agent-runtime/cluster-listener.js';
+import { clusterPathOf, readBody } from '../../agent-runtime/cluster-listener.js';
 
 export const AGENT = 'guard' as const;
 
@@ -112,15 +112,10 @@ export class Guard {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk);
-  }
+  const body = await readBody(req, MAX_BODY_BYTES);
+  if (body === 'too-large') return undefined;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    return JSON.parse(body.toString('utf8')) as unknown;
   } catch {
     return undefined;
   }

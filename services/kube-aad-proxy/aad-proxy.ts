@@ -26,6 +26,7 @@ import {
   MAX_REQUEST_BODY_BYTES,
 } from '../../contract/index.js';
 import type { AskGuard } from './guard-client.js';
+import { readBody } from '../../agent-runtime/cluster-listener.js';
 import { checkClusterUserToken } from '../../platform/cluster-user-token.js';
 import type { Clock } from '../../platform/clock.js';
 
@@ -138,7 +139,8 @@ export class AadProxy {
       this.refuse(res, 503, '503', 'ServiceUnavailable', 'the cluster has no apiserver configured', name);
       return;
     }
-    const body = await readBody(req);
+    // Up to the cluster-connect limit (the hub enforces it too).
+    const body = await readBody(req, MAX_REQUEST_BODY_BYTES);
     if (body === 'too-large') {
       this.refuse(res, 413, '413', 'RequestEntityTooLarge', 'request body too large', name);
       return;
@@ -211,16 +213,4 @@ function drained(res: ServerResponse): Promise<void> {
 function headerOf(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
-}
-
-/** The request body, up to the cluster-connect limit (the hub enforces it too). */
-async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_REQUEST_BODY_BYTES) return 'too-large';
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }

@@ -18,6 +18,7 @@ import { ENV } from '../../platform/settings.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';
 import { DIST_DIR } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
+import { postChaos } from '../helpers/chaos.js';
 
 const run = promisify(execFile);
 const CONFIG_API = '2024-11-01';
@@ -127,14 +128,7 @@ async function filesUnder(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
 }
 
-async function chaos(body: object): Promise<void> {
-  const res = await fetch(`${fleet.egressApiUrl}/v1/chaos`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(res.status).toBe(200);
-}
+const chaos = (body: object): Promise<void> => postChaos(fleet.egressApiUrl, body);
 
 describe('Service Connector (sc-extension)', () => {
   it('installs with protected settings that are never returned', async () => {

@@ -19,6 +19,7 @@ import { metricValue } from '../helpers/arm.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';
 import { DIST_DIR } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
+import { postChaos } from '../helpers/chaos.js';
 
 const run = promisify(execFile);
 const CLI = join(DIST_DIR, 'cli', 'main.js');
@@ -136,14 +137,7 @@ async function failedShipments(): Promise<number> {
   return metricValue(text, 'arcfleet_agent_messages_failed_total', { kind: 'flux-logs' });
 }
 
-async function chaos(body: object): Promise<void> {
-  const res = await fetch(`${fleet.egressApiUrl}/v1/chaos`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(res.status).toBe(200);
-}
+const chaos = (body: object): Promise<void> => postChaos(fleet.egressApiUrl, body);
 
 /** Every entry number in the cluster's Flux log file (what the controllers wrote). */
 async function writtenSeqs(i: number): Promise<number[]> {
