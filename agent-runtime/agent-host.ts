@@ -216,6 +216,12 @@ export class AgentHost {
       this.startInstance(name, e, versions, snapshot);
       return;
     }
+    if (e.runningVersion !== undefined && snapshot.state.agentVersion !== e.runningVersion) {
+      // The azure-arc release was upgraded (or rolled back): the Deployment rolls, old pod out, new in.
+      await this.stopInstance(name, `agent version ${snapshot.state.agentVersion}`, 'upgrade');
+      if (!this.closed && !e.instance && !e.closing) this.startInstance(name, e, versions, snapshot);
+      return;
+    }
     const changes = e.pending;
     if (changes.state || changes.onboarding || changes.identity || changes.kube) {
       e.pending = nothingPending();
@@ -234,6 +240,7 @@ export class AgentHost {
         snapshot,
       );
       e.failedStart = undefined;
+      e.runningVersion = snapshot.state.agentVersion;
       if (!this.closed) this.beat?.writeRunning(name, snapshot.state.agentVersion);
     } catch (err) {
       e.failedStart = { key, retryAtMs: Date.now() + FAILED_START_RETRY_MS };

@@ -38,7 +38,8 @@ export interface ClusterChanges {
  * Why an instance closes: its agent was stopped for the cluster (`stoppedAgents`), the cluster was
  * removed, or the process is shutting down.
  */
-export type CloseReason = 'stopped' | 'removed' | 'shutdown';
+/** Why an instance closes: stopped for the cluster, cluster removed, process shutting down, or a new agent version. */
+export type CloseReason = 'stopped' | 'removed' | 'shutdown' | 'upgrade';
 
 export interface AgentInstance {
   /** Called after the files changed; must not throw (errors are logged by the host if it does). */

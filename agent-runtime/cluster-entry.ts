@@ -17,6 +17,8 @@ export interface Entry {
   onboarding: OnboardingSecret | undefined;
   identity: IdentitySecret | undefined;
   instance: AgentInstance | undefined;
+  /** The agent version the instance was started at (its pod's image tag). */
+  runningVersion?: string | undefined;
   closing: Promise<void> | undefined;
   /** Versions at which the factory last threw, and when to try again anyway. */
   failedStart?: { key: string; retryAtMs: number } | undefined;

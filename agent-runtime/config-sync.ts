@@ -16,6 +16,7 @@ import {
   type DesiredStateReply,
   PROTOCOL_VERSION,
   type AgentName,
+  type ControlMessage,
 } from '../contract/index.js';
 import { LinkedAgent } from './linked-agent.js';
 
@@ -45,23 +46,41 @@ export interface ConfigSyncOptions {
   readonly retryMs?: number;
 }
 
+/** More behaviour on the same link (config-agent's agent upgrades), told of the same events. */
+export interface SyncCompanion {
+  up(link: AgentLink): void;
+  down(): void;
+  setSnapshot(snapshot: ClusterSnapshot): void;
+  onControl?(message: ControlMessage): void;
+}
+
 export function configSyncFactory(
   opts: ConfigSyncOptions,
   makeReconciler: (ctx: AgentContext) => Reconciler,
+  makeCompanion?: (ctx: AgentContext, snapshot: ClusterSnapshot) => SyncCompanion,
 ): AgentFactory {
   return (ctx, snapshot) => {
     const sync = new ConfigSync(ctx, opts, makeReconciler(ctx), snapshot);
+    const companion = makeCompanion?.(ctx, snapshot);
     return new LinkedAgent(
       ctx,
       snapshot,
       {
-        onLinkUp: (link) => sync.up(link),
-        onLinkDown: () => sync.down(),
+        onLinkUp: (link) => {
+          sync.up(link);
+          companion?.up(link);
+        },
+        onLinkDown: () => {
+          sync.down();
+          companion?.down();
+        },
         onControl: (m) => {
           if (m.action === 'config-changed') sync.nudge();
+          companion?.onControl?.(m);
         },
         onSnapshot: (s, changes) => {
           sync.setSnapshot(s);
+          companion?.setSnapshot(s);
           // A changed cluster (e.g. an injected fault) may change the outcome: reconcile again.
           if (changes.state) sync.nudge();
         },

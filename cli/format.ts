@@ -1,5 +1,5 @@
 /** Plain-text output: aligned tables, key/value views, times. */
-import type { ConnectedCluster } from '../contract/index.js';
+import { outOfSupport, type AgentSupport, type ConnectedCluster } from '../contract/index.js';
 
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -13,7 +13,13 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
 
 const dash = (v: unknown): string => (v === undefined || v === null || v === '' ? '-' : String(v));
 
-export function clustersTable(clusters: readonly ConnectedCluster[]): string {
+/** The agent version, marked when it is out of support (more than N-2 minors behind). */
+function agentCell(version: string | null | undefined, support: AgentSupport | undefined): string {
+  if (version === undefined || version === null || version === '') return '-';
+  return support && outOfSupport(version, support) ? `${version} (out of support)` : version;
+}
+
+export function clustersTable(clusters: readonly ConnectedCluster[], support?: AgentSupport): string {
   return table(
     [
       'NAME',
@@ -36,7 +42,7 @@ export function clustersTable(clusters: readonly ConnectedCluster[]): string {
       dash(c.properties.kubernetesVersion),
       dash(c.properties.totalNodeCount),
       dash(c.properties.totalCoreCount),
-      dash(c.properties.agentVersion),
+      agentCell(c.properties.agentVersion, support),
       c.properties.connectivityStatus,
       c.properties.provisioningState,
       dash(c.properties.lastConnectivityTime),

@@ -61,6 +61,23 @@ export const clusterStateSchema = z.strictObject({
   infrastructure: z.string().min(1),
   kubernetesVersion: z.string().regex(/^v?\d+\.\d+(\.\d+)?/),
   agentVersion: z.string().min(1),
+  /**
+   * The azure-arc Helm release's auto-update value (`AZURE_ARC_AUTOUPDATE` in azure-clusterconfig):
+   * config-agent sets it from the resource's `arcAgentProfile.agentAutoUpgrade` on every upgrade check.
+   */
+  autoUpdate: z.boolean().default(true),
+  /** config-agent's last agent upgrade (the Helm upgrade of the azure-arc release). */
+  agentUpgrade: z
+    .strictObject({
+      from: z.string().min(1).max(64),
+      to: z.string().min(1).max(64),
+      /** Simulated time of the attempt. */
+      at: z.string().max(64),
+      /** Failed: the release was rolled back to `from`. */
+      outcome: z.enum(['Succeeded', 'Failed']),
+      message: z.string().max(1024).optional(),
+    })
+    .optional(),
   nodePools: z.array(nodePoolSchema).min(1),
   tags: z.record(z.string(), z.string()).default({}),
   /** Bumped on every change; resource-sync-agent reports it with the metadata. */
@@ -81,12 +98,14 @@ export const clusterStateSchema = z.strictObject({
   /**
    * Injected in-cluster failures (chaos): while set, the named operation fails with this message.
    * `fluxApply`: config-agent's apply of every Flux configuration; `extensionInstall`: extension-manager's
-   * Helm install/upgrade (`InstallationFailed`).
+   * Helm install/upgrade (`InstallationFailed`); `agentUpgrade`: config-agent's Helm upgrade of the
+   * Arc agents themselves (rolled back).
    */
   faults: z
     .strictObject({
       fluxApply: z.string().min(1).max(1024).optional(),
       extensionInstall: z.string().min(1).max(1024).optional(),
+      agentUpgrade: z.string().min(1).max(1024).optional(),
     })
     .default({}),
 });

@@ -16,6 +16,7 @@ import {
 import { AGENT_NAMES, PROTOCOL_VERSION, type MessageKind } from './subjects.js';
 import { FLUX_LOGS_MAX_ENTRIES, fluxLogEntrySchema } from './flux-logs.js';
 import { roleGrantSchema } from './azure-rbac.js';
+import { agentVersionSchema } from './agent-releases.js';
 
 const agent = z.enum(AGENT_NAMES);
 const isoTime = z.iso.datetime({ offset: true });
@@ -126,6 +127,18 @@ export const fluxLogsReportSchema = z.strictObject({
   entries: z.array(fluxLogEntrySchema).min(1).max(FLUX_LOGS_MAX_ENTRIES),
 });
 
+/**
+ * config-agent's hourly check for a newer agent version (agent-releases.ts): the version the cluster
+ * runs and whether its Helm values have auto-update on; the hub answers with an `upgrade-plan`.
+ */
+export const upgradeCheckSchema = z.strictObject({
+  v: version,
+  type: z.literal('upgrade-check'),
+  agent,
+  sentAt: isoTime,
+  agentVersion: agentVersionSchema,
+});
+
 export const agentMessageSchema = z.discriminatedUnion('type', [
   registerRequestSchema,
   renewRequestSchema,
@@ -135,8 +148,10 @@ export const agentMessageSchema = z.discriminatedUnion('type', [
   configPullSchema,
   configStatusSchema,
   fluxLogsReportSchema,
+  upgradeCheckSchema,
 ]);
 
+export type UpgradeCheck = z.infer<typeof upgradeCheckSchema>;
 export type ConfigPull = z.infer<typeof configPullSchema>;
 export type ConfigStatus = z.infer<typeof configStatusSchema>;
 export type FluxLogsReport = z.infer<typeof fluxLogsReportSchema>;
@@ -198,12 +213,26 @@ export const desiredStateReplySchema = z.strictObject({
   /** guard: the cluster's Azure role assignments (every scope). */
   roleAssignments: z.array(roleGrantSchema).max(5000).default([]),
 });
+/**
+ * Reply to `upgrade-check`: the cluster's `arcAgentProfile.agentAutoUpgrade` (its Helm value
+ * follows it) and the version to upgrade to now, null to stay (upgradeTarget in agent-releases.ts).
+ */
+export const upgradePlanReplySchema = z.strictObject({
+  v: version,
+  type: z.literal('upgrade-plan'),
+  autoUpgrade: z.boolean(),
+  targetVersion: agentVersionSchema.nullable(),
+  /** The newest version offered (for the agent's log). */
+  latestVersion: agentVersionSchema.nullable(),
+});
 export const hubReplySchema = z.discriminatedUnion('type', [
   identityReplySchema,
   ackReplySchema,
   errorReplySchema,
   desiredStateReplySchema,
+  upgradePlanReplySchema,
 ]);
+export type UpgradePlanReply = z.infer<typeof upgradePlanReplySchema>;
 export type DesiredStateReply = z.infer<typeof desiredStateReplySchema>;
 export type IdentityReply = z.infer<typeof identityReplySchema>;
 export type AckReply = z.infer<typeof ackReplySchema>;
@@ -216,8 +245,9 @@ export const controlMessageSchema = z.strictObject({
   /**
    * `disconnect`: the resource was deleted; agents stop and forget their identity.
    * `config-changed`: the cluster's extensions / Flux configurations changed; pull now.
+   * `upgrade-check`: the cluster's `arcAgentProfile` changed; check for an agent upgrade now.
    */
-  action: z.enum(['disconnect', 'config-changed']),
+  action: z.enum(['disconnect', 'config-changed', 'upgrade-check']),
   reason: z.string().max(1024),
 });
 export type ControlMessage = z.infer<typeof controlMessageSchema>;

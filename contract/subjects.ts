@@ -60,6 +60,7 @@ export const MESSAGE_KINDS = [
   'config-pull',
   'config-status',
   'flux-logs',
+  'upgrade-check',
 ] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 

@@ -4,10 +4,12 @@
  * (an EKS cluster runs on AWS with EC2 instance types, a GKE cluster on GCP, ...).
  */
 import type { ClusterState, NodePool } from '../contract/index.js';
+import { builtinLatestAgentVersion } from '../platform/agent-release-catalog.js';
 
 export const DEFAULT_SUBSCRIPTION_ID = '7f2c5a1e-3b4d-4e6f-8a9b-0c1d2e3f4a5b';
 export const DEFAULT_RESOURCE_GROUP = 'arcfleet-rg';
-export const DEFAULT_AGENT_VERSION = '1.21.10';
+/** The newest agent release of the built-in catalogue (platform/agent-releases.yaml). */
+export const DEFAULT_AGENT_VERSION = builtinLatestAgentVersion();
 /** ARM allows 800 connectedClusters per resource group; larger generated fleets are spread over `<rg>-1`, `<rg>-2`, ... */
 export const ARM_CLUSTERS_PER_RESOURCE_GROUP = 800;
 export const GENERATED_CLUSTERS_PER_RESOURCE_GROUP = 500;
@@ -291,11 +293,13 @@ export function generateCluster(rng: Rng, index: number, opts: GenerateFleetOpti
     distributionVersion: profile.distributionVersion(rng, kubernetesVersion),
     infrastructure,
     kubernetesVersion,
+    // The latest and the two minors before it, all in the built-in catalogue: in support at start.
     agentVersion: weighted(rng, [
       [DEFAULT_AGENT_VERSION, 8],
       ['1.20.2', 2],
       ['1.19.6', 1],
     ]),
+    autoUpdate: true,
     nodePools: generatePools(rng, profile, infrastructure, kubernetesVersion),
     tags: {
       environment: weighted(rng, [

@@ -42,6 +42,8 @@ export async function connectCluster(
       distribution: state.distribution,
       distributionVersion: state.distributionVersion,
       infrastructure: state.infrastructure,
+      // `az connectedk8s connect --disable-auto-upgrade` sets the Helm value and the resource's profile.
+      arcAgentProfile: { agentAutoUpgrade: state.autoUpdate ? 'Enabled' : 'Disabled' },
     },
   });
   if (!result.bootstrapToken)

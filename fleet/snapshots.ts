@@ -195,6 +195,7 @@ export function clusterFromSnapshot(
     infrastructure: like?.infrastructure ?? 'azure',
     kubernetesVersion: snap.properties.kubernetesVersion,
     agentVersion: like?.agentVersion ?? DEFAULT_AGENT_VERSION,
+    autoUpdate: like?.autoUpdate ?? true,
     nodePools: [
       {
         name: 'nodepool1',

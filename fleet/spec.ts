@@ -4,7 +4,7 @@
  *
  *   subscriptionId: ...          optional
  *   resourceGroup: ...           optional
- *   defaults: {location, agentVersion, tags}   optional, applied to every cluster
+ *   defaults: {location, agentVersion, autoUpgrade, tags}   optional, applied to every cluster
  *   clusters: [ {name, location, distribution, ..., nodePools: [...]}, ... ]
  *   generate: {count, seed}      optional: adds generated clusters after the listed ones
  *
@@ -37,6 +37,8 @@ const specClusterSchema = z.strictObject({
   infrastructure: z.string().min(1),
   kubernetesVersion: clusterStateSchema.shape.kubernetesVersion,
   agentVersion: z.string().min(1).optional(),
+  /** false: onboarded like `az connectedk8s connect --disable-auto-upgrade` (the agents stay put). */
+  autoUpgrade: z.boolean().optional(),
   nodePools: z.array(nodePoolSchema).min(1),
   tags: z.record(z.string(), z.string()).optional(),
   stoppedAgents: z.array(z.enum(AGENT_NAMES)).default([]),
@@ -49,6 +51,7 @@ export const fleetSpecSchema = z.strictObject({
     .strictObject({
       location: z.string().min(1).optional(),
       agentVersion: z.string().min(1).optional(),
+      autoUpgrade: z.boolean().optional(),
       tags: z.record(z.string(), z.string()).optional(),
     })
     .optional(),
@@ -172,6 +175,7 @@ export function parseFleetSpec(text: string, opts: ParseFleetSpecOptions = {}): 
         infrastructure: c.infrastructure,
         kubernetesVersion: c.kubernetesVersion,
         agentVersion: c.agentVersion ?? spec.defaults?.agentVersion ?? DEFAULT_AGENT_VERSION,
+        autoUpdate: c.autoUpgrade ?? spec.defaults?.autoUpgrade ?? true,
         nodePools: c.nodePools,
         tags: { ...spec.defaults?.tags, ...c.tags },
         generation: 0,
@@ -200,6 +204,7 @@ export function parseFleetSpec(text: string, opts: ParseFleetSpecOptions = {}): 
         ...g,
         tags: { ...spec.defaults?.tags, ...g.tags },
         agentVersion: spec.defaults?.agentVersion ?? g.agentVersion,
+        autoUpdate: spec.defaults?.autoUpgrade ?? g.autoUpdate,
       });
     }
   }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import semver from 'semver';
 import { parse as parseYaml } from 'yaml';
 import { ENV } from './settings.js';
+import { readConfigFile } from './config-file.js';
 import { ConfigError, extensionCatalogSchema, type CatalogEntry } from '../contract/index.js';
 
 const BUILTIN_FILE = new URL('./extension-catalog.yaml', import.meta.url);
@@ -36,18 +37,7 @@ export const BUILTIN_EXTENSION_CATALOG: readonly CatalogEntry[] = parseCatalog(
  */
 export function loadExtensionCatalog(path: string | undefined): readonly CatalogEntry[] {
   if (path === undefined || path === '') return BUILTIN_EXTENSION_CATALOG;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(ENV.extensionCatalog, `cannot read ${path}: ${(err as Error).message}`);
-  }
-  try {
-    return parseCatalog(text, path);
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError(ENV.extensionCatalog, `cannot read ${path}: ${(err as Error).message}`);
-  }
+  return readConfigFile(path, ENV.extensionCatalog, parseCatalog);
 }
 
 export function findCatalogEntry(

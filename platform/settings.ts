@@ -145,6 +145,9 @@ export const ENV = {
   metadataJitter: 'ARCFLEET_METADATA_JITTER',
   extensionCatalog: 'ARCFLEET_EXTENSION_CATALOG',
   extensionUpgradeInterval: 'ARCFLEET_EXTENSION_UPGRADE_INTERVAL',
+  agentReleases: 'ARCFLEET_AGENT_RELEASES',
+  agentReleaseCadence: 'ARCFLEET_AGENT_RELEASE_CADENCE',
+  upgradeCheckInterval: 'ARCFLEET_UPGRADE_CHECK_INTERVAL',
   clusterConnectTimeout: 'ARCFLEET_CLUSTER_CONNECT_TIMEOUT',
   clusterConnectTokenValidity: 'ARCFLEET_CLUSTER_CONNECT_TOKEN_VALIDITY',
 } as const;

@@ -5,8 +5,15 @@
  */
 import type { Command } from 'commander';
 import { registerFeatureCommands } from './features.js';
+import { registerAgentUpgradeCommands, upgradeAgentsCommand } from './agent-upgrade.js';
 import { registerFluxLogsCommand } from './flux-logs.js';
-import { ArcError, ERROR_CODES, AGENT_NAMES, type AgentName } from '../../contract/index.js';
+import {
+  ArcError,
+  ERROR_CODES,
+  AGENT_NAMES,
+  type AgentName,
+  type ClusterState,
+} from '../../contract/index.js';
 import { loadContext, type FleetContext } from '../context.js';
 import { changeCluster } from './change-cluster.js';
 import { fleetOptions, intArg, type GlobalOpts, type Print } from './options.js';
@@ -86,25 +93,24 @@ export async function setAgentsCommand(
   return `${name}: stopped agents: ${next.stoppedAgents.length > 0 ? next.stoppedAgents.join(', ') : 'none'}`;
 }
 
+type Faults = ClusterState['faults'];
+
 export async function faultCommand(
   ctx: FleetContext,
   name: string,
-  faults: { fluxApply?: string; extensionInstall?: string; clear: boolean },
+  faults: Faults & { clear: boolean },
 ): Promise<string> {
-  if (!faults.clear && faults.fluxApply === undefined && faults.extensionInstall === undefined)
-    throw new ArcError(ERROR_CODES.InvalidParameter, 'give --flux-apply, --extension-install or --clear', {
-      status: 400,
-      target: '--flux-apply',
-    });
+  const { clear, ...asked } = faults;
+  const given = Object.fromEntries(Object.entries(asked).filter(([, v]) => v !== undefined)) as Faults;
+  if (!clear && Object.keys(given).length === 0)
+    throw new ArcError(
+      ERROR_CODES.InvalidParameter,
+      'give --flux-apply, --extension-install, --agent-upgrade or --clear',
+      { status: 400, target: '--flux-apply' },
+    );
   const next = await changeCluster(ctx, name, (s) => ({
     ...s,
-    faults: faults.clear
-      ? {}
-      : {
-          ...s.faults,
-          ...(faults.fluxApply === undefined ? {} : { fluxApply: faults.fluxApply }),
-          ...(faults.extensionInstall === undefined ? {} : { extensionInstall: faults.extensionInstall }),
-        },
+    faults: clear ? {} : { ...s.faults, ...given },
   }));
   const set = Object.entries(next.faults).map(([k, v]) => `${k}: ${v}`);
   return `${name}: faults: ${set.length > 0 ? set.join('; ') : 'none'}`;
@@ -117,10 +123,21 @@ export async function faultCommand(
 export function registerClusterChangeCommands(program: Command, print: Print): void {
   const cluster = program.command('cluster').description('change an emulated cluster at run time');
   fleetOptions(cluster.command('upgrade').argument('<name>'))
-    .requiredOption('--kubernetes-version <version>', 'new Kubernetes version, e.g. 1.31.2')
-    .description('upgrade the cluster\u2019s Kubernetes version')
-    .action(async (name: string, o: GlobalOpts & { kubernetesVersion: string }) => {
-      print(await upgradeCommand(await loadContext(o, false), name, o.kubernetesVersion));
+    .option('--kubernetes-version <version>', 'new Kubernetes version, e.g. 1.31.2 (in the cluster)')
+    .option(
+      '--agent-version <version>',
+      'Arc agent version to move to, e.g. 1.22.0 (az connectedk8s upgrade)',
+    )
+    .description('upgrade the cluster\u2019s Kubernetes version, or its Arc agents')
+    .action(async (name: string, o: GlobalOpts & { kubernetesVersion?: string; agentVersion?: string }) => {
+      if ((o.kubernetesVersion === undefined) === (o.agentVersion === undefined))
+        throw new ArcError(ERROR_CODES.InvalidParameter, 'give --kubernetes-version or --agent-version', {
+          status: 400,
+          target: '--kubernetes-version',
+        });
+      if (o.agentVersion !== undefined)
+        print(await upgradeAgentsCommand(await loadContext(o), name, o.agentVersion));
+      else print(await upgradeCommand(await loadContext(o, false), name, o.kubernetesVersion as string));
     });
   fleetOptions(cluster.command('scale').argument('<name>'))
     .requiredOption('--pool <pool>', 'node pool name')
@@ -145,23 +162,34 @@ export function registerClusterChangeCommands(program: Command, print: Print): v
   fleetOptions(cluster.command('fault').argument('<name>'))
     .option('--flux-apply <message>', 'config-agent’s apply of Flux configurations fails with this message')
     .option('--extension-install <message>', 'extension-manager’s Helm installs fail with this message')
+    .option(
+      '--agent-upgrade <message>',
+      'the Helm upgrade of the Arc agents fails with this message and is rolled back',
+    )
     .option('--clear', 'remove every injected fault')
     .description('inject (or clear) an in-cluster failure')
     .action(
       async (
         name: string,
-        o: GlobalOpts & { fluxApply?: string; extensionInstall?: string; clear?: boolean },
+        o: GlobalOpts & {
+          fluxApply?: string;
+          extensionInstall?: string;
+          agentUpgrade?: string;
+          clear?: boolean;
+        },
       ) => {
         print(
           await faultCommand(await loadContext(o, false), name, {
-            ...(o.fluxApply === undefined ? {} : { fluxApply: o.fluxApply }),
-            ...(o.extensionInstall === undefined ? {} : { extensionInstall: o.extensionInstall }),
+            fluxApply: o.fluxApply,
+            extensionInstall: o.extensionInstall,
+            agentUpgrade: o.agentUpgrade,
             clear: o.clear === true,
           }),
         );
       },
     );
   registerSnapshotClusterCommands(cluster, print);
+  registerAgentUpgradeCommands(program, cluster, print);
   registerFluxLogsCommand(cluster, print);
   registerFeatureCommands(cluster, print);
 }

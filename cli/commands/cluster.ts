@@ -23,7 +23,14 @@ export async function listCommand(
   resourceGroup?: string,
 ): Promise<string> {
   const body = await ctx.client.listClusters(ctx.subscriptionId, resourceGroup);
-  return output === 'json' ? JSON.stringify(body, null, 2) : clustersTable(body.value);
+  if (output === 'json') return JSON.stringify(body, null, 2);
+  // The support window marks agents more than N-2 minors behind.
+  const releases = await ctx.client.agentReleases().catch(() => undefined);
+  const support =
+    releases?.latest && releases.oldestSupportedMinor
+      ? { latest: releases.latest, oldestSupportedMinor: releases.oldestSupportedMinor }
+      : undefined;
+  return clustersTable(body.value, support);
 }
 
 export async function showCommand(ctx: FleetContext, name: string, output: OutputFormat): Promise<string> {

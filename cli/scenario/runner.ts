@@ -22,6 +22,7 @@ import { mapLimit } from '../../platform/limit.js';
 import { delay as sleep } from '../../platform/wait.js';
 import { countStatuses, formatCounts } from '../../fleet/progress.js';
 import { clusterConnectCheck } from './probes.js';
+import { agentVersionCheck, agentVersionsCheck, publishStep, updateStep, type Check } from './rollout.js';
 import {
   describeStep,
   evalDuration,
@@ -64,12 +65,6 @@ export interface ScenarioReport {
   readonly steps: StepResult[];
   readonly failedStep?: number;
   readonly realMs: number;
-}
-
-interface Check {
-  readonly ok: boolean;
-  /** What was observed, for the report. */
-  readonly observed: string;
 }
 
 /**
@@ -220,6 +215,8 @@ class StepRunner {
     if ('restart' in step) return this.fleet.restart(step.restart);
     if ('delete' in step) return deleteCommand(ctx, step.delete);
     if ('connect' in step) return connectCommand(ctx, step.connect);
+    if ('publish' in step) return publishStep(ctx, step.publish);
+    if ('update' in step) return updateStep(ctx, await this.resolve(step.update), step.update.autoUpgrade);
     if ('change' in step) {
       const c = step.change;
       const out: string[] = [];
@@ -269,6 +266,16 @@ class StepRunner {
       const want = { status: e.status, ...(e.reason === undefined ? {} : { reason: e.reason }) };
       expected = `cluster connect to ${e.clusterConnect} answering ${e.status}${e.reason ? ` ${e.reason}` : ''}`;
       check = async () => clusterConnectCheck(this.fleet.ctx, e.clusterConnect, want);
+    } else if ('agentVersions' in e) {
+      const total = (await this.fleet.ctx.store.list()).length;
+      expected = `agent versions ${Object.entries(e.agentVersions)
+        .map(([v, n]) => `${v} ${n === 'all' ? total : n}`)
+        .join(', ')}`;
+      check = async () => agentVersionsCheck(this.fleet.ctx, await this.list(), e.agentVersions, total);
+    } else if ('agentVersion' in e) {
+      const names = await this.resolve(e);
+      expected = `${names.length === 1 ? names[0] : `${names.length} clusters`} at agent version ${e.agentVersion}`;
+      check = async () => agentVersionCheck(this.fleet.ctx, await this.list(), names, e.agentVersion);
     } else if ('metadata' in e) {
       const names = e.metadata === 'all' ? await this.fleet.ctx.store.list() : [e.metadata];
       expected = `projection metadata equal to the cluster state of ${e.metadata === 'all' ? `all ${names.length} clusters` : e.metadata}`;

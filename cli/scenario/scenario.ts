@@ -1,7 +1,8 @@
 /**
  * Chaos scenario files (YAML): an optional fleet to start, then steps run in order. Steps act on the
  * fleet (egress cut/restore/latency/bandwidth/flap, kill or restart a service, change a cluster,
- * delete/connect) or expect something of the hub's projections. Parsing and validation are pure; the
+ * delete/connect, publish an agent release, update the auto-upgrade setting) or expect something of
+ * the hub's projections. Parsing and validation are pure; the
  * runner (scenario-runner.ts) does the I/O.
  *
  * Durations are simulated time. Besides `90s`, `15m`, a duration may be a sum of terms over the
@@ -13,6 +14,7 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import {
   AGENT_NAMES,
+  AGENT_VERSION_PATTERN,
   CONNECTIVITY_STATUSES,
   ENDPOINT_CLASSES,
   ArcError,
@@ -151,6 +153,24 @@ const ChangeStep = z
   );
 const Service = z.enum(SERVICES);
 
+/** Publish an agent release (`arcfleet release publish`): a version, or the latest's next minor or patch. */
+const PublishStep = z
+  .object({
+    version: z.string().regex(AGENT_VERSION_PATTERN, 'expected e.g. 1.22.0').optional(),
+    bump: z.enum(['minor', 'patch']).optional(),
+  })
+  .strict()
+  .refine((p) => p.version === undefined || p.bump === undefined, 'give version or bump, not both');
+/** `az connectedk8s update --auto-upgrade` for the targets (`arcfleet cluster update`). */
+const UpdateStep = z
+  .object({ ...Targets, autoUpgrade: z.boolean() })
+  .strict()
+  .refine(oneTarget, ONE_TARGET);
+/** A version, `latest` (the newest release now), or either after `<` (older than it). */
+const AgentVersion = z
+  .string()
+  .regex(/^<?(latest|\d+\.\d+\.\d+)$/, 'expected a version, latest, or either after < (older than)');
+
 const StatusExpectation = z
   .object({
     ...Targets,
@@ -167,6 +187,31 @@ const CountsExpectation = z
     counts: z
       .partialRecord(z.enum(CONNECTIVITY_STATUSES), z.union([z.number().int().min(0), z.literal('all')]))
       .refine((r) => Object.keys(r).length > 0, 'name at least one status'),
+    within: Duration.optional(),
+    holdsFor: Duration.optional(),
+  })
+  .strict()
+  .refine((e) => e.within === undefined || e.holdsFor === undefined, 'give within or holdsFor, not both');
+/** Every target reports this agent version (or, with `<`, an older one). */
+const AgentVersionExpectation = z
+  .object({
+    ...Targets,
+    agentVersion: AgentVersion,
+    within: Duration.optional(),
+    holdsFor: Duration.optional(),
+  })
+  .strict()
+  .refine(oneTarget, ONE_TARGET)
+  .refine((e) => e.within === undefined || e.holdsFor === undefined, 'give within or holdsFor, not both');
+/** So many clusters report each version (`latest`: the newest release now): the rollout's counts. */
+const AgentVersionsExpectation = z
+  .object({
+    agentVersions: z
+      .record(
+        z.string().regex(/^(latest|\d+\.\d+\.\d+)$/, 'expected a version or latest'),
+        z.union([z.number().int().min(0), z.literal('all')]),
+      )
+      .refine((r) => Object.keys(r).length > 0, 'name at least one version'),
     within: Duration.optional(),
     holdsFor: Duration.optional(),
   })
@@ -200,6 +245,8 @@ const Expectation = z.union([
   CountsExpectation,
   MetadataExpectation,
   ClusterConnectExpectation,
+  AgentVersionsExpectation,
+  AgentVersionExpectation,
   StatusExpectation,
 ]);
 
@@ -216,6 +263,8 @@ const STEP_BODIES = {
   change: ChangeStep,
   delete: ClusterName,
   connect: ClusterName,
+  publish: PublishStep,
+  update: UpdateStep,
   expect: Expectation,
 } as const;
 type StepKind = keyof typeof STEP_BODIES;
@@ -333,7 +382,11 @@ function validateStep(raw: unknown, index: number, source: string): ScenarioStep
           ? MetadataExpectation
           : 'clusterConnect' in body
             ? ClusterConnectExpectation
-            : StatusExpectation;
+            : 'agentVersions' in body
+              ? AgentVersionsExpectation
+              : 'agentVersion' in body
+                ? AgentVersionExpectation
+                : StatusExpectation;
   const r = z
     .object({ [kind]: schema, name: z.string().optional() })
     .strict()

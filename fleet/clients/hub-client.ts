@@ -27,7 +27,27 @@ export interface ConnectedClusterPut {
     readonly distribution?: string;
     readonly distributionVersion?: string;
     readonly infrastructure?: string;
+    /** `agentAutoUpgrade` Enabled|Disabled, `desiredAgentVersion` (PUT only, as the spec allows). */
+    readonly arcAgentProfile?: Readonly<Record<string, unknown>>;
   };
+}
+
+/** One agent release as `GET /arcfleet/v1/agentReleases` lists it. */
+export interface AgentReleaseView {
+  readonly version: string;
+  readonly releasedAt: string;
+  /** catalogue (built in), cadence (shipped by the monthly cadence) or published (by hand). */
+  readonly source: 'catalogue' | 'cadence' | 'published';
+  readonly supported: boolean;
+}
+
+export interface AgentReleaseList {
+  readonly value: AgentReleaseView[];
+  readonly latest: string | null;
+  readonly oldestSupportedMinor: string | null;
+  /** Connected clusters by the agent version they report (none yet: not counted). */
+  readonly clustersByVersion: Record<string, number>;
+  readonly outOfSupport: number;
 }
 
 export interface PutResult {
@@ -197,6 +217,18 @@ export class HubClient {
     const path = `/arcfleet/v1/subscriptions/${encodeURIComponent(ref.subscriptionId)}/resourceGroups/${encodeURIComponent(ref.resourceGroup)}/connectedClusters/${encodeURIComponent(ref.name)}/fluxLogs`;
     const res = await this.request('GET', `${this.baseUrl}${path}?${params.toString()}`);
     return ((await res.json()) as { value: FluxLogEntry[] }).value;
+  }
+
+  /** arcfleet's agent releases (`GET /arcfleet/v1/agentReleases`), newest first. */
+  async agentReleases(): Promise<AgentReleaseList> {
+    const res = await this.request('GET', `${this.baseUrl}/arcfleet/v1/agentReleases`);
+    return (await res.json()) as AgentReleaseList;
+  }
+
+  /** Publishes an agent release (a version, or the next minor or patch); resolves with it. */
+  async publishAgentRelease(body: { version?: string; bump?: 'minor' | 'patch' }): Promise<AgentReleaseView> {
+    const res = await this.request('POST', `${this.baseUrl}/arcfleet/v1/agentReleases`, body);
+    return (await res.json()) as AgentReleaseView;
   }
 
   /** `GET /arcfleet/v1/summary`: counts by status and the fleet's time scale and Arc timings. */

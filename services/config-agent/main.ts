@@ -9,11 +9,18 @@ import { KubeClient } from '../../agent-runtime/kube-client.js';
 import { AGENT, FluxReconciler } from './flux-reconciler.js';
 import { FluxLogWriter } from '../../agent-runtime/flux-log.js';
 import { FluxV1Reconciler } from './flux-v1-reconciler.js';
+import { AgentUpgrader } from './agent-upgrader.js';
+import { DEFAULT_UPGRADE_CHECK_INTERVAL_MS } from '../../contract/index.js';
 
 runAgentService(AGENT, ({ clock, logger }) => {
   const apiserverUrl = readString(process.env, ENV.kubeApiserverUrl, '');
   if (apiserverUrl === '')
     logger.warn({ event: 'agent.no_apiserver' }, 'ARCFLEET_KUBE_APISERVER_URL is not set');
+  const upgradeCheckIntervalMs = readDuration(
+    process.env,
+    ENV.upgradeCheckInterval,
+    DEFAULT_UPGRADE_CHECK_INTERVAL_MS,
+  );
   return configSyncFactory(
     {
       agent: AGENT,
@@ -30,6 +37,18 @@ runAgentService(AGENT, ({ clock, logger }) => {
           ...(await flux.reconcile(desired, snapshot)),
           sourceControlConfigurations: await fluxV1.reconcile(desired.sourceControlConfigurations, snapshot),
         }),
+      };
+    },
+    // The hourly agent upgrade check rides config-agent's link (Arc's agents upgrade themselves).
+    (ctx, snapshot) => {
+      const upgrader = new AgentUpgrader(ctx, { clock, intervalMs: upgradeCheckIntervalMs }, snapshot);
+      return {
+        up: (link) => upgrader.up(link),
+        down: () => upgrader.down(),
+        setSnapshot: (s) => upgrader.setSnapshot(s),
+        onControl: (m) => {
+          if (m.action === 'upgrade-check') upgrader.checkNow();
+        },
       };
     },
   );

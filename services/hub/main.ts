@@ -6,6 +6,9 @@
 import type { NatsConnection } from 'nats';
 import { clusterKey, isArcError } from '../../contract/index.js';
 import { loadExtensionCatalog } from '../../platform/extension-catalog.js';
+import { loadAgentReleaseCatalogue } from '../../platform/agent-release-catalog.js';
+import { AgentReleases, type AgentReleaseRecord } from './agent-releases/agent-releases.js';
+import { registerReleaseRoutes } from './agent-releases/release-routes.js';
 import type { IdentityAuthority } from '../../platform/identity.js';
 import { createLogger } from '../../platform/log.js';
 import { connectNats } from '../../platform/nats.js';
@@ -63,6 +66,7 @@ interface StartedHub {
   consistency: Consistency;
   resourceGroups: ResourceGroups;
   fluxLogs: FluxLogs;
+  releases: AgentReleases;
 }
 
 async function main(): Promise<void> {
@@ -72,10 +76,13 @@ async function main(): Promise<void> {
   const clock = clockFromConfig(settings);
   // Read before anything starts: a bad catalog file is a configuration error, not a runtime one.
   const catalog = loadExtensionCatalog(settings.extensionCatalogPath);
+  const agentCatalogue = loadAgentReleaseCatalogue(settings.agentReleasesPath);
 
   // ---- HTTP first, so /healthz answers while NATS and the projections load ----
   const startup = new Startup<StartedHub>();
-  const metrics = createHubMetrics(() => startup.peek()?.clusters.counts());
+  const metrics = createHubMetrics(() => startup.peek()?.clusters.counts(), {
+    agentSupport: () => startup.peek()?.releases.support(),
+  });
   const configurationMetrics = createConfigurationMetrics(metrics.registry, () =>
     startup.peek()?.configuration.counts(),
   );
@@ -124,6 +131,7 @@ async function main(): Promise<void> {
   registerRoleAssignmentRoutes(api, arm);
   registerProviderOperations(api);
   registerFluxLogRoutes(api, startup);
+  registerReleaseRoutes(api, startup);
   const page = registerLivePage(api, {
     started: startup,
     events,
@@ -213,6 +221,21 @@ async function main(): Promise<void> {
     storeOptions,
   );
 
+  const releaseRecords = await openProjectionStore<AgentReleaseRecord>(
+    nc,
+    `${settings.kvBucket}-releases`,
+    storeOptions,
+  );
+  const releases = new AgentReleases({
+    store: releaseRecords.store,
+    clock,
+    catalogue: agentCatalogue,
+    cadence: settings.agentReleaseCadence,
+    // The simulated instant the fleet's clock began (simulated and real time agree there).
+    startMs: clock.epochMs,
+    logger,
+  });
+
   const { leadership, release } = await openLeadership(nc, settings, logger, metrics);
   const replicated = settings.replicas > 1;
 
@@ -256,6 +279,7 @@ async function main(): Promise<void> {
       await broker.users.revoke(record.desired.agentPublicKeyCertificate).catch(() => undefined);
     },
     onTransition: (record, t) => events.append(transitionEvent(record, t)),
+    releases,
   });
   hearing.clusters = hub;
   const resourceGroups = new ResourceGroups({
@@ -283,6 +307,7 @@ async function main(): Promise<void> {
     protocol: agents,
     configuration,
     fluxLogs,
+    releases,
     metrics,
     logger,
     maxMessageBytes: settings.maxMessageBytes,
@@ -309,7 +334,7 @@ async function main(): Promise<void> {
     resourceGroups.tick();
   }, settings.evaluateIntervalMs);
   ticker.unref();
-  const watches = [clusters.watch, configurations.watch, groups.watch];
+  const watches = [clusters.watch, configurations.watch, groups.watch, releaseRecords.watch];
   // Every ARM write waits for its change to be in KV (arm/durable-writes.ts); replicas also sync reads.
   const consistency: Consistency = {
     sync: replicated
@@ -317,7 +342,7 @@ async function main(): Promise<void> {
       : async () => undefined,
     settle: async (touched) =>
       void (await Promise.all(
-        [clusterStore, configurationStore, groups.store].map((store) =>
+        [clusterStore, configurationStore, groups.store, releaseRecords.store].map((store) =>
           // Without a record of the request's keys, every change so far (the safe side).
           store.settle(touched ? (touched.get(store) ?? []) : undefined),
         ),
@@ -332,6 +357,7 @@ async function main(): Promise<void> {
     consistency,
     resourceGroups,
     fluxLogs,
+    releases,
   });
   logger.info(
     { event: 'hub.ready', projections: clusterStore.size },
@@ -355,6 +381,7 @@ async function main(): Promise<void> {
     await clusterStore.close();
     await configurationStore.close();
     await groups.store.close();
+    await releaseRecords.store.close();
     await broker?.close();
     await nc.drain();
     await telemetry.shutdown();

@@ -6,19 +6,15 @@ import { registerLogMetrics } from '../../platform/metrics.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import {
   CONNECTIVITY_STATUSES,
+  outOfSupport,
+  type AgentSupport,
   PROVISIONING_STATES,
-  type ConnectivityStatus,
-  type ProvisioningState,
   ERROR_CODES,
   type ErrorCode,
 } from '../../contract/index.js';
+import type { FleetCounts } from './connected-clusters/counts.js';
 
-export interface FleetCounts {
-  byStatus: Map<ConnectivityStatus, number>;
-  byProvisioningState: Map<ProvisioningState, number>;
-  byLocation: Map<string, number>;
-  byDistribution: Map<string, number>;
-}
+export type { FleetCounts };
 
 function noClusters(): FleetCounts {
   return {
@@ -26,6 +22,7 @@ function noClusters(): FleetCounts {
     byProvisioningState: new Map(),
     byLocation: new Map(),
     byDistribution: new Map(),
+    byAgentVersion: new Map(),
   };
 }
 
@@ -67,7 +64,7 @@ export function boundedCounts(
  */
 export function createHubMetrics(
   countFleetNow: () => FleetCounts | undefined,
-  opts: { cacheMs?: number } = {},
+  opts: { cacheMs?: number; agentSupport?: () => AgentSupport | undefined } = {},
 ) {
   const cacheMs = opts.cacheMs ?? 250;
   const registry = new Registry();
@@ -101,6 +98,28 @@ export function createHubMetrics(
     registers: [registry],
     collect() {
       setBounded(this, 'distribution', countFleet().byDistribution);
+    },
+  });
+  new Gauge({
+    name: 'arcfleet_hub_clusters_by_agent_version',
+    help: 'Connected clusters by the Arc agent version they report: the rollout of a release (the 50 largest; the rest as other)',
+    labelNames: ['version'],
+    registers: [registry],
+    collect() {
+      setBounded(this, 'version', countFleet().byAgentVersion);
+    },
+  });
+  new Gauge({
+    name: 'arcfleet_hub_clusters_agent_out_of_support',
+    help: 'Connected clusters whose agents are more than N-2 minor versions behind the latest release',
+    registers: [registry],
+    collect() {
+      const support = opts.agentSupport?.();
+      let n = 0;
+      if (support)
+        for (const [version, count] of countFleet().byAgentVersion)
+          if (outOfSupport(version, support)) n += count;
+      this.set(n);
     },
   });
   const clusters = new Gauge({

@@ -61,6 +61,10 @@ export interface HubSettings extends CommonConfig {
   readonly resourceTimings: ResourceTimings;
   /** YAML/JSON extension catalog; undefined for the built-in one. */
   readonly extensionCatalogPath: string | undefined;
+  /** YAML/JSON agent release catalogue; undefined for the built-in one. */
+  readonly agentReleasesPath: string | undefined;
+  /** New agent releases ship on the catalogue's cadence (ARCFLEET_AGENT_RELEASE_CADENCE on|off). */
+  readonly agentReleaseCadence: boolean;
   /** The hub's NATS user (.creds); undefined: anonymous (a broker without accounts). */
   readonly natsCredsPath: string | undefined;
   /** The SYS user that pushes revocations; required with `brokerKeysPath`. */
@@ -138,6 +142,8 @@ export function compileHubSettings(env: Env = process.env): HubSettings {
       }),
     },
     extensionCatalogPath: readString(env, ENV.extensionCatalog, '') || undefined,
+    agentReleasesPath: readString(env, ENV.agentReleases, '') || undefined,
+    agentReleaseCadence: readOnOff(env, ENV.agentReleaseCadence, true),
     ...brokerSettings(env),
   });
 }
@@ -172,4 +178,10 @@ function brokerSettings(
       `minting broker users needs ${ENV.natsCreds} (the hub's user) and ${ENV.natsSystemCreds} (to push revocations)`,
     );
   return { natsCredsPath, natsSystemCredsPath, brokerKeysPath };
+}
+
+function readOnOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = readString(env, name, fallback ? 'on' : 'off');
+  if (raw !== 'on' && raw !== 'off') throw new ConfigError(name, `"${raw}" is neither on nor off`);
+  return raw === 'on';
 }

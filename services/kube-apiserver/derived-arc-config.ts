@@ -41,7 +41,7 @@ export function clusterConfig(state: ClusterState): KubeObject {
       AZURE_SUBSCRIPTION_ID: state.subscriptionId,
       AZURE_REGION: state.location,
       AZURE_ARC_AGENT_VERSION: state.agentVersion,
-      AZURE_ARC_AUTOUPDATE: 'true',
+      AZURE_ARC_AUTOUPDATE: state.autoUpdate ? 'true' : 'false',
       AZURE_ARC_RELEASE_TRAIN: 'stable',
       CLUSTER_TYPE: 'ConnectedClusters',
       KUBERNETES_DISTRO: state.distribution,

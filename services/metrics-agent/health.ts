@@ -7,7 +7,7 @@
  * status says `Error` is up but failing. `agentState` is `Succeeded` when every expected agent runs
  * without error and `Failed` otherwise (the names ARM uses for provisioning-like states).
  */
-import type { AgentStatus, ProcessBeat, AgentName } from '../../contract/index.js';
+import type { AgentStatus, ProcessBeat, AgentName, ClusterState } from '../../contract/index.js';
 import { statusLastSeenMs as lastSeen } from '../../agent-runtime/agent-liveness.js';
 
 export type ComponentState = 'Running' | 'Error' | 'NotRunning';
@@ -81,6 +81,36 @@ function judgeOne(type: AgentName, status: AgentStatus | undefined, opts: JudgeO
       ],
     };
   return { type, version: status.version, state: status.state, errors: status.errors };
+}
+
+/**
+ * A failed agent upgrade, rolled back (the cluster still runs the version it came from), shows as an
+ * error of config-agent, which ran it; a later success or another version clears it.
+ */
+export function withUpgradeFailure(
+  health: ClusterHealth,
+  state: Pick<ClusterState, 'agentUpgrade' | 'agentVersion'>,
+): ClusterHealth {
+  const up = state.agentUpgrade;
+  if (up?.outcome !== 'Failed' || up.from !== state.agentVersion) return health;
+  const error: HealthError = {
+    message: up.message ?? `agent upgrade to ${up.to} failed`,
+    severity: 'Error',
+    time: up.at,
+  };
+  const has = health.components.some((c) => c.type === 'config-agent');
+  const components = has
+    ? health.components.map((c) => (c.type === 'config-agent' ? { ...c, errors: [...c.errors, error] } : c))
+    : [
+        ...health.components,
+        {
+          type: 'config-agent' as const,
+          version: state.agentVersion,
+          state: 'Running' as const,
+          errors: [error],
+        },
+      ];
+  return { ...health, components };
 }
 
 /** `1.2.3` → `1`; empty when the version has no leading number. */

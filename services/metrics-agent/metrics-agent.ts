@@ -18,7 +18,7 @@ import { toIso } from '../../agent-runtime/timestamps.js';
 import type { Clock, TimerHandle } from '../../platform/clock.js';
 import { type AgentHealth, PROTOCOL_VERSION, type AgentName } from '../../contract/index.js';
 import { HALTING_ERRORS, LinkedAgent, type LinkedAgentLog } from '../../agent-runtime/linked-agent.js';
-import { judgeHealth } from './health.js';
+import { judgeHealth, withUpgradeFailure } from './health.js';
 
 export const AGENT = 'metrics-agent' as const;
 
@@ -61,7 +61,7 @@ export class MetricsAgent implements AgentInstance {
   constructor(
     private readonly ctx: AgentContext,
     private readonly opts: MetricsAgentOptions,
-    snapshot: ClusterSnapshot,
+    private snapshot: ClusterSnapshot,
   ) {
     this.linked = new LinkedAgent(
       ctx,
@@ -91,7 +91,10 @@ export class MetricsAgent implements AgentInstance {
   }
 
   update(snapshot: ClusterSnapshot, changes: ClusterChanges): void {
+    this.snapshot = snapshot;
     this.linked.update(snapshot, changes);
+    // An agent upgrade may have failed: said now, not at the next interval.
+    if (changes.state) this.report();
   }
 
   close(): Promise<void> {
@@ -122,13 +125,14 @@ export class MetricsAgent implements AgentInstance {
     const nowMs = this.opts.clock.now();
     const nowIso = new Date(nowMs).toISOString();
     const beats = await this.ctx.store.readProcessBeats(this.ctx.clusterName);
-    const health = judgeHealth(statuses, {
+    const judged = judgeHealth(statuses, {
       beats,
       expected: this.opts.expected ?? EXPECTED_AGENTS,
       staleAfterMs: this.opts.staleAfterMs,
       nowMs: (this.opts.realNow ?? Date.now)(),
       nowIso,
     });
+    const health = withUpgradeFailure(judged, this.snapshot.state);
     const message: AgentHealth = {
       v: PROTOCOL_VERSION,
       type: 'agent-health',

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type FleetHandle } from '../../fleet/index.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { ENV } from '../../platform/settings.js';
 
 const CLUSTERS = 50;
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
@@ -32,7 +33,13 @@ beforeAll(async () => {
     );
   await mkdir(ARTIFACTS, { recursive: true });
   dataDir = await mkdtemp(join(tmpdir(), 'arcfleet-page-'));
-  fleet = await startFleet({ dataDir, clusters: CLUSTERS, timeScale: 60, env: { ...FAST_TIMINGS } });
+  fleet = await startFleet({
+    dataDir,
+    clusters: CLUSTERS,
+    timeScale: 60,
+    // Upgrade checks every 10 simulated minutes (10 s here) for the rollout; only releases published here.
+    env: { ...FAST_TIMINGS, [ENV.upgradeCheckInterval]: '10m', [ENV.agentReleaseCadence]: 'off' },
+  });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
 }, 120_000);
@@ -109,5 +116,26 @@ describe('live fleet page', () => {
       .poll(() => page.locator('#chaos-result').textContent())
       .toBe('restore (relay): 1 cluster(s)');
     await expect.poll(tileStatusOf(name), { timeout: 10_000 }).toBe('Connected');
+  });
+
+  it('shows the rollout of a published agent release: clusters by version, moving to the new one', async () => {
+    const versionCounts = (): Promise<Record<string, string | null>> =>
+      page.locator('#versions .chip[data-version]').evaluateAll((els) =>
+        Object.fromEntries(
+          els.map((el) => {
+            const data = (el as unknown as { dataset: Record<string, string | undefined> }).dataset;
+            return [data['version'] ?? '', data['count'] ?? null];
+          }),
+        ),
+      );
+    const total = (c: Record<string, string | null>) => Object.values(c).reduce((n, v) => n + Number(v), 0);
+    await expect.poll(async () => total(await versionCounts()), { timeout: 30_000 }).toBe(CLUSTERS);
+    expect(Object.keys(await versionCounts()).length).toBeGreaterThan(1);
+    const release = await fleet.client.publishAgentRelease({ bump: 'minor' });
+    await expect
+      .poll(async () => (await versionCounts())[release.version], { timeout: 60_000, interval: 500 })
+      .toBe(String(CLUSTERS));
+    expect(await page.locator('#out-of-support').count()).toBe(0);
+    await page.screenshot({ path: join(ARTIFACTS, 'fleet-page-rollout.png'), fullPage: true });
   });
 });

@@ -30,6 +30,7 @@ export function clusterState(name: string, over: Partial<ClusterState> = {}): Cl
     infrastructure: 'azure',
     kubernetesVersion: '1.30.4',
     agentVersion: '1.21.10',
+    autoUpdate: true,
     nodePools: [nodePool()],
     tags: {},
     generation: 0,

@@ -12,6 +12,7 @@ import {
 import { createHubMetrics } from '../../services/hub/metrics.js';
 import type { ClusterRecord } from '../../services/hub/connected-clusters/projection.js';
 import { parsePutBody } from '../../services/hub/connected-clusters/validation.js';
+import type { AgentReleaseLookup } from '../../services/hub/connected-clusters/agent-profile.js';
 import {
   ProjectionStore,
   RevisionConflict,
@@ -58,6 +59,8 @@ export function makeHub(
     clock?: FakeClock;
     authorityPem?: string;
     resourceTimings?: Partial<ResourceTimings>;
+    /** The agent releases the hub checks `desiredAgentVersion` and support against. */
+    releases?: AgentReleaseLookup;
   } = {},
 ) {
   const clock = opts.clock ?? new FakeClock();
@@ -84,6 +87,7 @@ export function makeHub(
       ...opts.resourceTimings,
     },
     publishControl: (ref, message) => controls.push({ ref, message }),
+    ...(opts.releases ? { releases: opts.releases } : {}),
   });
   holder.hub = hub;
   const agents = new AgentProtocol({

@@ -58,7 +58,12 @@ describe('LiveFeed', () => {
         type: 'snapshot',
         seq: 1,
         clusters: [...tiles.values()],
-        counts: { connectivityStatus: { Connected: 1, Connecting: 1 }, provisioningState: { Succeeded: 2 } },
+        counts: {
+          connectivityStatus: { Connected: 1, Connecting: 1 },
+          provisioningState: { Succeeded: 2 },
+          agentVersion: {},
+          outOfSupport: 0,
+        },
         events: [],
         chaos: true,
       },
@@ -81,6 +86,34 @@ describe('LiveFeed', () => {
         counts: { connectivityStatus: { Connected: 1 } },
       },
     ]);
+  });
+
+  it('counts clusters by agent version and out of support; a version change is a delta', () => {
+    const { tiles, feed } = setup();
+    const tile = (n: string, v: string, u?: 1): Tile => ({
+      k: `sub.rg.${n}`,
+      n,
+      s: 'Connected',
+      p: 'Succeeded',
+      l: 'eastus',
+      d: 'aks',
+      v,
+      ...(u ? { u } : {}),
+    });
+    tiles.set('a', tile('a', '1.21.10'));
+    tiles.set('b', tile('b', '1.18.3', 1));
+    const c = new FakeClient();
+    feed.connect(c);
+    expect(c.got[0]).toMatchObject({
+      counts: { agentVersion: { '1.21.10': 1, '1.18.3': 1 }, outOfSupport: 1 },
+    });
+    tiles.set('b', tile('b', '1.22.0'));
+    feed.tick();
+    expect(c.got[1]).toMatchObject({
+      type: 'delta',
+      upsert: [{ n: 'b', v: '1.22.0' }],
+      counts: { agentVersion: { '1.21.10': 1, '1.22.0': 1 }, outOfSupport: 0 },
+    });
   });
 
   it('stops sending to a client that lags, and sends a fresh snapshot once it acks what it got', () => {

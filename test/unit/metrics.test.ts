@@ -95,10 +95,17 @@ describe('hub metrics', () => {
         byProvisioningState: new Map([['Succeeded', 2]]),
         byLocation: loc,
         byDistribution: new Map([['aks', 2]]),
+        byAgentVersion: new Map([
+          ['1.21.10', 1],
+          ['1.18.3', 1],
+        ]),
       }),
-      { cacheMs: 0 },
+      { cacheMs: 0, agentSupport: () => ({ latest: '1.21.10', oldestSupportedMinor: '1.19' }) },
     );
     let text = await m.registry.metrics();
+    expect(text).toContain('arcfleet_hub_clusters_by_agent_version{version="1.21.10"} 1');
+    expect(text).toContain('arcfleet_hub_clusters_by_agent_version{version="1.18.3"} 1');
+    expect(text).toContain('arcfleet_hub_clusters_agent_out_of_support 1');
     expect(text).toContain('arcfleet_hub_clusters_by_location{location="eastus"} 2');
     expect(text).toContain('arcfleet_hub_clusters_by_distribution{distribution="aks"} 2');
     expect(text).toContain('arcfleet_hub_clusters{connectivity_status="Connected"} 2');

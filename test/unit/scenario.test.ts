@@ -110,6 +110,30 @@ steps:
     );
   });
 
+  it('takes the rollout steps: publish, update and the agent version expectations', () => {
+    const s = parseScenario(`
+name: rollout
+steps:
+  - update: { clusters: [a, b], autoUpgrade: false }
+  - publish: { bump: minor }
+  - publish: { version: 1.30.0 }
+  - expect: { agentVersions: { latest: 80, 1.21.10: 2 }, within: 70m }
+  - expect: { clusters: [a, b], agentVersion: '<latest', holdsFor: 10m }
+  - expect: { cluster: c, agentVersion: 1.30.0 }
+`);
+    expect(s.steps[0]).toMatchObject({ update: { clusters: ['a', 'b'], autoUpgrade: false } });
+    expect(s.steps[3]).toMatchObject({ expect: { agentVersions: { latest: 80, '1.21.10': 2 } } });
+    expect(s.steps[4]).toMatchObject({ expect: { agentVersion: '<latest', holdsFor: '10m' } });
+    const bad = (step: string) => () => parseScenario(`name: x\nsteps:\n  - ${step}\n`);
+    expect(bad('publish: { version: 1.30.0, bump: patch }')).toThrow(/give version or bump, not both/);
+    expect(bad('publish: { version: latest }')).toThrow(
+      /steps\[0\]\.publish\.version: expected e\.g\. 1\.22\.0/,
+    );
+    expect(bad('update: { autoUpgrade: false }')).toThrow(/steps\[0\]\.update/);
+    expect(bad("expect: { cluster: a, agentVersion: 'newest' }")).toThrow(/steps\[0\]\.expect\.agentVersion/);
+    expect(bad('expect: { agentVersions: { soon: 3 } }')).toThrow(/expect\.agentVersions\.soon: Invalid key/);
+  });
+
   it('accepts every shipped scenario', async () => {
     const dir = join(REPO_ROOT, 'deploy', 'scenarios');
     const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml'));

@@ -42,6 +42,7 @@ import { HEARTBEAT_SUBJECT, SERVICE_AGENT_SUBJECTS } from '../../../platform/bro
 import type { Leadership } from '../persistence/leader-lease.js';
 import type { AgentMessages } from './agent-protocol.js';
 import type { FluxLogs } from '../flux-logs/flux-logs.js';
+import type { AgentReleases } from '../agent-releases/agent-releases.js';
 
 export interface AgentBusOptions {
   /** Register, renew, heartbeat, metadata, agent-health. */
@@ -50,6 +51,8 @@ export interface AgentBusOptions {
   configuration: Pick<ConfigurationService, 'desiredState' | 'status' | 'persisted'>;
   /** Flux logs from flux-logs-agent (`flux-logs`); none: refused (a hub built for a test or bench). */
   fluxLogs?: Pick<FluxLogs, 'ingest'> | undefined;
+  /** Agent releases (`upgrade-check`); none: refused (a hub built for a test or bench). */
+  releases?: Pick<AgentReleases, 'plan'> | undefined;
   metrics: Pick<HubMetrics, 'rejected'>;
   logger: Logger;
   maxMessageBytes: number;
@@ -266,6 +269,18 @@ export class AgentBus {
           (reply) => msg.respond(encodeMessage(reply)),
           (err: unknown) => this.reject(msg, err),
         );
+        return;
+      }
+      case 'upgrade-check': {
+        // Read-only: answered at once from the releases and the cluster's profile.
+        const releases = this.opts.releases;
+        if (!releases)
+          throw new MessageRejectedError(
+            ERROR_CODES.InvalidMessage,
+            'this hub offers no agent releases',
+            msg.subject,
+          );
+        if (msg.reply) msg.respond(encodeMessage(releases.plan(record, body)));
         return;
       }
       case 'config-status': {

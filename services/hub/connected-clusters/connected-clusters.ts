@@ -23,9 +23,11 @@ import {
   hashToken,
   newRecord,
   pushTransition,
+  renderResource,
   type ClusterRecord,
   type DesiredResource,
 } from './projection.js';
+import { agentProfileChanged, checkAgentProfile, type AgentReleaseLookup } from './agent-profile.js';
 import { checkDesiredSize, type PatchChange } from './validation.js';
 import { showDueMetadata } from './late-metadata.js';
 import { countRecords, GroupCounts, type FleetCounts } from './counts.js';
@@ -85,6 +87,8 @@ export interface ConnectedClustersDeps {
   onTransition?: (record: ClusterRecord, transition: Transition) => void;
   /** Removes what belongs to a deleted cluster (its configuration resources); awaited by DELETE. */
   onClusterDeleted?: (record: ClusterRecord) => Promise<void>;
+  /** The agent releases: `desiredAgentVersion` checked against them, support shown in `agentErrors`. */
+  releases?: AgentReleaseLookup;
 }
 
 export interface PutResult {
@@ -180,8 +184,19 @@ export class ConnectedClusters {
     return countRecords(this.deps.store.values());
   }
 
+  /** The support window of the agent releases offered now (none: this hub offers none). */
+  agentSupport() {
+    return this.deps.releases?.support();
+  }
+
+  /** The ARM resource, with the agents' support judged against the releases offered now. */
+  render(record: ClusterRecord) {
+    return renderResource(record, this.agentSupport());
+  }
+
   put(ref: ClusterRef, desired: DesiredResource, caller: string): PutResult {
     checkDesiredSize(ref.name, desired);
+    checkAgentProfile(desired, this.deps.releases);
     const key = clusterKey(ref);
     const existing = this.deps.store.get(key);
     const now = this.deps.clock.now();
@@ -228,6 +243,13 @@ export class ConnectedClusters {
         `The cluster '${ref.name}' is already connected with another agent key. Delete it and connect again to replace the agent.`,
         { status: 409, target: 'properties.agentPublicKeyCertificate' },
       );
+    if (onboarded && agentProfileChanged(existing.desired, desired))
+      this.deps.publishControl(ref, {
+        v: PROTOCOL_VERSION,
+        type: 'control',
+        action: 'upgrade-check',
+        reason: 'arcAgentProfile changed',
+      });
     existing.desired = desired;
     existing.lastModifiedAt = nowIso;
     existing.lastModifiedBy = caller;

@@ -10,6 +10,8 @@ export interface FleetCounts {
   byProvisioningState: Map<ProvisioningState, number>;
   byLocation: Map<string, number>;
   byDistribution: Map<string, number>;
+  /** By the agent version the clusters report (those that reported metadata; deleting ones not). */
+  byAgentVersion: Map<string, number>;
 }
 
 function bump<K>(m: Map<K, number>, k: K): void {
@@ -22,12 +24,15 @@ export function countRecords(records: Iterable<ClusterRecord>): FleetCounts {
     byProvisioningState: new Map(),
     byLocation: new Map(),
     byDistribution: new Map(),
+    byAgentVersion: new Map(),
   };
   for (const r of records) {
     bump(counts.byStatus, r.connectivity.status);
     bump(counts.byProvisioningState, r.provisioningState);
     bump(counts.byLocation, r.desired.location);
     bump(counts.byDistribution, r.desired.distribution ?? r.metadata?.distribution ?? '');
+    if (r.metadata && r.provisioningState !== 'Deleting')
+      bump(counts.byAgentVersion, r.metadata.agentVersion);
   }
   return counts;
 }

@@ -12,6 +12,9 @@ import {
   type ClusterMetadata,
   type ClusterRef,
   FLEET_TENANT_ID,
+  outOfSupport,
+  outOfSupportMessage,
+  type AgentSupport,
 } from '../../../contract/index.js';
 import { initialConnectivity, type ConnectivityState, type Transition } from './connectivity.js';
 import { createOperation, type ClusterOperation, type OperationKind } from './operations.js';
@@ -126,7 +129,25 @@ function iso(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString();
 }
 
-export function renderResource(record: ClusterRecord): ConnectedCluster {
+/**
+ * The resource's own upgrade settings (`arcAgentProfile` as PUT): `agentAutoUpgrade` (Enabled unless
+ * Disabled) and `desiredAgentVersion` (honoured with auto-upgrade off).
+ */
+export function agentProfileOf(record: ClusterRecord): { autoUpgrade: boolean; desiredVersion?: string } {
+  const raw = record.desired.extra['arcAgentProfile'];
+  const p = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  const desired = p['desiredAgentVersion'];
+  return {
+    autoUpgrade: p['agentAutoUpgrade'] !== 'Disabled',
+    ...(typeof desired === 'string' && desired !== '' ? { desiredVersion: desired } : {}),
+  };
+}
+
+/**
+ * The ARM resource. `support`: the agent releases' support window, which adds an `agentErrors` entry
+ * for agents more than N-2 minors behind.
+ */
+export function renderResource(record: ClusterRecord, support?: AgentSupport): ConnectedCluster {
   const d = record.desired;
   const m = record.metadata;
   const status: ConnectivityStatus = record.connectivity.status;
@@ -171,7 +192,7 @@ export function renderResource(record: ClusterRecord): ConnectedCluster {
       azureHybridBenefit: d.azureHybridBenefit ?? 'NotApplicable',
       miscellaneousProperties: null,
       ...d.extra,
-      arcAgentProfile: renderAgentProfile(record, record.agentHealth),
+      arcAgentProfile: renderAgentProfile(record, record.agentHealth, support),
     },
   };
 }
@@ -185,6 +206,7 @@ export function renderResource(record: ClusterRecord): ConnectedCluster {
 export function renderAgentProfile(
   record: ClusterRecord,
   health: AgentHealthRecord | undefined,
+  support?: AgentSupport,
 ): Record<string, unknown> {
   const raw = record.desired.extra['arcAgentProfile'];
   const user: Record<string, unknown> = raw !== null && typeof raw === 'object' ? { ...raw } : {};
@@ -192,7 +214,20 @@ export function renderAgentProfile(
     desiredAgentVersion: record.metadata?.agentVersion ?? null,
     agentAutoUpgrade: 'Enabled',
   };
-  if (!health) return { ...defaults, ...user };
+  const version = record.metadata?.agentVersion;
+  const unsupported =
+    support && version !== undefined && outOfSupport(version, support)
+      ? [
+          {
+            message: outOfSupportMessage(version, support),
+            severity: 'Warning',
+            component: 'azure-arc',
+            time: new Date(record.metadata!.changedAtMs).toISOString(),
+          },
+        ]
+      : [];
+  if (!health)
+    return { ...defaults, ...user, ...(unsupported.length > 0 ? { agentErrors: unsupported } : {}) };
   const userVersions = new Map<string, string>();
   if (Array.isArray(user['systemComponents']))
     for (const c of user['systemComponents'] as unknown[])
@@ -211,9 +246,12 @@ export function renderAgentProfile(
       currentVersion: c.version === '' ? null : c.version,
     };
   });
-  const agentErrors = health.components.flatMap((c) =>
-    c.errors.map((e) => ({ message: e.message, severity: e.severity, component: c.type, time: e.time })),
-  );
+  const agentErrors = [
+    ...unsupported,
+    ...health.components.flatMap((c) =>
+      c.errors.map((e) => ({ message: e.message, severity: e.severity, component: c.type, time: e.time })),
+    ),
+  ];
   return {
     ...defaults,
     ...user,

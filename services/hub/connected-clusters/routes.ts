@@ -20,7 +20,7 @@ import { apiVersionOf, baseUrl, callerOf, shapeFor } from '../arm/request.js';
 import { CLUSTER_PATH, KUBERNETES_PROVIDER, refOf, type ClusterParams } from '../arm/resource-path.js';
 import type { Started } from '../startup.js';
 import type { ConnectedClusters } from './connected-clusters.js';
-import { renderResource, type ClusterRecord } from './projection.js';
+import type { ClusterRecord } from './projection.js';
 import { parsePatchBody, parsePutBody } from './validation.js';
 
 export interface ConnectedClusterRoutesOptions {
@@ -40,7 +40,7 @@ export function registerConnectedClusterRoutes(
   const shape = (request: FastifyRequest) => shapeFor(request, 'Microsoft.Kubernetes', 'connectedClusters');
   /** The resource in the request's api-version: before AgentNotInstalled existed, such a cluster is Connecting. */
   const present = (version: ReturnType<typeof shape>, r: ClusterRecord) => {
-    const resource = renderResource(r);
+    const resource = clusters().render(r);
     if (
       resource.properties.connectivityStatus === 'AgentNotInstalled' &&
       !definesAgentNotInstalled(version.apiVersion)
@@ -83,7 +83,7 @@ export function registerConnectedClusterRoutes(
     const all = clusters();
     all.require(ref);
     return version.project(
-      renderResource(all.patch(ref, parsePatchBody(version.accept(request.body)), callerOf(request))),
+      all.render(all.patch(ref, parsePatchBody(version.accept(request.body)), callerOf(request))),
     );
   });
 

@@ -11,6 +11,7 @@ import {
 } from '../../../contract/index.js';
 import { isValidPublicKey } from '../../../platform/identity.js';
 import type { DesiredResource } from './projection.js';
+import { writableAgentProfile } from './agent-profile.js';
 
 const tags = z.record(z.string().max(512), z.string().max(256)).refine((t) => Object.keys(t).length <= 50, {
   message: 'at most 50 tags',
@@ -130,6 +131,7 @@ export function parsePutBody(body: unknown): DesiredResource {
     'gateway',
   ] as const)
     if (p[k] !== undefined) extra[k] = p[k];
+  if (p.arcAgentProfile !== undefined) extra['arcAgentProfile'] = writableAgentProfile(p.arcAgentProfile);
   return {
     location: availableLocation(parsed.data.location),
     tags: parsed.data.tags ?? {},

@@ -25,11 +25,19 @@ export interface Tile {
   readonly d: string;
   /** arcAgentProfile.agentState, when metrics-agent has reported. */
   readonly a?: string;
+  /** The agent version the cluster reports (its metadata), once it has. */
+  readonly v?: string;
+  /** 1: the agents are out of support (more than N-2 minors behind the latest release). */
+  readonly u?: 1;
 }
 
 export interface FeedCounts {
   readonly connectivityStatus: Record<string, number>;
   readonly provisioningState: Record<string, number>;
+  /** Clusters by agent version: a release's rollout. */
+  readonly agentVersion: Record<string, number>;
+  /** Clusters whose agents are out of support. */
+  readonly outOfSupport: number;
 }
 
 export type FeedMessage =
@@ -88,7 +96,12 @@ export interface FeedStats {
 export class LiveFeed {
   private seq = 0;
   private tiles = new Map<string, Tile>();
-  private counts: FeedCounts = { connectivityStatus: {}, provisioningState: {} };
+  private counts: FeedCounts = {
+    connectivityStatus: {},
+    provisioningState: {},
+    agentVersion: {},
+    outOfSupport: 0,
+  };
   private lastEventSeq = 0;
   private readonly recent: FleetEvent[] = [];
   private readonly clients = new Map<FeedClient, ClientState>();
@@ -234,15 +247,28 @@ export class LiveFeed {
 }
 
 function sameTile(a: Tile, b: Tile): boolean {
-  return a.s === b.s && a.p === b.p && a.a === b.a && a.l === b.l && a.d === b.d && a.n === b.n;
+  return (
+    a.s === b.s &&
+    a.p === b.p &&
+    a.a === b.a &&
+    a.l === b.l &&
+    a.d === b.d &&
+    a.n === b.n &&
+    a.v === b.v &&
+    a.u === b.u
+  );
 }
 
 export function countTiles(tiles: Iterable<Tile>): FeedCounts {
   const connectivityStatus: Record<string, number> = {};
   const provisioningState: Record<string, number> = {};
+  const agentVersion: Record<string, number> = {};
+  let outOfSupport = 0;
   for (const t of tiles) {
     connectivityStatus[t.s] = (connectivityStatus[t.s] ?? 0) + 1;
     provisioningState[t.p] = (provisioningState[t.p] ?? 0) + 1;
+    if (t.v !== undefined) agentVersion[t.v] = (agentVersion[t.v] ?? 0) + 1;
+    if (t.u) outOfSupport++;
   }
-  return { connectivityStatus, provisioningState };
+  return { connectivityStatus, provisioningState, agentVersion, outOfSupport };
 }

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ArcError, ERROR_CODES } from '../../../contract/index.js';
+import { ArcError, ERROR_CODES, outOfSupport } from '../../../contract/index.js';
 import type { Logger } from '../../../platform/log.js';
 import { RateLimitedReporter } from '../../../platform/rate-limited-log.js';
 import { answerRaw } from '../../../platform/http-errors.js';
@@ -18,7 +18,6 @@ import type { EventLog } from '../connected-clusters/event-log.js';
 import type { ConnectedClusters } from '../connected-clusters/connected-clusters.js';
 import { LiveFeed, type FeedClient, type Tile } from './live-feed.js';
 import type { HubMetrics } from '../metrics.js';
-import { renderResource } from '../connected-clusters/projection.js';
 import type { Started } from '../startup.js';
 
 const PAGE_DIR = fileURLToPath(new URL('./page/', import.meta.url));
@@ -47,8 +46,10 @@ export interface LivePageOptions {
 
 function tilesOf(clusters: ConnectedClusters | undefined): Iterable<Tile> {
   if (!clusters) return [];
+  const support = clusters.agentSupport();
   return (function* () {
     for (const r of clusters.all()) {
+      const version = r.metadata?.agentVersion;
       const tile: Tile = {
         k: r.key,
         n: r.ref.name,
@@ -57,6 +58,8 @@ function tilesOf(clusters: ConnectedClusters | undefined): Iterable<Tile> {
         l: r.desired.location,
         d: r.desired.distribution ?? r.metadata?.distribution ?? '',
         ...(r.agentHealth ? { a: r.agentHealth.agentState } : {}),
+        ...(version === undefined ? {} : { v: version }),
+        ...(version !== undefined && support && outOfSupport(version, support) ? { u: 1 as const } : {}),
       };
       yield tile;
     }
@@ -82,13 +85,14 @@ export function registerLivePage(
   app.get('/page/style.css', asset('style.css'));
 
   app.get<{ Params: { key: string } }>('/arcfleet/v1/clusters/:key', async (request) => {
-    const record = opts.started.peek()?.clusters.byKey(request.params.key);
-    if (!record)
+    const hub = opts.started.peek()?.clusters;
+    const record = hub?.byKey(request.params.key);
+    if (!hub || !record)
       throw new ArcError(ERROR_CODES.ResourceNotFound, `No cluster with key '${request.params.key}'.`, {
         status: 404,
         target: 'key',
       });
-    return { resource: renderResource(record), transitions: record.transitions };
+    return { resource: hub.render(record), transitions: record.transitions };
   });
 
   app.post('/arcfleet/v1/chaos', async (request, reply) => {

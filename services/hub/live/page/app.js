@@ -23,7 +23,7 @@
   // Tiles whose colour changed in place (same position): repainted alone, without a new layout.
   let changed = new Set();
   let position = new Map(); // key -> index in order
-  let counts = { connectivityStatus: {}, provisioningState: {} };
+  let counts = { connectivityStatus: {}, provisioningState: {}, agentVersion: {}, outOfSupport: 0 };
   let ws = null;
   const stats = {
     messages: 0,
@@ -168,6 +168,37 @@
         return el;
       });
     $('prov').replaceChildren.apply($('prov'), prov);
+    paintVersions();
+  }
+
+  /** The rollout: clusters by agent version (newest first), and how many are out of support. */
+  function paintVersions() {
+    const byVersion = counts.agentVersion || {};
+    const newestFirst = function (a, b) {
+      const x = a.split('.').map(Number);
+      const y = b.split('.').map(Number);
+      return y[0] - x[0] || y[1] - x[1] || y[2] - x[2];
+    };
+    const chips = Object.keys(byVersion)
+      .sort(newestFirst)
+      .map(function (v) {
+        const el = document.createElement('span');
+        el.className = 'chip';
+        el.dataset.version = v;
+        el.dataset.count = String(byVersion[v]);
+        el.textContent = 'agents ' + v + ' ' + byVersion[v];
+        return el;
+      });
+    if (counts.outOfSupport > 0) {
+      const el = document.createElement('span');
+      el.className = 'chip unsupported';
+      el.id = 'out-of-support';
+      el.dataset.count = String(counts.outOfSupport);
+      el.textContent = 'out of support ' + counts.outOfSupport;
+      el.title = 'agents more than N-2 minor versions behind the latest release';
+      chips.push(el);
+    }
+    $('versions').replaceChildren.apply($('versions'), chips);
   }
 
   function fillFilters() {
