@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startFleet, type FleetHandle } from '../fleet/index.js';
 import { chaosLines, runChaosBench } from './chaos.js';
+import { allAgentsFleet, configureFlux } from './all-agents.js';
 import { connectLines, runConnectBench } from './connect.js';
 import { connectionsLines, runConnectionsBench } from './connections.js';
 import { feedLines, runFeedBench } from './feed.js';
@@ -48,6 +49,8 @@ interface Args {
   /** The fleet's layout (default: chosen from the cluster count, fleet/layout.ts). */
   brokers: number | undefined;
   shards: number | undefined;
+  /** Every agent at work: azure-rbac (guard) and a Flux configuration (flux-logs-agent) on every cluster. */
+  allAgents: boolean;
 }
 
 function parse(): Args {
@@ -76,6 +79,7 @@ function parse(): Args {
       brokers: { type: 'string' },
       shards: { type: 'string' },
       'plain-http': { type: 'boolean', default: false },
+      'all-agents': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -89,6 +93,7 @@ function parse(): Args {
         '                        [--cpu-prof SERVICE ...] (V8 CPU profiles in DIR/profiles; keep --data-dir)\n' +
         '                        [--brokers K] [--shards S] (layout; default: chosen from N, as arcfleet up)\n' +
         '                        [--plain-http] (no TLS, HTTP or NATS, as arcfleet up --plain-http; here and with --connections)\n' +
+        '                        [--all-agents] (azure-rbac and a Flux configuration on every cluster: guard and flux-logs-agent at work)\n' +
         '       npm run bench -- --chaos [--clusters N (1000)] [--time-scale X (60)]\n' +
         '         (the whole fleet cut, then restored: time to all Connected, reconnect spread)\n' +
         '       npm run bench -- --feed [--clusters N (1000)] [--feed-clients C (10)]\n' +
@@ -144,6 +149,7 @@ function parse(): Args {
     connections: values.connections ?? false,
     fuzz: values.fuzz ?? false,
     plainHttp: values['plain-http'] ?? false,
+    allAgents: values['all-agents'] ?? false,
     fuzzRuns: Math.floor(num('fuzz-runs', values['fuzz-runs'], 1)),
     fuzzSeed: Math.floor(num('fuzz-seed', values['fuzz-seed'], 0)),
     feedClients: Math.floor(num('feed-clients', values['feed-clients'], 1)),
@@ -214,7 +220,9 @@ async function main(): Promise<void> {
     }
     fleet = await startFleet({
       dataDir,
-      clusters: args.clusters,
+      ...(args.allAgents
+        ? { clusterStates: allAgentsFleet(args.clusters, new Date().toISOString()) }
+        : { clusters: args.clusters }),
       timeScale: args.timeScale,
       env: {
         ...(args.chaos || args.feed ? { ARCFLEET_AGENT_RECONNECT_MAX: String(CHAOS_RECONNECT_MAX_MS) } : {}),
@@ -245,6 +253,9 @@ async function main(): Promise<void> {
       },
     });
     const connectedS = (Date.now() - t0) / 1000;
+    const fluxS = args.allAgents
+      ? await configureFlux(fleet, { timeoutMs: args.timeoutSeconds * 1000, log })
+      : undefined;
     if (args.connect) {
       const result = await runConnectBench(fleet, { log });
       process.stdout.write(`${connectLines(result).join('\n')}\n`);
@@ -342,6 +353,11 @@ async function main(): Promise<void> {
       `arcfleet bench: ${args.clusters} clusters, time scale ${args.timeScale}, ${fleet.natsMonitorUrls.length} broker node(s), ${fleet.egressApiUrls.length} shard(s)`,
       `  start (nats, hub, agents, ${args.clusters} PUTs)  ${startedS.toFixed(1)} s`,
       `  all Connected (from start)         ${connectedS.toFixed(1)} s`,
+      ...(fluxS === undefined
+        ? []
+        : [
+            `  Flux on every cluster, logs shipped ${fluxS.toFixed(1)} s after all Connected (azure-rbac on: guard everywhere)`,
+          ]),
       `  cluster side settled (from start)  ${settledS.toFixed(1)} s  (${totals(atSettled).cpuSeconds.toFixed(2)} CPU s)`,
       `  steady state (${steadyS.toFixed(0)} s)              ${steadyCores.toFixed(2)} CPU cores, ${Math.round(steadyHeartbeatsPerSecond)} heartbeats/s, ${stillConnected}/${args.clusters} Connected`,
       `  raw NATS publish→subscribe         ${rate(raw.perSecond)}  (${raw.messages} msgs in ${raw.seconds.toFixed(2)} s)`,
@@ -377,6 +393,8 @@ async function main(): Promise<void> {
         startSeconds: startedS,
         allConnectedSeconds: connectedS,
         settledSeconds: Number(settledS.toFixed(1)),
+        allAgents: args.allAgents,
+        ...(fluxS === undefined ? {} : { fluxSeconds: Number(fluxS.toFixed(1)) }),
         cpuSecondsAtSettled: Number(totals(atSettled).cpuSeconds.toFixed(2)),
         heartbeatInterval: args.heartbeatInterval,
         steadyCpuCores: Number(steadyCores.toFixed(3)),

@@ -101,6 +101,11 @@ export const desiredExtensionSchema = z.strictObject({
   /** DELETE in progress: uninstall. */
   deleting: z.boolean(),
   connections: z.array(desiredConnectionSchema).max(1000).default([]),
+  /**
+   * Every version Azure offers for the type now, by release train (the catalog plus what was published
+   * since): extension-manager upgrades and pins against these, not its own copy of the catalog.
+   */
+  releaseTrains: z.record(z.string().min(1).max(64), z.array(z.string().max(64)).max(500)).optional(),
 });
 export type DesiredExtension = z.infer<typeof desiredExtensionSchema>;
 

@@ -284,22 +284,27 @@ export function generateCluster(rng: Rng, index: number, opts: GenerateFleetOpti
   const kubernetesVersion = `${minor}.${pick(rng, KUBERNETES_PATCHES[minor] ?? [0])}`;
   const location = pick(rng, LOCATIONS);
   const width = Math.max(4, String(opts.count + (opts.startIndex ?? 1) - 1).length);
+  // Drawn in this order (the same seed gives the same fleet as before agent upgrades existed).
+  const distributionVersion = profile.distributionVersion(rng, kubernetesVersion);
+  // The latest and the two minors before it, all in the built-in catalogue: in support at start.
+  const agentVersion = weighted(rng, [
+    [DEFAULT_AGENT_VERSION, 8],
+    ['1.20.2', 2],
+    ['1.19.6', 1],
+  ]);
   return {
     name: `arc-${location}-${String(index).padStart(width, '0')}`,
     subscriptionId: opts.subscriptionId ?? DEFAULT_SUBSCRIPTION_ID,
     resourceGroup: resourceGroupFor(opts, index),
     location,
     distribution,
-    distributionVersion: profile.distributionVersion(rng, kubernetesVersion),
+    distributionVersion,
     infrastructure,
     kubernetesVersion,
-    // The latest and the two minors before it, all in the built-in catalogue: in support at start.
-    agentVersion: weighted(rng, [
-      [DEFAULT_AGENT_VERSION, 8],
-      ['1.20.2', 2],
-      ['1.19.6', 1],
-    ]),
-    autoUpdate: true,
+    agentVersion,
+    // A cluster behind the latest release is one whose owner turned auto-upgrade off (the agents would
+    // otherwise have upgraded within the hour): a fleet starts as it would be found, not mid-rollout.
+    autoUpdate: agentVersion === DEFAULT_AGENT_VERSION,
     nodePools: generatePools(rng, profile, infrastructure, kubernetesVersion),
     tags: {
       environment: weighted(rng, [

@@ -117,30 +117,76 @@ export function registerAgentUpgradeCommands(program: Command, cluster: Command,
       print(await autoUpgradeCommand(await loadContext(o), name, o.autoUpgrade === 'true'));
     });
 
-  const release = program.command('release').description('the Arc agent releases the hub offers');
+  const release = program
+    .command('release')
+    .description('the Arc agent and extension releases the hub offers');
   outputOption(fleetOptions(release.command('list')), 'table')
+    .option('--extension-type <type>', "an extension type's release trains instead of the agent releases")
     .description('releases, the support window and the fleet\u2019s clusters by agent version')
-    .action(async (o: GlobalOpts & { output: string }) => {
-      const list = await (await loadContext(o)).client.agentReleases();
-      print(parseOutput(o.output) === 'json' ? JSON.stringify(list, null, 2) : formatReleases(list));
+    .action(async (o: GlobalOpts & { output: string; extensionType?: string }) => {
+      const client = (await loadContext(o)).client;
+      const json = parseOutput(o.output) === 'json';
+      if (o.extensionType !== undefined) {
+        const type = o.extensionType.toLowerCase();
+        const entry = (await client.extensionReleases()).find((e) => e.extensionType === type);
+        if (!entry)
+          throw new ArcError(ERROR_CODES.NotFound, `extension type '${o.extensionType}' does not exist`, {
+            status: 404,
+            target: '--extension-type',
+          });
+        print(
+          json
+            ? JSON.stringify(entry, null, 2)
+            : Object.entries(entry.releaseTrains)
+                .map(([train, versions]) => `${train}: ${versions.join(', ')}`)
+                .join('\n'),
+        );
+        return;
+      }
+      const list = await client.agentReleases();
+      print(json ? JSON.stringify(list, null, 2) : formatReleases(list));
     });
   fleetOptions(release.command('publish'))
     .option('--version <version>', 'the version to release, e.g. 1.22.0')
     .option('--minor', 'release the next minor of the latest (the default)')
     .option('--patch', 'release the next patch of the latest')
-    .description('release a new agent version now; clusters find it on their next hourly check')
-    .action(async (o: GlobalOpts & { version?: string; minor?: boolean; patch?: boolean }) => {
-      const given = [o.version !== undefined, o.minor === true, o.patch === true].filter(Boolean).length;
-      if (given > 1)
-        throw new ArcError(ERROR_CODES.InvalidParameter, 'give one of --version, --minor, --patch', {
-          status: 400,
-          target: '--version',
-        });
-      const view = await (
-        await loadContext(o)
-      ).client.publishAgentRelease(
-        o.version !== undefined ? { version: o.version } : { bump: o.patch ? 'patch' : 'minor' },
-      );
-      print(`agent version ${view.version} released at ${view.releasedAt}`);
-    });
+    .option('--extension-type <type>', 'release a version of this extension type instead of the agents')
+    .option('--release-train <train>', 'the extension release train (default Stable)')
+    .description('release a new version now; clusters find it on their next hourly check')
+    .action(
+      async (
+        o: GlobalOpts & {
+          version?: string;
+          minor?: boolean;
+          patch?: boolean;
+          extensionType?: string;
+          releaseTrain?: string;
+        },
+      ) => {
+        const given = [o.version !== undefined, o.minor === true, o.patch === true].filter(Boolean).length;
+        if (given > 1)
+          throw new ArcError(ERROR_CODES.InvalidParameter, 'give one of --version, --minor, --patch', {
+            status: 400,
+            target: '--version',
+          });
+        const which =
+          o.version !== undefined
+            ? { version: o.version }
+            : { bump: o.patch ? ('patch' as const) : ('minor' as const) };
+        const client = (await loadContext(o)).client;
+        if (o.extensionType !== undefined) {
+          const view = await client.publishExtensionRelease({
+            extensionType: o.extensionType,
+            ...(o.releaseTrain === undefined ? {} : { releaseTrain: o.releaseTrain }),
+            ...which,
+          });
+          print(
+            `${view.extensionType} ${view.version} released on ${view.releaseTrain} at ${view.releasedAt}`,
+          );
+          return;
+        }
+        const view = await client.publishAgentRelease(which);
+        print(`agent version ${view.version} released at ${view.releasedAt}`);
+      },
+    );
 }

@@ -11,6 +11,7 @@ import { isAlive } from '../../fleet/process.js';
 import { loadContext } from '../context.js';
 import { readFleetFile, type FleetFile } from '../../fleet/fleet-file.js';
 import { runningFleet, startFleet, type FleetHandle } from '../../fleet/index.js';
+import { generateFleet } from '../../fleet/generator.js';
 import { delay as sleep } from '../../platform/wait.js';
 import { parseScenario, type Scenario, type ScenarioService } from './scenario.js';
 import { formatStep, formatSummary, runScenario, type ScenarioFleet } from './runner.js';
@@ -61,10 +62,18 @@ export async function chaosRunCommand(file: string, opts: ChaosRunOptions, write
 }
 
 function startOwnFleet(scenario: Scenario, dataDir: string, write: Write): Promise<FleetHandle> {
+  const version = scenario.fleet.agentVersion;
   return startFleet({
     dataDir,
-    clusters: scenario.fleet.clusters,
-    seed: scenario.fleet.seed,
+    ...(version === undefined
+      ? { clusters: scenario.fleet.clusters, seed: scenario.fleet.seed }
+      : {
+          clusterStates: generateFleet({
+            count: scenario.fleet.clusters,
+            seed: scenario.fleet.seed,
+            nowIso: new Date().toISOString(),
+          }).map((c) => ({ ...c, agentVersion: version, autoUpdate: true })),
+        }),
     timeScale: scenario.fleet.timeScale,
     env: Object.fromEntries(Object.entries(scenario.fleet.env).map(([k, v]) => [k, String(v)])),
     log: (l) => write(`arcfleet: ${l}`),

@@ -15,11 +15,23 @@ export interface Check {
 
 export async function publishStep(
   ctx: FleetContext,
-  p: { version?: string | undefined; bump?: 'minor' | 'patch' | undefined },
+  p: {
+    version?: string | undefined;
+    bump?: 'minor' | 'patch' | undefined;
+    extensionType?: string | undefined;
+    releaseTrain?: string | undefined;
+  },
 ): Promise<string> {
-  const view = await ctx.client.publishAgentRelease(
-    p.version !== undefined ? { version: p.version } : { bump: p.bump ?? 'minor' },
-  );
+  const which = p.version !== undefined ? { version: p.version } : { bump: p.bump ?? 'minor' };
+  if (p.extensionType !== undefined) {
+    const view = await ctx.client.publishExtensionRelease({
+      extensionType: p.extensionType,
+      ...(p.releaseTrain === undefined ? {} : { releaseTrain: p.releaseTrain }),
+      ...which,
+    });
+    return `${view.extensionType} ${view.version} released on ${view.releaseTrain}`;
+  }
+  const view = await ctx.client.publishAgentRelease(which);
   return `agent version ${view.version} released`;
 }
 

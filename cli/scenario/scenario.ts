@@ -153,14 +153,23 @@ const ChangeStep = z
   );
 const Service = z.enum(SERVICES);
 
-/** Publish an agent release (`arcfleet release publish`): a version, or the latest's next minor or patch. */
+/**
+ * Publish a release (`arcfleet release publish`): of the agents, or with `extensionType` of an extension
+ * type on a release train (default Stable); a version, or the latest's next minor or patch.
+ */
 const PublishStep = z
   .object({
     version: z.string().regex(AGENT_VERSION_PATTERN, 'expected e.g. 1.22.0').optional(),
     bump: z.enum(['minor', 'patch']).optional(),
+    extensionType: z.string().min(1).max(128).optional(),
+    releaseTrain: z.string().min(1).max(64).optional(),
   })
   .strict()
-  .refine((p) => p.version === undefined || p.bump === undefined, 'give version or bump, not both');
+  .refine((p) => p.version === undefined || p.bump === undefined, 'give version or bump, not both')
+  .refine(
+    (p) => p.releaseTrain === undefined || p.extensionType !== undefined,
+    'releaseTrain goes with extensionType',
+  );
 /** `az connectedk8s update --auto-upgrade` for the targets (`arcfleet cluster update`). */
 const UpdateStep = z
   .object({ ...Targets, autoUpgrade: z.boolean() })
@@ -284,6 +293,11 @@ export const scenarioSchema = z
         clusters: z.number().int().min(1).max(100_000).default(10),
         seed: z.number().int().default(1),
         timeScale: z.number().positive().default(60),
+        /**
+         * Every cluster starts at this agent version with auto-upgrade on (a rollout's clean slate); by
+         * default a generated fleet's mix, where the clusters behind the latest release are pinned.
+         */
+        agentVersion: z.string().regex(AGENT_VERSION_PATTERN, 'expected e.g. 1.21.10').optional(),
         /** Extra environment for every service (ARCFLEET_OFFLINE_THRESHOLD etc.). */
         env: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), z.union([z.string(), z.number()])).default({}),
       })

@@ -231,6 +231,34 @@ export class HubClient {
     return (await res.json()) as AgentReleaseView;
   }
 
+  /** Every extension type's release trains, published versions included (`GET /arcfleet/v1/extensionReleases`). */
+  async extensionReleases(): Promise<
+    Array<{ extensionType: string; releaseTrains: Record<string, string[]> }>
+  > {
+    const res = await this.request('GET', `${this.baseUrl}/arcfleet/v1/extensionReleases`);
+    return (
+      (await res.json()) as {
+        value: Array<{ extensionType: string; releaseTrains: Record<string, string[]> }>;
+      }
+    ).value;
+  }
+
+  /** Publishes a version of an extension type on a release train (default Stable); resolves with it. */
+  async publishExtensionRelease(body: {
+    extensionType: string;
+    releaseTrain?: string;
+    version?: string;
+    bump?: 'minor' | 'patch';
+  }): Promise<{ extensionType: string; releaseTrain: string; version: string; releasedAt: string }> {
+    const res = await this.request('POST', `${this.baseUrl}/arcfleet/v1/extensionReleases`, body);
+    return (await res.json()) as {
+      extensionType: string;
+      releaseTrain: string;
+      version: string;
+      releasedAt: string;
+    };
+  }
+
   /** `GET /arcfleet/v1/summary`: counts by status and the fleet's time scale and Arc timings. */
   async summary(): Promise<HubSummary> {
     const res = await this.request('GET', `${this.baseUrl}/arcfleet/v1/summary`);

@@ -138,7 +138,9 @@ export class ExtensionReconciler implements Reconciler {
     const settled = release !== undefined && release.generation === d.generation;
     // Within the upgrade interval an installed release keeps its version; a new generation always resolves.
     const upgradeDue = !settled || now - release.checkedAt >= this.opts.upgradeIntervalMs;
-    const version = upgradeDue ? targetVersion(entry, d, release?.version ?? null) : release.version;
+    // The versions Azure offers now (published ones included) come with the desired state.
+    const offered = d.releaseTrains ? { ...entry, releaseTrains: d.releaseTrains } : entry;
+    const version = upgradeDue ? targetVersion(offered, d, release?.version ?? null) : release.version;
     if (version === undefined)
       return this.failed(
         d,

@@ -7,8 +7,10 @@ import type { NatsConnection } from 'nats';
 import { clusterKey, isArcError } from '../../contract/index.js';
 import { loadExtensionCatalog } from '../../platform/extension-catalog.js';
 import { loadAgentReleaseCatalogue } from '../../platform/agent-release-catalog.js';
-import { AgentReleases, type AgentReleaseRecord } from './agent-releases/agent-releases.js';
-import { registerReleaseRoutes } from './agent-releases/release-routes.js';
+import { AgentReleases } from './releases/agent-releases.js';
+import { ExtensionReleases } from './releases/extension-releases.js';
+import type { ReleaseRecord } from './releases/release-records.js';
+import { registerReleaseRoutes } from './releases/release-routes.js';
 import type { IdentityAuthority } from '../../platform/identity.js';
 import { createLogger } from '../../platform/log.js';
 import { connectNats } from '../../platform/nats.js';
@@ -67,6 +69,7 @@ interface StartedHub {
   resourceGroups: ResourceGroups;
   fluxLogs: FluxLogs;
   releases: AgentReleases;
+  extensionReleases: ExtensionReleases;
 }
 
 async function main(): Promise<void> {
@@ -221,7 +224,7 @@ async function main(): Promise<void> {
     storeOptions,
   );
 
-  const releaseRecords = await openProjectionStore<AgentReleaseRecord>(
+  const releaseRecords = await openProjectionStore<ReleaseRecord>(
     nc,
     `${settings.kvBucket}-releases`,
     storeOptions,
@@ -235,6 +238,12 @@ async function main(): Promise<void> {
     startMs: clock.epochMs,
     logger,
   });
+  const extensionReleases = new ExtensionReleases({
+    store: releaseRecords.store,
+    clock,
+    builtin: catalog,
+    logger,
+  });
 
   const { leadership, release } = await openLeadership(nc, settings, logger, metrics);
   const replicated = settings.replicas > 1;
@@ -244,7 +253,10 @@ async function main(): Promise<void> {
   const configuration = new ConfigurationService({
     store: configurationStore,
     clock,
-    catalog,
+    // Read on every use: versions published while the fleet runs join the catalog.
+    get catalog() {
+      return extensionReleases.catalog();
+    },
     operationTimeoutMs: settings.extensionOperationTimeoutMs,
     protectedSettingsHoldMs: settings.protectedSettingsHoldMs,
     // The parent resource, read from its store: the hub is built next (its DELETE removes these).
@@ -358,6 +370,7 @@ async function main(): Promise<void> {
     resourceGroups,
     fluxLogs,
     releases,
+    extensionReleases,
   });
   logger.info(
     { event: 'hub.ready', projections: clusterStore.size },

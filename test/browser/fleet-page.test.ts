@@ -132,10 +132,20 @@ describe('live fleet page', () => {
     await expect.poll(async () => total(await versionCounts()), { timeout: 30_000 }).toBe(CLUSTERS);
     expect(Object.keys(await versionCounts()).length).toBeGreaterThan(1);
     const release = await fleet.client.publishAgentRelease({ bump: 'minor' });
+    // Every cluster with auto-upgrade moves; the generated ones behind the latest are pinned and stay.
+    const auto = fleet.clusters.filter((c) => c.autoUpdate).length;
+    expect(auto).toBeGreaterThan(0);
+    expect(auto).toBeLessThan(CLUSTERS);
     await expect
       .poll(async () => (await versionCounts())[release.version], { timeout: 60_000, interval: 500 })
-      .toBe(String(CLUSTERS));
-    expect(await page.locator('#out-of-support').count()).toBe(0);
+      .toBe(String(auto));
+    expect(total(await versionCounts())).toBe(CLUSTERS);
+    // The pinned clusters at 1.19 are now more than N-2 minors behind (1.22, 1.21 and 1.20 supported).
+    const behind = fleet.clusters.filter((c) => c.agentVersion.startsWith('1.19.')).length;
+    expect(behind).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.locator('#out-of-support').getAttribute('data-count'), { timeout: 10_000 })
+      .toBe(String(behind));
     await page.screenshot({ path: join(ARTIFACTS, 'fleet-page-rollout.png'), fullPage: true });
   });
 });

@@ -8,7 +8,9 @@
  *   Deployments roll onto the new image, the rollout gauge counts them;
  * - the pinned cluster falls more than N-2 minors behind: out of support in agentErrors, the metric,
  *   `arcfleet release list` and `arcfleet list`; `arcfleet cluster upgrade --agent-version` moves it;
- * - an injected upgrade failure is rolled back and reported in agentErrors; once cleared, it upgrades.
+ * - an injected upgrade failure is rolled back and reported in agentErrors; once cleared, it upgrades;
+ * - extensions follow their own releases: a version published for a type reaches the extensions with
+ *   autoUpgradeMinorVersion, not a pinned one, and currentVersion says what is installed.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,6 +19,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type FleetHandle } from '../../fleet/index.js';
+import { DEFAULT_AGENT_VERSION, generateFleet } from '../../fleet/generator.js';
 import type { ClusterState, ConnectedCluster } from '../../contract/index.js';
 import { ENV } from '../../platform/settings.js';
 import { FAST_TIMINGS } from '../helpers/fleet.js';
@@ -26,6 +29,7 @@ import { DIST_DIR } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
+const EXT_API = '2023-05-01';
 const CLI = join(DIST_DIR, 'cli', 'main.js');
 let dataDir: string;
 let fleet: FleetHandle;
@@ -37,7 +41,12 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'arcfleet-upgrade-'));
   fleet = await startFleet({
     dataDir,
-    clusters: 4,
+    // Every cluster at the latest release, auto-upgrading (a generated fleet pins those behind it).
+    clusterStates: generateFleet({ count: 4, seed: 1, nowIso: new Date().toISOString() }).map((c) => ({
+      ...c,
+      agentVersion: DEFAULT_AGENT_VERSION,
+      autoUpdate: true,
+    })),
     timeScale: 60,
     env: {
       ...FAST_TIMINGS,
@@ -46,6 +55,9 @@ beforeAll(async () => {
       // only the releases this test publishes appear.
       [ENV.upgradeCheckInterval]: '20m',
       [ENV.agentReleaseCadence]: 'off',
+      // Extensions: pulled every 2 and checked for a newer minor every 10 simulated minutes.
+      [ENV.configPullInterval]: '2m',
+      [ENV.extensionUpgradeInterval]: '10m',
     },
   });
   await fleet.waitAllConnected({ timeoutMs: 60_000 });
@@ -201,5 +213,42 @@ describe('agent releases and auto-upgrade', () => {
     await arcfleet('cluster', 'fault', failing.name, '--clear');
     await reported([failing], '1.24.1');
     expect(profile(await resource(failing))['agentErrors']).toEqual([]);
+  });
+
+  it('extensions follow their own releases: auto-upgrading ones move to a published minor, pinned ones stay', async () => {
+    const type = 'microsoft.contoso.sample';
+    const extPath = (c: ClusterState) =>
+      `${fleet.client.clusterPath(c)}/providers/Microsoft.KubernetesConfiguration/extensions/sample`;
+    const props = async (c: ClusterState): Promise<Record<string, unknown>> => {
+      const r = await fleet.client
+        .arm<{ properties: Record<string, unknown> }>('GET', extPath(c), EXT_API)
+        .catch(() => undefined);
+      return r?.body?.properties ?? {};
+    };
+    const [auto] = others as [ClusterState];
+    await fleet.client.arm('PUT', extPath(auto), EXT_API, { properties: { extensionType: type } });
+    await fleet.client.arm('PUT', extPath(pinned), EXT_API, {
+      properties: { extensionType: type, autoUpgradeMinorVersion: false, version: '0.1.0' },
+    });
+    const installed = (c: ClusterState, version: string) =>
+      waitFor(() => props(c), {
+        until: (p) => p['provisioningState'] === 'Succeeded' && p['currentVersion'] === version,
+        timeoutMs: 60_000,
+        message: `${type} ${version} on ${c.name}`,
+      });
+    await installed(auto, '0.2.0');
+    await installed(pinned, '0.1.0');
+
+    expect(await arcfleet('release', 'publish', '--extension-type', type, '--minor')).toContain(
+      `${type} 0.3.0 released on Stable`,
+    );
+    expect(await arcfleet('release', 'list', '--extension-type', type)).toContain(
+      'Stable: 0.1.0, 0.2.0, 0.3.0',
+    );
+    await installed(auto, '0.3.0');
+    expect((await props(pinned))['currentVersion']).toBe('0.1.0');
+    // A published version can be pinned to at once.
+    await fleet.client.arm('PATCH', extPath(pinned), EXT_API, { properties: { version: '0.3.0' } });
+    await installed(pinned, '0.3.0');
   });
 });

@@ -152,6 +152,25 @@ describe('AgentHost', () => {
     expect(host.running).toBe(0);
   });
 
+  it('rolls an instance onto a new agent version: the old one closes, a new one starts at once', async () => {
+    const { store, host, instances } = await setup();
+    await store.writeState(state('c1'));
+    await host.pollOnce();
+    await store.updateState('c1', '2026-01-01T00:00:01.000Z', (s) => ({ ...s, agentVersion: '1.22.0' }));
+    await host.pollOnce();
+    const [old, fresh] = instances.get('c1') ?? [];
+    expect(old?.closed).toBe(1);
+    expect(old?.updates).toHaveLength(0);
+    expect(fresh?.initial.state.agentVersion).toBe('1.22.0');
+    expect(host.running).toBe(1);
+    // Any other change is an update of the running instance, not a roll.
+    await store.updateState('c1', '2026-01-01T00:00:02.000Z', (s) => ({ ...s, kubernetesVersion: '1.31.0' }));
+    await host.pollOnce();
+    expect(instances.get('c1')).toHaveLength(2);
+    expect(fresh?.updates).toHaveLength(1);
+    await host.close();
+  });
+
   it('survives a broken cluster file and a throwing factory', async () => {
     let calls = 0;
     const { store, host } = await setup((s) => {

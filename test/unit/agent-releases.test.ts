@@ -24,7 +24,10 @@ import { FakeClock } from '../../platform/clock.js';
 import { createLogger } from '../../platform/log.js';
 import { BUILTIN_AGENT_RELEASES } from '../../platform/agent-release-catalog.js';
 import { DEFAULT_AGENT_VERSION } from '../../fleet/generator.js';
-import { AgentReleases, type AgentReleaseRecord } from '../../services/hub/agent-releases/agent-releases.js';
+import { AgentReleases } from '../../services/hub/releases/agent-releases.js';
+import { ExtensionReleases } from '../../services/hub/releases/extension-releases.js';
+import { BUILTIN_EXTENSION_CATALOG, targetVersion } from '../../platform/extension-catalog.js';
+import type { ReleaseRecord } from '../../services/hub/releases/release-records.js';
 import { ProjectionStore } from '../../services/hub/persistence/projection-store.js';
 import { parsePutBody } from '../../services/hub/connected-clusters/validation.js';
 import { ClusterStore } from '../../agent-runtime/cluster-store.js';
@@ -119,8 +122,8 @@ describe('release rules', () => {
 
 function hubWithReleases(cadence = false) {
   const clock = new FakeClock(START);
-  const store = new ProjectionStore<AgentReleaseRecord>({
-    persistence: new MemoryPersistence<AgentReleaseRecord>(),
+  const store = new ProjectionStore<ReleaseRecord>({
+    persistence: new MemoryPersistence<ReleaseRecord>(),
     logger: createLogger('test', 'silent'),
     persistIntervalMs: 100,
     heartbeatPersistIntervalMs: 30_000,
@@ -342,5 +345,78 @@ describe('config-agent\u2019s upgrader', () => {
       agentUpgrade: { ...state.agentUpgrade!, outcome: 'Succeeded' as const },
     };
     expect(withUpgradeFailure({ agentState: 'Succeeded', components: [] }, ok).components).toEqual([]);
+  });
+});
+
+describe('extension releases', () => {
+  function releases() {
+    const store = new ProjectionStore<ReleaseRecord>({
+      persistence: new MemoryPersistence<ReleaseRecord>(),
+      logger: createLogger('test', 'silent'),
+      persistIntervalMs: 100,
+      heartbeatPersistIntervalMs: 30_000,
+    });
+    return new ExtensionReleases({
+      store,
+      clock: new FakeClock(START),
+      builtin: BUILTIN_EXTENSION_CATALOG,
+      logger: createLogger('test', 'silent'),
+    });
+  }
+  const sample = (r: ExtensionReleases) =>
+    r.catalog().find((e) => e.extensionType === 'microsoft.contoso.sample')!;
+
+  it('adds a published version to its train; auto-upgrading extensions move to it, pinned ones do not', () => {
+    const r = releases();
+    const before = sample(r);
+    expect(
+      targetVersion(
+        before,
+        { releaseTrain: 'Stable', autoUpgradeMinorVersion: true, version: null },
+        '0.2.0',
+      ),
+    ).toBe('0.2.0');
+    expect(r.publish({ extensionType: 'Microsoft.Contoso.Sample' }, 't')).toMatchObject({
+      extensionType: 'microsoft.contoso.sample',
+      releaseTrain: 'Stable',
+      version: '0.3.0',
+    });
+    const after = sample(r);
+    expect(after.releaseTrains['Stable']).toEqual(['0.1.0', '0.2.0', '0.3.0']);
+    expect(after.releaseTrains['Preview']).toEqual(['0.3.0']);
+    expect(
+      targetVersion(after, { releaseTrain: 'stable', autoUpgradeMinorVersion: true, version: null }, '0.2.0'),
+    ).toBe('0.3.0');
+    expect(
+      targetVersion(
+        after,
+        { releaseTrain: 'Stable', autoUpgradeMinorVersion: false, version: '0.1.0' },
+        '0.1.0',
+      ),
+    ).toBe('0.1.0');
+    // The built-in catalog itself is left as it was.
+    expect(before.releaseTrains['Stable']).toEqual(['0.1.0', '0.2.0']);
+    expect(r.publish({ extensionType: 'microsoft.contoso.sample', bump: 'patch' }, 't').version).toBe(
+      '0.3.1',
+    );
+    expect(
+      r.publish(
+        { extensionType: 'microsoft.contoso.sample', releaseTrain: 'LongTerm', version: '0.2.5' },
+        't',
+      ).releaseTrain,
+    ).toBe('LongTerm');
+  });
+
+  it('refuses an unknown type, a version already on the train, and one that is not semantic', () => {
+    const r = releases();
+    expect(() => r.publish({ extensionType: 'microsoft.nothing' }, 't')).toThrow(
+      /extension type 'microsoft.nothing' does not exist/,
+    );
+    expect(() => r.publish({ extensionType: 'microsoft.contoso.sample', version: '0.2.0' }, 't')).toThrow(
+      /already released on Stable/,
+    );
+    expect(() => r.publish({ extensionType: 'microsoft.contoso.sample', version: 'v-next' }, 't')).toThrow(
+      /not a semantic version/,
+    );
   });
 });

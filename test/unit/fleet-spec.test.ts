@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FleetSpecError, clusterStateSchema } from '../../contract/index.js';
 import { generateFleet, parseFleetSpec } from '../../fleet/spec.js';
-import { PROFILES } from '../../fleet/generator.js';
+import { DEFAULT_AGENT_VERSION, PROFILES } from '../../fleet/generator.js';
 
 const GOOD = `subscriptionId: sub-1
 resourceGroup: rg-1
@@ -119,6 +119,12 @@ describe('parseFleetSpec', () => {
     const spec = parseFleetSpec(readFileSync('deploy/fleets/example.yaml', 'utf8'));
     expect(spec.clusters.length).toBeGreaterThanOrEqual(8);
     for (const c of spec.clusters) clusterStateSchema.parse(c);
+    // A pinned cluster (auto-upgrade off); the rest follow the defaults (on).
+    expect(spec.clusters.find((c) => c.name === 'arc-westeurope-factory-0002')).toMatchObject({
+      agentVersion: '1.20.2',
+      autoUpdate: false,
+    });
+    expect(spec.clusters.find((c) => c.name === 'arc-eastus-store-0001')?.autoUpdate).toBe(true);
   });
 });
 
@@ -129,6 +135,13 @@ describe('generateFleet', () => {
     const c = generateFleet({ count: 50, seed: 43, nowIso: 'x' });
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
+  });
+
+  it('starts a fleet as it would be found: at the latest with auto-upgrade, or behind with it off', () => {
+    const fleet = generateFleet({ count: 200, seed: 7, nowIso: 'x' });
+    for (const c of fleet) expect(c.autoUpdate).toBe(c.agentVersion === DEFAULT_AGENT_VERSION);
+    expect(fleet.filter((c) => c.autoUpdate).length).toBeGreaterThan(100);
+    expect(fleet.filter((c) => !c.autoUpdate).length).toBeGreaterThan(20);
   });
 
   it('produces valid, uniquely named clusters with realistic variety', () => {

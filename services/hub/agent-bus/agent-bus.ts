@@ -42,7 +42,7 @@ import { HEARTBEAT_SUBJECT, SERVICE_AGENT_SUBJECTS } from '../../../platform/bro
 import type { Leadership } from '../persistence/leader-lease.js';
 import type { AgentMessages } from './agent-protocol.js';
 import type { FluxLogs } from '../flux-logs/flux-logs.js';
-import type { AgentReleases } from '../agent-releases/agent-releases.js';
+import type { AgentReleases } from '../releases/agent-releases.js';
 
 export interface AgentBusOptions {
   /** Register, renew, heartbeat, metadata, agent-health. */

@@ -190,11 +190,17 @@ export function connectionsFor(
     }));
 }
 
+function releaseTrainsOf(catalog: readonly CatalogEntry[], extensionType: string) {
+  const entry = findCatalogEntry(catalog, extensionType);
+  return entry ? { releaseTrains: entry.releaseTrains } : {};
+}
+
 export function desiredExtensions(
   cfg: ClusterConfigRecord,
   catalog: readonly CatalogEntry[],
 ): DesiredExtension[] {
   return Object.values(cfg.extensions).map((r) => ({
+    ...releaseTrainsOf(catalog, r.extensionType),
     name: r.name,
     extensionType: r.extensionType.toLowerCase(),
     releaseTrain: r.releaseTrain,

@@ -6,7 +6,7 @@
 import { AGENT_VERSION_PATTERN, ArcError, ERROR_CODES, type AgentSupport } from '../../../contract/index.js';
 import type { DesiredResource } from './projection.js';
 
-/** What the profile check needs of the agent releases (agent-releases/agent-releases.ts). */
+/** What the profile check needs of the agent releases (releases/agent-releases.ts). */
 export interface AgentReleaseLookup {
   support(): AgentSupport | undefined;
   isOffered(version: string): boolean;

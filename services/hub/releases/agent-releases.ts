@@ -27,17 +27,7 @@ import type { Clock } from '../../../platform/clock.js';
 import type { Logger } from '../../../platform/log.js';
 import type { ProjectionStore } from '../persistence/projection-store.js';
 import { agentProfileOf, type ClusterRecord } from '../connected-clusters/projection.js';
-
-/** A release published by hand, one KV entry per version. */
-export interface AgentReleaseRecord {
-  v: 1;
-  /** `agent.<version with _ for .>`. */
-  key: string;
-  version: string;
-  /** Simulated epoch ms. */
-  releasedAtMs: number;
-  publishedBy: string;
-}
+import { agentReleaseKey, type ReleaseRecord } from './release-records.js';
 
 export type ReleaseSource = 'catalogue' | 'cadence' | 'published';
 
@@ -49,7 +39,7 @@ export interface ReleaseView {
 }
 
 export interface AgentReleasesDeps {
-  store: ProjectionStore<AgentReleaseRecord>;
+  store: ProjectionStore<ReleaseRecord>;
   clock: Clock;
   catalogue: AgentReleaseCatalog;
   /** Ship a minor about monthly and patches between, on the fleet's clock (ARCFLEET_AGENT_RELEASE_CADENCE). */
@@ -61,10 +51,6 @@ export interface AgentReleasesDeps {
 
 /** Simulated ms a computed release list is reused (a cadence release is never due sooner than a day). */
 const CACHE_SIM_MS = 60_000;
-
-function releaseKey(version: string): string {
-  return `agent.${version.replace(/\./g, '_')}`;
-}
 
 export class AgentReleases {
   private readonly catalogued: readonly AgentRelease[];
@@ -80,10 +66,9 @@ export class AgentReleases {
     const now = this.deps.clock.now();
     const c = this.cache;
     if (c && c.size === this.deps.store.size && now >= c.atMs && now - c.atMs < CACHE_SIM_MS) return c.list;
-    const published = [...this.deps.store.values()].map((r) => ({
-      version: r.version,
-      releasedAtMs: r.releasedAtMs,
-    }));
+    const published = [...this.deps.store.values()]
+      .filter((r) => (r.kind ?? 'agent') === 'agent')
+      .map((r) => ({ version: r.version, releasedAtMs: r.releasedAtMs }));
     const list = releasesAt(
       [...this.catalogued, ...published],
       this.deps.cadence ? this.deps.catalogue.cadence : undefined,
@@ -113,7 +98,7 @@ export class AgentReleases {
   }
 
   private sourceOf(version: string): ReleaseSource {
-    if (this.deps.store.get(releaseKey(version))) return 'published';
+    if (this.deps.store.get(agentReleaseKey(version))) return 'published';
     return this.catalogued.some((r) => r.version === version) ? 'catalogue' : 'cadence';
   }
 
@@ -139,9 +124,10 @@ export class AgentReleases {
         status: 409,
         target: 'version',
       });
-    const record: AgentReleaseRecord = {
+    const record: ReleaseRecord = {
       v: 1,
-      key: releaseKey(version),
+      kind: 'agent',
+      key: agentReleaseKey(version),
       version,
       releasedAtMs: this.deps.clock.now(),
       publishedBy: caller,
