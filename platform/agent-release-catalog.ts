@@ -4,23 +4,14 @@
  * (contract/agent-releases.ts); a bad file stops the hub at start with InvalidConfig naming the field.
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { ENV } from './settings.js';
-import { readConfigFile } from './config-file.js';
-import { ConfigError, agentReleaseCatalogSchema, type AgentReleaseCatalog } from '../contract/index.js';
+import { parseYamlAs, readConfigFile } from './config-file.js';
+import { agentReleaseCatalogSchema, type AgentReleaseCatalog } from '../contract/index.js';
 
 const BUILTIN_FILE = new URL('./agent-releases.yaml', import.meta.url);
 
 function parseCatalogue(text: string, source: string): AgentReleaseCatalog {
-  const parsed = agentReleaseCatalogSchema.safeParse(parseYaml(text));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(
-      ENV.agentReleases,
-      `${source}: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  return parsed.data;
+  return parseYamlAs(agentReleaseCatalogSchema, text, source, ENV.agentReleases);
 }
 
 /** The built-in catalogue (platform/agent-releases.yaml). */

@@ -5,24 +5,16 @@
  */
 import { readFileSync } from 'node:fs';
 import semver from 'semver';
-import { parse as parseYaml } from 'yaml';
 import { ENV } from './settings.js';
-import { readConfigFile } from './config-file.js';
-import { ConfigError, extensionCatalogSchema, type CatalogEntry } from '../contract/index.js';
+import { parseYamlAs, readConfigFile } from './config-file.js';
+import { extensionCatalogSchema, type CatalogEntry } from '../contract/index.js';
 
 const BUILTIN_FILE = new URL('./extension-catalog.yaml', import.meta.url);
 
 function parseCatalog(text: string, source: string): readonly CatalogEntry[] {
-  const parsed = extensionCatalogSchema.safeParse(parseYaml(text));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(
-      ENV.extensionCatalog,
-      `${source}: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
+  const entries = parseYamlAs(extensionCatalogSchema, text, source, ENV.extensionCatalog);
   // Types are compared case-insensitively; the catalog keeps them lower-case.
-  return parsed.data.map((e) => ({ ...e, extensionType: e.extensionType.toLowerCase() }));
+  return entries.map((e) => ({ ...e, extensionType: e.extensionType.toLowerCase() }));
 }
 
 /** The built-in catalog (platform/extension-catalog.yaml). */

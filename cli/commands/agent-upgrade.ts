@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander';
 import { AGENT_VERSION_PATTERN, ArcError, ERROR_CODES, type ConnectedCluster } from '../../contract/index.js';
-import type { AgentReleaseList } from '../../fleet/clients/hub-client.js';
+import type { AgentReleaseList, HubClient } from '../../fleet/clients/hub-client.js';
 import { loadContext, type FleetContext } from '../context.js';
 import { fleetOptions, outputOption, parseOutput, type GlobalOpts, type Print } from './options.js';
 
@@ -80,6 +80,29 @@ export async function upgradeAgentsCommand(
     );
   await ctx.client.putCluster(state, putBodyOf(resource, { desiredAgentVersion: version }));
   return `${name}: desiredAgentVersion ${version}; the agents upgrade from ${resource.properties.agentVersion ?? '?'} now`;
+}
+
+export interface PublishRequest {
+  readonly version?: string | undefined;
+  readonly bump?: 'minor' | 'patch' | undefined;
+  /** A version of this extension type instead of the agents, on `releaseTrain` (default Stable). */
+  readonly extensionType?: string | undefined;
+  readonly releaseTrain?: string | undefined;
+}
+
+/** Publishes an agent or extension release (`release publish`, the scenario step); what to print. */
+export async function publishRelease(client: HubClient, p: PublishRequest): Promise<string> {
+  const which = p.version !== undefined ? { version: p.version } : { bump: p.bump ?? ('minor' as const) };
+  if (p.extensionType !== undefined) {
+    const view = await client.publishExtensionRelease({
+      extensionType: p.extensionType,
+      ...(p.releaseTrain === undefined ? {} : { releaseTrain: p.releaseTrain }),
+      ...which,
+    });
+    return `${view.extensionType} ${view.version} released on ${view.releaseTrain} at ${view.releasedAt}`;
+  }
+  const view = await client.publishAgentRelease(which);
+  return `agent version ${view.version} released at ${view.releasedAt}`;
 }
 
 export function formatReleases(list: AgentReleaseList): string {
@@ -169,24 +192,15 @@ export function registerAgentUpgradeCommands(program: Command, cluster: Command,
             status: 400,
             target: '--version',
           });
-        const which =
-          o.version !== undefined
-            ? { version: o.version }
-            : { bump: o.patch ? ('patch' as const) : ('minor' as const) };
         const client = (await loadContext(o)).client;
-        if (o.extensionType !== undefined) {
-          const view = await client.publishExtensionRelease({
+        print(
+          await publishRelease(client, {
+            version: o.version,
+            bump: o.patch ? 'patch' : 'minor',
             extensionType: o.extensionType,
-            ...(o.releaseTrain === undefined ? {} : { releaseTrain: o.releaseTrain }),
-            ...which,
-          });
-          print(
-            `${view.extensionType} ${view.version} released on ${view.releaseTrain} at ${view.releasedAt}`,
-          );
-          return;
-        }
-        const view = await client.publishAgentRelease(which);
-        print(`agent version ${view.version} released at ${view.releasedAt}`);
+            releaseTrain: o.releaseTrain,
+          }),
+        );
       },
     );
 }

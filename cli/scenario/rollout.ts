@@ -4,7 +4,7 @@
  * `agentVersions` counts). `latest` is the newest release the hub offers at the time of the check.
  */
 import { compareAgentVersions, type ConnectedCluster } from '../../contract/index.js';
-import { autoUpgradeCommand } from '../commands/agent-upgrade.js';
+import { autoUpgradeCommand, publishRelease, type PublishRequest } from '../commands/agent-upgrade.js';
 import type { FleetContext } from '../context.js';
 import { mapLimit } from '../../platform/limit.js';
 
@@ -13,26 +13,8 @@ export interface Check {
   readonly observed: string;
 }
 
-export async function publishStep(
-  ctx: FleetContext,
-  p: {
-    version?: string | undefined;
-    bump?: 'minor' | 'patch' | undefined;
-    extensionType?: string | undefined;
-    releaseTrain?: string | undefined;
-  },
-): Promise<string> {
-  const which = p.version !== undefined ? { version: p.version } : { bump: p.bump ?? 'minor' };
-  if (p.extensionType !== undefined) {
-    const view = await ctx.client.publishExtensionRelease({
-      extensionType: p.extensionType,
-      ...(p.releaseTrain === undefined ? {} : { releaseTrain: p.releaseTrain }),
-      ...which,
-    });
-    return `${view.extensionType} ${view.version} released on ${view.releaseTrain}`;
-  }
-  const view = await ctx.client.publishAgentRelease(which);
-  return `agent version ${view.version} released`;
+export async function publishStep(ctx: FleetContext, p: PublishRequest): Promise<string> {
+  return publishRelease(ctx.client, p);
 }
 
 export async function updateStep(
