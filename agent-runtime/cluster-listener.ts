@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../platform/log.js';
+import { keepIdleConnections } from '../platform/http-keep-alive.js';
 
 export interface ClusterListenerOptions {
   /** Names the log events (`<agent>.listening`, `<agent>.listen_failed`). */
@@ -19,7 +20,7 @@ export function listenClusterSide(
   handle: (req: IncomingMessage, res: ServerResponse) => void,
 ): Server {
   const { agent, port, host, logger } = opts;
-  const server = createServer(handle);
+  const server = keepIdleConnections(createServer(handle));
   server.on('clientError', (_err, socket) => socket.destroy());
   server.listen(port, host, () => {
     const address = server.address();

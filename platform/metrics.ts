@@ -11,6 +11,7 @@ import { ENV } from './settings.js';
 import { ConfigError } from '../contract/index.js';
 import type { Logger } from './log.js';
 import { writeJsonAtomically } from './atomic-file.js';
+import { keepIdleConnections } from './http-keep-alive.js';
 import { WRITE_FAILURE_GRACE_MS, writeHealth } from './write-health.js';
 
 export interface MetricsEndpoint {
@@ -59,6 +60,7 @@ export async function startMetricsServer(opts: {
       },
     );
   });
+  keepIdleConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, host, () => {

@@ -14,6 +14,7 @@ import {
   type ErrorBody,
 } from '../../../platform/http-errors.js';
 import type { Logger } from '../../../platform/log.js';
+import { keepIdleConnections } from '../../../platform/http-keep-alive.js';
 
 export interface ArmAppOptions {
   metrics: { apiRequests: Counter<'route' | 'code'>; apiDuration: Histogram<'route'> };
@@ -37,7 +38,9 @@ export function createArmApp(opts: ArmAppOptions): FastifyInstance {
   const app = Fastify({
     // One factory for both: the routes, hooks and the live feed's `upgrade` listener see one server type.
     serverFactory: (handler) =>
-      (tls ? createHttpsServer(tls, handler) : createHttpServer(handler)) as unknown as Server,
+      keepIdleConnections(
+        (tls ? createHttpsServer(tls, handler) : createHttpServer(handler)) as unknown as Server,
+      ),
     logger: false,
     // Operation ids carry the resource's key (connected-clusters/operations.ts): longer than fastify's 100.
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 1000 },

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { ERROR_CODES } from '../../../contract/index.js';
 import { answerRaw, clientErrorResponder, type RefusalCounter } from '../../../platform/http-errors.js';
+import { keepIdleConnections } from '../../../platform/http-keep-alive.js';
 import { armFrameworkError } from './app.js';
 
 /** The page and what it calls (its feed, a cluster's detail, chaos, events, summary); not cluster connect. */
@@ -46,8 +47,10 @@ export async function listenPlain(
     res.writeHead(403, { 'content-type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify(httpsRequired()));
   };
-  const server = createServer((req: IncomingMessage, res: ServerResponse) =>
-    servedPlain(req.url) ? app.routing(req, res) : refuse(res),
+  const server = keepIdleConnections(
+    createServer((req: IncomingMessage, res: ServerResponse) =>
+      servedPlain(req.url) ? app.routing(req, res) : refuse(res),
+    ),
   );
   server.on('clientError', clientErrorResponder(armFrameworkError, opts.counted));
   // The feed's WebSocket upgrade goes to the listener the page registered on the API server.
