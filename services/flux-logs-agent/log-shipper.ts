@@ -1,9 +1,7 @@
 /**
  * flux-logs-agent, per cluster: ships the Flux controllers' log (agent-runtime/flux-log.ts) to the hub,
- * oldest first, in `flux-logs` requests. The cursor (the last entry the hub acknowledged, which it
- * acknowledges only once the entries are durable) moves only on an acknowledgement and is kept in
- * the agent's memo, so a cut link, a refused batch or a restart of either side resends and never
- * skips; the hub drops what it already holds.
+ * oldest first, in `flux-logs` requests, with the cursor rule of cursor-shipping.ts (the cursor moves
+ * only on the hub's acknowledgement of durable entries, so nothing is skipped).
  *
  * A cluster without Flux configurations has no log, and its instance holds no link: the link opens
  * with the first log line (a fleet mostly without Flux costs no connection per cluster). It looks
@@ -19,20 +17,14 @@ import type {
 } from '../../agent-runtime/agent-instance.js';
 import type { AgentLink } from '../../agent-runtime/agent-link.js';
 import { FluxLogReader } from '../../agent-runtime/flux-log.js';
-import { HALTING_ERRORS, LinkedAgent } from '../../agent-runtime/linked-agent.js';
+import { LinkedAgent } from '../../agent-runtime/linked-agent.js';
 import type { Clock } from '../../platform/clock.js';
-import { FLUX_LOGS_MAX_ENTRIES, PROTOCOL_VERSION, type FluxLogsReport } from '../../contract/index.js';
+import { AGENT, CursorShipping, type ShipperCounters } from './cursor-shipping.js';
 
-export const AGENT = 'flux-logs-agent' as const;
+export { AGENT, type ShipperCounters } from './cursor-shipping.js';
 
 /** Real ms after an apiserver change before the log is read: the reconcile writes its lines last. */
 const AFTER_CHANGE_MS = 250;
-
-export interface ShipperCounters {
-  shipped(entries: number): void;
-  lost(entries: number): void;
-  invalid(lines: number): void;
-}
 
 export interface FluxLogsAgentOptions {
   readonly clock: Clock;
@@ -49,12 +41,10 @@ export function fluxLogsAgentFactory(opts: FluxLogsAgentOptions): AgentFactory {
 
 export class FluxLogShipper implements AgentInstance {
   private readonly reader: FluxLogReader;
+  private readonly shipping: CursorShipping;
   private linked: LinkedAgent | undefined;
   private link: AgentLink | undefined;
-  /** Last entry the hub acknowledged; read from the memo on first use. */
-  private cursor: number | undefined;
-  private pending = 0;
-  private shipping: Promise<void> | undefined;
+  private inFlight: Promise<void> | undefined;
   private again = false;
   private closed = false;
   private readonly interval: NodeJS.Timeout;
@@ -66,6 +56,23 @@ export class FluxLogShipper implements AgentInstance {
     private snapshot: ClusterSnapshot,
   ) {
     this.reader = new FluxLogReader(ctx.store.dir(ctx.clusterName));
+    const name = ctx.clusterName;
+    this.shipping = new CursorShipping({
+      reader: this.reader,
+      cursor: {
+        load: async () => (await ctx.store.readAgentMemo(name, AGENT))?.fluxLogsShippedSeq ?? 0,
+        save: async (seq) => {
+          const memo = (await ctx.store.readAgentMemo(name, AGENT)) ?? {};
+          await ctx.store.writeAgentMemo(name, AGENT, { ...memo, fluxLogsShippedSeq: seq });
+        },
+      },
+      send: (report) => (this.closed ? undefined : this.link?.request('flux-logs', report)),
+      halt: (code) => this.linked?.halt(code),
+      clock: opts.clock,
+      logger: ctx.logger,
+      counters: opts.counters,
+      batch: opts.batch,
+    });
     this.interval = setInterval(() => this.look(), opts.lookIntervalMs);
     this.interval.unref();
     this.look();
@@ -84,7 +91,7 @@ export class FluxLogShipper implements AgentInstance {
   }
 
   outboxDepth(): number {
-    return this.pending;
+    return this.shipping.pending;
   }
 
   async close(): Promise<void> {
@@ -92,7 +99,7 @@ export class FluxLogShipper implements AgentInstance {
     clearInterval(this.interval);
     if (this.soon) clearTimeout(this.soon);
     await this.linked?.close();
-    await this.shipping;
+    await this.inFlight;
   }
 
   private look(): void {
@@ -107,76 +114,25 @@ export class FluxLogShipper implements AgentInstance {
         onLinkDown: () => {
           this.link = undefined;
         },
-        outboxDepth: () => this.pending,
+        outboxDepth: () => this.shipping.pending,
       });
     }
     if (!this.link) return;
-    if (this.shipping) {
+    if (this.inFlight) {
       this.again = true;
       return;
     }
-    this.shipping = this.shipAll()
+    this.inFlight = this.shipping
+      .shipAll()
       .catch((err: unknown) => {
         this.ctx.logger.warn({ event: 'flux_logs.ship_failed', err }, 'could not ship the Flux logs');
       })
       .finally(() => {
-        this.shipping = undefined;
+        this.inFlight = undefined;
         if (this.again) {
           this.again = false;
           this.look();
         }
       });
-  }
-
-  /** Ships batches until the log is shipped or a batch is not acknowledged (the next look retries). */
-  private async shipAll(): Promise<void> {
-    const name = this.ctx.clusterName;
-    this.cursor ??= (await this.ctx.store.readAgentMemo(name, AGENT))?.fluxLogsShippedSeq ?? 0;
-    for (;;) {
-      const link = this.link;
-      if (!link || this.closed) return;
-      const read = await this.reader.read(this.cursor, this.opts.batch ?? FLUX_LOGS_MAX_ENTRIES);
-      this.pending = read.pending;
-      if (read.invalid > 0) this.opts.counters?.invalid(read.invalid);
-      if (read.lost > 0) {
-        this.opts.counters?.lost(read.lost);
-        this.ctx.logger.warn(
-          { event: 'flux_logs.lost', entries: read.lost },
-          'Flux log lines were rotated away before they were shipped',
-        );
-      }
-      const last = read.entries.at(-1);
-      if (last === undefined) return;
-      const report: FluxLogsReport = {
-        v: PROTOCOL_VERSION,
-        type: 'flux-logs',
-        agent: AGENT,
-        sentAt: new Date(this.opts.clock.now()).toISOString(),
-        entries: [...read.entries],
-      };
-      const result = await link.request('flux-logs', report);
-      if (!result.ok) {
-        this.ctx.logger.debug({ event: 'flux_logs.not_delivered', reason: result.reason }, 'not delivered');
-        return;
-      }
-      const reply = result.reply;
-      if (reply.type === 'error') {
-        if (HALTING_ERRORS.has(reply.code)) this.linked?.halt(reply.code);
-        this.ctx.logger.warn(
-          { event: 'flux_logs.refused', code: reply.code, detail: reply.message },
-          'Flux logs refused',
-        );
-        return;
-      }
-      if (reply.type !== 'ack' || reply.seq === undefined) return;
-      const acked = Math.min(reply.seq, last.seq);
-      if (acked <= this.cursor) return;
-      this.opts.counters?.shipped(
-        read.entries.filter((e) => e.seq > (this.cursor ?? 0) && e.seq <= acked).length,
-      );
-      this.cursor = acked;
-      const memo = (await this.ctx.store.readAgentMemo(name, AGENT)) ?? {};
-      await this.ctx.store.writeAgentMemo(name, AGENT, { ...memo, fluxLogsShippedSeq: acked });
-    }
   }
 }
