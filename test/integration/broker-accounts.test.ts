@@ -33,19 +33,22 @@ const CLIENTS_PER_NODE = 4;
 const STARTS = 3;
 
 let dir: string | undefined;
+/** Every broker's directory this test made (a test starts several brokers). */
+const dirs: string[] = [];
 const servers: ServiceProcess[] = [];
 const open: NatsConnection[] = [];
 
 afterEach(async () => {
   await Promise.all(open.splice(0).map((nc) => nc.close().catch(() => undefined)));
   await Promise.all(servers.splice(0).map((s) => s.stop(3000)));
-  if (dir) await rm(dir, { recursive: true, force: true });
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
   dir = undefined;
 });
 
 /** Three fresh routed nodes, each healthy and with the accounts registered; their client URLs. */
 async function freshBroker(): Promise<{ urls: string[]; trust: BrokerTrust }> {
   dir = await mkdtemp(join(tmpdir(), 'arcfleet-accounts-'));
+  dirs.push(dir);
   const nodes = [];
   for (let i = 0; i < NODES; i++)
     nodes.push({

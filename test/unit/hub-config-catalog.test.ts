@@ -1,12 +1,13 @@
 /** The hub's extension catalog: built-in by default, or a YAML/JSON file validated at start. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { BUILTIN_EXTENSION_CATALOG } from '../../platform/extension-catalog.js';
 import { loadExtensionCatalog as loadCatalog } from '../../platform/extension-catalog.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'arcfleet-catalog-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('loadCatalog', () => {
   it('is the built-in catalog without a path', () => {

@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ClusterStore } from '../../agent-runtime/cluster-store.js';
 import { PROTOCOL_VERSION, type IdentitySecret, type MessageKind } from '../../contract/index.js';
 import { FakeClock } from '../../platform/clock.js';
@@ -35,11 +35,6 @@ const fast = { intervalMs: 2, timeoutMs: 15_000 };
 const ofKind = (sent: Sent[], kind: MessageKind): Sent[] => sent.filter((s) => s.kind === kind);
 
 describe('clusteridentityoperator', () => {
-  let dir: string | undefined;
-  afterEach(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
   async function setup(
     opts: {
       identity?: (
@@ -49,7 +44,9 @@ describe('clusteridentityoperator', () => {
       ) => IdentitySecret;
     } = {},
   ) {
-    dir = await mkdtemp(join(tmpdir(), 'identity-operator-'));
+    const dir = await mkdtemp(join(tmpdir(), 'identity-operator-'));
+    // Per setup, not per test: a test may set up twice.
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const store = new ClusterStore(dir);
     const state = clusterState(0);
     await store.writeState(state);
