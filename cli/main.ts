@@ -11,7 +11,7 @@ import { registerClusterCommands } from './commands/cluster.js';
 import { registerLifecycleCommands } from './commands/lifecycle.js';
 import { registerMoveCommand } from './commands/move-command.js';
 import { registerProxyCommand } from './commands/proxy.js';
-import { registerRoleAssignmentCommands } from './commands/role-assignment.js';
+import { registerRoleCommands } from './commands/role-assignment.js';
 import { registerSnapshotCommands } from './commands/snapshot.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerTrustCommands } from './commands/trust.js';
@@ -37,7 +37,7 @@ export function buildProgram(): Command {
   registerProxyCommand(program, print);
   registerTokenCommand(program, print);
   // role assignment create|list|delete (Azure RBAC on a cluster)
-  registerRoleAssignmentCommands(program, print);
+  registerRoleCommands(program, print);
   registerMoveCommand(program, print, setExitCode);
   registerSnapshotCommands(program, print);
   // chaos cut|restore|latency|bandwidth|flap|status|run

@@ -2,8 +2,8 @@
  * Azure RBAC for Arc-enabled Kubernetes, pure: the four built-in roles with their documented data
  * actions (Azure built-in roles, "Containers"), a Kubernetes request as the data action guard checks,
  * and the decision over a cluster's role assignments. The hub stores the assignments
- * (`Microsoft.Authorization/roleAssignments` under the cluster, or under `<cluster>/namespaces/<ns>`);
- * guard decides with them.
+ * (`Microsoft.Authorization/roleAssignments` under the cluster, or under `<cluster>/namespaces/<ns>`)
+ * and custom role definitions (`Microsoft.Authorization/roleDefinitions`); guard decides with them.
  */
 import { z } from 'zod';
 
@@ -17,6 +17,8 @@ export const ROLE_ASSIGNMENT_API_VERSIONS: readonly string[] = [
 ];
 
 const K8S = 'Microsoft.Kubernetes/connectedClusters';
+/** Every data action guard checks starts with this: the Kubernetes objects of a connected cluster. */
+export const K8S_DATA_ACTION_PREFIX = `${K8S}/`;
 
 export interface BuiltInRole {
   /** The role definition's name (a GUID, the same in every subscription). */
@@ -120,6 +122,10 @@ export function roleGuidOf(roleDefinitionId: string): string | undefined {
 export const roleDefinitionIdOf = (subscriptionId: string, guid: string): string =>
   `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
 
+/** Largest number of data actions (or not-data actions) in a custom role. */
+export const MAX_ROLE_DATA_ACTIONS = 200;
+const dataActionList = z.array(z.string().min(1).max(256)).max(MAX_ROLE_DATA_ACTIONS);
+
 /** A role assignment as guard needs it (the desired state it pulls). */
 export const roleGrantSchema = z.strictObject({
   /** The assignment's name (a GUID). */
@@ -128,6 +134,17 @@ export const roleGrantSchema = z.strictObject({
   roleId: z.string().min(1).max(64),
   /** The namespace of a namespace-scoped assignment; null: the whole cluster. */
   namespace: z.string().min(1).max(63).nullable(),
+  /**
+   * A custom role's permissions, sent with each grant of it (guard knows the built-in roles itself):
+   * its name, what it allows and what it takes out again (Azure's notDataActions).
+   */
+  custom: z
+    .strictObject({
+      roleName: z.string().min(1).max(512),
+      dataActions: dataActionList,
+      notDataActions: dataActionList,
+    })
+    .optional(),
 });
 export type RoleGrant = z.infer<typeof roleGrantSchema>;
 
@@ -168,6 +185,17 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** Whether a role's data actions cover `action` and none of its not-data actions takes it out again. */
+export function permits(
+  role: { readonly dataActions: readonly string[]; readonly notDataActions?: readonly string[] },
+  action: string,
+): boolean {
+  return (
+    role.dataActions.some((p) => actionMatches(p, action)) &&
+    !(role.notDataActions ?? []).some((p) => actionMatches(p, action))
+  );
+}
+
 export interface Principal {
   readonly objectId: string;
   readonly groups: readonly string[];
@@ -182,7 +210,7 @@ export const RBAC_DENIED_REASON =
 
 /**
  * Allowed when an assignment to the user (or one of its groups) grants a role whose data actions
- * cover the request's, at the cluster or at the request's namespace. A namespace-scoped assignment
+ * cover the request's (and whose not-data actions do not), at the cluster or at the request's namespace. A namespace-scoped assignment
  * never covers a cluster-scoped resource.
  */
 export function authorize(
@@ -195,8 +223,8 @@ export function authorize(
   for (const g of grants) {
     if (!ids.has(g.principalId.toLowerCase())) continue;
     if (g.namespace !== null && g.namespace !== attrs.namespace) continue;
-    const role = builtInRole(g.roleId);
-    if (role?.dataActions.some((p) => actionMatches(p, action)))
+    const role = g.custom ?? builtInRole(g.roleId);
+    if (role && permits(role, action))
       return { allowed: true, reason: `allowed by role assignment ${g.name} (${role.roleName})` };
   }
   return { allowed: false, reason: RBAC_DENIED_REASON };

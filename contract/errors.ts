@@ -41,6 +41,12 @@ export const ERROR_CODES = {
   RoleAssignmentNotFound: 'RoleAssignmentNotFound',
   RoleAssignmentUpdateNotPermitted: 'RoleAssignmentUpdateNotPermitted',
   RoleDefinitionDoesNotExist: 'RoleDefinitionDoesNotExist',
+  // Microsoft.Authorization (custom role definitions)
+  RoleDefinitionWithSameNameExists: 'RoleDefinitionWithSameNameExists',
+  RoleDefinitionHasAssignments: 'RoleDefinitionHasAssignments',
+  RoleScopeBeingRemovedContainsAssignments: 'RoleScopeBeingRemovedContainsAssignments',
+  InvalidActionOrNotAction: 'InvalidActionOrNotAction',
+  InvalidRoleDefinitionId: 'InvalidRoleDefinitionId',
   InvalidRoleAssignmentId: 'InvalidRoleAssignmentId',
   InvalidPrincipalId: 'InvalidPrincipalId',
   QuotaExceeded: 'QuotaExceeded',

@@ -90,10 +90,13 @@ export {
 } from './agent-releases.js';
 export {
   BUILT_IN_ROLES,
+  K8S_DATA_ACTION_PREFIX,
+  MAX_ROLE_DATA_ACTIONS,
   RBAC_DENIED_REASON,
   ROLE_ASSIGNMENT_API_VERSIONS,
   actionMatches,
   authorize,
+  permits,
   builtInRole,
   dataActionOf,
   isGuid,

@@ -4,6 +4,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { waitFor } from '../../platform/wait.js';
+import { AuthorizationClient } from './authorization-client.js';
 import {
   ArcError,
   BOOTSTRAP_HEADERS,
@@ -59,20 +60,6 @@ export interface PutResult {
   readonly asyncOperation: string | undefined;
 }
 
-/** Microsoft.Authorization's api-version the client speaks (what `az role assignment` sends). */
-const ROLE_ASSIGNMENT_API_VERSION = '2022-04-01';
-
-export interface RoleAssignment {
-  readonly id: string;
-  readonly name: string;
-  readonly properties: {
-    readonly roleDefinitionId: string;
-    readonly principalId: string;
-    readonly principalType: string;
-    readonly scope: string;
-  };
-}
-
 export interface ListBody {
   value: ConnectedCluster[];
   nextLink?: string;
@@ -102,6 +89,8 @@ export interface HubSummary {
 export class HubClient {
   readonly baseUrl: string;
   readonly apiVersion: string;
+  /** Azure RBAC: role assignments and role definitions (`az role`). */
+  readonly authorization: AuthorizationClient;
   private readonly timeoutMs: number;
   private readonly token: TokenSource | undefined;
 
@@ -110,6 +99,11 @@ export class HubClient {
     this.apiVersion = opts.apiVersion ?? DEFAULT_API_VERSION;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.token = opts.token;
+    this.authorization = new AuthorizationClient(
+      this.baseUrl,
+      (method, url, body) => this.request(method, url, body),
+      (ref) => this.clusterPath(ref),
+    );
   }
 
   /** The `Authorization` header for `user` (default: the client's own caller). */
@@ -167,42 +161,6 @@ export class HubClient {
   async getCluster(ref: ClusterRef): Promise<ConnectedCluster> {
     const res = await this.request('GET', this.url(this.clusterPath(ref)));
     return (await res.json()) as ConnectedCluster;
-  }
-
-  /** A cluster's (or one of its namespaces') role assignments path, as Azure RBAC scopes them. */
-  roleAssignmentsPath(ref: ClusterRef, namespace?: string): string {
-    const ns = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
-    return `${this.clusterPath(ref)}${ns}/providers/Microsoft.Authorization/roleAssignments`;
-  }
-
-  /** `az role assignment create` at a cluster or namespace scope; the assignment as ARM answers it. */
-  async putRoleAssignment(
-    ref: ClusterRef,
-    namespace: string | undefined,
-    name: string,
-    properties: { roleDefinitionId: string; principalId: string; principalType: string },
-  ): Promise<RoleAssignment> {
-    const path = `${this.roleAssignmentsPath(ref, namespace)}/${encodeURIComponent(name)}`;
-    const res = await this.request('PUT', this.authorizationUrl(path), { properties });
-    return (await res.json()) as RoleAssignment;
-  }
-
-  /** Every role assignment of a cluster (its namespaces' too), or of one namespace and the cluster. */
-  async listRoleAssignments(ref: ClusterRef, namespace?: string): Promise<RoleAssignment[]> {
-    const res = await this.request('GET', this.authorizationUrl(this.roleAssignmentsPath(ref, namespace)));
-    return ((await res.json()) as { value: RoleAssignment[] }).value;
-  }
-
-  /** The status ARM answered: 200 (deleted) or 204 (there was none). */
-  async deleteRoleAssignment(ref: ClusterRef, namespace: string | undefined, name: string): Promise<number> {
-    const path = `${this.roleAssignmentsPath(ref, namespace)}/${encodeURIComponent(name)}`;
-    const res = await this.request('DELETE', this.authorizationUrl(path));
-    await res.body?.cancel();
-    return res.status;
-  }
-
-  private authorizationUrl(path: string): string {
-    return `${this.baseUrl}${path}?api-version=${ROLE_ASSIGNMENT_API_VERSION}`;
   }
 
   /** arcfleet's Flux logs of a cluster (or of one of its configurations), oldest first. */

@@ -33,6 +33,9 @@ import { createConfigurationMetrics } from './configuration/metrics.js';
 import type { ClusterConfigRecord } from './configuration/records.js';
 import { registerConfigurationRoutes } from './configuration/routes.js';
 import { registerRoleAssignmentRoutes } from './configuration/role-assignment-routes.js';
+import { registerRoleDefinitionRoutes } from './configuration/role-definition-routes.js';
+import { CustomRoles } from './configuration/custom-roles.js';
+import type { RoleDefinitionRecord } from './configuration/role-definitions.js';
 import { registerProviderOperations } from './arm/operations.js';
 import { ConfigurationService } from './configuration/service.js';
 import { EventLog, transitionEvent } from './connected-clusters/event-log.js';
@@ -70,6 +73,7 @@ interface StartedHub {
   fluxLogs: FluxLogs;
   releases: AgentReleases;
   extensionReleases: ExtensionReleases;
+  customRoles: CustomRoles;
 }
 
 async function main(): Promise<void> {
@@ -132,6 +136,7 @@ async function main(): Promise<void> {
   registerConnectedClusterRoutes(api, arm);
   registerConfigurationRoutes(api, arm);
   registerRoleAssignmentRoutes(api, arm);
+  registerRoleDefinitionRoutes(api, arm);
   registerProviderOperations(api);
   registerFluxLogRoutes(api, startup);
   registerReleaseRoutes(api, startup);
@@ -245,6 +250,14 @@ async function main(): Promise<void> {
     logger,
   });
 
+  // The tenant's custom role definitions (Azure RBAC), one entry each.
+  const roleRecords = await openProjectionStore<RoleDefinitionRecord>(
+    nc,
+    `${settings.kvBucket}-roles`,
+    storeOptions,
+  );
+  const customRoles = new CustomRoles({ store: roleRecords.store, clock, logger });
+
   const { leadership, release } = await openLeadership(nc, settings, logger, metrics);
   const replicated = settings.replicas > 1;
 
@@ -262,6 +275,7 @@ async function main(): Promise<void> {
     // The parent resource, read from its store: the hub is built next (its DELETE removes these).
     cluster: (ref) => clusterStore.get(clusterKey(ref)),
     publishControl,
+    customRole: (id) => customRoles.get(id),
     logger,
     metrics: configurationMetrics,
   });
@@ -346,7 +360,13 @@ async function main(): Promise<void> {
     resourceGroups.tick();
   }, settings.evaluateIntervalMs);
   ticker.unref();
-  const watches = [clusters.watch, configurations.watch, groups.watch, releaseRecords.watch];
+  const watches = [
+    clusters.watch,
+    configurations.watch,
+    groups.watch,
+    releaseRecords.watch,
+    roleRecords.watch,
+  ];
   // Every ARM write waits for its change to be in KV (arm/durable-writes.ts); replicas also sync reads.
   const consistency: Consistency = {
     sync: replicated
@@ -354,9 +374,10 @@ async function main(): Promise<void> {
       : async () => undefined,
     settle: async (touched) =>
       void (await Promise.all(
-        [clusterStore, configurationStore, groups.store, releaseRecords.store].map((store) =>
-          // Without a record of the request's keys, every change so far (the safe side).
-          store.settle(touched ? (touched.get(store) ?? []) : undefined),
+        [clusterStore, configurationStore, groups.store, releaseRecords.store, roleRecords.store].map(
+          (store) =>
+            // Without a record of the request's keys, every change so far (the safe side).
+            store.settle(touched ? (touched.get(store) ?? []) : undefined),
         ),
       )),
   };
@@ -371,6 +392,7 @@ async function main(): Promise<void> {
     fluxLogs,
     releases,
     extensionReleases,
+    customRoles,
   });
   logger.info(
     { event: 'hub.ready', projections: clusterStore.size },
@@ -395,6 +417,7 @@ async function main(): Promise<void> {
     await configurationStore.close();
     await groups.store.close();
     await releaseRecords.store.close();
+    await roleRecords.store.close();
     await broker?.close();
     await nc.drain();
     await telemetry.shutdown();

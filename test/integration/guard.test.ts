@@ -1,8 +1,8 @@
 /**
  * Azure RBAC end to end with the real kubectl: a cluster's azure-rbac feature deploys guard, which
  * pulls the cluster's role assignments from the hub over its own link; every request through cluster
- * connect is then authorized by them, at the cluster or a namespace, for each built-in role, and a
- * denial is the apiserver's 403 with guard's reason. Real processes (startFleet): nats-server, hub,
+ * connect is then authorized by them, at the cluster or a namespace, for each built-in role and a
+ * custom one, and a denial is the apiserver's 403 with guard's reason. Real processes (startFleet): nats-server, hub,
  * gateway, apiserver and every agent.
  */
 import { execFile } from 'node:child_process';
@@ -78,7 +78,7 @@ async function assign(user: string, roleName: string, namespace?: string): Promi
   const role = BUILT_IN_ROLES.find((r) => r.roleName === roleName);
   if (!role) throw new Error(roleName);
   const name = randomUUID();
-  await fleet.client.putRoleAssignment(cluster, namespace, name, {
+  await fleet.client.authorization.putRoleAssignment(cluster, namespace, name, {
     roleDefinitionId: roleDefinitionIdOf(cluster.subscriptionId, role.id),
     principalId: objectIdOf(user),
     principalType: 'User',
@@ -170,8 +170,37 @@ describe('guard (Azure RBAC)', () => {
       ['allowed', ['create', 'namespace', 'root-ns']],
       ['allowed', ['get', '--raw', '/apis/rbac.authorization.k8s.io/v1/clusterroles']],
     ]);
-    expect(await fleet.client.deleteRoleAssignment(cluster, undefined, name)).toBe(200);
+    expect(await fleet.client.authorization.deleteRoleAssignment(cluster, undefined, name)).toBe(200);
     await eventually(user, 'denied', 'get', 'nodes');
+  });
+
+  it('a custom role: what its data actions allow, less its not-data actions; an update reaches guard', async () => {
+    const user = 'deployer@contoso.com';
+    const K8S = 'Microsoft.Kubernetes/connectedClusters';
+    const id = randomUUID();
+    const define = (dataActions: string[]) =>
+      fleet.client.authorization.putRoleDefinition(cluster.subscriptionId, id, {
+        roleName: 'Deployment Operator',
+        permissions: [
+          { actions: [], notActions: [], dataActions, notDataActions: [`${K8S}/apps/deployments/delete`] },
+        ],
+        assignableScopes: [`/subscriptions/${cluster.subscriptionId}`],
+      });
+    await define([`${K8S}/apps/deployments/*`]);
+    await fleet.client.authorization.putRoleAssignment(cluster, 'azure-arc', randomUUID(), {
+      roleDefinitionId: roleDefinitionIdOf(cluster.subscriptionId, id),
+      principalId: objectIdOf(user),
+      principalType: 'User',
+    });
+    await eventually(user, 'allowed', 'get', 'deployments', '-n', 'azure-arc');
+    await expectVerdicts(user, [
+      ['denied', ['delete', 'deployment', 'no-such-deployment', '-n', 'azure-arc']],
+      ['denied', ['get', 'pods', '-n', 'azure-arc']],
+      ['denied', ['get', 'deployments', '-n', 'default']],
+    ]);
+    // Changed permissions reach guard without a new assignment (the hub nudges it to pull).
+    await define([`${K8S}/apps/deployments/*`, `${K8S}/pods/read`]);
+    await eventually(user, 'allowed', 'get', 'pods', '-n', 'azure-arc');
   });
 
   it('refuses rather than allows while guard is stopped for the cluster; disabling azure-rbac lifts the checks', async () => {

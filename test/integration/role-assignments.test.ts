@@ -1,11 +1,13 @@
 /**
  * Azure RBAC's ARM side on the hub: role assignments under a connected cluster and its namespaces
  * (create, read, list with filters, idempotent re-PUT, the ARM errors), the built-in role
- * definitions looked up by name as `az role assignment create --role` does, and the assignments going
- * with their cluster.
+ * definitions looked up by name as `az role assignment create --role` does, custom role definitions
+ * (az role definition: create, update, assign, refuse to delete while assigned), and the assignments
+ * going with their cluster.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -236,6 +238,164 @@ describe('role assignments under a connected cluster', () => {
       (err: { stderr: string }) => err,
     );
     expect((unknown as { stderr: string }).stderr).toContain("Role 'Owner' doesn't exist");
+  });
+
+  it('keeps custom roles as az role definition makes them: created, found by name, assigned, updated, deleted', async () => {
+    const definitions = `/subscriptions/${ref.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions`;
+    const id = randomUUID();
+    const role = (
+      roleName: string,
+      dataActions: string[],
+      scopes = [`/subscriptions/${ref.subscriptionId}`],
+    ) => ({
+      properties: {
+        roleName,
+        description: 'Reads deployments',
+        type: 'CustomRole',
+        permissions: [{ actions: [], notActions: [], dataActions, notDataActions: [] }],
+        assignableScopes: scopes,
+      },
+    });
+    const reader = role('Deployment Reader', [
+      'Microsoft.Kubernetes/connectedClusters/apps/deployments/read',
+    ]);
+    const created = await call('PUT', `${definitions}/${id}`, { ...reader, name: id });
+    expect(created.status, created.text).toBe(201);
+    expect(created.body).toMatchObject({
+      name: id,
+      properties: { roleName: 'Deployment Reader', type: 'CustomRole' },
+    });
+    const byName = await call(
+      'GET',
+      `${scope()}/providers/Microsoft.Authorization/roleDefinitions`,
+      undefined,
+      {
+        $filter: "roleName eq 'deployment reader'",
+      },
+    );
+    expect((byName.body as { value: { name: string }[] }).value.map((r) => r.name)).toEqual([id]);
+    const customOnly = await call('GET', definitions, undefined, { $filter: "type eq 'CustomRole'" });
+    expect((customOnly.body as { value: unknown[] }).value).toHaveLength(1);
+
+    // ARM's refusals: the same name again, a built-in's name, a data action no provider has, the root scope.
+    const other = `${definitions}/${randomUUID()}`;
+    const twin = await call('PUT', other, role('deployment READER', []));
+    expect([twin.status, errorCode(twin)]).toEqual([409, 'RoleDefinitionWithSameNameExists']);
+    expect(errorCode(await call('PUT', other, role('Azure Arc Kubernetes Viewer', [])))).toBe(
+      'RoleDefinitionWithSameNameExists',
+    );
+    expect(errorCode(await call('PUT', other, role('Blob Reader', ['Microsoft.Storage/blobs/read'])))).toBe(
+      'InvalidActionOrNotAction',
+    );
+    expect(errorCode(await call('PUT', other, role('Root Role', [], ['/'])))).toBe('InvalidParameter');
+    expect(errorCode(await call('PUT', `${definitions}/not-a-guid`, role('X', [])))).toBe(
+      'InvalidRoleDefinitionId',
+    );
+
+    // Assignable at the cluster (inside its subscription); not where its scopes do not reach.
+    const name = randomUUID();
+    expect((await call('PUT', assignment(name), body(id))).status).toBe(201);
+    const narrow = randomUUID();
+    const narrowed = role(
+      'Elsewhere Reader',
+      ['Microsoft.Kubernetes/connectedClusters/pods/read'],
+      [`/subscriptions/${ref.subscriptionId}/resourceGroups/other-rg`],
+    );
+    expect((await call('PUT', `${definitions}/${narrow}`, { ...narrowed, name: narrow })).status).toBe(201);
+    const outside = await call('PUT', assignment(randomUUID()), body(narrow));
+    expect([outside.status, errorCode(outside)]).toEqual([400, 'InvalidParameter']);
+    expect((await call('DELETE', `${definitions}/${narrow}`)).status).toBe(200);
+
+    // Narrowing its scopes away from the cluster would orphan the assignment: refused.
+    const orphaning = await call(
+      'PUT',
+      `${definitions}/${id}`,
+      role(
+        'Deployment Reader',
+        ['Microsoft.Kubernetes/connectedClusters/apps/deployments/read'],
+        [`/subscriptions/${ref.subscriptionId}/resourceGroups/other-rg`],
+      ),
+    );
+    expect([orphaning.status, errorCode(orphaning)]).toEqual([
+      400,
+      'RoleScopeBeingRemovedContainsAssignments',
+    ]);
+    // An update keeps the id and creation; in use, the role cannot be deleted.
+    const updated = await call(
+      'PUT',
+      `${definitions}/${id}`,
+      role('Deployment Reader', [
+        'Microsoft.Kubernetes/connectedClusters/apps/deployments/read',
+        'Microsoft.Kubernetes/connectedClusters/pods/read',
+      ]),
+    );
+    expect(updated.status).toBe(200);
+    const inUse = await call('DELETE', `${definitions}/${id}`);
+    expect([inUse.status, errorCode(inUse)]).toEqual([409, 'RoleDefinitionHasAssignments']);
+    expect((await call('DELETE', assignment(name))).status).toBe(200);
+    expect((await call('DELETE', `${definitions}/${id}`)).status).toBe(200);
+    expect((await call('DELETE', `${definitions}/${id}`)).status).toBe(204);
+    expect([(await call('GET', `${definitions}/${id}`)).status]).toEqual([404]);
+  });
+
+  it('makes, assigns and deletes a custom role with the CLI, from the file az takes', async () => {
+    const cli = (...args: string[]) =>
+      run(process.execPath, [
+        CLI,
+        'role',
+        ...args,
+        '--data-dir',
+        fleet.dataDir,
+        '--resource-group',
+        'rbac-rg',
+      ]);
+    const file = join(fleet.dataDir, 'pod-reader.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        Name: 'Pod Reader',
+        Description: 'Reads pods',
+        Actions: [],
+        NotActions: [],
+        DataActions: ['Microsoft.Kubernetes/connectedClusters/pods/read'],
+        NotDataActions: [],
+        AssignableScopes: [`/subscriptions/${ref.subscriptionId}`],
+      }),
+    );
+    const created = JSON.parse(
+      (await cli('definition', 'create', '--role-definition', `@${file}`)).stdout,
+    ) as {
+      name: string;
+    };
+    expect((await cli('definition', 'list', '--custom-role-only')).stdout).toMatch(
+      new RegExp(`${created.name}\\s+Pod Reader\\s+CustomRole\\s+1`),
+    );
+    const assigned = JSON.parse(
+      (
+        await cli(
+          'assignment',
+          'create',
+          '--role',
+          'pod reader',
+          '--assignee',
+          'carol',
+          '--cluster',
+          ref.name,
+        )
+      ).stdout,
+    ) as { name: string; properties: { roleDefinitionId: string } };
+    expect(assigned.properties.roleDefinitionId).toMatch(new RegExp(`/roleDefinitions/${created.name}$`));
+    expect((await cli('assignment', 'list', '--cluster', ref.name)).stdout).toMatch(
+      new RegExp(`${assigned.name}\\s+Pod Reader`),
+    );
+    const refused = await cli('definition', 'delete', '--name', 'Pod Reader').catch(
+      (err: { stderr: string }) => err,
+    );
+    expect((refused as { stderr: string }).stderr).toContain('RoleDefinitionHasAssignments');
+    await cli('assignment', 'delete', '--cluster', ref.name, '--name', assigned.name);
+    expect((await cli('definition', 'delete', '--name', 'Pod Reader')).stdout).toContain(
+      'deleted role definition Pod Reader',
+    );
   });
 
   it('go with the cluster: a cluster connected again under the name starts without them', async () => {

@@ -123,3 +123,42 @@ describe('scopes and principals', () => {
     expect(decision).toEqual({ allowed: false, reason: RBAC_DENIED_REASON });
   });
 });
+
+describe('custom roles', () => {
+  const K8S = 'Microsoft.Kubernetes/connectedClusters';
+  const custom = (
+    dataActions: string[],
+    notDataActions: string[] = [],
+    namespace: string | null = null,
+  ): RoleGrant => ({
+    name: '55555555-5555-4555-8555-555555555555',
+    principalId: USER,
+    roleId: '66666666-6666-4666-8666-666666666666',
+    namespace,
+    custom: { roleName: 'Deployment Reader', dataActions, notDataActions },
+  });
+
+  it('allow what their data actions cover, as their grant carries them', () => {
+    const g = [custom([`${K8S}/apps/deployments/read`])];
+    expect(allowed(g, req('list', 'deployments', 'apps', 'web'))).toBe(true);
+    expect(allowed(g, req('get', 'pods', '', 'web'))).toBe(false);
+    expect(allowed(g, req('delete', 'deployments', 'apps', 'web'))).toBe(false);
+    expect(
+      authorize(g, { objectId: USER, groups: [] }, req('get', 'deployments', 'apps', 'web')).reason,
+    ).toBe('allowed by role assignment 55555555-5555-4555-8555-555555555555 (Deployment Reader)');
+  });
+
+  it('take out what their not-data actions name, wildcards and all', () => {
+    const g = [custom([`${K8S}/*`], [`${K8S}/secrets/*`, `${K8S}/*/delete`])];
+    expect(allowed(g, req('create', 'configmaps', '', 'a'))).toBe(true);
+    expect(allowed(g, req('get', 'secrets', '', 'a'))).toBe(false);
+    expect(allowed(g, req('delete', 'pods', '', 'a'))).toBe(false);
+    // Another assignment that allows it still does: not-data actions subtract within a role only.
+    expect(allowed([...g, grant('Azure Arc Kubernetes Writer')], req('get', 'secrets', '', 'a'))).toBe(true);
+  });
+
+  it('an unknown role id without permissions grants nothing', () => {
+    const { custom: _dropped, ...bare } = custom([`${K8S}/*`]);
+    expect(allowed([bare], req('get', 'pods', '', 'a'))).toBe(false);
+  });
+});

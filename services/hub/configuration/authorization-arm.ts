@@ -3,12 +3,15 @@
  * has the rules). A write nudges the cluster's agents like any configuration write, so guard pulls
  * the new assignments at once.
  */
-import type { ClusterRef } from '../../../contract/index.js';
+import { PROTOCOL_VERSION, type ClusterRef } from '../../../contract/index.js';
 import { ConfigurationDocuments } from './documents.js';
+import type { RoleDefinitionRecord } from './role-definitions.js';
 import type { ClusterConfigRecord } from './records.js';
 import {
+  checkRoleAssignable,
   notFoundAssignment,
   putAssignment,
+  scopeOf,
   type RoleAssignmentInput,
   type RoleAssignmentRecord,
 } from './role-assignments.js';
@@ -36,11 +39,36 @@ export abstract class AuthorizationArm extends ConfigurationDocuments {
     input: RoleAssignmentInput,
     caller: string,
   ): { record: RoleAssignmentRecord; created: boolean } {
+    checkRoleAssignable(input.roleId, scopeOf(ref, { namespace }), (id) => this.customRole(id));
     const doc = this.writableDoc(ref);
     const nowIso = new Date(this.deps.clock.now()).toISOString();
     const result = putAssignment(assignmentsOf(doc), name, namespace, input, { nowIso, caller });
     if (result.created) this.commit(doc, `role assignment ${name} created`);
     return result;
+  }
+
+  protected customRole(id: string): RoleDefinitionRecord | undefined {
+    return this.deps.customRole?.(id);
+  }
+
+  /** The clusters with an assignment of a role: a custom role in use cannot be deleted. */
+  clustersAssigning(roleId: string): ClusterRef[] {
+    const out: ClusterRef[] = [];
+    for (const doc of this.deps.store.values())
+      if (this.owned(doc) && Object.values(doc.roleAssignments ?? {}).some((r) => r.roleId === roleId))
+        out.push(doc.ref);
+    return out;
+  }
+
+  /** A custom role's permissions changed: guard on every cluster assigning it pulls the grants again. */
+  roleChanged(roleId: string): void {
+    for (const ref of this.clustersAssigning(roleId))
+      this.deps.publishControl(ref, {
+        v: PROTOCOL_VERSION,
+        type: 'control',
+        action: 'config-changed',
+        reason: `role definition ${roleId} changed`,
+      });
   }
 
   /** The deleted assignment; undefined when there was none (ARM answers 204). */

@@ -20,6 +20,7 @@ import type { WriteContext } from './lifecycle.js';
 import type { ConfigurationMetrics } from './metrics.js';
 import { replaceContents } from '../persistence/merge.js';
 import { emptyConfig, type ClusterConfigRecord } from './records.js';
+import type { CustomRoleLookup } from './role-assignments.js';
 
 export interface ConfigurationDeps {
   store: ProjectionStore<ClusterConfigRecord>;
@@ -30,6 +31,8 @@ export interface ConfigurationDeps {
   /** The connectedClusters projection (the parent resource). */
   cluster: (ref: ClusterRef) => ClusterRecord | undefined;
   publishControl: (ref: ClusterRef, message: ControlMessage) => void;
+  /** The tenant's custom roles (custom-roles.ts); none: only the built-in roles exist. */
+  customRole?: CustomRoleLookup | undefined;
   logger: Logger;
   metrics?: ConfigurationMetrics | undefined;
 }

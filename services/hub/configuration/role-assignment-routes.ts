@@ -1,19 +1,13 @@
 /**
- * ARM routes of Azure RBAC on a connected cluster:
+ * ARM routes of Azure RBAC role assignments on a connected cluster:
  *   {cluster id}[/namespaces/{ns}]/providers/Microsoft.Authorization/roleAssignments[/{name}]
- *   {cluster id} or /subscriptions/{sub} + /providers/Microsoft.Authorization/roleDefinitions[/{id}]
- * The role definitions are the four Azure Arc Kubernetes built-in roles, so `az role assignment create
- * --role "Azure Arc Kubernetes Viewer"` (which looks the role up by name first) works unchanged.
+ * The role definitions they name are role-definition-routes.ts'.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   ArcError,
-  BUILT_IN_ROLES,
   ERROR_CODES,
   ROLE_ASSIGNMENT_API_VERSIONS,
-  builtInRole,
-  roleDefinitionIdOf,
-  type BuiltInRole,
   type ClusterRef,
 } from '../../../contract/index.js';
 import { pageOf } from '../arm/paging.js';
@@ -39,17 +33,6 @@ type Req = FastifyRequest<{ Params: Params; Body: unknown }>;
 
 const AUTHZ = 'providers/Microsoft.Authorization';
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-/** The management-plane actions every Azure Arc Kubernetes role has besides its data actions. */
-const ROLE_ACTIONS = [
-  'Microsoft.Authorization/*/read',
-  'Microsoft.Insights/alertRules/*',
-  'Microsoft.Resources/deployments/write',
-  'Microsoft.Resources/subscriptions/operationresults/read',
-  'Microsoft.Resources/subscriptions/read',
-  'Microsoft.Resources/subscriptions/resourceGroups/read',
-  'Microsoft.Support/*',
-];
-
 function namespaceOf(params: Params): string | null {
   if (params.namespace === undefined) return null;
   if (params.namespace.length > 63 || !NAMESPACE.test(params.namespace))
@@ -77,27 +60,6 @@ function filterOf(request: FastifyRequest): { atScope: boolean; principalId?: st
       });
   }
   return out;
-}
-
-export function renderRoleDefinition(subscriptionId: string, role: BuiltInRole): Record<string, unknown> {
-  return {
-    id: roleDefinitionIdOf(subscriptionId, role.id),
-    name: role.id,
-    type: 'Microsoft.Authorization/roleDefinitions',
-    properties: {
-      roleName: role.roleName,
-      type: 'BuiltInRole',
-      description: role.description,
-      assignableScopes: ['/'],
-      permissions: [
-        { actions: ROLE_ACTIONS, notActions: [], dataActions: role.dataActions, notDataActions: [] },
-      ],
-      createdOn: '2020-05-14T00:00:00.0000000Z',
-      updatedOn: '2021-11-11T00:00:00.0000000Z',
-      createdBy: null,
-      updatedBy: null,
-    },
-  };
 }
 
 export function registerRoleAssignmentRoutes(app: FastifyInstance, opts: RoleAssignmentRoutesOptions): void {
@@ -161,37 +123,5 @@ export function registerRoleAssignmentRoutes(app: FastifyInstance, opts: RoleAss
     app.get(`${base}/:name`, get);
     app.put(`${base}/:name`, put);
     app.delete(`${base}/:name`, remove);
-  }
-
-  const definitions = async (request: FastifyRequest<{ Params: { subscriptionId: string } }>) => {
-    version(request);
-    const raw = (request.query as Record<string, string | undefined>).$filter?.trim();
-    const byName = raw === undefined ? undefined : /^roleName\s+eq\s+'([^']*)'$/i.exec(raw)?.[1];
-    if (raw !== undefined && raw !== '' && byName === undefined && !/^type\s+eq\s+'BuiltInRole'$/i.test(raw))
-      throw new ArcError(ERROR_CODES.InvalidParameter, `The filter '${raw}' is not supported.`, {
-        status: 400,
-        target: '$filter',
-      });
-    const roles = BUILT_IN_ROLES.filter(
-      (r) => byName === undefined || r.roleName.toLowerCase() === byName.toLowerCase(),
-    );
-    return { value: roles.map((r) => renderRoleDefinition(request.params.subscriptionId, r)) };
-  };
-  const definition = async (
-    request: FastifyRequest<{ Params: { subscriptionId: string; roleId: string } }>,
-  ) => {
-    version(request);
-    const role = builtInRole(request.params.roleId);
-    if (!role)
-      throw new ArcError(
-        ERROR_CODES.RoleDefinitionDoesNotExist,
-        `The specified role definition with ID '${request.params.roleId}' does not exist.`,
-        { status: 404 },
-      );
-    return renderRoleDefinition(request.params.subscriptionId, role);
-  };
-  for (const scope of ['/subscriptions/:subscriptionId', PARENT_CLUSTER_PATH]) {
-    app.get(`${scope}/${AUTHZ}/roleDefinitions`, definitions);
-    app.get(`${scope}/${AUTHZ}/roleDefinitions/:roleId`, definition);
   }
 }

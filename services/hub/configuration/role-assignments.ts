@@ -4,7 +4,8 @@
  * them. They live in the cluster's configuration document, so they go when the cluster is deleted and
  * reach guard in its desired state. Synchronous like ARM's own (201 on create, no async operation).
  * Validation and the errors are ARM's: a name that is not a GUID, an unknown role, an assignment that
- * exists under another name, a PUT that would change an assignment.
+ * exists under another name, a PUT that would change an assignment. A custom role (role-definitions.ts)
+ * is assignable within its assignable scopes.
  */
 import { z } from 'zod';
 import {
@@ -19,6 +20,28 @@ import {
   type RoleGrant,
 } from '../../../contract/index.js';
 import { parseWith, propertiesOf } from './validation-shared.js';
+import {
+  assignableAt,
+  dataPermissionsOf,
+  roleNotFound,
+  type RoleDefinitionRecord,
+} from './role-definitions.js';
+
+/** A custom role by its GUID (the tenant's roles, custom-roles.ts). */
+export type CustomRoleLookup = (roleId: string) => RoleDefinitionRecord | undefined;
+
+/** Refuses a role that does not exist, or a custom one not assignable at `scope`. */
+export function checkRoleAssignable(roleId: string, scope: string, customRole: CustomRoleLookup): void {
+  if (builtInRole(roleId)) return;
+  const custom = customRole(roleId);
+  if (!custom) throw roleNotFound(roleId, 400);
+  if (!assignableAt(custom, scope))
+    throw new ArcError(
+      ERROR_CODES.InvalidParameter,
+      `The role definition '${custom.roleName}' (${roleId}) is not assignable at the scope '${scope}': its assignable scopes are ${custom.assignableScopes.map((s) => `'${s}'`).join(', ')}.`,
+      { status: 400, target: 'properties.roleDefinitionId' },
+    );
+}
 
 export const PRINCIPAL_TYPES = ['User', 'Group', 'ServicePrincipal', 'ForeignGroup', 'Device'] as const;
 
@@ -72,12 +95,7 @@ export function parseRoleAssignmentPut(body: unknown): RoleAssignmentInput {
       { status: 400, target: 'properties.principalId' },
     );
   const roleId = roleGuidOf(props.roleDefinitionId);
-  if (roleId === undefined || builtInRole(roleId) === undefined)
-    throw new ArcError(
-      ERROR_CODES.RoleDefinitionDoesNotExist,
-      `The specified role definition with ID '${roleId ?? props.roleDefinitionId}' does not exist.`,
-      { status: 400, target: 'properties.roleDefinitionId' },
-    );
+  if (roleId === undefined) throw roleNotFound(props.roleDefinitionId, 400);
   return {
     principalId: props.principalId.toLowerCase(),
     principalType: props.principalType,
@@ -168,12 +186,24 @@ export function putAssignment(
   return { record, created: true };
 }
 
-/** What guard is given: every assignment of the cluster. */
-export function grantsOf(all: Record<string, RoleAssignmentRecord>): RoleGrant[] {
-  return Object.values(all).map((r) => ({
-    name: r.name,
-    principalId: r.principalId,
-    roleId: r.roleId,
-    namespace: r.namespace,
-  }));
+/**
+ * What guard is given: every assignment of the cluster, a custom role's permissions with each of its
+ * grants (guard knows the built-in roles). An assignment of a role that is gone grants nothing.
+ */
+export function grantsOf(
+  all: Record<string, RoleAssignmentRecord>,
+  customRole: CustomRoleLookup,
+): RoleGrant[] {
+  const grants: RoleGrant[] = [];
+  for (const r of Object.values(all)) {
+    const grant = { name: r.name, principalId: r.principalId, roleId: r.roleId, namespace: r.namespace };
+    if (builtInRole(r.roleId)) {
+      grants.push(grant);
+      continue;
+    }
+    const custom = customRole(r.roleId);
+    if (custom)
+      grants.push({ ...grant, custom: { roleName: custom.roleName, ...dataPermissionsOf(custom) } });
+  }
+  return grants;
 }

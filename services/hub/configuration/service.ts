@@ -46,7 +46,8 @@ export class ConfigurationService extends ConfigurationArm {
       extensions: doc && agent === 'extension-manager' ? desiredExtensions(doc, this.deps.catalog) : [],
       fluxConfigurations: doc && agent === 'config-agent' ? desiredFlux(doc) : [],
       sourceControlConfigurations: doc && agent === 'config-agent' ? desiredSourceControl(doc) : [],
-      roleAssignments: doc && agent === 'guard' ? grantsOf(doc.roleAssignments ?? {}) : [],
+      roleAssignments:
+        doc && agent === 'guard' ? grantsOf(doc.roleAssignments ?? {}, (id) => this.customRole(id)) : [],
     };
   }
 
