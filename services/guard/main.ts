@@ -22,26 +22,27 @@ runAgentService(AGENT, ({ clock, logger, registry }) => {
   const port = readNumber(process.env, ENV.guardPort, 0, { min: 0, max: 65_535, integer: true });
   const host = readString(process.env, ENV.guardHost, '127.0.0.1');
   listenClusterSide({ agent: AGENT, port, host, logger }, (req, res) => guard.handle(req, res));
-  const factory = configSyncFactory(
-    {
-      agent: AGENT,
-      clock,
-      pullIntervalMs: readDuration(process.env, ENV.configPullInterval, DEFAULT_CONFIG_PULL_INTERVAL_MS),
-    },
-    (ctx) => ({
+  const sync = {
+    agent: AGENT,
+    clock,
+    pullIntervalMs: readDuration(process.env, ENV.configPullInterval, DEFAULT_CONFIG_PULL_INTERVAL_MS),
+  };
+  return (ctx, snapshot) => {
+    // A pull answered after the instance closed (guard stopped for the cluster, azure-rbac turned off)
+    // must not bring the cluster's grants back: its requests would be decided by stale assignments.
+    let closed = false;
+    const instance = configSyncFactory(sync, () => ({
       reconcile: (desired) => {
-        guard.set(ctx.clusterName, desired.roleAssignments);
+        if (!closed) guard.set(ctx.clusterName, desired.roleAssignments);
         // Nothing to report: the assignments are the hub's; guard only enforces them.
         return Promise.resolve({});
       },
-    }),
-  );
-  return (ctx, snapshot) => {
-    const instance = factory(ctx, snapshot);
+    }))(ctx, snapshot);
     return {
       update: (next, changes) => instance.update(next, changes),
       outboxDepth: () => instance.outboxDepth?.() ?? 0,
       close: async (reason) => {
+        closed = true;
         guard.forget(ctx.clusterName);
         await instance.close(reason);
       },
