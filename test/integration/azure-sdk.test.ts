@@ -1,6 +1,7 @@
 /**
  * The official Azure SDK for JavaScript, unmodified, against a fleet (issue 15): `@azure/arm-hybridkubernetes`
- * (api-version 2021-10-01) and `@azure/arm-kubernetesconfiguration` (2023-05-01) with nothing but their
+ * (api-version 2021-10-01), `@azure/arm-kubernetesconfiguration` (2023-05-01), `@azure/arm-resources` and
+ * `@azure/arm-authorization` (2022-04-01: custom roles and role assignments) with nothing but their
  * public options: the hub as `endpoint`, the fleet's CA as `tlsOptions.ca` (what NODE_EXTRA_CA_CERTS
  * does for a whole process), and a credential that returns `arcfleet token`'s token. No api-version
  * rewriting, no pipeline policy.
@@ -17,6 +18,8 @@ import type { TokenCredential } from '@azure/core-auth';
 import { ConnectedKubernetesClient, type ConnectedCluster } from '@azure/arm-hybridkubernetes';
 import { SourceControlConfigurationClient } from '@azure/arm-kubernetesconfiguration';
 import { ResourceManagementClient } from '@azure/arm-resources';
+import { AuthorizationManagementClient } from '@azure/arm-authorization';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { resourceId, type ClusterState } from '../../contract/index.js';
@@ -331,6 +334,55 @@ describe('@azure/arm-resources 6.1.0', () => {
     await expect(hybrid().connectedClusterOperations.get(group, 'in-sdk-group')).rejects.toMatchObject({
       statusCode: 404,
       code: 'ResourceGroupNotFound',
+    });
+  }, 60_000);
+});
+
+describe('@azure/arm-authorization 9.0.0', () => {
+  it('makes a custom role, finds it by name, assigns it at a cluster, and deletes both, as az role does', async () => {
+    const client = new AuthorizationManagementClient(credential, fleet.subscriptionId, {
+      endpoint: fleet.hubUrl,
+      tlsOptions,
+    });
+    const subscription = `/subscriptions/${fleet.subscriptionId}`;
+    const group = clusterState(0).resourceGroup;
+    const cluster = await hybrid().connectedClusterOperations.beginCreateAndWait(group, 'rbac-sdk', {
+      location: 'westeurope',
+      identity: { type: 'SystemAssigned' },
+      agentPublicKeyCertificate: generateAgentKeyPair().publicKey,
+    });
+    const id = randomUUID();
+    const role = await client.roleDefinitions.createOrUpdate(subscription, id, {
+      roleName: 'SDK Deployment Reader',
+      description: 'Reads deployments',
+      roleType: 'CustomRole',
+      permissions: [{ dataActions: ['Microsoft.Kubernetes/connectedClusters/apps/deployments/read'] }],
+      assignableScopes: [subscription],
+    });
+    expect(role).toMatchObject({ name: id, roleName: 'SDK Deployment Reader', roleType: 'CustomRole' });
+    const found = [];
+    for await (const r of client.roleDefinitions.list(subscription, {
+      filter: "roleName eq 'SDK Deployment Reader'",
+    }))
+      found.push(r.name);
+    expect(found).toEqual([id]);
+
+    const name = randomUUID();
+    const assignment = await client.roleAssignments.create(cluster.id ?? '', name, {
+      roleDefinitionId: role.id ?? '',
+      principalId: 'aaaaaaaa-5555-4555-8555-555555555555',
+      principalType: 'User',
+    });
+    expect(assignment).toMatchObject({ name, scope: cluster.id, roleDefinitionId: role.id });
+    await expect(client.roleDefinitions.delete(subscription, id)).rejects.toMatchObject({
+      statusCode: 409,
+      code: 'RoleDefinitionHasAssignments',
+    });
+    await client.roleAssignments.delete(cluster.id ?? '', name);
+    expect((await client.roleDefinitions.delete(subscription, id)).name).toBe(id);
+    await expect(client.roleDefinitions.get(subscription, id)).rejects.toMatchObject({
+      statusCode: 404,
+      code: 'RoleDefinitionDoesNotExist',
     });
   }, 60_000);
 });

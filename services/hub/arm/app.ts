@@ -43,7 +43,14 @@ export function createArmApp(opts: ArmAppOptions): FastifyInstance {
       ),
     logger: false,
     // Operation ids carry the resource's key (connected-clusters/operations.ts): longer than fastify's 100.
-    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 1000 },
+    // `//subscriptions/...` is what the Azure SDKs send for a `/{scope}/...` path given a resource id as
+    // the scope (@azure/arm-authorization); ARM takes it, so does the hub.
+    routerOptions: {
+      caseSensitive: false,
+      ignoreTrailingSlash: true,
+      ignoreDuplicateSlashes: true,
+      maxParamLength: 1000,
+    },
     bodyLimit: MAX_BODY_BYTES,
     // A URL the router refuses, or a request Node cannot parse, is answered like any ARM error.
     ...frameworkErrorOptions(armFrameworkError, (status) =>
