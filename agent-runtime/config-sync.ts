@@ -193,6 +193,9 @@ export class ConfigSync {
       agent: this.opts.agent,
       sentAt: now(),
     });
+    // Answered after the link went down or the instance closed: acting on it would bring back what the
+    // stop took away (guard's grants for a cluster it no longer serves). The next link pulls afresh.
+    if (this.link !== link) return;
     if (!pulled.ok || pulled.reply.type !== 'desired-state') {
       const why = pulled.ok ? pulled.reply.type : pulled.reason;
       this.ctx.logger.warn({ event: 'config.pull_failed', reason: why }, 'could not pull the desired state');

@@ -27,22 +27,21 @@ runAgentService(AGENT, ({ clock, logger, registry }) => {
     clock,
     pullIntervalMs: readDuration(process.env, ENV.configPullInterval, DEFAULT_CONFIG_PULL_INTERVAL_MS),
   };
+  // A pull answered after the instance closed is dropped by the config sync (config-sync.ts), so a
+  // stopped cluster's grants do not come back.
+  const factory = configSyncFactory(sync, (ctx) => ({
+    reconcile: (desired) => {
+      guard.set(ctx.clusterName, desired.roleAssignments);
+      // Nothing to report: the assignments are the hub's; guard only enforces them.
+      return Promise.resolve({});
+    },
+  }));
   return (ctx, snapshot) => {
-    // A pull answered after the instance closed (guard stopped for the cluster, azure-rbac turned off)
-    // must not bring the cluster's grants back: its requests would be decided by stale assignments.
-    let closed = false;
-    const instance = configSyncFactory(sync, () => ({
-      reconcile: (desired) => {
-        if (!closed) guard.set(ctx.clusterName, desired.roleAssignments);
-        // Nothing to report: the assignments are the hub's; guard only enforces them.
-        return Promise.resolve({});
-      },
-    }))(ctx, snapshot);
+    const instance = factory(ctx, snapshot);
     return {
       update: (next, changes) => instance.update(next, changes),
       outboxDepth: () => instance.outboxDepth?.() ?? 0,
       close: async (reason) => {
-        closed = true;
         guard.forget(ctx.clusterName);
         await instance.close(reason);
       },

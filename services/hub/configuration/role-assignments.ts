@@ -19,7 +19,7 @@ import {
   type ClusterRef,
   type RoleGrant,
 } from '../../../contract/index.js';
-import { parseWith, propertiesOf } from './validation-shared.js';
+import { guidName, parseWith, propertiesOf } from './validation-shared.js';
 import {
   assignableAt,
   dataPermissionsOf,
@@ -77,13 +77,7 @@ const putSchema = z.object({
 });
 
 export function checkAssignmentName(name: string): string {
-  if (!isGuid(name))
-    throw new ArcError(
-      ERROR_CODES.InvalidRoleAssignmentId,
-      `The role assignment ID '${name}' is not valid. The role assignment ID must be a GUID.`,
-      { status: 400 },
-    );
-  return name.toLowerCase();
+  return guidName(name, ERROR_CODES.InvalidRoleAssignmentId, 'role assignment');
 }
 
 export function parseRoleAssignmentPut(body: unknown): RoleAssignmentInput {

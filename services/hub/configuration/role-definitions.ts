@@ -12,11 +12,10 @@ import {
   ERROR_CODES,
   K8S_DATA_ACTION_PREFIX,
   MAX_ROLE_DATA_ACTIONS,
-  isGuid,
   roleDefinitionIdOf,
   type BuiltInRole,
 } from '../../../contract/index.js';
-import { parseWith, propertiesOf, requireObject } from './validation-shared.js';
+import { guidName, parseWith, propertiesOf, requireObject } from './validation-shared.js';
 
 export interface RolePermissions {
   actions: string[];
@@ -82,13 +81,7 @@ const putSchema = z.object({
 });
 
 export function checkRoleDefinitionId(id: string): string {
-  if (!isGuid(id))
-    throw new ArcError(
-      ERROR_CODES.InvalidRoleDefinitionId,
-      `The role definition ID '${id}' is not valid. The role definition ID must be a GUID.`,
-      { status: 400 },
-    );
-  return id.toLowerCase();
+  return guidName(id, ERROR_CODES.InvalidRoleDefinitionId, 'role definition');
 }
 
 function invalidOperation(op: string, why: string): ArcError {

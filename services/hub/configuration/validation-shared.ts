@@ -6,7 +6,7 @@
  * catalog and happen in lifecycle.ts.
  */
 import { z } from 'zod';
-import { ArcError, ERROR_CODES } from '../../../contract/index.js';
+import { ArcError, ERROR_CODES, isGuid, type ErrorCode } from '../../../contract/index.js';
 
 const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 export const k8sName = z.string().max(253).regex(K8S_NAME, 'must be a lower-case RFC 1123 name');
@@ -121,4 +121,17 @@ export function patchProperties(
         { status: 400, target: `properties.${k}` },
       );
   return props;
+}
+
+/** A Microsoft.Authorization name that must be a GUID (an assignment's, a role's), lower-cased; ARM's words. */
+export function guidName(
+  value: string,
+  code: ErrorCode,
+  what: 'role assignment' | 'role definition',
+): string {
+  if (!isGuid(value))
+    throw new ArcError(code, `The ${what} ID '${value}' is not valid. The ${what} ID must be a GUID.`, {
+      status: 400,
+    });
+  return value.toLowerCase();
 }
